@@ -1,0 +1,3 @@
+using IoTPE.Edge;
+
+return await IotpeCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);
