@@ -1,0 +1,1 @@
+namespace IoTPE.Mqtt.Tests;
