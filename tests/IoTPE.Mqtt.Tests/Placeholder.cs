@@ -1,1 +1,0 @@
-namespace IoTPE.Mqtt.Tests;
