@@ -16,6 +16,7 @@ internal static class IotpeCommandLine
                 versionOption.Action = new VersionAction();
             }
         }
+        root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(ScriptCommands.Build());
         return root;
     }

@@ -1,0 +1,197 @@
+using System.Net;
+using IoTPE.Broker.Connections;
+using IoTPE.Broker.Listeners;
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Protocol;
+using IoTPE.Broker.Routing;
+using IoTPE.Broker.Security;
+using IoTPE.Broker.Sessions;
+using IoTPE.Broker.Storage;
+using IoTPE.Broker.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IoTPE.Broker;
+
+/// <summary>
+/// The MQTT 3.1.1 and 5.0 broker: listeners, sessions, routing and QoS flows over a durable
+/// <see cref="IBrokerStore"/>, with authentication, authorization and interception as ports.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var store = new SqliteBrokerStore("./data", new());
+/// await using var broker = new Broker(new BrokerOptions(), store, new AnonymousAuthenticator(allowAnonymous: true));
+/// await broker.StartAsync();
+/// </code>
+/// </example>
+public sealed class Broker : IAsyncDisposable
+{
+    private readonly BrokerState _state;
+    private readonly IAuthenticator _authenticator;
+    private readonly PacketDispatcher _dispatcher;
+    private readonly SessionRegistry _sessions;
+    private readonly MessageRouter _router;
+    private readonly RetainedMessages _retained;
+    private readonly Housekeeping _housekeeping;
+    private readonly List<MqttListener> _listeners = [];
+    private readonly ConnectionAdmission _admission;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _connectionTasks = [];
+    private Task? _housekeepingLoop;
+
+    /// <summary>Creates a broker; call <see cref="StartAsync"/> to load its state and listen.</summary>
+    /// <param name="options">Settings; every one has a default.</param>
+    /// <param name="store">Durable state. The broker does not dispose it.</param>
+    /// <param name="authenticator">Checks CONNECT credentials; default: anonymous clients only if <paramref name="options"/> allow... see <see cref="AnonymousAuthenticator"/>.</param>
+    /// <param name="authorizer">Decides topic rights; default: everything is allowed.</param>
+    /// <param name="logger">Where log lines go.</param>
+    /// <param name="timeProvider">The clock; default: the system clock.</param>
+    /// <param name="version">The product version shown under <c>$SYS/broker/version</c>.</param>
+    public Broker(BrokerOptions options, IBrokerStore store, IAuthenticator? authenticator = null, IAuthorizer? authorizer = null,
+        ILogger? logger = null, TimeProvider? timeProvider = null, string version = "0.0.0")
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        _state = new BrokerState(options, store, authorizer ?? new OpenAuthorizer(), logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System);
+        _authenticator = authenticator ?? new AnonymousAuthenticator(allowAnonymous: false);
+        var sender = new DeliverySender(_state, _state.Durability);
+        _state.Durability.Pump = sender.Pump;
+        _router = new MessageRouter(_state, sender);
+        _retained = new RetainedMessages(_state);
+        _sessions = new SessionRegistry(_state, sender);
+        var wills = new WillPublisher(_state, _router, _retained);
+        var disconnects = new DisconnectHandler(_state, _sessions, wills);
+        _dispatcher = new PacketDispatcher(
+            _state,
+            new ConnectHandler(_state, _authenticator, _sessions, sender, wills, disconnects),
+            new PublishHandler(_state, _router, _retained),
+            sender,
+            new SubscribeHandler(_state, _router, sender, _retained),
+            disconnects);
+        _housekeeping = new Housekeeping(_state, _sessions, wills, new SysTopicPublisher(_state, _router, _retained, version));
+        _admission = new ConnectionAdmission(options.MaxConnectionRatePerAddress);
+    }
+
+    /// <summary>The broker's counters (also published under <c>$SYS/broker/</c>).</summary>
+    public BrokerCounters Counters => _state.Counters;
+
+    /// <summary>Sees every client PUBLISH before routing and may refuse it. Set before <see cref="StartAsync"/>.</summary>
+    public IMessageInterceptor? Interceptor
+    {
+        get => _state.Interceptor;
+        set => _state.Interceptor = value;
+    }
+
+    /// <summary>The addresses the listeners are bound to (useful with port 0), in the order of <see cref="BrokerOptions.Listeners"/>.</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints => [.. _listeners.Select(l => l.LocalEndPoint)];
+
+    /// <summary>Loads the stored state, then starts listening.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        _state.RunPass(() => StateLoader.Load(_state, _sessions));
+        foreach (ListenerOptions listenerOptions in _state.Options.Listeners)
+        {
+            var listener = new MqttListener(listenerOptions, AcceptAsync, _admission.Admit, _state.Log);
+            _listeners.Add(listener);
+        }
+        foreach (MqttListener listener in _listeners)
+        {
+            listener.Start();
+        }
+        _housekeepingLoop = HousekeepingLoopAsync();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Publishes a message from inside the process (the engine, the bridge): routed like a client's
+    /// PUBLISH, without a publisher connection. Retained when <see cref="ApplicationMessage.Retain"/> is set.
+    /// </summary>
+    public void Publish(ApplicationMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        _state.RunPass(() =>
+        {
+            if (message.Retain)
+            {
+                _retained.Update(message);
+            }
+            _router.Route(message);
+        });
+    }
+
+    private async Task AcceptAsync(ITransport transport, string listener)
+    {
+        NetworkConnection? connection = null;
+        _state.RunPass(() =>
+        {
+            if (_state.Connections.Count >= _state.Options.MaxConnections)
+            {
+                _state.Counters.ConnectionsRefused++;
+                _state.Log.ConnectionRejected(transport.RemoteEndPoint, $"connection limit of {_state.Options.MaxConnections} reached");
+                return;
+            }
+            connection = new NetworkConnection(_state, _dispatcher, transport, listener);
+            _state.Connections.Add(connection);
+        });
+        if (connection is null)
+        {
+            transport.Abort();
+            await transport.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+        Task run = connection.RunAsync();
+        lock (_connectionTasks)
+        {
+            _connectionTasks.Add(run);
+        }
+        await run.ConfigureAwait(false);
+        lock (_connectionTasks)
+        {
+            _connectionTasks.Remove(run);
+        }
+    }
+
+    private async Task HousekeepingLoopAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _state.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                _state.RunPass(_housekeeping.Tick);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Stops listening and closes every connection. Sessions stay in the store.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (MqttListener listener in _listeners)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+        _state.RunPass(() =>
+        {
+            foreach (NetworkConnection connection in _state.Connections.ToArray())
+            {
+                connection.Disconnect(Mqtt.ReasonCode.ServerShuttingDown, "server shutting down");
+            }
+        });
+        Task[] running;
+        lock (_connectionTasks)
+        {
+            running = [.. _connectionTasks];
+        }
+        await Task.WhenAny(Task.WhenAll(running), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        if (_housekeepingLoop is not null)
+        {
+            await _housekeepingLoop.ConfigureAwait(false);
+        }
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,119 @@
+using IoTPE.Mqtt;
+
+namespace IoTPE.Broker;
+
+/// <summary>Everything about the broker's behaviour that can be configured. Every setting has a default.</summary>
+public sealed class BrokerOptions
+{
+    /// <summary>Network listeners. Default: plain MQTT on 0.0.0.0:1883.</summary>
+    public IList<ListenerOptions> Listeners { get; init; } = [new ListenerOptions()];
+
+    /// <summary>Largest packet accepted from a client, in bytes (MQTT 5.0 Maximum Packet Size). Default 1 MiB.</summary>
+    public int MaximumPacketSize { get; set; } = 1024 * 1024;
+
+    /// <summary>Most QoS 1/2 PUBLISH packets a client may have unacknowledged towards us (our Receive Maximum). A client exceeding it is disconnected with 0x93.</summary>
+    public ushort ReceiveMaximum { get; set; } = 1000;
+
+    /// <summary>Most QoS 1/2 messages in flight to one client at once, for clients that do not send a Receive Maximum (MQTT 3.1.1).</summary>
+    public ushort MaxInflightMessages { get; set; } = 1000;
+
+    /// <summary>Most QoS 1/2 messages queued for one session beyond those in flight.</summary>
+    public int MaxQueuedMessages { get; set; } = 100_000;
+
+    /// <summary>What happens to a message for a session whose queue is full. Either way it is counted and logged.</summary>
+    public QueueOverflowPolicy QueueOverflowPolicy { get; set; } = QueueOverflowPolicy.DropNewest;
+
+    /// <summary>Bytes waiting to be written to one client above which QoS 0 messages to it are dropped (slow consumer).</summary>
+    public int MaxPendingOutputBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Highest QoS the broker accepts and grants. Default 2.</summary>
+    public QualityOfService MaximumQoS { get; set; } = QualityOfService.ExactlyOnce;
+
+    /// <summary>Whether retained messages are supported.</summary>
+    public bool RetainAvailable { get; set; } = true;
+
+    /// <summary>Most topic aliases a client may set towards us (our Topic Alias Maximum).</summary>
+    public ushort TopicAliasMaximum { get; set; } = 100;
+
+    /// <summary>Largest keep-alive the broker allows, in seconds (Mosquitto's max_keepalive). MQTT 5.0 clients are told Server Keep Alive; 3.1.1 clients asking for more are refused.</summary>
+    public ushort MaxKeepAlive { get; set; } = 65535;
+
+    /// <summary>Longest Session Expiry Interval granted, in seconds; <see cref="uint.MaxValue"/> = unlimited.</summary>
+    public uint MaxSessionExpiryInterval { get; set; } = uint.MaxValue;
+
+    /// <summary>Session Expiry Interval of an MQTT 3.1.1 session with CleanSession=0, in seconds; <see cref="uint.MaxValue"/> = never.</summary>
+    public uint PersistentSessionExpiry { get; set; } = uint.MaxValue;
+
+    /// <summary>Longest client identifier accepted, in bytes.</summary>
+    public int MaxClientIdLength { get; set; } = 256;
+
+    /// <summary>Most simultaneous network connections; more are refused.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Seconds a new connection has to send CONNECT.</summary>
+    public int ConnectTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Most PUBLISH packets per second one connection may send; faster senders are slowed down (reads pause). 0 = unlimited.</summary>
+    public int MaxPublishRatePerConnection { get; set; }
+
+    /// <summary>Most new connections per second from one IP address; more are refused. 0 = unlimited.</summary>
+    public int MaxConnectionRatePerAddress { get; set; }
+
+    /// <summary>Seconds between publications of <c>$SYS/</c> counters. 0 disables them.</summary>
+    public int SysInterval { get; set; } = 10;
+}
+
+/// <summary>What to do with a message for a session whose queue is full.</summary>
+public enum QueueOverflowPolicy
+{
+    /// <summary>Drop the new message (as Mosquitto does).</summary>
+    DropNewest,
+
+    /// <summary>Drop the oldest queued message to make room.</summary>
+    DropOldest,
+}
+
+/// <summary>One network listener.</summary>
+public sealed class ListenerOptions
+{
+    /// <summary>A name for logs and for the authorizer (e.g. <c>mqtt</c>, <c>mqtts</c>, <c>ws</c>).</summary>
+    public string Name { get; set; } = "mqtt";
+
+    /// <summary>The address to bind: an IP address, <c>localhost</c>, or <c>0.0.0.0</c>/<c>::</c> for all.</summary>
+    public string Address { get; set; } = "0.0.0.0";
+
+    /// <summary>The TCP port; 0 picks a free one.</summary>
+    public int Port { get; set; } = 1883;
+
+    /// <summary>The protocol on this port.</summary>
+    public ListenerProtocol Protocol { get; set; } = ListenerProtocol.Mqtt;
+
+    /// <summary>TLS settings; when set, the listener speaks TLS (MQTT over TLS, or WebSocket over TLS).</summary>
+    public TlsOptions? Tls { get; set; }
+
+    /// <summary>For WebSocket listeners: the HTTP path clients connect to.</summary>
+    public string WebSocketPath { get; set; } = "/mqtt";
+}
+
+/// <summary>The protocol a listener speaks.</summary>
+public enum ListenerProtocol
+{
+    /// <summary>MQTT over TCP (or TLS).</summary>
+    Mqtt,
+
+    /// <summary>MQTT over WebSocket (or secure WebSocket).</summary>
+    WebSocket,
+}
+
+/// <summary>TLS settings of a listener.</summary>
+public sealed class TlsOptions
+{
+    /// <summary>PEM file with the server certificate (and its chain).</summary>
+    public string CertificateFile { get; set; } = "";
+
+    /// <summary>PEM file with the server's private key.</summary>
+    public string KeyFile { get; set; } = "";
+
+    /// <summary>PEM file of the CA that client certificates must chain to; when set, clients must present a certificate.</summary>
+    public string? ClientCaFile { get; set; }
+}

@@ -1,0 +1,135 @@
+using IoTPE.Broker.Connections;
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Routing;
+using IoTPE.Broker.Security;
+using IoTPE.Broker.Sessions;
+using IoTPE.Broker.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker;
+
+/// <summary>
+/// Everything the broker knows, behind one lock. Every change to sessions, subscriptions,
+/// retained messages and flows happens in a <em>pass</em>: a stretch of work under <see cref="Lock"/>
+/// (one read from a client, one store commit, one timer tick). At the end of a pass the broker
+/// asks the store for one durability callback covering the pass's writes, releases the lock, and
+/// only then writes to the sockets of the connections the pass wrote to.
+/// </summary>
+internal sealed class BrokerState
+{
+    private readonly List<IFlushable> _dirty = [];
+    private long _nextMessageId;
+
+    public BrokerState(BrokerOptions options, IBrokerStore store, IAuthorizer authorizer, ILogger log, TimeProvider time)
+    {
+        Options = options;
+        Store = store;
+        Authorizer = authorizer;
+        Log = log;
+        Time = time;
+        Durability = new DurabilityTracker(this);
+    }
+
+    /// <summary>What waits for the store's commits.</summary>
+    public DurabilityTracker Durability { get; }
+
+    public Lock Lock { get; } = new();
+
+    public BrokerOptions Options { get; }
+
+    public IBrokerStore Store { get; }
+
+    public IAuthorizer Authorizer { get; }
+
+    public IMessageInterceptor? Interceptor { get; set; }
+
+    public ILogger Log { get; }
+
+    public TimeProvider Time { get; }
+
+    public BrokerCounters Counters { get; } = new();
+
+    public Dictionary<string, Session> Sessions { get; } = new(StringComparer.Ordinal);
+
+    public SubscriptionTree Subscriptions { get; } = new();
+
+    public RetainedMessageTree Retained { get; } = new();
+
+    /// <summary>Network connections, connected or still in CONNECT.</summary>
+    public HashSet<NetworkConnection> Connections { get; } = [];
+
+    public long NowUnixMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Store ids are chosen here, so that storing never needs a round trip.</summary>
+    public long NextMessageId() => ++_nextMessageId;
+
+    public void ContinueMessageIdsAfter(long id) => _nextMessageId = Math.Max(_nextMessageId, id);
+
+    /// <summary>Remembers that <paramref name="connection"/> has bytes to send at the end of the pass.</summary>
+    public void MarkDirty(IFlushable connection)
+    {
+        if (!connection.IsMarkedDirty)
+        {
+            connection.IsMarkedDirty = true;
+            _dirty.Add(connection);
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> as one pass.</summary>
+    public void RunPass(Action work)
+    {
+        Lock.Enter();
+        try
+        {
+            work();
+        }
+        finally
+        {
+            EndPassAndUnlock();
+        }
+    }
+
+    /// <summary>Ends the pass the caller started with <c>Lock.Enter()</c>: asks for the durability callback, unlocks, flushes.</summary>
+    public void EndPassAndUnlock()
+    {
+        IFlushable[]? toFlush = null;
+        int count = _dirty.Count;
+        try
+        {
+            Durability.EndPass();
+            if (count > 0)
+            {
+                toFlush = System.Buffers.ArrayPool<IFlushable>.Shared.Rent(count);
+                for (int i = 0; i < count; i++)
+                {
+                    toFlush[i] = _dirty[i];
+                    _dirty[i].IsMarkedDirty = false;
+                }
+                _dirty.Clear();
+            }
+        }
+        finally
+        {
+            Lock.Exit();
+        }
+        if (toFlush is not null)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                toFlush[i].Flush();
+                toFlush[i] = null!;
+            }
+            System.Buffers.ArrayPool<IFlushable>.Shared.Return(toFlush);
+        }
+    }
+}
+
+/// <summary>A connection whose buffered output is sent at the end of a pass.</summary>
+internal interface IFlushable
+{
+    /// <summary>Set and cleared by <see cref="BrokerState"/> only, under its lock.</summary>
+    bool IsMarkedDirty { get; set; }
+
+    /// <summary>Starts sending buffered output. Called outside the broker lock.</summary>
+    void Flush();
+}

@@ -1,0 +1,33 @@
+using IoTPE.Mqtt;
+
+namespace IoTPE.Broker.Connections;
+
+/// <summary>
+/// What the broker needs from the connection a session is attached to: a network client, or an
+/// in-process client of the engine. Called under the broker lock; implementations only buffer.
+/// </summary>
+internal interface IClientConnection
+{
+    MqttProtocolVersion ProtocolVersion { get; }
+
+    /// <summary>Most QoS 1/2 messages in flight to the client at once (its Receive Maximum, §3.1.2.11.3).</summary>
+    int SendWindow { get; }
+
+    /// <summary>QoS 1/2 PUBLISH packets received from the client and not yet answered with PUBACK or PUBCOMP (§4.9).</summary>
+    int IncomingInFlight { get; set; }
+
+    /// <summary>False while the client is not keeping up (too many bytes waiting), so QoS 0 messages to it are dropped.</summary>
+    bool AcceptsQoS0 { get; }
+
+    /// <summary>
+    /// Sends a PUBLISH. Returns false when the packet exceeds the client's Maximum Packet Size; the
+    /// message is then discarded as if it had been delivered (MQTT 5.0 §3.1.2.11.4).
+    /// </summary>
+    bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs);
+
+    /// <summary>Sends a control packet.</summary>
+    void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket;
+
+    /// <summary>Ends the connection: an MQTT 5.0 client gets a DISCONNECT with <paramref name="reasonCode"/> first.</summary>
+    void Disconnect(ReasonCode reasonCode, string? reasonString);
+}

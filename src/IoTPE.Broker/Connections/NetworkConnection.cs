@@ -1,0 +1,345 @@
+using System.Buffers;
+using System.Net;
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Protocol;
+using IoTPE.Broker.Sessions;
+using IoTPE.Broker.Transport;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Connections;
+
+/// <summary>
+/// One client's network connection: reads bytes, cuts them into packets and hands them to the
+/// <see cref="PacketDispatcher"/> under the broker lock, many per pass; gathers what the broker
+/// sends in an <see cref="OutputBuffer"/>; and holds the per-connection protocol state (version,
+/// keep-alive, topic aliases, the client's limits).
+/// </summary>
+internal sealed class NetworkConnection : IClientConnection, IFlushable
+{
+    private readonly BrokerState _state;
+    private readonly PacketDispatcher _dispatcher;
+    private readonly ITransport _transport;
+    private readonly InputBuffer _input = new();
+    private readonly OutputBuffer _output;
+    private readonly CancellationTokenSource _closed = new();
+    private Dictionary<string, ushort>? _outgoingTopicAliases;
+    private int _closing;
+
+    public NetworkConnection(BrokerState state, PacketDispatcher dispatcher, ITransport transport, string listener)
+    {
+        _state = state;
+        _dispatcher = dispatcher;
+        _transport = transport;
+        Listener = listener;
+        _output = new OutputBuffer(SendAsync, OnSendFailed);
+        LastReceivedTicks = Environment.TickCount64;
+        ConnectedTicks = LastReceivedTicks;
+    }
+
+    public string Listener { get; }
+
+    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+
+    public ITransport Transport => _transport;
+
+    /// <summary>Where the connection is in its life.</summary>
+    public ConnectionPhase Phase { get; set; } = ConnectionPhase.AwaitingConnect;
+
+    public MqttProtocolVersion ProtocolVersion { get; set; } = MqttProtocolVersion.V311;
+
+    /// <summary>The session once CONNECT succeeded.</summary>
+    public Session? Session { get; set; }
+
+    /// <summary>The client identifier for logs, before and after CONNECT.</summary>
+    public string ClientId => Session?.ClientId ?? "(connecting)";
+
+    /// <summary>Keep Alive in seconds granted to the client; 0 = none.</summary>
+    public ushort KeepAliveSeconds { get; set; }
+
+    /// <summary>When a packet last arrived (Environment.TickCount64).</summary>
+    public long LastReceivedTicks { get; private set; }
+
+    /// <summary>When the connection was accepted (Environment.TickCount64).</summary>
+    public long ConnectedTicks { get; }
+
+    /// <summary>The client's Receive Maximum (MQTT 5.0) or the broker's in-flight limit (3.1.1).</summary>
+    public int SendWindow { get; set; } = 1000;
+
+    /// <summary>The client's Maximum Packet Size; 0 = no limit beyond the protocol's.</summary>
+    public uint ClientMaximumPacketSize { get; set; }
+
+    /// <summary>The client's Topic Alias Maximum: how many aliases the broker may set towards it.</summary>
+    public ushort ClientTopicAliasMaximum { get; set; }
+
+    /// <summary>Topic aliases the client set towards the broker (MQTT 5.0 §3.3.2.3.4).</summary>
+    public Dictionary<ushort, string>? IncomingTopicAliases { get; set; }
+
+    /// <summary>Recent topic names of this client's PUBLISH packets.</summary>
+    public TopicNameCache TopicNames { get; } = new();
+
+    /// <summary>QoS 1/2 PUBLISH packets received and not yet acknowledged, against our Receive Maximum.</summary>
+    public int IncomingInFlight { get; set; }
+
+    /// <summary>PUBLISH packets since the last throttle check (see <see cref="PacketDispatcher.ThrottleAsync"/>).</summary>
+    public int PublishesSinceThrottle { get; set; }
+
+    /// <summary>PUBLISH packets in the current one-second throttle window.</summary>
+    public int PublishesInWindow { get; set; }
+
+    /// <summary>Start of the current throttle window (Environment.TickCount64).</summary>
+    public long ThrottleWindowStartTicks { get; set; }
+
+    public bool AcceptsQoS0 => _output.PendingBytes < _state.Options.MaxPendingOutputBytes;
+
+    public bool IsMarkedDirty { get; set; }
+
+    public bool IsClosing => Volatile.Read(ref _closing) != 0;
+
+    /// <summary>Reads and processes packets until the connection ends.</summary>
+    public async Task RunAsync()
+    {
+        string closeReason = "connection closed by the client";
+        try
+        {
+            while (!IsClosing)
+            {
+                if (_transport.SupportsZeroByteReads && _input.IsEmpty)
+                {
+                    // Wait for data without holding a buffer: idle connections cost no receive memory.
+                    _input.ReleaseIfEmpty();
+                    await _transport.ReceiveAsync(Memory<byte>.Empty, _closed.Token).ConfigureAwait(false);
+                }
+                int received = await _transport.ReceiveAsync(_input.GetWritableMemory(), _closed.Token).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    break;
+                }
+                _input.Advance(received);
+                _state.Counters.AddBytesReceived(received);
+                LastReceivedTicks = Environment.TickCount64;
+                if (!await ProcessInputAsync().ConfigureAwait(false))
+                {
+                    closeReason = "closed by the broker";
+                    break;
+                }
+                await _dispatcher.ThrottleAsync(this, _closed.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            closeReason = "closed by the broker";
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Net.WebSockets.WebSocketException)
+        {
+            closeReason = "network error: " + e.Message;
+        }
+        finally
+        {
+            _input.Release();
+            _state.RunPass(() => _dispatcher.OnConnectionLost(this, closeReason));
+            await CloseTransportAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Processes every complete packet in the input. Returns false when the connection must end.</summary>
+    private async ValueTask<bool> ProcessInputAsync()
+    {
+        while (Phase == ConnectionPhase.AwaitingConnect)
+        {
+            var sequence = new ReadOnlySequence<byte>(_input.Data);
+            FrameStatus status = PacketFramer.TryReadFrame(sequence, _state.Options.MaximumPacketSize, out PacketFrame frame, out SequencePosition consumed, out MqttDecodeError error);
+            if (status == FrameStatus.NeedMoreData)
+            {
+                return true;
+            }
+            if (status == FrameStatus.Error || frame.Type != PacketType.Connect)
+            {
+                // §3.1: the first packet must be CONNECT; anything else ends the connection.
+                string reason = status == FrameStatus.Error ? error.Message : "first packet was not CONNECT";
+                _state.Log.ConnectionRefused(RemoteEndPoint, ClientId, status == FrameStatus.Error ? error.ReasonCode : ReasonCode.ProtocolError, reason);
+                _state.RunPass(() => _state.Counters.ConnectionsRefused++);
+                return false;
+            }
+            Phase = ConnectionPhase.Authenticating;
+            bool accepted = await _dispatcher.ConnectAsync(this, frame).ConfigureAwait(false);
+            _input.Consume((int)sequence.Slice(0, consumed).Length);
+            if (!accepted)
+            {
+                return false;
+            }
+        }
+
+        if (_input.IsEmpty)
+        {
+            return true;
+        }
+        bool keepGoing = true;
+        _state.Lock.Enter();
+        try
+        {
+            var sequence = new ReadOnlySequence<byte>(_input.Data);
+            long consumedBytes = 0;
+            while (keepGoing && !IsClosing)
+            {
+                FrameStatus status = PacketFramer.TryReadFrame(sequence, _state.Options.MaximumPacketSize, out PacketFrame frame, out SequencePosition consumed, out MqttDecodeError error);
+                if (status == FrameStatus.NeedMoreData)
+                {
+                    break;
+                }
+                if (status == FrameStatus.Error)
+                {
+                    ProtocolViolation(error.ReasonCode, error.Message);
+                    keepGoing = false;
+                    break;
+                }
+                long length = sequence.Slice(0, consumed).Length;
+                keepGoing = _dispatcher.Dispatch(this, frame);
+                consumedBytes += length;
+                sequence = sequence.Slice(consumed);
+            }
+            _input.Consume((int)consumedBytes);
+        }
+        finally
+        {
+            _state.EndPassAndUnlock();
+        }
+        return keepGoing && !IsClosing;
+    }
+
+    /// <summary>Ends the connection for a protocol violation: DISCONNECT with the reason (5.0) and close.</summary>
+    public void ProtocolViolation(ReasonCode reasonCode, string reason)
+    {
+        _state.Log.ProtocolViolation(ClientId, RemoteEndPoint, reasonCode, reason);
+        Disconnect(reasonCode, reason);
+    }
+
+    public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
+    {
+        ReadOnlyMemory<byte> topic = message.TopicUtf8;
+        PublishProperties? properties = null;
+        ushort newAlias = 0;
+        if (ProtocolVersion == MqttProtocolVersion.V500)
+        {
+            properties = message.Properties;
+            uint? expiry = null;
+            if (message.ExpiresAtUnixMs is { } expiresAt)
+            {
+                // §3.3.2.3.3: the interval as received minus the time the message waited here.
+                expiry = (uint)Math.Max(1, (expiresAt - nowUnixMs + 999) / 1000);
+            }
+            ushort? alias = null;
+            if (ClientTopicAliasMaximum > 0)
+            {
+                _outgoingTopicAliases ??= new Dictionary<string, ushort>(StringComparer.Ordinal);
+                if (_outgoingTopicAliases.TryGetValue(message.Topic, out ushort existing))
+                {
+                    alias = existing;
+                    topic = ReadOnlyMemory<byte>.Empty;
+                }
+                else if (_outgoingTopicAliases.Count < ClientTopicAliasMaximum)
+                {
+                    newAlias = (ushort)(_outgoingTopicAliases.Count + 1);
+                    alias = newAlias;
+                }
+            }
+            if (expiry is not null || subscriptionIdentifiers is not null || alias is not null)
+            {
+                properties = new PublishProperties(message.Properties ?? EmptyProperties)
+                {
+                    MessageExpiryInterval = expiry,
+                    SubscriptionIdentifiers = subscriptionIdentifiers ?? [],
+                    TopicAlias = alias,
+                };
+            }
+        }
+        var packet = new PublishPacket(topic, message.Payload)
+        {
+            QoS = qos,
+            Retain = retain,
+            Dup = dup,
+            PacketIdentifier = qos == QualityOfService.AtMostOnce ? (ushort)0 : packetIdentifier,
+            Properties = properties,
+        };
+        if (ClientMaximumPacketSize != 0 && packet.GetEncodedSize(ProtocolVersion) > ClientMaximumPacketSize)
+        {
+            return false;
+        }
+        if (newAlias != 0)
+        {
+            _outgoingTopicAliases!.Add(message.Topic, newAlias);
+        }
+        Send(packet);
+        return true;
+    }
+
+    public void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket
+    {
+        _output.Write(packet, ProtocolVersion);
+        _state.MarkDirty(this);
+    }
+
+    public void Disconnect(ReasonCode reasonCode, string? reasonString)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+        if (ProtocolVersion == MqttProtocolVersion.V500 && Phase == ConnectionPhase.Connected)
+        {
+            // §4.13: the server may send DISCONNECT with a reason code before closing.
+            Send(new DisconnectPacket(reasonCode) { ReasonString = reasonString });
+        }
+        CloseAfterFlush();
+    }
+
+    /// <summary>Closes once what is buffered (e.g. a CONNACK refusing the client) has been sent.</summary>
+    public void CloseAfterFlush()
+    {
+        Volatile.Write(ref _closing, 1);
+        _output.WhenDrained(() =>
+        {
+            _closed.Cancel();
+            _transport.Abort();
+        });
+    }
+
+    public void Flush() => _output.Flush();
+
+    private async ValueTask SendAsync(ReadOnlyMemory<byte> data)
+    {
+        await _transport.SendAsync(data, _closed.Token).ConfigureAwait(false);
+        _state.Counters.AddBytesSent(data.Length);
+    }
+
+    private void OnSendFailed(Exception e)
+    {
+        Volatile.Write(ref _closing, 1);
+        _closed.Cancel();
+        _transport.Abort();
+    }
+
+    private async ValueTask CloseTransportAsync()
+    {
+        _output.Close();
+        try
+        {
+            _transport.Abort();
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            // Closing a broken connection.
+        }
+    }
+
+    private static readonly PublishProperties EmptyProperties = new();
+}
+
+/// <summary>Where a network connection is in its life.</summary>
+internal enum ConnectionPhase
+{
+    AwaitingConnect,
+    Authenticating,
+    Connected,
+}

@@ -1,0 +1,199 @@
+using System.Buffers;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Broker.Connections;
+
+/// <summary>
+/// Bytes waiting to be written to one client. The broker encodes packets into it while it holds
+/// its lock; <see cref="Flush"/>, called after the lock is released, sends everything gathered in
+/// one write, so many small packets go out together (ARCHITECTURE.md, principle 3). While a send
+/// is in progress, new packets gather in a second buffer. Buffers come from the shared pool and go
+/// back to it when empty, so an idle connection holds none.
+/// </summary>
+internal sealed class OutputBuffer
+{
+    private const int InitialSize = 4096;
+
+    private readonly Lock _gate = new();
+    private readonly Func<ReadOnlyMemory<byte>, ValueTask> _send;
+    private readonly Action<Exception> _onSendFailed;
+    private byte[]? _buffer;
+    private int _length;
+    private int _sendingLength;
+    private bool _sending;
+    private bool _closed;
+    private Action? _whenDrained;
+
+    public OutputBuffer(Func<ReadOnlyMemory<byte>, ValueTask> send, Action<Exception> onSendFailed)
+    {
+        _send = send;
+        _onSendFailed = onSendFailed;
+    }
+
+    /// <summary>Bytes gathered or being sent.</summary>
+    public int PendingBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _length + _sendingLength;
+            }
+        }
+    }
+
+    /// <summary>Encodes <paramref name="packet"/> at the end of the buffer.</summary>
+    public void Write<TPacket>(in TPacket packet, MqttProtocolVersion version) where TPacket : IMqttPacket
+    {
+        int size = packet.GetEncodedSize(version);
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+            EnsureCapacity(size);
+            _length += packet.Encode(_buffer.AsSpan(_length), version);
+        }
+    }
+
+    /// <summary>Starts sending what has gathered, unless a send is already running (it will pick it up).</summary>
+    public void Flush()
+    {
+        byte[] chunk;
+        int length;
+        lock (_gate)
+        {
+            if (_sending || _length == 0 || _closed)
+            {
+                return;
+            }
+            chunk = _buffer!;
+            length = _length;
+            _buffer = null;
+            _length = 0;
+            _sending = true;
+            _sendingLength = length;
+        }
+        _ = SendLoopAsync(chunk, length);
+    }
+
+    /// <summary>Calls <paramref name="action"/> once everything gathered so far has been sent (at once if nothing is pending).</summary>
+    public void WhenDrained(Action action)
+    {
+        bool now;
+        lock (_gate)
+        {
+            now = !_sending && _length == 0;
+            if (!now)
+            {
+                _whenDrained = action;
+            }
+        }
+        if (now)
+        {
+            action();
+        }
+        else
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Drops whatever is pending and returns the buffers to the pool.</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            if (!_sending && _buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+            }
+            _length = 0;
+        }
+    }
+
+    private async Task SendLoopAsync(byte[] chunk, int length)
+    {
+        while (true)
+        {
+            try
+            {
+                await _send(chunk.AsMemory(0, length)).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+                lock (_gate)
+                {
+                    _sending = false;
+                    _sendingLength = 0;
+                    _whenDrained = null;
+                }
+                _onSendFailed(e);
+                return;
+            }
+            Action? drained = null;
+            bool done;
+            lock (_gate)
+            {
+                done = _length == 0 || _closed;
+                if (done)
+                {
+                    ArrayPool<byte>.Shared.Return(chunk);
+                    _sending = false;
+                    _sendingLength = 0;
+                    drained = _whenDrained;
+                    _whenDrained = null;
+                }
+                else
+                {
+                    byte[] next = _buffer!;
+                    length = _length;
+                    _buffer = chunk;
+                    _length = 0;
+                    chunk = next;
+                    _sendingLength = length;
+                }
+            }
+            if (done)
+            {
+                drained?.Invoke();
+                ReleaseIfIdle();
+                return;
+            }
+        }
+    }
+
+    /// <summary>Gives the buffer back to the pool when nothing is pending, so idle connections hold no memory.</summary>
+    private void ReleaseIfIdle()
+    {
+        lock (_gate)
+        {
+            if (!_sending && _length == 0 && _buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+            }
+        }
+    }
+
+    private void EnsureCapacity(int size)
+    {
+        if (_buffer is null)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(InitialSize, size));
+            return;
+        }
+        if (_buffer.Length - _length >= size)
+        {
+            return;
+        }
+        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + size));
+        _buffer.AsSpan(0, _length).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = larger;
+    }
+}

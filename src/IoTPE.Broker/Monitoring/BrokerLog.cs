@@ -1,0 +1,48 @@
+using System.Net;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Monitoring;
+
+/// <summary>The broker's log lines. Every refusal names its reason code, as the issue of record asks.</summary>
+internal static partial class BrokerLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {EndPoint} ({Listener}, {Protocol})")]
+    public static partial void Listening(this ILogger logger, EndPoint endPoint, string listener, string protocol);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Client {ClientId} connected from {EndPoint} as {UserName} (MQTT {Version}, clean start {CleanStart}, session present {SessionPresent})")]
+    public static partial void ClientConnected(this ILogger logger, string clientId, EndPoint? endPoint, string userName, string version, bool cleanStart, bool sessionPresent);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Refused connection from {EndPoint} (client {ClientId}): {ReasonCode} - {Reason}")]
+    public static partial void ConnectionRefused(this ILogger logger, EndPoint? endPoint, string clientId, ReasonCode reasonCode, string reason);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Client {ClientId} disconnected: {Reason}")]
+    public static partial void ClientDisconnected(this ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Disconnecting client {ClientId} from {EndPoint}: {ReasonCode} - {Reason}")]
+    public static partial void ProtocolViolation(this ILogger logger, string clientId, EndPoint? endPoint, ReasonCode reasonCode, string reason);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Refused PUBLISH from {ClientId} to '{Topic}': {ReasonCode} - {Reason}")]
+    public static partial void PublishRefused(this ILogger logger, string clientId, string topic, ReasonCode reasonCode, string reason);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Refused SUBSCRIBE from {ClientId} to '{TopicFilter}': {ReasonCode} - {Reason}")]
+    public static partial void SubscribeRefused(this ILogger logger, string clientId, string topicFilter, ReasonCode reasonCode, string reason);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Dropped a message for {ClientId} on '{Topic}': {Reason} ({Dropped} dropped for this session so far)")]
+    public static partial void MessageDropped(this ILogger logger, string clientId, string topic, string reason, long dropped);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "The store could not commit; refusing the affected publishes until it recovers")]
+    public static partial void StoreCommitFailed(this ILogger logger);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Session {ClientId} expired")]
+    public static partial void SessionExpired(this ILogger logger, string clientId);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Resumed {Sessions} persistent sessions, {Deliveries} queued deliveries and {Retained} retained messages from the store")]
+    public static partial void StateLoaded(this ILogger logger, int sessions, int deliveries, int retained);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Connection from {EndPoint} failed: {Reason}")]
+    public static partial void ConnectionFailed(this ILogger logger, EndPoint? endPoint, string reason);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Refused connection from {EndPoint}: {Reason}")]
+    public static partial void ConnectionRejected(this ILogger logger, EndPoint? endPoint, string reason);
+}

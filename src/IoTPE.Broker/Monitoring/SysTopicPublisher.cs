@@ -1,0 +1,57 @@
+using System.Globalization;
+using System.Text;
+using IoTPE.Broker.Routing;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Broker.Monitoring;
+
+/// <summary>
+/// Publishes the broker's counters as retained messages under <c>$SYS/broker/</c>, with Mosquitto's
+/// topic names, so existing dashboards work. They live in memory only: they are recomputed, not stored.
+/// </summary>
+internal sealed class SysTopicPublisher
+{
+    private readonly BrokerState _state;
+    private readonly MessageRouter _router;
+    private readonly RetainedMessages _retained;
+    private readonly long _startedTicks = Environment.TickCount64;
+    private readonly string _version;
+
+    public SysTopicPublisher(BrokerState state, MessageRouter router, RetainedMessages retained, string version)
+    {
+        _state = state;
+        _router = router;
+        _retained = retained;
+        _version = version;
+    }
+
+    /// <summary>Publishes every counter once. Called under the broker lock.</summary>
+    public void PublishAll()
+    {
+        BrokerCounters c = _state.Counters;
+        Publish("$SYS/broker/version", "iotpe " + _version);
+        Publish("$SYS/broker/uptime", $"{(Environment.TickCount64 - _startedTicks) / 1000} seconds");
+        Publish("$SYS/broker/clients/connected", c.ClientsConnected);
+        Publish("$SYS/broker/clients/maximum", c.ClientsMaximum);
+        Publish("$SYS/broker/clients/total", c.Sessions);
+        Publish("$SYS/broker/clients/refused", c.ConnectionsRefused);
+        Publish("$SYS/broker/messages/received", c.MessagesReceived);
+        Publish("$SYS/broker/messages/sent", c.MessagesSent);
+        Publish("$SYS/broker/publish/messages/dropped", c.MessagesDropped);
+        Publish("$SYS/broker/publish/messages/refused", c.PublishesRefused);
+        Publish("$SYS/broker/retained messages/count", c.RetainedMessages);
+        Publish("$SYS/broker/subscriptions/count", c.Subscriptions);
+        Publish("$SYS/broker/bytes/received", c.BytesReceived);
+        Publish("$SYS/broker/bytes/sent", c.BytesSent);
+        Publish("$SYS/broker/store/bytes", _state.Store.StoredBytes);
+    }
+
+    private void Publish(string topic, long value) => Publish(topic, value.ToString(CultureInfo.InvariantCulture));
+
+    private void Publish(string topic, string value)
+    {
+        var message = new ApplicationMessage(topic, Encoding.UTF8.GetBytes(value), QualityOfService.AtMostOnce, retain: true);
+        _retained.Update(message);
+        _router.Route(message);
+    }
+}

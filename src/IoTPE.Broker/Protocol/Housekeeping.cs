@@ -1,0 +1,80 @@
+using IoTPE.Broker.Connections;
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Sessions;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Protocol;
+
+/// <summary>
+/// What happens with time rather than packets, once a second: keep-alive (MQTT 5.0 §3.1.2.10:
+/// one and a half times the Keep Alive without a packet ends the connection), CONNECT timeouts,
+/// delayed wills, session expiry (§4.1) and the $SYS counters.
+/// </summary>
+internal sealed class Housekeeping
+{
+    private readonly BrokerState _state;
+    private readonly SessionRegistry _sessions;
+    private readonly WillPublisher _wills;
+    private readonly SysTopicPublisher _sys;
+    private readonly List<Session> _scratch = [];
+    private long _lastSysTicks = long.MinValue / 2;
+
+    public Housekeeping(BrokerState state, SessionRegistry sessions, WillPublisher wills, SysTopicPublisher sys)
+    {
+        _state = state;
+        _sessions = sessions;
+        _wills = wills;
+        _sys = sys;
+    }
+
+    /// <summary>One round. Called under the broker lock.</summary>
+    public void Tick()
+    {
+        long ticks = Environment.TickCount64;
+        foreach (NetworkConnection connection in _state.Connections)
+        {
+            if (connection.IsClosing)
+            {
+                continue;
+            }
+            if (connection.Phase != ConnectionPhase.Connected)
+            {
+                if (ticks - connection.ConnectedTicks > _state.Options.ConnectTimeoutSeconds * 1000L)
+                {
+                    _state.Log.ConnectionRejected(connection.RemoteEndPoint, "no CONNECT in time");
+                    connection.CloseAfterFlush();
+                }
+            }
+            else if (connection.KeepAliveSeconds > 0 && ticks - connection.LastReceivedTicks > connection.KeepAliveSeconds * 1500L)
+            {
+                connection.ProtocolViolation(ReasonCode.KeepAliveTimeout, $"no packet within 1.5 x keep alive ({connection.KeepAliveSeconds} s)");
+            }
+        }
+
+        long now = _state.NowUnixMs;
+        _scratch.Clear();
+        _scratch.AddRange(_state.Sessions.Values);
+        foreach (Session session in _scratch)
+        {
+            if (session.WillDueAtUnixMs is { } due && due <= now)
+            {
+                _wills.PublishNow(session);
+            }
+            if (!session.IsConnected && session.IsPersistent && session.ExpiryIntervalSeconds != uint.MaxValue &&
+                session.DisconnectedAtUnixMs is { } since && since + session.ExpiryIntervalSeconds * 1000L <= now)
+            {
+                _wills.PublishNow(session);
+                _sessions.End(session);
+                _state.Log.SessionExpired(session.ClientId);
+            }
+        }
+        _scratch.Clear();
+
+        if (_state.Options.SysInterval > 0 && ticks - _lastSysTicks >= _state.Options.SysInterval * 1000L)
+        {
+            _lastSysTicks = ticks;
+            _sys.PublishAll();
+        }
+    }
+}

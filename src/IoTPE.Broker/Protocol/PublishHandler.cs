@@ -1,0 +1,254 @@
+using System.Text.Unicode;
+using IoTPE.Broker.Connections;
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Routing;
+using IoTPE.Broker.Sessions;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Protocol;
+
+/// <summary>
+/// A PUBLISH from a client (MQTT 5.0 §3.3.4, §4.3): checks it, resolves its topic alias,
+/// authorizes it, updates the retained message, routes it, and acknowledges it once what it
+/// changed is durable. Used under the broker lock.
+/// </summary>
+internal sealed class PublishHandler
+{
+    private readonly BrokerState _state;
+    private readonly MessageRouter _router;
+    private readonly RetainedMessages _retained;
+
+    public PublishHandler(BrokerState state, MessageRouter router, RetainedMessages retained)
+    {
+        _state = state;
+        _router = router;
+        _retained = retained;
+    }
+
+    /// <summary>Handles one PUBLISH. Returns false when the connection must end.</summary>
+    public bool Handle(NetworkConnection connection, in PublishPacket packet)
+    {
+        Session session = connection.Session!;
+        QualityOfService qos = packet.QoS;
+        if (qos > _state.Options.MaximumQoS)
+        {
+            connection.ProtocolViolation(ReasonCode.QoSNotSupported, $"QoS {(int)qos} is above the server's Maximum QoS");
+            return false;
+        }
+        if (!ResolveTopic(connection, packet, out string topic, out byte[] topicUtf8))
+        {
+            return false;
+        }
+        if (qos == QualityOfService.ExactlyOnce && session.IncomingPacketIdentifiers.Contains(packet.PacketIdentifier))
+        {
+            // §4.3.3: a resent PUBLISH whose PUBREC may have been lost: answer again, deliver once.
+            _state.Durability.Acknowledge(connection, session, qos, packet.PacketIdentifier, ReasonCode.Success);
+            return true;
+        }
+        if (qos != QualityOfService.AtMostOnce && ++connection.IncomingInFlight > _state.Options.ReceiveMaximum &&
+            connection.ProtocolVersion == MqttProtocolVersion.V500)
+        {
+            connection.ProtocolViolation(ReasonCode.ReceiveMaximumExceeded, "more unacknowledged QoS 1/2 PUBLISH packets than the Receive Maximum");
+            return false;
+        }
+        _state.Counters.MessagesReceived++;
+
+        ReasonCode refusal = Check(connection, session, packet, topic);
+        if (refusal != ReasonCode.Success)
+        {
+            Refuse(connection, session, packet, topic, refusal);
+            return true;
+        }
+
+        var message = new ApplicationMessage(topic, topicUtf8, packet.Payload.ToArray(), qos, packet.Retain, ForwardedProperties(packet.Properties))
+        {
+            ExpiresAtUnixMs = packet.Properties?.MessageExpiryInterval is { } interval ? _state.NowUnixMs + interval * 1000L : null,
+            PublisherClientId = session.ClientId,
+            PublisherUserName = session.Identity.UserName,
+        };
+        if (_state.Interceptor is { } interceptor)
+        {
+            ReasonCode verdict = interceptor.OnPublish(session.Identity, message);
+            if (verdict != ReasonCode.Success)
+            {
+                Refuse(connection, session, packet, topic, verdict);
+                return true;
+            }
+        }
+        if (packet.Retain)
+        {
+            if (!_state.Options.RetainAvailable)
+            {
+                connection.ProtocolViolation(ReasonCode.RetainNotSupported, "retained messages are not supported");
+                return false;
+            }
+            _retained.Update(message);
+        }
+        if (qos == QualityOfService.ExactlyOnce)
+        {
+            session.IncomingPacketIdentifiers.Add(packet.PacketIdentifier);
+            if (session.IsPersistent)
+            {
+                // Stored with the message's effects, so that after a crash a resent PUBLISH is
+                // recognised and not delivered twice; deliveries wait for this commit.
+                _state.Store.AddIncomingPacketIdentifier(session.ClientId, packet.PacketIdentifier);
+                _state.Durability.DependOnThisEpoch(message);
+            }
+        }
+        int recipients = _router.Route(message);
+        if (qos != QualityOfService.AtMostOnce)
+        {
+            ReasonCode success = recipients == 0 && connection.ProtocolVersion == MqttProtocolVersion.V500
+                ? ReasonCode.NoMatchingSubscribers
+                : ReasonCode.Success;
+            _state.Durability.Acknowledge(connection, session, qos, packet.PacketIdentifier, success);
+        }
+        return true;
+    }
+
+    /// <summary>PUBREL from the client (§4.3.3): the QoS 2 identifier is free again; answer PUBCOMP once that is durable.</summary>
+    public void HandlePubRel(NetworkConnection connection, ushort packetIdentifier)
+    {
+        Session session = connection.Session!;
+        if (!session.IncomingPacketIdentifiers.Remove(packetIdentifier))
+        {
+            connection.Send(new PubCompPacket(packetIdentifier,
+                connection.ProtocolVersion == MqttProtocolVersion.V500 ? ReasonCode.PacketIdentifierNotFound : ReasonCode.Success));
+            return;
+        }
+        if (session.IsPersistent)
+        {
+            // If this were lost in a crash, a new PUBLISH reusing the identifier would look like a duplicate and be dropped.
+            _state.Store.RemoveIncomingPacketIdentifier(session.ClientId, packetIdentifier);
+            _state.Durability.AfterCommit(durable =>
+            {
+                if (ReferenceEquals(session.Connection, connection))
+                {
+                    connection.IncomingInFlight--;
+                    if (durable)
+                    {
+                        connection.Send(new PubCompPacket(packetIdentifier));
+                    }
+                }
+            });
+        }
+        else
+        {
+            connection.IncomingInFlight--;
+            connection.Send(new PubCompPacket(packetIdentifier));
+        }
+    }
+
+    private bool ResolveTopic(NetworkConnection connection, in PublishPacket packet, out string topic, out byte[] topicUtf8)
+    {
+        ushort? alias = packet.Properties?.TopicAlias;
+        if (alias is { } a)
+        {
+            // §3.3.2.3.4: 0 and values above our Topic Alias Maximum are invalid.
+            if (a == 0 || a > _state.Options.TopicAliasMaximum)
+            {
+                connection.ProtocolViolation(ReasonCode.TopicAliasInvalid, $"topic alias {a} is outside 1..{_state.Options.TopicAliasMaximum}");
+                topic = string.Empty;
+                topicUtf8 = [];
+                return false;
+            }
+            connection.IncomingTopicAliases ??= [];
+            if (packet.TopicName.IsEmpty)
+            {
+                if (!connection.IncomingTopicAliases.TryGetValue(a, out string? known))
+                {
+                    connection.ProtocolViolation(ReasonCode.ProtocolError, $"topic alias {a} was never set");
+                    topic = string.Empty;
+                    topicUtf8 = [];
+                    return false;
+                }
+                topic = known;
+                topicUtf8 = connection.TopicNames.Utf8Of(known);
+                return true;
+            }
+            (topic, topicUtf8) = connection.TopicNames.Get(packet.TopicName.Span);
+            connection.IncomingTopicAliases[a] = topic;
+            return true;
+        }
+        if (packet.TopicName.IsEmpty)
+        {
+            connection.ProtocolViolation(ReasonCode.ProtocolError, "empty topic name without a topic alias");
+            topic = string.Empty;
+            topicUtf8 = [];
+            return false;
+        }
+        (topic, topicUtf8) = connection.TopicNames.Get(packet.TopicName.Span);
+        return true;
+    }
+
+    private ReasonCode Check(NetworkConnection connection, Session session, in PublishPacket packet, string topic)
+    {
+        if (TopicName.IsDollarTopic(topic))
+        {
+            // §4.7.2: $-topics are the server's; clients do not publish there ($SYS is read-only).
+            return ReasonCode.NotAuthorized;
+        }
+        if (!_state.Authorizer.CanPublish(session.Identity, topic))
+        {
+            return ReasonCode.NotAuthorized;
+        }
+        if (connection.ProtocolVersion == MqttProtocolVersion.V500 &&
+            packet.Properties?.PayloadFormatIndicator == PayloadFormatIndicator.Utf8 &&
+            !Utf8.IsValid(packet.Payload.Span))
+        {
+            return ReasonCode.PayloadFormatInvalid;
+        }
+        return ReasonCode.Success;
+    }
+
+    /// <summary>
+    /// A refused PUBLISH is acknowledged with the reason code in MQTT 5.0; in 3.1.1, which has no
+    /// negative acknowledgement, it is acknowledged normally and dropped (as the 3.1.1 spec allows, §4.12).
+    /// </summary>
+    private void Refuse(NetworkConnection connection, Session session, in PublishPacket packet, string topic, ReasonCode reason)
+    {
+        _state.Counters.PublishesRefused++;
+        _state.Log.PublishRefused(session.ClientId, topic, reason, ReasonText(reason));
+        if (packet.QoS == QualityOfService.AtMostOnce)
+        {
+            return;
+        }
+        if (connection.ProtocolVersion == MqttProtocolVersion.V500)
+        {
+            _state.Durability.Acknowledge(connection, session, packet.QoS, packet.PacketIdentifier, reason);
+            return;
+        }
+        if (packet.QoS == QualityOfService.ExactlyOnce)
+        {
+            session.IncomingPacketIdentifiers.Add(packet.PacketIdentifier);
+        }
+        _state.Durability.Acknowledge(connection, session, packet.QoS, packet.PacketIdentifier, ReasonCode.Success);
+    }
+
+    private static string ReasonText(ReasonCode reason) => reason switch
+    {
+        ReasonCode.NotAuthorized => "not authorized to publish to this topic",
+        ReasonCode.PayloadFormatInvalid => "payload is not valid UTF-8 although the Payload Format Indicator says so",
+        _ => "refused",
+    };
+
+    /// <summary>The properties that travel with the message to subscribers (§3.3.4): not the alias, the expiry (recomputed per send) or subscription identifiers.</summary>
+    private static PublishProperties? ForwardedProperties(PublishProperties? received)
+    {
+        if (received is null ||
+            (received.PayloadFormatIndicator is null && received.ContentType is null && received.ResponseTopic is null &&
+             received.CorrelationData is null && received.UserProperties.Count == 0))
+        {
+            return null;
+        }
+        return new PublishProperties
+        {
+            PayloadFormatIndicator = received.PayloadFormatIndicator,
+            ContentType = received.ContentType,
+            ResponseTopic = received.ResponseTopic,
+            CorrelationData = received.CorrelationData,
+            UserProperties = received.UserProperties,
+        };
+    }
+}

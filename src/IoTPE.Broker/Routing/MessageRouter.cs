@@ -1,0 +1,114 @@
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Sessions;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Routing;
+
+/// <summary>
+/// Delivers a message to every session with a matching subscription (MQTT 5.0 §3.3.4): once per
+/// session even when several of its subscriptions match, at the highest of their QoS (capped by
+/// the message's), with all their Subscription Identifiers; one member of each matching shared
+/// subscription; honouring No Local and Retain As Published; and only to sessions allowed to
+/// receive the topic. Used under the broker lock.
+/// </summary>
+internal sealed class MessageRouter
+{
+    private readonly BrokerState _state;
+    private readonly DeliverySender _sender;
+    private readonly List<Subscription> _matches = [];
+    private readonly List<SharedSubscriptionGroup> _sharedGroups = [];
+    private readonly Dictionary<Session, Target> _targets = [];
+
+    public MessageRouter(BrokerState state, DeliverySender sender)
+    {
+        _state = state;
+        _sender = sender;
+    }
+
+    /// <summary>Routes <paramref name="message"/> and returns how many sessions it went to.</summary>
+    public int Route(ApplicationMessage message)
+    {
+        _matches.Clear();
+        _sharedGroups.Clear();
+        _targets.Clear();
+        _state.Subscriptions.Match(message.Topic, _matches, _sharedGroups);
+        foreach (SharedSubscriptionGroup group in _sharedGroups)
+        {
+            _matches.Add(group.Pick());
+        }
+
+        foreach (Subscription subscription in _matches)
+        {
+            if (subscription.Options.NoLocal && message.PublisherClientId == subscription.Session.ClientId)
+            {
+                continue; // §3.8.3.1: not to the connection that published it.
+            }
+            QualityOfService qos = (QualityOfService)Math.Min((byte)subscription.Options.MaximumQoS, (byte)message.QoS);
+            _targets.TryGetValue(subscription.Session, out Target target);
+            target.QoS = (QualityOfService)Math.Max((byte)target.QoS, (byte)qos);
+            target.Retain |= subscription.Options.RetainAsPublished && message.Retain;
+            if (subscription.SubscriptionIdentifier != 0)
+            {
+                target.AddSubscriptionIdentifier(subscription.SubscriptionIdentifier);
+            }
+            _targets[subscription.Session] = target;
+        }
+
+        int delivered = 0;
+        long now = _state.NowUnixMs;
+        foreach ((Session session, Target target) in _targets)
+        {
+            if (!_state.Authorizer.CanReceive(session.Identity, message.Topic))
+            {
+                continue;
+            }
+            delivered++;
+            if (target.QoS == QualityOfService.AtMostOnce)
+            {
+                SendAtMostOnce(session, message, target.Retain, target.SubscriptionIdentifiers, now);
+            }
+            else
+            {
+                _sender.Enqueue(session, message, target.QoS, target.Retain, target.SubscriptionIdentifiers);
+            }
+        }
+        _targets.Clear();
+        return delivered;
+    }
+
+    /// <summary>QoS 0 goes straight out to a connected client that keeps up, and nowhere else (not queued offline, as Mosquitto's default).</summary>
+    public void SendAtMostOnce(Session session, ApplicationMessage message, bool retain, uint[]? subscriptionIdentifiers, long now)
+    {
+        if (session.Connection is not { } connection)
+        {
+            return;
+        }
+        if (!connection.AcceptsQoS0)
+        {
+            session.DroppedMessages++;
+            _state.Counters.MessagesDropped++;
+            if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
+            {
+                _state.Log.MessageDropped(session.ClientId, message.Topic, "slow consumer: too many bytes waiting (QoS 0)", session.DroppedMessages);
+            }
+            return;
+        }
+        if (connection.SendPublish(message, QualityOfService.AtMostOnce, retain, dup: false, packetIdentifier: 0, subscriptionIdentifiers, now))
+        {
+            _state.Counters.MessagesSent++;
+        }
+    }
+
+    private struct Target
+    {
+        public QualityOfService QoS;
+        public bool Retain;
+        public uint[]? SubscriptionIdentifiers;
+
+        public void AddSubscriptionIdentifier(uint identifier)
+        {
+            SubscriptionIdentifiers = SubscriptionIdentifiers is null ? [identifier] : [.. SubscriptionIdentifiers, identifier];
+        }
+    }
+}

@@ -1,0 +1,186 @@
+namespace IoTPE.Broker.Routing;
+
+/// <summary>
+/// The retained message of each topic (MQTT 5.0 §3.3.1.3), in a tree of topic levels, so that a
+/// new subscription finds the retained messages matching its filter by walking the filter rather
+/// than scanning every topic. Not thread-safe: used under the broker lock.
+/// </summary>
+internal sealed class RetainedMessageTree
+{
+    private readonly Node _root = new(null, string.Empty);
+
+    public int Count { get; private set; }
+
+    /// <summary>Sets the retained message of <paramref name="message"/>'s topic and returns the one it replaces, if any.</summary>
+    public ApplicationMessage? Set(ApplicationMessage message)
+    {
+        Node node = NodeFor(message.Topic, create: true)!;
+        ApplicationMessage? previous = node.Message;
+        node.Message = message;
+        if (previous is null)
+        {
+            Count++;
+        }
+        return previous;
+    }
+
+    /// <summary>Removes the retained message of <paramref name="topic"/> and returns it, if there was one.</summary>
+    public ApplicationMessage? Remove(string topic)
+    {
+        Node? node = NodeFor(topic, create: false);
+        if (node?.Message is not { } previous)
+        {
+            return null;
+        }
+        node.Message = null;
+        Count--;
+        while (node.Parent is { } parent && node.Message is null && node.Children is null)
+        {
+            parent.Children!.Remove(node.Level);
+            if (parent.Children.Count == 0)
+            {
+                parent.Children = null;
+            }
+            node = parent;
+        }
+        return previous;
+    }
+
+    public ApplicationMessage? Get(string topic) => NodeFor(topic, create: false)?.Message;
+
+    /// <summary>Adds every retained message whose topic matches <paramref name="filter"/> (§4.7).</summary>
+    public void Match(string filter, List<ApplicationMessage> results)
+    {
+        MatchLevel(_root, filter, 0, firstLevel: true, results);
+    }
+
+    /// <summary>Every retained message, for $SYS counters and tests.</summary>
+    public IEnumerable<ApplicationMessage> All()
+    {
+        var stack = new Stack<Node>();
+        stack.Push(_root);
+        while (stack.Count > 0)
+        {
+            Node node = stack.Pop();
+            if (node.Message is { } message)
+            {
+                yield return message;
+            }
+            if (node.Children is { } children)
+            {
+                foreach (Node child in children.Values)
+                {
+                    stack.Push(child);
+                }
+            }
+        }
+    }
+
+    private static void MatchLevel(Node node, string filter, int start, bool firstLevel, List<ApplicationMessage> results)
+    {
+        if (start > filter.Length)
+        {
+            if (node.Message is { } message)
+            {
+                results.Add(message);
+            }
+            return;
+        }
+        int slash = filter.IndexOf('/', start);
+        int end = slash < 0 ? filter.Length : slash;
+        ReadOnlySpan<char> level = filter.AsSpan(start, end - start);
+        if (level is "#")
+        {
+            // '#' also matches the parent level itself (§4.7.1.2).
+            if (!firstLevel && node.Message is { } parentMessage)
+            {
+                results.Add(parentMessage);
+            }
+            CollectSubtree(node, firstLevel, results);
+            return;
+        }
+        if (node.Children is null)
+        {
+            return;
+        }
+        if (level is "+")
+        {
+            foreach (Node child in node.Children.Values)
+            {
+                if (firstLevel && child.Level.StartsWith('$'))
+                {
+                    continue; // §4.7.2
+                }
+                MatchLevel(child, filter, end + 1, firstLevel: false, results);
+            }
+        }
+        else if (node.Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(level, out Node? child))
+        {
+            MatchLevel(child, filter, end + 1, firstLevel: false, results);
+        }
+    }
+
+    private static void CollectSubtree(Node node, bool skipDollarChildren, List<ApplicationMessage> results)
+    {
+        if (node.Children is null)
+        {
+            return;
+        }
+        foreach (Node child in node.Children.Values)
+        {
+            if (skipDollarChildren && child.Level.StartsWith('$'))
+            {
+                continue;
+            }
+            if (child.Message is { } message)
+            {
+                results.Add(message);
+            }
+            CollectSubtree(child, skipDollarChildren: false, results);
+        }
+    }
+
+    private Node? NodeFor(string topic, bool create)
+    {
+        Node node = _root;
+        int start = 0;
+        while (true)
+        {
+            int slash = topic.IndexOf('/', start);
+            int end = slash < 0 ? topic.Length : slash;
+            ReadOnlySpan<char> level = topic.AsSpan(start, end - start);
+            node.Children ??= create ? new Dictionary<string, Node>(StringComparer.Ordinal) : null;
+            if (node.Children is null)
+            {
+                return null;
+            }
+            if (!node.Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(level, out Node? next))
+            {
+                if (!create)
+                {
+                    return null;
+                }
+                string name = level.ToString();
+                next = new Node(node, name);
+                node.Children.Add(name, next);
+            }
+            node = next;
+            if (slash < 0)
+            {
+                return node;
+            }
+            start = slash + 1;
+        }
+    }
+
+    private sealed class Node(Node? parent, string level)
+    {
+        public Node? Parent { get; } = parent;
+
+        public string Level { get; } = level;
+
+        public Dictionary<string, Node>? Children { get; set; }
+
+        public ApplicationMessage? Message { get; set; }
+    }
+}

@@ -1,0 +1,227 @@
+using IoTPE.Broker.Sessions;
+
+namespace IoTPE.Broker.Routing;
+
+/// <summary>
+/// Every subscription of every session, in a tree of topic levels, so that finding the
+/// subscriptions that match a topic name costs the depth of the topic, not the number of
+/// subscriptions. Matching follows MQTT 5.0 §4.7: <c>+</c> matches one level (also an empty one),
+/// <c>#</c> matches the rest including the parent level, and a filter starting with a wildcard
+/// does not match a topic name starting with <c>$</c>. Not thread-safe: used under the broker lock.
+/// </summary>
+internal sealed class SubscriptionTree
+{
+    private readonly Node _root = new(null, string.Empty);
+
+    /// <summary>Number of subscriptions in the tree (shared members included).</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Adds <paramref name="subscription"/>; the caller has removed any earlier one with the same session and topic filter.</summary>
+    public void Add(Subscription subscription)
+    {
+        Node node = NodeFor(subscription.Filter, create: true)!;
+        if (subscription.ShareName is { } share)
+        {
+            node.Shared ??= new Dictionary<string, SharedSubscriptionGroup>(StringComparer.Ordinal);
+            if (!node.Shared.TryGetValue(share, out SharedSubscriptionGroup? group))
+            {
+                group = new SharedSubscriptionGroup(share);
+                node.Shared.Add(share, group);
+            }
+            group.Members.Add(subscription);
+        }
+        else
+        {
+            (node.Subscribers ??= []).Add(subscription);
+        }
+        Count++;
+    }
+
+    /// <summary>Removes <paramref name="subscription"/> and prunes levels left empty.</summary>
+    public bool Remove(Subscription subscription)
+    {
+        Node? node = NodeFor(subscription.Filter, create: false);
+        if (node is null)
+        {
+            return false;
+        }
+        bool removed;
+        if (subscription.ShareName is { } share)
+        {
+            removed = false;
+            if (node.Shared is not null && node.Shared.TryGetValue(share, out SharedSubscriptionGroup? group))
+            {
+                removed = group.Members.Remove(subscription);
+                if (group.Members.Count == 0)
+                {
+                    node.Shared.Remove(share);
+                    if (node.Shared.Count == 0)
+                    {
+                        node.Shared = null;
+                    }
+                }
+            }
+        }
+        else
+        {
+            removed = node.Subscribers?.Remove(subscription) ?? false;
+            if (node.Subscribers is { Count: 0 })
+            {
+                node.Subscribers = null;
+            }
+        }
+        if (removed)
+        {
+            Count--;
+            Prune(node);
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="subscriptions"/> every non-shared subscription matching
+    /// <paramref name="topicName"/>, and to <paramref name="sharedGroups"/> every matching shared group.
+    /// A session with several matching subscriptions appears several times (MQTT 5.0 §3.3.4 lets the
+    /// router decide how to combine them).
+    /// </summary>
+    public void Match(string topicName, List<Subscription> subscriptions, List<SharedSubscriptionGroup> sharedGroups)
+    {
+        bool dollarTopic = topicName.Length > 0 && topicName[0] == '$';
+        MatchLevel(_root, topicName, 0, firstLevel: true, dollarTopic, subscriptions, sharedGroups);
+    }
+
+    private static void MatchLevel(Node node, string topic, int start, bool firstLevel, bool dollarTopic,
+        List<Subscription> subscriptions, List<SharedSubscriptionGroup> sharedGroups)
+    {
+        // §4.7.2: wildcards at the first level do not match $-topics.
+        bool wildcardsAllowed = !(firstLevel && dollarTopic);
+        if (wildcardsAllowed && node.MultiLevel is { } multi)
+        {
+            Collect(multi, subscriptions, sharedGroups);
+        }
+
+        if (start > topic.Length)
+        {
+            // All levels consumed: this node's own subscribers match.
+            Collect(node, subscriptions, sharedGroups);
+            return;
+        }
+
+        int slash = topic.IndexOf('/', start);
+        int end = slash < 0 ? topic.Length : slash;
+        int next = end + 1; // past the end when this was the last level
+
+        if (wildcardsAllowed && node.SingleLevel is { } single)
+        {
+            MatchLevel(single, topic, next, firstLevel: false, dollarTopic, subscriptions, sharedGroups);
+        }
+        if (node.Children is { } children &&
+            children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(topic.AsSpan(start, end - start), out Node? child))
+        {
+            MatchLevel(child, topic, next, firstLevel: false, dollarTopic, subscriptions, sharedGroups);
+        }
+    }
+
+    private static void Collect(Node node, List<Subscription> subscriptions, List<SharedSubscriptionGroup> sharedGroups)
+    {
+        if (node.Subscribers is { } subscribers)
+        {
+            subscriptions.AddRange(subscribers);
+        }
+        if (node.Shared is { } shared)
+        {
+            foreach (SharedSubscriptionGroup group in shared.Values)
+            {
+                sharedGroups.Add(group);
+            }
+        }
+    }
+
+    private Node? NodeFor(string filter, bool create)
+    {
+        Node node = _root;
+        int start = 0;
+        while (true)
+        {
+            int slash = filter.IndexOf('/', start);
+            int end = slash < 0 ? filter.Length : slash;
+            ReadOnlySpan<char> level = filter.AsSpan(start, end - start);
+            Node? next;
+            if (level is "+")
+            {
+                next = node.SingleLevel ??= create ? new Node(node, "+") : null;
+            }
+            else if (level is "#")
+            {
+                next = node.MultiLevel ??= create ? new Node(node, "#") : null;
+            }
+            else
+            {
+                node.Children ??= create ? new Dictionary<string, Node>(StringComparer.Ordinal) : null;
+                if (node.Children is null)
+                {
+                    return null;
+                }
+                if (!node.Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(level, out next) && create)
+                {
+                    string name = level.ToString();
+                    next = new Node(node, name);
+                    node.Children.Add(name, next);
+                }
+            }
+            if (next is null)
+            {
+                return null;
+            }
+            node = next;
+            if (slash < 0)
+            {
+                return node;
+            }
+            start = slash + 1;
+        }
+    }
+
+    private static void Prune(Node node)
+    {
+        while (node.Parent is { } parent && node.IsEmpty)
+        {
+            if (ReferenceEquals(parent.SingleLevel, node))
+            {
+                parent.SingleLevel = null;
+            }
+            else if (ReferenceEquals(parent.MultiLevel, node))
+            {
+                parent.MultiLevel = null;
+            }
+            else
+            {
+                parent.Children?.Remove(node.Level);
+                if (parent.Children is { Count: 0 })
+                {
+                    parent.Children = null;
+                }
+            }
+            node = parent;
+        }
+    }
+
+    private sealed class Node(Node? parent, string level)
+    {
+        public Node? Parent { get; } = parent;
+
+        public string Level { get; } = level;
+
+        public Dictionary<string, Node>? Children { get; set; }
+
+        public Node? SingleLevel { get; set; }
+
+        public Node? MultiLevel { get; set; }
+
+        public List<Subscription>? Subscribers { get; set; }
+
+        public Dictionary<string, SharedSubscriptionGroup>? Shared { get; set; }
+
+        public bool IsEmpty => Children is null && SingleLevel is null && MultiLevel is null && Subscribers is null && Shared is null;
+    }
+}

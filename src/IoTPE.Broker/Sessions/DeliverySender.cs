@@ -1,0 +1,264 @@
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Storage;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Sessions;
+
+/// <summary>
+/// The server's side of the outgoing QoS 1/2 flows (MQTT 5.0 §4.3.2, §4.3.3): queues deliveries
+/// for a session, sends them in order as the client's Receive Maximum allows, resends them after a
+/// reconnect, and completes them on PUBACK/PUBREC/PUBCOMP. Used under the broker lock.
+/// </summary>
+internal sealed class DeliverySender
+{
+    private readonly BrokerState _state;
+    private readonly DurabilityTracker _durability;
+
+    public DeliverySender(BrokerState state, DurabilityTracker durability)
+    {
+        _state = state;
+        _durability = durability;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="message"/> for <paramref name="session"/> at <paramref name="qos"/> (1 or 2).
+    /// A persistent session's delivery is stored; the delivery goes out once the pass's writes are
+    /// durable (see <see cref="DurabilityTracker"/>).
+    /// </summary>
+    public void Enqueue(Session session, ApplicationMessage message, QualityOfService qos, bool retain, uint[]? subscriptionIdentifiers)
+    {
+        if (session.Queued.Count >= _state.Options.MaxQueuedMessages && !MakeRoom(session, message))
+        {
+            return;
+        }
+        var delivery = new Delivery(message, session.NextSequence++, qos, retain, subscriptionIdentifiers);
+        if (session.IsPersistent)
+        {
+            _durability.EnsureStored(message);
+            message.StoreReferences++;
+            delivery.Stored = true;
+            _state.Store.InsertDelivery(new StoredDelivery(session.ClientId, delivery.Sequence, message.StoreId, (byte)qos, retain, Released: false, subscriptionIdentifiers ?? []));
+        }
+        delivery.Epoch = _durability.EpochOf(message, delivery.Stored);
+        session.Queued.Enqueue(delivery);
+        Pump(session);
+    }
+
+    /// <summary>Sends queued deliveries whose writes are durable, while the client's window has room.</summary>
+    public void Pump(Session session)
+    {
+        if (session.Connection is not { } connection)
+        {
+            return;
+        }
+        int window = connection.SendWindow;
+        long now = _state.NowUnixMs;
+        while (session.Queued.Count > 0 && session.InFlight.Count < window)
+        {
+            Delivery next = session.Queued.Peek();
+            if (next.Epoch > _durability.DurableEpoch)
+            {
+                _durability.AwaitCommit(session);
+                return;
+            }
+            if (session.InFlight.ContainsKey(next.PacketIdentifier))
+            {
+                // A delivery 65535 places earlier is still unacknowledged: its identifier is taken.
+                return;
+            }
+            session.Queued.Dequeue();
+            if (next.Message.ExpiresAtUnixMs is { } expiry && expiry <= now)
+            {
+                Drop(session, next, "message expired");
+                continue;
+            }
+            if (!_state.Authorizer.CanReceive(session.Identity, next.Message.Topic))
+            {
+                // Checked at delivery as well as at subscribe time: a revoked right stops delivery at once.
+                Drop(session, next, "no longer authorized to receive");
+                continue;
+            }
+            next.State = next.QoS == QualityOfService.AtLeastOnce ? DeliveryState.AwaitingPubAck : DeliveryState.AwaitingPubRec;
+            session.InFlight.Add(next.PacketIdentifier, next);
+            Send(session, connection, next, dup: next.Attempts > 0, now);
+        }
+    }
+
+    /// <summary>After a reconnect, resends every unacknowledged PUBLISH with DUP set, and PUBREL where PUBREC arrived (§4.4).</summary>
+    public void ResendInFlight(Session session)
+    {
+        if (session.Connection is not { } connection)
+        {
+            return;
+        }
+        long now = _state.NowUnixMs;
+        foreach (Delivery delivery in session.InFlightInOrder())
+        {
+            if (delivery.State == DeliveryState.AwaitingPubComp)
+            {
+                connection.Send(new PubRelPacket(delivery.PacketIdentifier));
+            }
+            else
+            {
+                Send(session, connection, delivery, dup: true, now);
+            }
+        }
+        Pump(session);
+    }
+
+    /// <summary>PUBACK from the client (§4.3.2).</summary>
+    public void OnPubAck(Session session, ushort packetIdentifier)
+    {
+        if (session.InFlight.TryGetValue(packetIdentifier, out Delivery? delivery) && delivery.State == DeliveryState.AwaitingPubAck)
+        {
+            Complete(session, delivery);
+            Pump(session);
+        }
+    }
+
+    /// <summary>PUBREC from the client (§4.3.3): answer PUBREL, once the broker has durably noted it for a stored delivery.</summary>
+    public void OnPubRec(Session session, ushort packetIdentifier, ReasonCode reasonCode)
+    {
+        if (!session.InFlight.TryGetValue(packetIdentifier, out Delivery? delivery) || delivery.State != DeliveryState.AwaitingPubRec)
+        {
+            // §4.3.3: PUBREC for an identifier not in flight: answer PUBREL so the client can finish.
+            session.Connection?.Send(new PubRelPacket(packetIdentifier, ReasonCode.PacketIdentifierNotFound));
+            return;
+        }
+        if ((byte)reasonCode >= 0x80)
+        {
+            // The client refused the message: the flow ends here (§4.3.3).
+            Complete(session, delivery);
+            Pump(session);
+            return;
+        }
+        delivery.State = DeliveryState.AwaitingPubComp;
+        if (delivery.Stored)
+        {
+            // After a crash the broker must resend PUBREL, not the PUBLISH: a PUBLISH after the
+            // client released the identifier would be a new message to it, a duplicate.
+            _state.Store.MarkDeliveryReleased(session.ClientId, delivery.Sequence);
+            _durability.AfterCommit(durable =>
+            {
+                if (durable && session.InFlight.TryGetValue(packetIdentifier, out Delivery? d) && ReferenceEquals(d, delivery))
+                {
+                    session.Connection?.Send(new PubRelPacket(packetIdentifier));
+                }
+            });
+        }
+        else
+        {
+            session.Connection?.Send(new PubRelPacket(packetIdentifier));
+        }
+    }
+
+    /// <summary>PUBCOMP from the client (§4.3.3).</summary>
+    public void OnPubComp(Session session, ushort packetIdentifier)
+    {
+        if (session.InFlight.TryGetValue(packetIdentifier, out Delivery? delivery) && delivery.State == DeliveryState.AwaitingPubComp)
+        {
+            Complete(session, delivery);
+            Pump(session);
+        }
+    }
+
+    /// <summary>Forgets every delivery of a session that ends (its stored rows go with the session).</summary>
+    public void DiscardAll(Session session)
+    {
+        foreach (Delivery delivery in session.InFlight.Values)
+        {
+            Release(delivery);
+        }
+        foreach (Delivery delivery in session.Queued)
+        {
+            Release(delivery);
+        }
+        session.InFlight.Clear();
+        session.Queued.Clear();
+    }
+
+    /// <summary>The session's rows were deleted from the store (it stopped being persistent): its deliveries are memory-only now.</summary>
+    public void ForgetStoredRows(Session session)
+    {
+        foreach (Delivery delivery in session.InFlight.Values)
+        {
+            Release(delivery);
+        }
+        foreach (Delivery delivery in session.Queued)
+        {
+            Release(delivery);
+        }
+    }
+
+    private void Send(Session session, Connections.IClientConnection connection, Delivery delivery, bool dup, long now)
+    {
+        delivery.Attempts++;
+        if (connection.SendPublish(delivery.Message, delivery.QoS, delivery.Retain, dup, delivery.PacketIdentifier, delivery.SubscriptionIdentifiers, now))
+        {
+            _state.Counters.MessagesSent++;
+        }
+        else
+        {
+            // Larger than the client's Maximum Packet Size: discarded as if delivered (§3.1.2.11.4).
+            session.InFlight.Remove(delivery.PacketIdentifier);
+            Drop(session, delivery, "larger than the client's Maximum Packet Size");
+        }
+    }
+
+    private void Complete(Session session, Delivery delivery)
+    {
+        session.InFlight.Remove(delivery.PacketIdentifier);
+        if (delivery.Stored)
+        {
+            _state.Store.DeleteDelivery(session.ClientId, delivery.Sequence);
+        }
+        Release(delivery);
+    }
+
+    private void Drop(Session session, Delivery delivery, string reason)
+    {
+        if (delivery.Stored)
+        {
+            _state.Store.DeleteDelivery(session.ClientId, delivery.Sequence);
+        }
+        Release(delivery);
+        session.DroppedMessages++;
+        _state.Counters.MessagesDropped++;
+        _state.Log.MessageDropped(session.ClientId, delivery.Message.Topic, reason, session.DroppedMessages);
+    }
+
+    private void Release(Delivery delivery)
+    {
+        if (delivery.Stored)
+        {
+            delivery.Stored = false;
+            _durability.Dereference(delivery.Message);
+        }
+    }
+
+    private bool MakeRoom(Session session, ApplicationMessage message)
+    {
+        session.DroppedMessages++;
+        _state.Counters.MessagesDropped++;
+        if (_state.Options.QueueOverflowPolicy == QueueOverflowPolicy.DropNewest)
+        {
+            if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
+            {
+                _state.Log.MessageDropped(session.ClientId, message.Topic, "session queue full (policy: drop newest)", session.DroppedMessages);
+            }
+            return false;
+        }
+        Delivery oldest = session.Queued.Dequeue();
+        if (oldest.Stored)
+        {
+            _state.Store.DeleteDelivery(session.ClientId, oldest.Sequence);
+        }
+        Release(oldest);
+        if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
+        {
+            _state.Log.MessageDropped(session.ClientId, oldest.Message.Topic, "session queue full (policy: drop oldest)", session.DroppedMessages);
+        }
+        return true;
+    }
+}

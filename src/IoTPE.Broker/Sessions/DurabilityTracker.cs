@@ -1,0 +1,184 @@
+using IoTPE.Broker.Connections;
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Storage;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Sessions;
+
+/// <summary>
+/// Holds back what must wait for the store: acknowledgements of QoS 1/2 PUBLISH packets and
+/// deliveries whose state is not yet durable (ARCHITECTURE.md, principle 1). Each pass that wrote
+/// something the protocol depends on ends with one <see cref="IBrokerStore.WhenDurable"/> request:
+/// an <em>epoch</em>. Deliveries remember the epoch they wait for; acknowledgements and actions are
+/// kept per epoch. Epochs complete in order, so acknowledgements keep the order of the PUBLISH
+/// packets, and a failed commit refuses exactly what depended on it. Used under the broker lock.
+/// </summary>
+internal sealed class DurabilityTracker
+{
+    private readonly BrokerState _state;
+    private List<PendingAcknowledgement> _acknowledgements = [];
+    private List<Action<bool>> _actions = [];
+    private List<Session> _waitingSessions = [];
+    private long _registeredEpochs;
+
+    public DurabilityTracker(BrokerState state)
+    {
+        _state = state;
+    }
+
+    /// <summary>Called with each session that has deliveries an epoch released.</summary>
+    public Action<Session>? Pump { get; set; }
+
+    /// <summary>The newest epoch whose writes are durable.</summary>
+    public long DurableEpoch { get; private set; }
+
+    /// <summary>The epoch the current pass's writes belong to.</summary>
+    public long CurrentEpoch => _registeredEpochs + 1;
+
+    /// <summary>Stores <paramref name="message"/> if it is not stored yet; its deliveries then wait for this epoch.</summary>
+    public void EnsureStored(ApplicationMessage message)
+    {
+        if (message.StoreId != 0)
+        {
+            return;
+        }
+        message.StoreId = _state.NextMessageId();
+        _state.Store.InsertMessage(new StoredMessage(
+            message.StoreId, StoredMessageCodec.Encode(message), message.ExpiresAtUnixMs, message.PublisherClientId, message.PublisherUserName));
+        DependOnThisEpoch(message);
+    }
+
+    /// <summary>Makes <paramref name="message"/>'s deliveries wait for the current epoch (its exactly-once state is being written).</summary>
+    public void DependOnThisEpoch(ApplicationMessage message) => message.DurableEpoch = CurrentEpoch;
+
+    /// <summary>The epoch a new delivery of <paramref name="message"/> waits for.</summary>
+    public long EpochOf(ApplicationMessage message, bool storedDelivery) => storedDelivery ? CurrentEpoch : message.DurableEpoch;
+
+    /// <summary>One stored reference to <paramref name="message"/> is gone; delete it when none is left.</summary>
+    public void Dereference(ApplicationMessage message)
+    {
+        if (--message.StoreReferences <= 0 && message.StoreId != 0)
+        {
+            message.StoreReferences = 0;
+            _state.Store.DeleteMessage(message.StoreId);
+            message.StoreId = 0;
+        }
+    }
+
+    /// <summary>Remembers that <paramref name="session"/> has deliveries waiting for a commit.</summary>
+    public void AwaitCommit(Session session)
+    {
+        if (!session.AwaitingCommit)
+        {
+            session.AwaitingCommit = true;
+            _waitingSessions.Add(session);
+        }
+    }
+
+    /// <summary>
+    /// Sends PUBACK (QoS 1) or PUBREC (QoS 2) once this epoch is durable. If the commit fails, a
+    /// 5.0 client gets the acknowledgement with Unspecified error and a 3.1.1 client is
+    /// disconnected, so that either way the publisher knows to send the message again.
+    /// </summary>
+    public void Acknowledge(IClientConnection connection, Session session, QualityOfService qos, ushort packetIdentifier, ReasonCode reasonCode) =>
+        _acknowledgements.Add(new PendingAcknowledgement(connection, session, qos, packetIdentifier, reasonCode));
+
+    /// <summary>Runs <paramref name="action"/> (under the lock) once this epoch's writes are durable or have failed.</summary>
+    public void AfterCommit(Action<bool> action) => _actions.Add(action);
+
+    /// <summary>Ends the pass: if anything waits for its writes, asks the store for one callback.</summary>
+    public void EndPass()
+    {
+        if (_acknowledgements.Count == 0 && _actions.Count == 0 && _waitingSessions.Count == 0)
+        {
+            return;
+        }
+        long epoch = ++_registeredEpochs;
+        List<PendingAcknowledgement> acknowledgements = _acknowledgements;
+        List<Action<bool>> actions = _actions;
+        List<Session> sessions = _waitingSessions;
+        _acknowledgements = [];
+        _actions = [];
+        _waitingSessions = [];
+        _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions)));
+    }
+
+    private void Complete(long epoch, bool durable, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions)
+    {
+        DurableEpoch = epoch;
+        if (!durable)
+        {
+            _state.Log.StoreCommitFailed();
+        }
+        foreach (PendingAcknowledgement ack in acknowledgements)
+        {
+            ack.Send(durable);
+        }
+        foreach (Action<bool> action in actions)
+        {
+            action(durable);
+        }
+        foreach (Session session in sessions)
+        {
+            session.AwaitingCommit = false;
+            if (!durable)
+            {
+                DropUndurable(session, epoch);
+            }
+            Pump?.Invoke(session);
+        }
+    }
+
+    // The deliveries of a failed epoch refer to writes that were rolled back; their publishers were refused.
+    private static void DropUndurable(Session session, long epoch)
+    {
+        if (!session.Queued.Any(d => d.Epoch == epoch))
+        {
+            return;
+        }
+        Delivery[] keep = [.. session.Queued.Where(d => d.Epoch != epoch)];
+        session.Queued.Clear();
+        foreach (Delivery d in keep)
+        {
+            session.Queued.Enqueue(d);
+        }
+    }
+
+    private readonly record struct PendingAcknowledgement(IClientConnection Connection, Session Session, QualityOfService QoS, ushort PacketIdentifier, ReasonCode ReasonCode)
+    {
+        public void Send(bool durable)
+        {
+            if (!ReferenceEquals(Session.Connection, Connection))
+            {
+                return; // The client went away; it resends after reconnecting (§4.4).
+            }
+            if (QoS == QualityOfService.AtLeastOnce || !durable || (byte)ReasonCode >= 0x80)
+            {
+                // A QoS 2 PUBLISH stays in the receive window until PUBCOMP, unless PUBREC refuses it (§4.9).
+                Connection.IncomingInFlight--;
+            }
+            if (!durable)
+            {
+                if (QoS == QualityOfService.ExactlyOnce)
+                {
+                    Session.IncomingPacketIdentifiers.Remove(PacketIdentifier);
+                }
+                if (Connection.ProtocolVersion != MqttProtocolVersion.V500)
+                {
+                    Connection.Disconnect(ReasonCode.UnspecifiedError, "storage unavailable");
+                    return;
+                }
+            }
+            ReasonCode reason = durable ? ReasonCode : ReasonCode.UnspecifiedError;
+            if (QoS == QualityOfService.AtLeastOnce)
+            {
+                Connection.Send(new PubAckPacket(PacketIdentifier, reason));
+            }
+            else
+            {
+                Connection.Send(new PubRecPacket(PacketIdentifier, reason));
+            }
+        }
+    }
+}

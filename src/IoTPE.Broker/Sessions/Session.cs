@@ -1,0 +1,71 @@
+using IoTPE.Broker.Connections;
+using IoTPE.Broker.Routing;
+using IoTPE.Broker.Security;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Broker.Sessions;
+
+/// <summary>
+/// The server side of an MQTT session (MQTT 5.0 §4.1): the client's subscriptions, the QoS 1/2
+/// messages queued for it or in flight to it, and the QoS 2 packet identifiers it has in flight to
+/// us. A session outlives its network connection when it is persistent (Session Expiry Interval
+/// above zero, or CleanSession=0 in 3.1.1). Not thread-safe: used under the broker lock.
+/// </summary>
+internal sealed class Session
+{
+    public Session(string clientId, ClientIdentity identity)
+    {
+        ClientId = clientId;
+        Identity = identity;
+    }
+
+    public string ClientId { get; }
+
+    /// <summary>Who the client is as of its latest CONNECT.</summary>
+    public ClientIdentity Identity { get; set; }
+
+    public MqttProtocolVersion ProtocolVersion { get; set; }
+
+    /// <summary>Session Expiry Interval in seconds; <see cref="uint.MaxValue"/> means the session never expires.</summary>
+    public uint ExpiryIntervalSeconds { get; set; }
+
+    public bool IsPersistent => ExpiryIntervalSeconds > 0;
+
+    /// <summary>The network (or internal) connection the session is attached to, or null while the client is away.</summary>
+    public IClientConnection? Connection { get; set; }
+
+    public bool IsConnected => Connection is not null;
+
+    /// <summary>When the client went away (Unix ms); null while connected.</summary>
+    public long? DisconnectedAtUnixMs { get; set; }
+
+    /// <summary>The client's subscriptions by topic filter (including any <c>$share</c> prefix).</summary>
+    public Dictionary<string, Subscription> Subscriptions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>QoS 1/2 deliveries not yet sent, in order.</summary>
+    public Queue<Delivery> Queued { get; } = new();
+
+    /// <summary>QoS 1/2 deliveries sent and not yet completed, by packet identifier.</summary>
+    public Dictionary<ushort, Delivery> InFlight { get; } = [];
+
+    /// <summary>QoS 2 packet identifiers the client sent us, answered with PUBREC, awaiting PUBREL (§4.3.3).</summary>
+    public HashSet<ushort> IncomingPacketIdentifiers { get; } = [];
+
+    /// <summary>The sequence number the next delivery gets.</summary>
+    public long NextSequence { get; set; }
+
+    /// <summary>The Will Message of the current connection, if any.</summary>
+    public SessionWill? Will { get; set; }
+
+    /// <summary>When a delayed will is due (Unix ms), or null.</summary>
+    public long? WillDueAtUnixMs { get; set; }
+
+    /// <summary>Set while the session is in <see cref="DurabilityTracker"/>'s list of sessions waiting for a commit.</summary>
+    public bool AwaitingCommit { get; set; }
+
+    /// <summary>Messages dropped for this session because its queue was full.</summary>
+    public long DroppedMessages { get; set; }
+
+    /// <summary>Deliveries in the order they must be resent after a reconnect (§4.4).</summary>
+    public IEnumerable<Delivery> InFlightInOrder() => InFlight.Values.OrderBy(d => d.Sequence);
+}

@@ -1,0 +1,77 @@
+namespace IoTPE.Broker.Storage;
+
+/// <summary>
+/// The broker's durable state: persistent sessions, their subscriptions, stored messages, the
+/// deliveries queued or in flight to persistent sessions, incoming QoS 2 packet identifiers and
+/// retained messages.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Writes are <em>enqueued</em>, not performed: every write method returns at once, and the store
+/// applies enqueued writes in order, many at a time, in one transaction (group commit). The broker
+/// calls the write methods only while it holds its own lock, so calls arrive from one thread at a
+/// time and in the broker's order; the store must apply them in that order.
+/// </para>
+/// <para>
+/// <see cref="WhenDurable"/> asks for a callback once every write enqueued before it is committed
+/// (or has failed). The broker acknowledges a QoS 1/2 PUBLISH (PUBACK/PUBREC) and releases its
+/// deliveries only from that callback. Callbacks run on the store's writer thread, in the order
+/// they were requested, and must not block for long.
+/// </para>
+/// </remarks>
+public interface IBrokerStore : IAsyncDisposable
+{
+    /// <summary>Reads everything the broker needs to resume after a restart. Called once, before any write.</summary>
+    StoredBrokerState Load();
+
+    /// <summary>Creates or replaces a persistent session's record.</summary>
+    void SaveSession(StoredSession session);
+
+    /// <summary>Deletes a session with its subscriptions, deliveries and incoming QoS 2 state.</summary>
+    void DeleteSession(string clientId);
+
+    /// <summary>Creates or replaces one subscription of a persistent session.</summary>
+    void SaveSubscription(StoredSubscription subscription);
+
+    /// <summary>Deletes one subscription of a persistent session.</summary>
+    void DeleteSubscription(string clientId, string topicFilter);
+
+    /// <summary>Stores a message. Its <see cref="StoredMessage.Id"/> is chosen by the broker and is unique.</summary>
+    void InsertMessage(StoredMessage message);
+
+    /// <summary>Deletes a message no delivery and no retained entry refers to any more.</summary>
+    void DeleteMessage(long messageId);
+
+    /// <summary>Queues a message for a persistent session.</summary>
+    void InsertDelivery(StoredDelivery delivery);
+
+    /// <summary>
+    /// Records that the client acknowledged a QoS 2 delivery with PUBREC, so that after a restart the
+    /// broker resends PUBREL rather than the PUBLISH (MQTT 5.0 §4.3.3).
+    /// </summary>
+    void MarkDeliveryReleased(string clientId, long sequence);
+
+    /// <summary>Deletes a completed (PUBACK/PUBCOMP), expired or dropped delivery.</summary>
+    void DeleteDelivery(string clientId, long sequence);
+
+    /// <summary>Records a QoS 2 packet identifier received from a persistent session and answered with PUBREC.</summary>
+    void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier);
+
+    /// <summary>Forgets a QoS 2 packet identifier once PUBREL arrived.</summary>
+    void RemoveIncomingPacketIdentifier(string clientId, ushort packetIdentifier);
+
+    /// <summary>Makes <paramref name="messageId"/> the retained message of <paramref name="topic"/>.</summary>
+    void SetRetained(string topic, long messageId);
+
+    /// <summary>Removes the retained message of <paramref name="topic"/>.</summary>
+    void ClearRetained(string topic);
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> once every write enqueued before this call is durable
+    /// (<see langword="true"/>) or has failed and was rolled back (<see langword="false"/>).
+    /// </summary>
+    void WhenDurable(Action<bool> callback);
+
+    /// <summary>Bytes the store occupies on disk (database and write-ahead log).</summary>
+    long StoredBytes { get; }
+}

@@ -1,0 +1,125 @@
+using IoTPE.Broker.Monitoring;
+using IoTPE.Broker.Routing;
+using IoTPE.Broker.Security;
+using IoTPE.Broker.Sessions;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Storage;
+
+/// <summary>
+/// Rebuilds the broker's memory from the store at start-up: persistent sessions with their
+/// subscriptions, queued and in-flight deliveries and QoS 2 state, and retained messages.
+/// </summary>
+internal static class StateLoader
+{
+    public static void Load(BrokerState state, SessionRegistry sessions)
+    {
+        StoredBrokerState stored = state.Store.Load();
+        long now = state.NowUnixMs;
+
+        var messages = new Dictionary<long, ApplicationMessage>();
+        foreach (StoredMessage storedMessage in stored.Messages)
+        {
+            if (StoredMessageCodec.Decode(storedMessage) is { } message)
+            {
+                messages[storedMessage.Id] = message;
+            }
+            state.ContinueMessageIdsAfter(storedMessage.Id);
+        }
+
+        foreach (StoredSession s in stored.Sessions)
+        {
+            var session = sessions.Create(s.ClientId, new ClientIdentity(s.ClientId, s.UserName, null, "restored"));
+            session.ProtocolVersion = (MqttProtocolVersion)s.ProtocolVersion;
+            session.ExpiryIntervalSeconds = s.ExpiryIntervalSeconds;
+            // A client connected when the broker stopped is disconnected since the restart.
+            session.DisconnectedAtUnixMs = s.DisconnectedAtUnixMs ?? now;
+        }
+
+        foreach (StoredSubscription s in stored.Subscriptions)
+        {
+            if (!state.Sessions.TryGetValue(s.ClientId, out Session? session))
+            {
+                continue;
+            }
+            string filter = s.TopicFilter;
+            string? shareName = null;
+            if (SharedSubscription.TryParse(s.TopicFilter, out SharedSubscription shared))
+            {
+                filter = shared.TopicFilter;
+                shareName = shared.ShareName;
+            }
+            var subscription = new Subscription(session, s.TopicFilter, filter, shareName)
+            {
+                Options = Subscription.OptionsFromByte(s.Options),
+                SubscriptionIdentifier = s.SubscriptionIdentifier,
+            };
+            session.Subscriptions[s.TopicFilter] = subscription;
+            state.Subscriptions.Add(subscription);
+        }
+
+        int deliveries = 0;
+        foreach (StoredDelivery d in stored.Deliveries)
+        {
+            if (!state.Sessions.TryGetValue(d.ClientId, out Session? session) || !messages.TryGetValue(d.MessageId, out ApplicationMessage? message))
+            {
+                state.Store.DeleteDelivery(d.ClientId, d.Sequence);
+                continue;
+            }
+            var delivery = new Delivery(message, d.Sequence, (QualityOfService)d.QoS, d.Retain, d.SubscriptionIdentifiers.Length > 0 ? d.SubscriptionIdentifiers : null)
+            {
+                Stored = true,
+            };
+            message.StoreReferences++;
+            if (d.Released)
+            {
+                // PUBREC had arrived: after the reconnect the broker resends PUBREL (§4.3.3).
+                delivery.State = DeliveryState.AwaitingPubComp;
+                session.InFlight[delivery.PacketIdentifier] = delivery;
+            }
+            else
+            {
+                delivery.Attempts = 1; // it may have been sent before the restart: resend with DUP
+                session.Queued.Enqueue(delivery);
+            }
+            session.NextSequence = Math.Max(session.NextSequence, d.Sequence + 1);
+            deliveries++;
+        }
+
+        foreach (StoredIncomingPacketIdentifier incoming in stored.IncomingPacketIdentifiers)
+        {
+            if (state.Sessions.TryGetValue(incoming.ClientId, out Session? session))
+            {
+                session.IncomingPacketIdentifiers.Add(incoming.PacketIdentifier);
+            }
+        }
+
+        foreach (StoredRetained retained in stored.Retained)
+        {
+            if (messages.TryGetValue(retained.MessageId, out ApplicationMessage? message))
+            {
+                message.StoreReferences++;
+                state.Retained.Set(message);
+            }
+            else
+            {
+                state.Store.ClearRetained(retained.Topic);
+            }
+        }
+
+        foreach (ApplicationMessage message in messages.Values)
+        {
+            if (message.StoreReferences == 0)
+            {
+                state.Store.DeleteMessage(message.StoreId);
+                message.StoreId = 0;
+            }
+        }
+
+        state.Counters.Sessions = state.Sessions.Count;
+        state.Counters.Subscriptions = state.Subscriptions.Count;
+        state.Counters.RetainedMessages = state.Retained.Count;
+        state.Log.StateLoaded(stored.Sessions.Count, deliveries, state.Retained.Count);
+    }
+}

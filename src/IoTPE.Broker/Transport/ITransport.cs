@@ -1,0 +1,28 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+
+namespace IoTPE.Broker.Transport;
+
+/// <summary>A byte stream to one client: plain TCP, TLS or a WebSocket.</summary>
+internal interface ITransport : IAsyncDisposable
+{
+    EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>The certificate the client presented over TLS, if any.</summary>
+    X509Certificate2? ClientCertificate { get; }
+
+    /// <summary>
+    /// True when <see cref="ReceiveAsync"/> with an empty buffer waits for data without consuming it,
+    /// so that an idle connection needs no receive buffer.
+    /// </summary>
+    bool SupportsZeroByteReads { get; }
+
+    /// <summary>Receives at least one byte, or returns 0 when the peer closed the stream.</summary>
+    ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
+
+    /// <summary>Sends all of <paramref name="data"/>.</summary>
+    ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    /// <summary>Closes the stream at once; pending receives and sends fail.</summary>
+    void Abort();
+}

@@ -1,0 +1,134 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using IoTPE.Broker;
+using IoTPE.Broker.Security;
+using IoTPE.Edge.Configuration;
+using IoTPE.Edge.Hosting;
+using IoTPE.Storage.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Edge.Commands;
+
+/// <summary><c>iotpe run</c>: the broker and engine on the embedded SQLite store, until SIGTERM or Ctrl+C.</summary>
+internal static class RunCommand
+{
+    public static Command Build()
+    {
+        var data = new Option<string?>("--data") { Description = "Data folder (SQLite databases, scripts). Default: ./data" };
+        var listen = new Option<string[]>("--listen") { Description = "Plain MQTT listener HOST:PORT; repeat for several. Default: 0.0.0.0:1883", AllowMultipleArgumentsPerToken = false };
+        var allowAnonymous = new Option<bool>("--allow-anonymous") { Description = "Let clients connect without credentials" };
+        var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (listeners, TLS, WebSocket, limits, ...)" };
+        var sync = new Option<SqliteSyncMode?>("--sync") { Description = "full: commits survive power loss (default); normal: commits survive a process crash" };
+        var logLevel = new Option<LogLevel?>("--log-level") { Description = "Trace, Debug, Information (default), Warning, Error" };
+        var run = new Command("run", "Start the MQTT broker and process engine.")
+        {
+            data, listen, allowAnonymous, config, sync, logLevel,
+        };
+        run.SetAction(async (parseResult, cancellationToken) =>
+        {
+            TextWriter error = parseResult.InvocationConfiguration.Error;
+            IotpeConfiguration configuration;
+            try
+            {
+                configuration = ConfigurationLoader.Load(parseResult.GetValue(config)?.FullName);
+                configuration.Data = parseResult.GetValue(data) ?? configuration.Data ?? "./data";
+                if (parseResult.GetValue(allowAnonymous))
+                {
+                    configuration.AllowAnonymous = true;
+                }
+                configuration.Sync = parseResult.GetValue(sync) ?? configuration.Sync ?? SqliteSyncMode.Full;
+                configuration.LogLevel = parseResult.GetValue(logLevel) ?? configuration.LogLevel ?? LogLevel.Information;
+                string[] listens = parseResult.GetValue(listen) ?? [];
+                if (listens.Length > 0)
+                {
+                    // --listen replaces the plain MQTT listeners; TLS and WebSocket ones from the file stay.
+                    var kept = configuration.Broker.Listeners.Where(l => l.Tls is not null || l.Protocol != ListenerProtocol.Mqtt).ToList();
+                    configuration.Broker.Listeners.Clear();
+                    foreach (string value in listens)
+                    {
+                        configuration.Broker.Listeners.Add(ConfigurationLoader.ParseListen(value));
+                    }
+                    foreach (ListenerOptions listener in kept)
+                    {
+                        configuration.Broker.Listeners.Add(listener);
+                    }
+                }
+            }
+            catch (ConfigurationException e)
+            {
+                await error.WriteLineAsync("iotpe: " + e.Message).ConfigureAwait(false);
+                return 2;
+            }
+            return await RunAsync(configuration, error).ConfigureAwait(false);
+        });
+        return run;
+    }
+
+    private static async Task<int> RunAsync(IotpeConfiguration configuration, TextWriter error)
+    {
+        var logger = new ConsoleLogger("iotpe", configuration.LogLevel ?? LogLevel.Information);
+        string dataFolder = Path.GetFullPath(configuration.Data!);
+        SqliteBrokerStore store;
+        try
+        {
+            Directory.CreateDirectory(dataFolder);
+            store = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions
+            {
+                SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
+                Log = message => logger.StoreMessage(message),
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteStoreException)
+        {
+            await error.WriteLineAsync($"iotpe: cannot open the data folder {dataFolder}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using (store.ConfigureAwait(false))
+        {
+            bool allowAnonymous = configuration.AllowAnonymous ?? false;
+            var broker = new Broker.Broker(configuration.Broker, store, new AnonymousAuthenticator(allowAnonymous), authorizer: null,
+                logger, timeProvider: null, VersionAction.ProductVersion);
+            await using (broker.ConfigureAwait(false))
+            {
+                try
+                {
+                    await broker.StartAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or FormatException)
+                {
+                    await error.WriteLineAsync("iotpe: cannot start: " + e.Message).ConfigureAwait(false);
+                    return 1;
+                }
+                logger.Started(VersionAction.ProductVersion, dataFolder, (configuration.Sync ?? SqliteSyncMode.Full).ToString().ToLowerInvariant(),
+                    allowAnonymous ? "allowed" : "refused");
+                SystemdNotifier.Notify("READY=1");
+
+                string signal = await WaitForStopSignalAsync().ConfigureAwait(false);
+                logger.Stopping(signal);
+                SystemdNotifier.Notify("STOPPING=1");
+            }
+        }
+        logger.Stopped();
+        return 0;
+    }
+
+    private static Task<string> WaitForStopSignalAsync()
+    {
+        var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        PosixSignalRegistration[] registrations =
+        [
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stopped.TrySetResult("SIGTERM"); }),
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopped.TrySetResult("SIGINT"); }),
+        ];
+        return stopped.Task.ContinueWith(t =>
+        {
+            foreach (PosixSignalRegistration registration in registrations)
+            {
+                registration.Dispose();
+            }
+            return t.Result;
+        }, TaskScheduler.Default);
+    }
+}

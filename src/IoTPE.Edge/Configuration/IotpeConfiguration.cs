@@ -1,0 +1,46 @@
+using IoTPE.Broker;
+using IoTPE.Storage.Sqlite;
+
+namespace IoTPE.Edge.Configuration;
+
+/// <summary>
+/// The JSON configuration file of <c>iotpe run --config FILE</c>. Every setting has a default;
+/// command-line options override the file. Unknown keys are an error, so a typo does not pass silently.
+/// </summary>
+/// <example>
+/// <code>
+/// {
+///   "data": "/var/lib/iotpe",
+///   "allowAnonymous": false,
+///   "sync": "full",
+///   "logLevel": "information",
+///   "broker": {
+///     "listeners": [
+///       { "name": "mqtt", "address": "0.0.0.0", "port": 1883 },
+///       { "name": "mqtts", "address": "0.0.0.0", "port": 8883, "tls": { "certificateFile": "server.crt", "keyFile": "server.key" } },
+///       { "name": "ws", "address": "0.0.0.0", "port": 8080, "protocol": "webSocket", "webSocketPath": "/mqtt" }
+///     ],
+///     "maximumPacketSize": 1048576,
+///     "maxQueuedMessages": 100000,
+///     "queueOverflowPolicy": "dropNewest"
+///   }
+/// }
+/// </code>
+/// </example>
+public sealed class IotpeConfiguration
+{
+    /// <summary>The data folder (SQLite databases, scripts). Default <c>./data</c>.</summary>
+    public string? Data { get; set; }
+
+    /// <summary>Let clients connect without credentials. Default false.</summary>
+    public bool? AllowAnonymous { get; set; }
+
+    /// <summary>Durability of commits: <c>full</c> (survives power loss, the default) or <c>normal</c> (survives a process crash).</summary>
+    public SqliteSyncMode? Sync { get; set; }
+
+    /// <summary>Least severe log level written: trace, debug, information, warning, error. Default information.</summary>
+    public Microsoft.Extensions.Logging.LogLevel? LogLevel { get; set; }
+
+    /// <summary>The broker's settings: listeners, limits, protocol options.</summary>
+    public BrokerOptions Broker { get; set; } = new();
+}

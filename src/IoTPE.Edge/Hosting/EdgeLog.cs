@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Edge.Hosting;
+
+/// <summary>The edge host's own log lines.</summary>
+internal static partial class EdgeLog
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "iotpe {Version} started: data in {DataFolder} (sync {Sync}), anonymous clients {Anonymous}")]
+    public static partial void Started(this ILogger logger, string version, string dataFolder, string sync, string anonymous);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Stopping ({Signal})")]
+    public static partial void Stopping(this ILogger logger, string signal);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Stopped")]
+    public static partial void Stopped(this ILogger logger);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Error, Message = "Store: {Message}")]
+    public static partial void StoreMessage(this ILogger logger, string message);
+}
