@@ -1,0 +1,99 @@
+namespace IoTPE.Storage.Sqlite;
+
+/// <summary>
+/// The broker database's tables, versioned with <c>PRAGMA user_version</c>: migration <c>i</c> takes
+/// a database from version <c>i</c> to <c>i + 1</c>, so a later release appends a migration and
+/// every older file catches up on open, inside one transaction.
+/// </summary>
+internal static class BrokerSchema
+{
+    /// <summary>
+    /// The migrations in order. Version 1 is the first schema.
+    /// Keys come first in WITHOUT ROWID tables so that a client's rows are contiguous (deleting a
+    /// session is a range delete) and <c>Load</c> reads deliveries in key order without sorting.
+    /// Messages keep the rowid (the broker's id is the rowid) because their packets are the large
+    /// values, which a rowid table stores best (https://www.sqlite.org/withoutrowid.html#when_to_use_without_rowid).
+    /// No foreign keys: the broker orders writes so references stay consistent, and checking them
+    /// would cost every insert and delete on the hot path.
+    /// </summary>
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE sessions (
+            client_id TEXT NOT NULL PRIMARY KEY,
+            protocol_version INTEGER NOT NULL,
+            expiry_interval_seconds INTEGER NOT NULL,
+            disconnected_at_unix_ms INTEGER,
+            user_name TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE subscriptions (
+            client_id TEXT NOT NULL,
+            topic_filter TEXT NOT NULL,
+            options INTEGER NOT NULL,
+            subscription_identifier INTEGER NOT NULL,
+            PRIMARY KEY (client_id, topic_filter)
+        ) WITHOUT ROWID;
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            packet BLOB NOT NULL,
+            expires_at_unix_ms INTEGER,
+            publisher TEXT,
+            publisher_user_name TEXT
+        );
+        CREATE TABLE deliveries (
+            client_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            qos INTEGER NOT NULL,
+            retain INTEGER NOT NULL,
+            released INTEGER NOT NULL,
+            subscription_identifiers BLOB,
+            PRIMARY KEY (client_id, sequence)
+        ) WITHOUT ROWID;
+        CREATE TABLE incoming_packet_identifiers (
+            client_id TEXT NOT NULL,
+            packet_identifier INTEGER NOT NULL,
+            PRIMARY KEY (client_id, packet_identifier)
+        ) WITHOUT ROWID;
+        CREATE TABLE retained (
+            topic TEXT NOT NULL PRIMARY KEY,
+            message_id INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ];
+
+    /// <summary>The schema version this release writes.</summary>
+    public static int CurrentVersion => Migrations.Length;
+
+    /// <summary>Brings the database to <see cref="CurrentVersion"/>, creating it when empty.</summary>
+    /// <exception cref="SqliteStoreException">The file was written by a newer release.</exception>
+    public static void Migrate(SqliteDatabase database)
+    {
+        database.Execute("BEGIN IMMEDIATE");
+        try
+        {
+            long version = database.QueryInt64("PRAGMA user_version") ?? 0;
+            if (version > CurrentVersion)
+            {
+                throw new SqliteStoreException(
+                    $"The database {database.Path} has schema version {version}; this release understands up to {CurrentVersion}. " +
+                    "It was written by a newer IoTPE: upgrade, or move the file away to start empty.");
+            }
+            for (long step = version; step < CurrentVersion; step++)
+            {
+                database.Execute(Migrations[step]);
+            }
+            if (version != CurrentVersion)
+            {
+                // user_version lives in the database header, so it commits atomically with the tables.
+                database.Execute($"PRAGMA user_version = {CurrentVersion}");
+            }
+            database.Execute("COMMIT");
+        }
+        catch
+        {
+            database.TryExecute("ROLLBACK");
+            throw;
+        }
+    }
+}
