@@ -3,14 +3,16 @@ using System.Text;
 namespace IoTPE.Scripting;
 
 /// <summary>
-/// A script as its author wrote it. A script is the body of a function: it may <c>return</c> a
-/// value, which becomes the result of the run. Positions in errors always refer to this text.
+/// A script as its author wrote it. A script is the body of a function whose parameter
+/// <c>message</c> is the run's message: it may <c>return</c> a value, which becomes the result of
+/// the run. Positions in errors always refer to this text.
 /// </summary>
 public sealed class ScriptSource
 {
-    // Compiled as one function expression (DUK_COMPILE_FUNCTION). The prefix has no line break,
-    // so only columns on the first line need shifting back.
-    private const string CompiledPrefix = "function () {";
+    // Compiled as one function expression (DUK_COMPILE_FUNCTION) whose one parameter is the run's
+    // message. The prefix has no line break, so line numbers need no mapping and only columns on
+    // the first line need shifting back.
+    private const string CompiledPrefix = "function (message) {";
     private const string CompiledSuffix = "\n}";
 
     private readonly int _prefixByteCount;

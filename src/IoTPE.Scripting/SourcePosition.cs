@@ -2,8 +2,11 @@ namespace IoTPE.Scripting;
 
 /// <summary>A place in a script's source text, as an editor shows it: 1-based line and column.</summary>
 /// <param name="Line">The line, counting from 1.</param>
-/// <param name="Column">The column in characters (Unicode code points), counting from 1.</param>
-public readonly record struct SourcePosition(int Line, int Column)
+/// <param name="Column">
+/// The column in characters (Unicode code points), counting from 1; <see langword="null"/> when
+/// only the line is known (errors at run time).
+/// </param>
+public readonly record struct SourcePosition(int Line, int? Column)
 {
     /// <summary>
     /// The position of the character at <paramref name="utf8Offset"/> in <paramref name="utf8"/>.
@@ -44,5 +47,5 @@ public readonly record struct SourcePosition(int Line, int Column)
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{Line}:{Column}";
+    public override string ToString() => Column is { } column ? $"{Line}:{column}" : $"{Line}";
 }

@@ -49,16 +49,31 @@ mkdir -p "$out/src"
 # Duktape's headers are found relative to duktape.c, so the patched configuration must sit
 # beside a copy of the sources rather than earlier on the include path.
 cp "$duk_src/duktape.h" "$out/src/"
-# Scripts are compiled as one function expression (DUK_COMPILE_FUNCTION), and stock Duktape
-# ignores whatever follows that function's closing brace, so `return 1; } junk(` would compile.
-# Require end of input there, so that a script cannot close the wrapper early.
-anchor='(void) duk__parse_func_like_raw(comp_ctx, 0 /*flags*/);'
-[ "$(grep -cF "$anchor" "$duk_src/duktape.c")" = 1 ] || {
-  echo "build.sh: Duktape source changed: cannot find the function-expression parse to patch" >&2; exit 1; }
-awk -v anchor="$anchor" -v patch="$here/duktape-function-eof.c" \
-  '{ print } index($0, anchor) { while ((getline line < patch) > 0) print line }' \
-  "$duk_src/duktape.c" > "$out/src/duktape.c"
-grep -q 'IOTPE_FUNCTION_EOF' "$out/src/duktape.c" || { echo "build.sh: could not patch duktape.c" >&2; exit 1; }
+# Patches to the engine, one file each in duktape-patches/: a comment header names the exact line
+# (leading whitespace ignored) the patch goes before or after, and how often that line occurs, so
+# that a changed Duktape source fails the build here instead of compiling without a patch.
+cp "$duk_src/duktape.c" "$out/src/duktape.c.orig"
+patched="$out/src/duktape.c.orig"
+for patch in "$here"/duktape-patches/*.c; do
+  anchor=$(sed -n 's|^// anchor: ||p' "$patch")
+  where=$(sed -n 's|^// insert: ||p' "$patch")
+  expected=$(sed -n 's|^// occurrences: ||p' "$patch")
+  { [ -n "$anchor" ] && [ -n "$expected" ] && { [ "$where" = before ] || [ "$where" = after ]; }; } || {
+    echo "build.sh: $patch lacks its '// anchor:', '// insert: before|after' or '// occurrences:' header" >&2; exit 1; }
+  found=$(awk -v a="$anchor" '{ l = $0; sub(/^[ \t]+/, "", l) } l == a { n++ } END { print n + 0 }' "$patched")
+  [ "$found" = "$expected" ] || {
+    echo "build.sh: Duktape source changed: $(basename "$patch") expects $expected line(s) '$anchor', found $found" >&2; exit 1; }
+  awk -v a="$anchor" -v where="$where" -v patch="$patch" '
+    function emit(  line) { while ((getline line < patch) > 0) print line; close(patch) }
+    { l = $0; sub(/^[ \t]+/, "", l) }
+    l == a && where == "before" { emit() }
+    { print }
+    l == a && where == "after" { emit() }' "$patched" > "$out/src/duktape.c.next"
+  mv "$out/src/duktape.c.next" "$out/src/duktape.c.patched"
+  patched="$out/src/duktape.c.patched"
+done
+mv "$patched" "$out/src/duktape.c"
+rm -f "$out/src/duktape.c.orig"
 sed -e "/__OVERRIDE_DEFINES__/r $here/duk_config_overrides.h" "$duk_src/duk_config.h" > "$out/src/duk_config.h"
 grep -q 'iotpe_exec_timeout_check' "$out/src/duk_config.h" || {
   echo "build.sh: could not patch duk_config.h (no __OVERRIDE_DEFINES__ marker)" >&2; exit 1; }

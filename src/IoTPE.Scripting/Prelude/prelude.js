@@ -1,0 +1,221 @@
+// IoTPE's script API, set up once per heap before any script runs.
+//
+// This file is the body of `function (host) { ... }` (compiled in strict mode). `host` is the one
+// native bridge to the engine's host functions (IScriptHost): host(name, argumentsArray) returns
+// the host's answer, decoded from JSON, or throws the host's error. It is passed in as an
+// argument and kept in the closures below: it is never on the global object, so no script can
+// reach it except through the functions defined here.
+//
+// The native side of the bridge counts calls and publishes against the run's limits and checks
+// argument sizes. This file gives each host function its JavaScript shape and checks argument
+// types, so that mistakes end in a clear TypeError instead of a confusing host error.
+// Function names and argument shapes: ScriptHostFunction.cs and README.md.
+'use strict';
+
+var global = globalThis;
+
+// Built-ins used below, captured now: scripts run in this same global object and may replace
+// the public ones.
+var stringify = JSON.stringify;
+var isArray = Array.isArray;
+var keys = Object.keys;
+var freeze = Object.freeze;
+var defineProperty = Object.defineProperty;
+var toText = String;
+var ErrorType = Error;
+var TypeErrorType = TypeError;
+
+// Nothing beyond the documented surface: Duktape's own object reaches engine internals
+// (Duktape.act, .gc, .fin, .compact, .Thread, .Pointer, .info), and the other removals are
+// Duktape-specific extras that standard built-ins cover (Uint8Array, DataView, TextEncoder and
+// TextDecoder instead of Buffer; JSON instead of CBOR).
+delete global.Duktape;
+delete global.CBOR;
+delete global.Buffer;
+delete Uint8Array.allocPlain;
+delete Uint8Array.plainOf;
+
+function fail(message) {
+    throw new TypeErrorType(message);
+}
+
+function kindOf(value) {
+    if (value === null) {
+        return 'null';
+    }
+    if (isArray(value)) {
+        return 'an array';
+    }
+    return typeof value;
+}
+
+function requireText(value, what) {
+    if (typeof value !== 'string' || value.length === 0) {
+        fail(what + ' must be a non-empty string, not ' + (value === '' ? 'an empty string' : kindOf(value)));
+    }
+    return value;
+}
+
+// publish(topic, payload, {qos, retain})
+function publish(topic, payload, options) {
+    requireText(topic, 'publish: topic');
+    var text = payload;
+    if (typeof payload !== 'string') {
+        text = payload === undefined ? undefined : stringify(payload);
+        if (text === undefined) {
+            fail('publish: payload must be a string or a JSON-serializable value, not ' + kindOf(payload));
+        }
+    }
+    var qos = 0;
+    var retain = false;
+    if (options !== undefined && options !== null) {
+        if (typeof options !== 'object' || isArray(options)) {
+            fail('publish: options must be an object like {qos: 1, retain: true}, not ' + kindOf(options));
+        }
+        var names = keys(options);
+        for (var i = 0; i < names.length; i++) {
+            var name = names[i];
+            var value = options[name];
+            if (name === 'qos') {
+                if (value !== undefined && value !== 0 && value !== 1 && value !== 2) {
+                    fail('publish: options.qos must be 0, 1 or 2');
+                }
+                qos = value === undefined ? 0 : value;
+            } else if (name === 'retain') {
+                if (value !== undefined && typeof value !== 'boolean') {
+                    fail('publish: options.retain must be true or false');
+                }
+                retain = value === true;
+            } else {
+                fail('publish: unknown option "' + name + '" (the options are qos and retain)');
+            }
+        }
+    }
+    host('publish', [topic, text, qos, retain]);
+}
+
+// SQL parameters: an array for positional ? parameters, an object for named ones.
+function requireParameterValue(value, what) {
+    var type = typeof value;
+    if (value !== null && type !== 'boolean' && type !== 'number' && type !== 'string') {
+        fail(what + ' must be null, a boolean, a number or a string, not ' + kindOf(value));
+    }
+}
+
+function sqlParameters(fn, params) {
+    if (params === undefined || params === null) {
+        return [];
+    }
+    if (isArray(params)) {
+        for (var i = 0; i < params.length; i++) {
+            requireParameterValue(params[i], fn + ': parameter ' + (i + 1));
+        }
+        return params;
+    }
+    if (typeof params === 'object') {
+        var names = keys(params);
+        for (var j = 0; j < names.length; j++) {
+            requireParameterValue(params[names[j]], fn + ': parameter "' + names[j] + '"');
+        }
+        return params;
+    }
+    fail(fn + ': params must be an array (for ? parameters) or an object (for :name parameters), not ' + kindOf(params));
+}
+
+var db = {
+    query: function query(sql, params) {
+        requireText(sql, 'db.query: sql');
+        return host('db.query', [sql, sqlParameters('db.query', params)]);
+    },
+    exec: function exec(sql, params) {
+        requireText(sql, 'db.exec: sql');
+        return host('db.exec', [sql, sqlParameters('db.exec', params)]);
+    }
+};
+
+var kv = {
+    get: function get(key) {
+        requireText(key, 'kv.get: key');
+        return host('kv.get', [key]);
+    },
+    set: function set(key, value) {
+        requireText(key, 'kv.set: key');
+        var type = typeof value;
+        if (value === undefined || type === 'function' || type === 'symbol') {
+            fail('kv.set: value must be a JSON value (to delete a key, use kv.remove), not ' + type);
+        }
+        host('kv.set', [key, value]);
+    },
+    remove: function remove(key) {
+        requireText(key, 'kv.remove: key');
+        return host('kv.remove', [key]);
+    }
+};
+
+// log(...) joins its arguments as console.log does: strings as they are, other values as JSON
+// where that reads well, else as their string form.
+function formatValue(value) {
+    var type = typeof value;
+    if (type === 'string') {
+        return value;
+    }
+    if (type === 'function') {
+        return '[Function' + (value.name ? ': ' + value.name : '') + ']';
+    }
+    if (type === 'object' && value !== null && !(value instanceof ErrorType)) {
+        try {
+            var json = stringify(value);
+            if (json !== undefined) {
+                return json;
+            }
+        } catch (e) {
+            // cyclic, or a toJSON that throws: fall back to the string form
+        }
+    }
+    return toText(value);
+}
+
+function format(args) {
+    var text = '';
+    for (var i = 0; i < args.length; i++) {
+        text += (i > 0 ? ' ' : '') + formatValue(args[i]);
+    }
+    return text;
+}
+
+function logger(level) {
+    return function log() {
+        host('log', [level, format(arguments)]);
+    };
+}
+
+var console = {
+    log: logger('info'),
+    info: logger('info'),
+    warn: logger('warn'),
+    error: logger('error'),
+    debug: logger('debug')
+};
+
+// Read-only, non-deletable globals: a script cannot replace the API for the scripts that run
+// after it in the same heap.
+function expose(name, value) {
+    freeze(value);
+    defineProperty(global, name, { value: value, writable: false, enumerable: false, configurable: false });
+}
+
+expose('publish', publish);
+expose('db', db);
+expose('kv', kv);
+expose('log', logger('info'));
+expose('console', console);
+freeze(db.query);
+freeze(db.exec);
+freeze(kv.get);
+freeze(kv.set);
+freeze(kv.remove);
+freeze(console.log);
+freeze(console.info);
+freeze(console.warn);
+freeze(console.error);
+freeze(console.debug);

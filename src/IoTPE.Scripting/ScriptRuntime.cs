@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using IoTPE.Scripting.Runtime;
+
+namespace IoTPE.Scripting;
+
+/// <summary>
+/// Runs scripts for many owners (accounts): each owner has its own <see cref="ScriptHeap"/>,
+/// created on first use and rebuilt after a run that may have damaged it; one owner's runs happen
+/// strictly in the order they were submitted; different owners run in parallel on a fixed set of
+/// worker threads with large stacks. A script that spins until its time budget ends holds one
+/// worker for that long and no other owner's runs beyond that.
+/// </summary>
+public sealed class ScriptRuntime : IDisposable
+{
+    // Runs of one owner taken in a row before the owner goes back to the end of the ready queue,
+    // so that a busy owner amortizes the hand-off without starving the others.
+    private const int RunsPerTurn = 16;
+
+    private readonly ScriptRuntimeOptions _options;
+    private readonly ConcurrentDictionary<string, ScriptOwnerQueue> _owners = new(StringComparer.Ordinal);
+    private readonly BlockingCollection<ScriptOwnerQueue> _ready = new(new ConcurrentQueue<ScriptOwnerQueue>());
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Thread[] _workers;
+    private readonly ScriptHeap?[] _running;
+    private volatile bool _disposed;
+
+    /// <summary>Starts the worker threads.</summary>
+    public ScriptRuntime(ScriptRuntimeOptions? options = null)
+    {
+        _options = options ?? new ScriptRuntimeOptions();
+        _options.Validate();
+        _running = new ScriptHeap?[_options.WorkerCount];
+        _workers = new Thread[_options.WorkerCount];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            int index = i;
+            _workers[i] = new Thread(() => WorkerLoop(index), _options.WorkerStackBytes)
+            {
+                IsBackground = true,
+                Name = $"iotpe-script-{i}",
+            };
+            _workers[i].Start();
+        }
+    }
+
+    /// <summary>The options this runtime was started with.</summary>
+    public ScriptRuntimeOptions Options => _options;
+
+    /// <summary>
+    /// Queues a run of <paramref name="source"/>, cached in the owner's heap under
+    /// <paramref name="scriptKey"/> (one key per version, e.g. <c>calc@3</c>: a key's text must
+    /// not change), with <paramref name="messageJson"/> (UTF-8 JSON) as the script's
+    /// <c>message</c>. Host calls go to <paramref name="host"/> on the worker thread.
+    /// </summary>
+    /// <returns>
+    /// The run's result; <see cref="ScriptRunStatus.CompileFailed"/> when the script does not compile.
+    /// Canceled when <paramref name="cancellationToken"/> is canceled before the run ends (a run
+    /// stopped midway may have made host calls) or the runtime is disposed first.
+    /// </returns>
+    public Task<ScriptRunResult> RunAsync(string owner, string scriptKey, ScriptSource source, ReadOnlyMemory<byte> messageJson,
+        IScriptHost host, CancellationToken cancellationToken = default) =>
+        Submit(owner, scriptKey, source, messageJson, null, host, cancellationToken);
+
+    /// <summary>As the UTF-8 overload, with the message as a string of JSON.</summary>
+    public Task<ScriptRunResult> RunAsync(string owner, string scriptKey, ScriptSource source, string messageJson,
+        IScriptHost host, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageJson);
+        return Submit(owner, scriptKey, source, default, messageJson, host, cancellationToken);
+    }
+
+    /// <summary>
+    /// Frees the owner's heap once its queued runs are done (e.g. the account was removed). A
+    /// later run for the owner starts with a fresh heap.
+    /// </summary>
+    public Task ReleaseOwnerAsync(string owner)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        var request = ScriptRunRequest.Release();
+        Enqueue(owner, request);
+        return request.Completion.Task;
+    }
+
+    /// <summary>
+    /// Stops the workers: running scripts are interrupted, queued runs are canceled, heaps freed.
+    /// Must not be called from a host call (it waits for the worker threads).
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        if (Array.IndexOf(_workers, Thread.CurrentThread) >= 0)
+        {
+            throw new InvalidOperationException("A script runtime cannot be disposed from one of its own worker threads.");
+        }
+        _disposed = true;
+        _stopping.Cancel();
+        for (int i = 0; i < _running.Length; i++)
+        {
+            Volatile.Read(ref _running[i])?.RequestInterrupt();
+        }
+        foreach (Thread worker in _workers)
+        {
+            worker.Join();
+        }
+        foreach (ScriptOwnerQueue queue in _owners.Values)
+        {
+            CancelPending(queue);
+            queue.Heap?.Dispose();
+            queue.Heap = null;
+        }
+        _stopping.Dispose();
+    }
+
+    private Task<ScriptRunResult> Submit(string owner, string scriptKey, ScriptSource source, ReadOnlyMemory<byte> messageUtf8,
+        string? messageText, IScriptHost host, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentException.ThrowIfNullOrEmpty(scriptKey);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(host);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<ScriptRunResult>(cancellationToken);
+        }
+        var request = ScriptRunRequest.Run(scriptKey, source, messageUtf8, messageText, host, cancellationToken);
+        if (cancellationToken.CanBeCanceled)
+        {
+            // A run still waiting in the queue is canceled at once; the worker skips it later and
+            // drops this registration when it takes the request.
+            request.QueuedCancellation = cancellationToken.Register(
+                static state => ((ScriptRunRequest)state!).Completion.TrySetCanceled(((ScriptRunRequest)state!).CancellationToken), request);
+        }
+        Enqueue(owner, request);
+        return request.Completion.Task;
+    }
+
+    private void Enqueue(string owner, ScriptRunRequest request)
+    {
+        while (true)
+        {
+            ScriptOwnerQueue queue = _owners.GetOrAdd(owner, static o => new ScriptOwnerQueue(o));
+            lock (queue.Sync)
+            {
+                if (queue.Removed)
+                {
+                    continue;
+                }
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                queue.Pending.Enqueue(request);
+                if (!queue.Scheduled)
+                {
+                    queue.Scheduled = true;
+                    _ready.Add(queue);
+                }
+                return;
+            }
+        }
+    }
+
+    private void WorkerLoop(int index)
+    {
+        try
+        {
+            while (true)
+            {
+                ScriptOwnerQueue queue = _ready.Take(_stopping.Token);
+                TakeTurn(queue, index);
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Disposed: Dispose() cancels what is left.
+        }
+    }
+
+    private void TakeTurn(ScriptOwnerQueue queue, int index)
+    {
+        for (int i = 0; i < RunsPerTurn && !_disposed; i++)
+        {
+            ScriptRunRequest? request;
+            lock (queue.Sync)
+            {
+                if (!queue.Pending.TryDequeue(out request))
+                {
+                    queue.Scheduled = false;
+                    return;
+                }
+            }
+            Execute(queue, request, index);
+        }
+        lock (queue.Sync)
+        {
+            if (queue.Pending.Count == 0 || _disposed)
+            {
+                queue.Scheduled = false;
+                return;
+            }
+        }
+        // More work: back to the end of the ready queue, still scheduled.
+        _ready.Add(queue);
+    }
+
+    private void Execute(ScriptOwnerQueue queue, ScriptRunRequest request, int index)
+    {
+        if (request.IsRelease)
+        {
+            queue.Heap?.Dispose();
+            queue.Heap = null;
+            lock (queue.Sync)
+            {
+                if (queue.Pending.Count == 0)
+                {
+                    queue.Removed = true;
+                    _owners.TryRemove(new KeyValuePair<string, ScriptOwnerQueue>(queue.Owner, queue));
+                }
+            }
+            request.Completion.TrySetResult(ScriptRunRequest.ReleasedResult);
+            return;
+        }
+        request.QueuedCancellation.Dispose();
+        CancellationToken cancellationToken = request.CancellationToken;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            request.Completion.TrySetCanceled(cancellationToken);
+            return;
+        }
+        try
+        {
+            ScriptHeap heap = HeapFor(queue);
+            string scriptKey = request.ScriptKey!;
+            if (!heap.IsLoaded(scriptKey, request.Source!))
+            {
+                ScriptError? compileError = heap.Load(scriptKey, request.Source!);
+                if (compileError is not null)
+                {
+                    request.Completion.TrySetResult(new ScriptRunResult { Status = ScriptRunStatus.CompileFailed, Error = compileError });
+                    return;
+                }
+            }
+
+            heap.ClearInterrupt();
+            Volatile.Write(ref _running[index], heap);
+            ScriptRunResult result;
+            using (cancellationToken.Register(static h => ((ScriptHeap)h!).RequestInterrupt(), heap))
+            {
+                result = request.MessageText is { } text
+                    ? heap.Run(scriptKey, text, request.Host!)
+                    : heap.Run(scriptKey, request.MessageUtf8.Span, request.Host!);
+            }
+            Volatile.Write(ref _running[index], null);
+
+            if (result.Interrupted)
+            {
+                request.Completion.TrySetCanceled(cancellationToken.IsCancellationRequested ? cancellationToken : _stopping.Token);
+            }
+            else
+            {
+                request.Completion.TrySetResult(result);
+            }
+        }
+        catch (Exception e)
+        {
+            Volatile.Write(ref _running[index], null);
+            request.Completion.TrySetException(e);
+        }
+    }
+
+    private ScriptHeap HeapFor(ScriptOwnerQueue queue)
+    {
+        if (queue.Heap is { NeedsRebuild: false } heap)
+        {
+            return heap;
+        }
+        queue.Heap?.Dispose();
+        queue.Heap = null;
+        queue.Heap = ScriptHeap.Create(_options.Limits);
+        return queue.Heap;
+    }
+
+    private static void CancelPending(ScriptOwnerQueue queue)
+    {
+        lock (queue.Sync)
+        {
+            while (queue.Pending.TryDequeue(out ScriptRunRequest? request))
+            {
+                request.QueuedCancellation.Dispose();
+                request.Completion.TrySetCanceled();
+            }
+            queue.Scheduled = false;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+namespace IoTPE.Scripting;
+
+/// <summary>How a <see cref="ScriptRuntime"/> runs scripts.</summary>
+public sealed record ScriptRuntimeOptions
+{
+    /// <summary>The limits of every heap and run.</summary>
+    public ScriptLimits Limits { get; init; } = ScriptLimits.Default;
+
+    /// <summary>Threads that run scripts (default: one per core). Runs of different owners use them in parallel.</summary>
+    public int WorkerCount { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Native stack of each worker thread (default 16 MiB). The engine recurses in C for nested
+    /// source, JSON, regular expressions and native-call chains; it stops with a RangeError or a
+    /// SyntaxError 1 MiB before the end of the stack, so a large stack lets scripts use Duktape's
+    /// full recursion limits and leaves room for host calls at the deepest point.
+    /// </summary>
+    public int WorkerStackBytes { get; init; } = 16 * 1024 * 1024;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Limits, nameof(Limits));
+        Limits.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(WorkerCount, nameof(WorkerCount));
+        ArgumentOutOfRangeException.ThrowIfLessThan(WorkerStackBytes, 1024 * 1024, nameof(WorkerStackBytes));
+    }
+}

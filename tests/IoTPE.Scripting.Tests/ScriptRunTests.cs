@@ -1,0 +1,223 @@
+using System.Text;
+
+namespace IoTPE.Scripting.Tests;
+
+public class ScriptRunTests
+{
+    [Theory]
+    [InlineData("return 42;", "42")]
+    [InlineData("return -1.5;", "-1.5")]
+    [InlineData("return 'text';", "\"text\"")]
+    [InlineData("return true;", "true")]
+    [InlineData("return false;", "false")]
+    [InlineData("return null;", "null")]
+    [InlineData("return [1, 'a', null, [true]];", "[1,\"a\",null,[true]]")]
+    [InlineData("return { a: 1, b: { c: [2] } };", "{\"a\":1,\"b\":{\"c\":[2]}}")]
+    [InlineData("return 'quote \" and \\\\ and \\n';", "\"quote \\\" and \\\\ and \\n\"")]
+    [InlineData("return NaN;", "null")]
+    [InlineData("return new Date(0);", "\"1970-01-01T00:00:00.000Z\"")]
+    [InlineData("return { toJSON: function () { return 'custom'; } };", "\"custom\"")]
+    [InlineData("return [undefined, function () {}];", "[null,null]")]
+    public void Return_values_of_every_JSON_type_come_back_as_JSON(string text, string json)
+    {
+        Assert.Equal(json, ScriptRunner.Result(text));
+    }
+
+    [Theory]
+    [InlineData("return;")]
+    [InlineData("")]
+    [InlineData("var x = 1;")]
+    [InlineData("return undefined;")]
+    [InlineData("return function () {};")]
+    public void Undefined_and_functions_give_no_result(string text)
+    {
+        ScriptRunResult result = ScriptRunner.Run(text);
+        Assert.Equal(ScriptRunStatus.Completed, result.Status);
+        Assert.Null(result.ResultJson);
+        Assert.Null(result.Error);
+    }
+
+    [Fact]
+    public void The_message_is_the_scripts_parameter_decoded_from_JSON()
+    {
+        string? json = ScriptRunner.Result(
+            "return { sum: message.a + message.b, topic: message.topic, nested: message.n.list[1], type: typeof message };",
+            """{"a": 2, "b": 3, "topic": "/acme/run/calc", "n": {"list": [1, "two"]}}""");
+        Assert.Equal("""{"sum":5,"topic":"/acme/run/calc","nested":"two","type":"object"}""", json);
+    }
+
+    [Theory]
+    [InlineData("42", "number")]
+    [InlineData("\"text\"", "string")]
+    [InlineData("null", "object")]
+    [InlineData("[1,2]", "object")]
+    public void The_message_can_be_any_JSON_value(string message, string type)
+    {
+        Assert.Equal($"\"{type}\"", ScriptRunner.Result("return typeof message;", message));
+    }
+
+    [Fact]
+    public void A_message_that_is_not_JSON_does_not_run_the_script()
+    {
+        var host = new RecordingHost();
+        ScriptRunResult result = ScriptRunner.Run("log('ran');", "{not json", host);
+        Assert.Equal(ScriptRunStatus.InvalidMessage, result.Status);
+        Assert.Contains("not JSON", result.Error!.Message, StringComparison.Ordinal);
+        Assert.Empty(host.Calls);
+    }
+
+    [Fact]
+    public void The_UTF8_overload_takes_the_message_as_bytes()
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        Assert.Null(heap.Load("s@1", new ScriptSource("s.js", "return message.x * 2;")));
+        ScriptRunResult result = heap.Run("s@1", """{"x": 21}"""u8, new RecordingHost());
+        Assert.Equal("42", result.ResultJson);
+    }
+
+    [Theory]
+    [InlineData("throw new Error('boom');", "Error: boom", 1)]
+    [InlineData("var a = 1;\nvar b = 2;\nthrow new TypeError('bad ' + (a + b));", "TypeError: bad 3", 3)]
+    [InlineData("var x = null;\n\nx.y = 1;", "TypeError: cannot write property 'y' of null", 3)]
+    [InlineData("\nundefinedFunction();", "ReferenceError: identifier 'undefinedFunction' undefined", 2)]
+    [InlineData("function inner() {\n  throw new RangeError('deep');\n}\nfunction outer() { inner(); }\nouter();", "RangeError: deep", 2)]
+    [InlineData("[1, 2].forEach(function (v) {\n  if (v === 2) {\n    throw new Error('in callback');\n  }\n});", "Error: in callback", 3)]
+    [InlineData("\n\n\npublish(42);", "TypeError: publish: topic must be a non-empty string, not number", 4)]
+    public void Thrown_errors_carry_the_message_and_the_line_in_the_script(string text, string message, int line)
+    {
+        ScriptRunResult result = ScriptRunner.Run(text);
+        Assert.Equal(ScriptRunStatus.Threw, result.Status);
+        Assert.Null(result.ResultJson);
+        Assert.Equal(message, result.Error!.Message);
+        Assert.Equal(new SourcePosition(line, null), result.Error.Position);
+        Assert.Equal($"{line}: {message}", result.Error.ToString());
+    }
+
+    [Theory]
+    [InlineData("throw 'plain string';", "plain string")]
+    [InlineData("throw 42;", "42")]
+    [InlineData("throw { code: 7 };", "{\"code\":7}")]
+    [InlineData("throw null;", "null")]
+    public void Thrown_values_that_are_not_errors_are_described_without_a_line(string text, string message)
+    {
+        ScriptRunResult result = ScriptRunner.Run(text);
+        Assert.Equal(ScriptRunStatus.Threw, result.Status);
+        Assert.Equal(message, result.Error!.Message);
+        Assert.Null(result.Error.Position);
+    }
+
+    [Fact]
+    public void An_error_whose_toString_throws_still_produces_a_message()
+    {
+        ScriptRunResult result = ScriptRunner.Run("var e = new Error('x'); e.toString = function () { throw e; }; throw e;");
+        Assert.Equal(ScriptRunStatus.Threw, result.Status);
+        Assert.False(string.IsNullOrEmpty(result.Error!.Message));
+        Assert.Equal(1, result.Error.Position!.Value.Line);
+    }
+
+    [Fact]
+    public void A_huge_error_message_is_cut_to_4_KiB()
+    {
+        ScriptRunResult result = ScriptRunner.Run("throw new Error(new Array(100000).join('é'));");
+        Assert.Equal(ScriptRunStatus.Threw, result.Status);
+        Assert.InRange(Encoding.UTF8.GetByteCount(result.Error!.Message), 4000, 4096);
+        Assert.DoesNotContain('\uFFFD', result.Error.Message);
+    }
+
+    [Fact]
+    public void A_cyclic_return_value_is_an_error_not_a_crash()
+    {
+        ScriptRunResult result = ScriptRunner.Run("var a = {}; a.self = a; return a;");
+        Assert.Equal(ScriptRunStatus.Threw, result.Status);
+        Assert.StartsWith("the return value cannot be encoded as JSON: TypeError", result.Error!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_return_value_over_the_size_limit_is_an_error()
+    {
+        var limits = new ScriptLimits { MaxResultBytes = 1000 };
+        using ScriptHeap heap = ScriptHeap.Create(limits);
+        Assert.Equal("\"" + new string('x', 998) + "\"", ScriptRunner.Run(heap, "return new Array(999).join('x');").ResultJson);
+        ScriptRunResult result = ScriptRunner.Run(heap, "return new Array(1000).join('x');");
+        Assert.Equal(ScriptRunStatus.Threw, result.Status);
+        Assert.Equal("RangeError: the return value is 1001 bytes as JSON, the limit is 1000", result.Error!.Message);
+    }
+
+    [Fact]
+    public void Syntax_errors_are_refused_at_load_with_line_and_column()
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        ScriptError? error = heap.Load("bad@1", new ScriptSource("bad.js", "var ok = 1;\nvar broken = ;"));
+        Assert.NotNull(error);
+        Assert.Equal(new SourcePosition(2, 14), error.Position);
+        Assert.StartsWith("SyntaxError", error.Message, StringComparison.Ordinal);
+        Assert.False(heap.IsLoaded("bad@1"));
+        Assert.Throws<InvalidOperationException>(() => heap.Run("bad@1", "{}", new RecordingHost()));
+    }
+
+    [Fact]
+    public void Versions_are_kept_side_by_side_and_a_failed_load_keeps_what_was_there()
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        var host = new RecordingHost();
+        Assert.Null(heap.Load("calc@1", new ScriptSource("calc", "return 1;")));
+        Assert.Null(heap.Load("calc@2", new ScriptSource("calc", "return 2;")));
+        Assert.NotNull(heap.Load("calc@2", new ScriptSource("calc", "return (;")));
+        Assert.Equal("1", heap.Run("calc@1", "{}", host).ResultJson);
+        Assert.Equal("2", heap.Run("calc@2", "{}", host).ResultJson);
+        heap.Unload("calc@1");
+        Assert.False(heap.IsLoaded("calc@1"));
+        Assert.Throws<InvalidOperationException>(() => heap.Run("calc@1", "{}", host));
+        Assert.Equal(["calc@2"], heap.LoadedScripts);
+    }
+
+    [Fact]
+    public void Loading_past_the_limit_unloads_the_least_recently_used_script()
+    {
+        using ScriptHeap heap = ScriptHeap.Create(new ScriptLimits { MaxLoadedScripts = 3 });
+        var host = new RecordingHost();
+        for (int i = 1; i <= 3; i++)
+        {
+            Assert.Null(heap.Load($"s@{i}", new ScriptSource("s", $"return {i};")));
+        }
+        heap.Run("s@1", "{}", host); // s@2 is now the least recently used
+        Assert.Null(heap.Load("s@4", new ScriptSource("s", "return 4;")));
+        Assert.Equal(["s@1", "s@3", "s@4"], heap.LoadedScripts.Order());
+        Assert.Equal("1", heap.Run("s@1", "{}", host).ResultJson);
+    }
+
+    [Fact]
+    public void A_script_sees_the_run_measurements()
+    {
+        ScriptRunResult result = ScriptRunner.Run("var a = []; for (var i = 0; i < 10000; i++) a.push({ i: i }); return a.length;");
+        Assert.Equal("10000", result.ResultJson);
+        Assert.True(result.Duration > TimeSpan.Zero);
+        Assert.True(result.PeakMemoryUsed > result.MemoryUsed, $"peak {result.PeakMemoryUsed}, after {result.MemoryUsed}");
+        Assert.True(result.PeakMemoryUsed > 300_000, $"peak {result.PeakMemoryUsed}");
+    }
+
+    [Fact]
+    public void A_heap_cannot_be_used_from_its_own_host_call()
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        Assert.Null(heap.Load("s@1", new ScriptSource("s", "try { log('x'); } catch (e) { return String(e); }")));
+        var host = new RecordingHost().Answer("log", _ =>
+        {
+            heap.Run("s@1", "{}", new RecordingHost());
+            return null;
+        });
+        ScriptRunResult result = heap.Run("s@1", "{}", host);
+        Assert.Equal("\"Error: log failed\"", result.ResultJson);
+        Assert.IsType<InvalidOperationException>(result.HostException);
+    }
+
+    [Fact]
+    public void A_disposed_heap_refuses_work()
+    {
+        ScriptHeap heap = ScriptHeap.Create();
+        heap.Dispose();
+        heap.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => heap.Load("s@1", new ScriptSource("s", "return 1;")));
+        Assert.Throws<ObjectDisposedException>(() => heap.MemoryUsed);
+    }
+}
