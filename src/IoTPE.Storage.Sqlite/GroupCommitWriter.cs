@@ -13,9 +13,10 @@ namespace IoTPE.Storage.Sqlite;
 /// <para>
 /// A callback covers the writes enqueued between the previous callback request and its own, and is
 /// told <see langword="true"/> only if all of them committed. A batch that fails as a whole (disk
-/// full, I/O error, busy) is rolled back and all of its callbacks are told <see langword="false"/>;
-/// writes after its last callback are lost too, so the next callback is told <see langword="false"/>
-/// even if its own batch commits. A write that fails alone (a constraint violation) is skipped and
+/// full, I/O error, busy) is rolled back, so every callback covering one of its writes is told
+/// <see langword="false"/> (all of the batch's callbacks but those before its first write); writes
+/// after its last callback are lost too, so the next callback is told <see langword="false"/> even if
+/// its own batch commits. A write that fails alone (a constraint violation) is skipped and
 /// the callback covering it is told <see langword="false"/>; the rest of the batch commits.
 /// Failures are logged, never thrown: there is nobody on this thread to catch them.
 /// </para>
@@ -187,8 +188,9 @@ internal sealed class GroupCommitWriter
             }
             catch (Exception exception)
             {
-                // Not an SQLite error (those come back as result codes): a bug, e.g. a record the
-                // broker passed with a null field. The batch fails like any other; the thread lives on.
+                // Not an SQLite error (those come back as result codes) but a bug, here or in a record
+                // the broker changed after queueing it. The batch fails like any other and the writer
+                // lives on: a dead writer would leave every later callback hanging.
                 FailBatch(batch, uncoveredBefore, $"a {exception.GetType().Name}: {exception.Message}");
                 wrote = true;
             }
@@ -257,7 +259,12 @@ internal sealed class GroupCommitWriter
         return began;
     }
 
-    /// <summary>Rolls the batch back and tells all its callbacks <see langword="false"/>.</summary>
+    /// <summary>
+    /// Rolls the batch back and recomputes its callbacks' outcomes with every write of the batch lost:
+    /// a callback is told <see langword="false"/> when its segment (the writes since the previous
+    /// callback) holds any of them. So in practice every callback after the batch's first write, while
+    /// one that precedes it (covering only earlier, committed batches) keeps its outcome.
+    /// </summary>
     private void FailBatch(StoreOperationBuffer batch, bool uncoveredBefore, string reason)
     {
         string rollback = "rolled back";
@@ -272,26 +279,26 @@ internal sealed class GroupCommitWriter
         Interlocked.Increment(ref _failedBatchCount);
 
         _callbacks.Clear();
-        int callbackCount = 0;
-        bool writesAfterLastCallback = false;
+        int failedCallbacks = 0;
+        bool segmentFailed = uncoveredBefore;
         for (int i = 0; i < batch.Count; i++)
         {
             ref readonly StoreOperation operation = ref batch[i];
             if (operation.Kind == StoreOperationKind.WhenDurable)
             {
-                _callbacks.Add(new PendingCallback((Action<bool>)operation.Reference!, false));
-                callbackCount++;
-                writesAfterLastCallback = false;
+                _callbacks.Add(new PendingCallback((Action<bool>)operation.Reference!, !segmentFailed));
+                failedCallbacks += segmentFailed ? 1 : 0;
+                segmentFailed = false;
             }
             else
             {
-                writesAfterLastCallback = true;
+                segmentFailed = true;
             }
         }
         // Writes after the batch's last callback are lost with it; the next callback must not claim them.
-        _uncoveredFailure = writesAfterLastCallback || (callbackCount == 0 && uncoveredBefore);
+        _uncoveredFailure = segmentFailed;
         _batchFailures.Report(string.Create(CultureInfo.InvariantCulture,
-            $"SQLite broker store: a batch of {batch.Count - callbackCount} writes failed with {reason} and was {rollback}; {callbackCount} WhenDurable callbacks report false."));
+            $"SQLite broker store: a batch of {batch.Count - _callbacks.Count} writes failed with {reason} and was {rollback}; {failedCallbacks} WhenDurable callbacks report false."));
     }
 
     private void RunCallbacks()

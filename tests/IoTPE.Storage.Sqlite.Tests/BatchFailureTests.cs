@@ -76,6 +76,27 @@ public sealed class BatchFailureTests : IDisposable
     }
 
     [Fact]
+    public async Task In_a_failed_batch_only_callbacks_covering_its_writes_report_false()
+    {
+        await using SqliteBrokerStore store = Open();
+        Assert.True(await store.DurableAsync());
+        store.InsertMessage(SampleRecords.Message(1));
+        Assert.True(await store.DurableAsync());
+
+        FillDisk(store);
+        store.PauseWriter();
+        Task<bool> coversNothingNew = store.DurableAsync(); // before the batch's first write
+        store.InsertMessage(SampleRecords.Message(2, LargePacket));
+        Task<bool> coversTheFailedWrite = store.DurableAsync();
+        Task<bool> coversNothingAgain = store.DurableAsync();
+        store.ResumeWriter();
+
+        bool[] outcomes = await Task.WhenAll(coversNothingNew, coversTheFailedWrite, coversNothingAgain);
+        Assert.Equal([true, false, true], outcomes);
+        Assert.Equal(1, store.FailedBatchCount);
+    }
+
+    [Fact]
     public async Task A_refused_write_fails_only_its_own_callback_and_the_rest_of_the_batch_commits()
     {
         await using (SqliteBrokerStore store = Open())
