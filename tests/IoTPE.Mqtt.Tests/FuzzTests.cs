@@ -35,7 +35,7 @@ public sealed class FuzzTests
             from trailing in Gen.ArrayOf(AnyByte)
             select (BuildPacket(type, flags, body, fixLength), version, splits, trailing);
         Prop.ForAll(Arb.From(cases), c => DecodesConsistently(c.Input, c.Version, c.Splits, c.Trailing))
-            .Check(Config.QuickThrowOnFailure.WithMaxTest(2000).WithEndSize(200).WithQuietOnSuccess(true));
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(1000).WithEndSize(200).WithQuietOnSuccess(true));
     }
 
     [Fact]

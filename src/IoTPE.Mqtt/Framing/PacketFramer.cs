@@ -33,11 +33,12 @@ public static class PacketFramer
         }
 
         // Up to 5 bytes hold the whole fixed header; copy them only when the first segment is too short.
+        const int maxHeaderLength = 1 + VariableByteInteger.MaxSize;
         scoped ReadOnlySpan<byte> first = buffer.FirstSpan;
-        Span<byte> copy = stackalloc byte[1 + VariableByteInteger.MaxSize];
-        if (first.Length < copy.Length && buffer.Length > first.Length)
+        if (first.Length < maxHeaderLength && !buffer.IsSingleSegment)
         {
-            int available = (int)Math.Min(buffer.Length, copy.Length);
+            Span<byte> copy = stackalloc byte[maxHeaderLength];
+            int available = (int)Math.Min(buffer.Length, maxHeaderLength);
             buffer.Slice(0, available).CopyTo(copy);
             first = copy[..available];
         }
@@ -102,9 +103,9 @@ public static class PacketFramer
             return FrameStatus.NeedMoreData;
         }
 
-        ReadOnlySequence<byte> packet = buffer.Slice(0, header.PacketLength);
-        frame = new PacketFrame(header.Type, header.Flags, packet.Slice(header.HeaderLength));
-        consumed = packet.End;
+        ReadOnlySequence<byte> body = buffer.Slice(header.HeaderLength, header.RemainingLength);
+        frame = new PacketFrame(header.Type, header.Flags, body);
+        consumed = body.End;
         return FrameStatus.Complete;
     }
 

@@ -84,14 +84,24 @@ public readonly struct PublishPacket : IMqttPacket
 
         ReadOnlyMemory<byte> body = PacketBody.GetContiguous(frame);
         var reader = new MqttReader(body.Span);
-        if (!reader.TryReadUtf8(out int topicOffset, out int topicLength, out error))
+        if (!reader.TryReadBinary(out int topicOffset, out int topicLength))
         {
+            error = DecodeErrors.Truncated;
             return false;
         }
 
-        if (global::IoTPE.Mqtt.TopicName.ContainsWildcard(reader.Slice(topicOffset, topicLength)))
+        // One vectorized pass finds U+0000 (Malformed, spec 1.5.4) and wildcards (spec 3.3.2.1) together.
+        ReadOnlySpan<byte> topic = reader.Slice(topicOffset, topicLength);
+        int forbidden = topic.IndexOfAny((byte)0, (byte)'+', (byte)'#');
+        if (forbidden >= 0)
         {
-            error = DecodeErrors.TopicNameWildcard;
+            error = topic[forbidden] == 0 ? DecodeErrors.InvalidString : DecodeErrors.TopicNameWildcard;
+            return false;
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(topic))
+        {
+            error = DecodeErrors.InvalidString;
             return false;
         }
 
