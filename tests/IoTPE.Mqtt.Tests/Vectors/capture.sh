@@ -6,7 +6,8 @@
 # Needs: mosquitto, mosquitto-clients (apt), mqtt (npm install -g mqtt), python3.
 # Usage: ./capture.sh            (rewrites every *.txt in this folder; takes about a minute)
 # The tests (VectorTests.cs) decode every line, assert the fields of selected packets and that
-# re-encoding gives identical bytes. Client ids are fixed so the bytes do not change between runs.
+# re-encoding gives identical bytes. Client ids are fixed; MQTT.js picks random packet identifiers,
+# so its files change between recordings, and the tests assert only fields that stay the same.
 set -euo pipefail
 cd "$(dirname "$0")"
 work=$(mktemp -d)
@@ -22,15 +23,17 @@ trap cleanup EXIT
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$broker_port" > "$work/mosquitto.conf"
 mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
 pids+=($!)
-sleep 0.5
+for _ in $(seq 100); do grep -q "running" "$work/mosquitto.log" && break; sleep 0.1; done
 
 # scenario NAME COMMAND...: runs COMMAND (a shell snippet using $P as the proxy port) through a fresh proxy.
 scenario() {
   local name=$1; shift
   rm -f "$name.txt"
-  python3 record_proxy.py "$proxy_port" "$broker_port" "$name.txt" &
+  rm -f "$work/ready"
+  python3 record_proxy.py "$proxy_port" "$broker_port" "$name.txt" "$work/ready" &
   local proxy=$!
-  sleep 0.3
+  for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
+  [ -e "$work/ready" ] || { echo "the recording proxy did not start" >&2; exit 1; }
   P=$proxy_port bash -c "$*"
   sleep 0.3
   kill "$proxy"; wait "$proxy" 2>/dev/null || true
@@ -41,7 +44,7 @@ H='-h 127.0.0.1'
 
 # MQTT 3.1.1, mosquitto clients: will, user name/password, QoS 0/1/2, retain, subscribe, unsubscribe.
 scenario mosquitto-v311 "
-  mosquitto_sub $H -p \$P -V mqttv311 -i sub-v311 -q 2 -t 'vectors/v311/#' -C 3 &
+  mosquitto_sub $H -p \$P -V mqttv311 -i sub-v311 -q 2 -t 'vectors/v311/#' -C 3 -W 10 &
   sleep 0.5
   mosquitto_pub $H -p \$P -V mqttv311 -i pub-v311-q1 -u user -P secret --will-topic vectors/will --will-payload gone --will-qos 1 --will-retain -q 1 -t vectors/v311/a -m hello
   mosquitto_pub $H -p \$P -V mqttv311 -i pub-v311-q2 -q 2 -t vectors/v311/b -m 'QoS two'
@@ -58,7 +61,7 @@ scenario mosquitto-v31 "
 
 # MQTT 5.0, mosquitto clients with every property they can send.
 scenario mosquitto-v5 "
-  mosquitto_sub $H -p \$P -V mqttv5 -i sub-v5 -q 2 -t 'vectors/v5/#' -C 2 \
+  mosquitto_sub $H -p \$P -V mqttv5 -i sub-v5 -q 2 -t 'vectors/v5/#' -C 2 -W 10 \
     -D connect session-expiry-interval 30 -D connect receive-maximum 20 -D connect maximum-packet-size 65536 \
     -D connect topic-alias-maximum 5 -D connect request-problem-information 1 -D connect request-response-information 1 \
     -D connect user-property client mosquitto_sub -D subscribe subscription-identifier 7 -D subscribe user-property sub scribe \

@@ -7,8 +7,8 @@ and appends each complete MQTT control packet, split on its fixed header, to <ou
     c2s <connection> <hex>    client -> server
     s2c <connection> <hex>    server -> client
 
-Connections are numbered from 1 in the order they are accepted. The proxy stops when it
-receives SIGTERM. Used by capture.sh; see README.md in this folder.
+Connections are numbered from 1 in the order they are accepted. Once listening it creates
+<ready_file> (optional 4th argument); it stops on SIGTERM. Used by capture.sh; see README.md.
 """
 import signal
 import socket
@@ -16,6 +16,7 @@ import sys
 import threading
 
 listen_port, upstream_port, output_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ready_file = sys.argv[4] if len(sys.argv) > 4 else None
 lock = threading.Lock()
 out = open(output_file, "a", buffering=1)
 
@@ -72,6 +73,8 @@ def main():
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", listen_port))
     server.listen(16)
+    if ready_file:
+        open(ready_file, "w").close()
     connection = 0
     while True:
         client, _ = server.accept()
