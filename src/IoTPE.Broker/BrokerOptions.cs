@@ -6,7 +6,7 @@ namespace IoTPE.Broker;
 public sealed class BrokerOptions
 {
     /// <summary>Network listeners. Default: plain MQTT on 0.0.0.0:1883.</summary>
-    public IList<ListenerOptions> Listeners { get; init; } = [new ListenerOptions()];
+    public IList<ListenerOptions> Listeners { get; set; } = [new ListenerOptions()];
 
     /// <summary>Largest packet accepted from a client, in bytes (MQTT 5.0 Maximum Packet Size). Default 1 MiB.</summary>
     public int MaximumPacketSize { get; set; } = 1024 * 1024;

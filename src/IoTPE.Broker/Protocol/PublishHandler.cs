@@ -113,8 +113,10 @@ internal sealed class PublishHandler
         Session session = connection.Session!;
         if (!session.IncomingPacketIdentifiers.Remove(packetIdentifier))
         {
-            connection.Send(new PubCompPacket(packetIdentifier,
-                connection.ProtocolVersion == MqttProtocolVersion.V500 ? ReasonCode.PacketIdentifierNotFound : ReasonCode.Success));
+            // Usually a PUBREL resent after a reconnect whose PUBCOMP was lost: the flow is complete.
+            // MQTT 5.0 allows 0x92 here ("not an error during recovery"), but clients such as
+            // MQTT.js report 0x92 as a failed publish, so answer Success, as Mosquitto does.
+            connection.Send(new PubCompPacket(packetIdentifier));
             return;
         }
         if (session.IsPersistent)

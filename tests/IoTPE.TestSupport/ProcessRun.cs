@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace IoTPE.EndToEnd.Tests.Infrastructure;
+namespace IoTPE.TestSupport;
 
 /// <summary>The outcome of running a program to completion.</summary>
-internal sealed record ProcessRun(int ExitCode, string StandardOutput, string StandardError)
+public sealed record ProcessRun(int ExitCode, string StandardOutput, string StandardError)
 {
     /// <summary>Runs <paramref name="fileName"/> and waits for it, killing it after <paramref name="timeout"/>.</summary>
     public static async Task<ProcessRun> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan? timeout = null, string? standardInput = null)

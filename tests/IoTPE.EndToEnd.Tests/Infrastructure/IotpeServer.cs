@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace IoTPE.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// The published <c>iotpe</c> binary running as a real process on a loopback port, with its data
+/// in a temporary folder that survives restarts (so tests can kill it and start it again).
+/// </summary>
+internal sealed partial class IotpeServer : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    private IotpeServer(string dataFolder, IReadOnlyList<string> extraArguments)
+    {
+        DataFolder = dataFolder;
+        ExtraArguments = extraArguments;
+    }
+
+    public string DataFolder { get; }
+
+    public IReadOnlyList<string> ExtraArguments { get; }
+
+    public int Port { get; private set; }
+
+    public int ProcessId => _process?.Id ?? 0;
+
+    /// <summary>Everything the process wrote so far (all runs).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts iotpe with <c>--allow-anonymous</c> unless told otherwise, on a free port.</summary>
+    public static async Task<IotpeServer> StartAsync(IEnumerable<string>? extraArguments = null, string? dataFolder = null, bool allowAnonymous = true)
+    {
+        List<string> extra = [.. extraArguments ?? []];
+        if (allowAnonymous)
+        {
+            extra.Add("--allow-anonymous");
+        }
+        var server = new IotpeServer(dataFolder ?? Directory.CreateTempSubdirectory("iotpe-e2e-").FullName, extra);
+        await server.StartProcessAsync(port: 0);
+        return server;
+    }
+
+    /// <summary>Starts the process again on the same port and data folder (after a kill or stop).</summary>
+    public Task RestartAsync() => StartProcessAsync(Port);
+
+    /// <summary>SIGKILL: no chance to flush anything, like a crash.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    /// <summary>SIGTERM and wait for a clean exit; returns the exit code.</summary>
+    public async Task<int> StopAsync()
+    {
+        if (_process is null || _process.HasExited)
+        {
+            return _process?.ExitCode ?? 0;
+        }
+        _ = await ProcessRun.RunAsync("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    private async Task StartProcessAsync(int port)
+    {
+        var info = new ProcessStartInfo(IotpeBinary.Path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in (string[])["run", "--data", DataFolder, "--listen", $"127.0.0.1:{port}", .. ExtraArguments])
+        {
+            info.ArgumentList.Add(argument);
+        }
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        DataReceivedEventHandler collect = (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+            lock (_output)
+            {
+                _output.AppendLine(e.Data);
+            }
+            Match m = ListeningLine().Match(e.Data);
+            if (m.Success)
+            {
+                listening.TrySetResult(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+            }
+        };
+        process.OutputDataReceived += collect;
+        process.ErrorDataReceived += collect;
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("iotpe exited during start-up:\n" + Output));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        Task finished = await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+        if (finished != listening.Task)
+        {
+            Kill();
+            throw new TimeoutException("iotpe did not start listening within 30 s:\n" + Output);
+        }
+        Port = await listening.Task;
+    }
+
+    /// <summary>True if a TCP connection to the broker succeeds now.</summary>
+    public bool AcceptsConnections()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+        }
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(DataFolder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+
+    [GeneratedRegex(@"Listening on 127\.0\.0\.1:(\d+) \(mqtt, mqtt\)")]
+    private static partial Regex ListeningLine();
+}
