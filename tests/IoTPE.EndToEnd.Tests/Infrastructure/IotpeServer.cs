@@ -42,6 +42,21 @@ internal sealed partial class IotpeServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the process has written <paramref name="text"/> (log lines arrive asynchronously).</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan? timeout = null)
+    {
+        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Output.Contains(text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+            await Task.Delay(20);
+        }
+        return Output.Contains(text, StringComparison.Ordinal);
+    }
+
     /// <summary>Starts iotpe with <c>--allow-anonymous</c> unless told otherwise, on a free port.</summary>
     public static async Task<IotpeServer> StartAsync(IEnumerable<string>? extraArguments = null, string? dataFolder = null, bool allowAnonymous = true)
     {

@@ -1,0 +1,6 @@
+using System.Text.Json.Serialization;
+
+namespace IoTPE.Scripting.Tests;
+
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class StringArrayContext : JsonSerializerContext;
