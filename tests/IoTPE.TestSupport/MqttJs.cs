@@ -16,7 +16,12 @@ public static class MqttJs
     public static OutputCollector StartSubscriber(params string[] args) => OutputCollector.Start("mqtt", ["sub", .. args]);
 
     /// <summary>Starts one of the Node scripts in this project's <c>node/</c> folder.</summary>
-    public static OutputCollector StartScript(string script, params string[] args) =>
-        OutputCollector.Start("node", [Path.Combine(AppContext.BaseDirectory, "node", script), .. args],
-            new Dictionary<string, string> { ["NODE_PATH"] = GlobalModules.Value });
+    public static OutputCollector StartScript(string script, params string[] args) => StartScript(script, args, null);
+
+    /// <summary>Starts one of the Node scripts with extra environment variables.</summary>
+    public static OutputCollector StartScript(string script, string[] args, IReadOnlyDictionary<string, string>? environment)
+    {
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["NODE_PATH"] = GlobalModules.Value };
+        return OutputCollector.Start("node", [Path.Combine(AppContext.BaseDirectory, "node", script), .. args], variables);
+    }
 }

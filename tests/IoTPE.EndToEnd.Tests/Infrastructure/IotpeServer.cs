@@ -142,6 +142,22 @@ internal sealed partial class IotpeServer : IAsyncDisposable
         Port = await listening.Task;
     }
 
+    /// <summary>The port a named listener got (for listeners configured with port 0).</summary>
+    public int PortOf(string listenerName)
+    {
+        var pattern = new Regex(@"Listening on [^ ]+:(\d+) \(" + Regex.Escape(listenerName) + ", ");
+        for (int attempt = 0; attempt < 250; attempt++)
+        {
+            Match m = pattern.Match(Output);
+            if (m.Success)
+            {
+                return int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            }
+            Thread.Sleep(20); // log lines arrive asynchronously
+        }
+        throw new InvalidOperationException($"listener {listenerName} is not listening:\n{Output}");
+    }
+
     /// <summary>True if a TCP connection to the broker succeeds now.</summary>
     public bool AcceptsConnections()
     {
