@@ -52,6 +52,10 @@ public class LimitTests
     [InlineData("/(a+)+b/.test('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');")]
     [InlineData("var s = new Array(2000001).join('a'); s.indexOf(new Array(1000001).join('a') + 'b');")]
     [InlineData("var s = new Array(2000001).join('a'); s.split(new Array(1000001).join('a') + 'b');")]
+    [InlineData("var s = new Array(4000001).join('x'); while (true) { var t = s + 'y'; }")]
+    [InlineData("var s = new Array(3000001).join('x'); while (true) s.toUpperCase();")]
+    [InlineData("var o = []; for (var i = 0; i < 100000; i++) o.push({ a: i }); while (true) JSON.stringify(o);")]
+    [InlineData("var s = new Array(4000001).join('x'); var t = s + 'y', u = s + 'z'; while (true) t < u;")]
     public void Loops_inside_built_ins_end_with_the_time_budget_too(string text)
     {
         using ScriptHeap heap = ScriptHeap.Create(ShortRuns);

@@ -24,8 +24,11 @@ extern int iotpe_exec_timeout_check(void *udata);
 
 /* Recursion in C (native calls, JSON, regexps, the compiler via a patch) stops with an error
  * before the native stack overflows, whatever the calling thread's stack size. Duktape expands
- * this macro inside duk_native_stack_check(duk_hthread *thr). */
-#define DUK_USE_NATIVE_STACK_CHECK() iotpe_native_stack_exhausted(thr->heap->heap_udata)
+ * this macro inside duk_native_stack_check(duk_hthread *thr). Creating the error that reports
+ * the exhaustion calls the errCreate hook: that bounded amount of work uses the reserve instead
+ * of failing again (which Duktape would report as a DoubleError). */
+#define DUK_USE_NATIVE_STACK_CHECK() \
+	(!thr->heap->creating_error && !thr->heap->augmenting_error && iotpe_native_stack_exhausted(thr->heap->heap_udata))
 
 /* Integers stay integers: faster arithmetic on the 64-bit gateways we target. */
 #define DUK_USE_FASTINT

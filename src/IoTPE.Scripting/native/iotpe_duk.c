@@ -134,6 +134,23 @@ int iotpe_native_stack_exhausted(void *udata) {
  * Memory: the heap's allocator, with the cap.
  */
 
+/* A refused allocation makes Duktape retry after up to ten mark-and-sweep rounds, so each failing
+ * instruction can cost milliseconds, and a script that catches the RangeError and allocates again
+ * would reach the executor's next deadline check (every DUK_HTHREAD_INTCTR_DEFAULT instructions)
+ * only after minutes. Make the next instruction and the next tick check the deadline, as
+ * Duktape's own debugger does to pause on the next opcode. */
+static void iotpe_check_deadline_soon(iotpe_heap *heap) {
+    duk_hthread *thr;
+    heap->ticks = 0;
+    if (heap->ctx != NULL && heap->armed) {
+        thr = ((duk_hthread *) heap->ctx)->heap->curr_thread;
+        if (thr != NULL) {
+            thr->interrupt_init = 0;
+            thr->interrupt_counter = 0;
+        }
+    }
+}
+
 static void *iotpe_alloc(void *udata, duk_size_t size) {
     iotpe_heap *heap = (iotpe_heap *) udata;
     unsigned char *block;
@@ -142,6 +159,7 @@ static void *iotpe_alloc(void *udata, duk_size_t size) {
     }
     if (heap->limit != 0 && (size > heap->limit || heap->used > heap->limit - size)) {
         heap->allocation_refused = 1;
+        iotpe_check_deadline_soon(heap);
         return NULL;
     }
     block = (unsigned char *) malloc(size + IOTPE_ALLOC_HEADER);
@@ -184,6 +202,7 @@ static void *iotpe_realloc(void *udata, void *ptr, duk_size_t size) {
         size_t growth = size - old_size;
         if (growth > heap->limit || heap->used > heap->limit - growth) {
             heap->allocation_refused = 1;
+            iotpe_check_deadline_soon(heap);
             return NULL;
         }
     }
