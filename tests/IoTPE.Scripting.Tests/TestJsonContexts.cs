@@ -4,3 +4,6 @@ namespace IoTPE.Scripting.Tests;
 
 [JsonSerializable(typeof(string[]))]
 internal sealed partial class StringArrayContext : JsonSerializerContext;
+
+[JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class StringMapContext : JsonSerializerContext;
