@@ -49,8 +49,9 @@ public sealed class ScriptRuntime : IDisposable
     /// <summary>
     /// Queues a run of <paramref name="source"/>, cached in the owner's heap under
     /// <paramref name="scriptKey"/> (one key per version, e.g. <c>calc@3</c>: a key's text must
-    /// not change), with <paramref name="messageJson"/> (UTF-8 JSON) as the script's
-    /// <c>message</c>. Host calls go to <paramref name="host"/> on the worker thread.
+    /// not change), with <paramref name="messageJson"/> (UTF-8 JSON; not to be changed until the
+    /// task completes) as the script's <c>message</c>. Host calls go to <paramref name="host"/> on
+    /// the worker thread.
     /// </summary>
     /// <returns>
     /// The run's result; <see cref="ScriptRunStatus.CompileFailed"/> when the script does not compile.
@@ -242,7 +243,13 @@ public sealed class ScriptRuntime : IDisposable
             }
 
             heap.ClearInterrupt();
-            Volatile.Write(ref _running[index], heap);
+            // Published with a full fence, then _disposed read: either Dispose() sees this heap
+            // and interrupts it, or this thread sees Dispose() and interrupts it itself.
+            Interlocked.Exchange(ref _running[index], heap);
+            if (_disposed)
+            {
+                heap.RequestInterrupt();
+            }
             ScriptRunResult result;
             using (cancellationToken.Register(static h => ((ScriptHeap)h!).RequestInterrupt(), heap))
             {

@@ -123,6 +123,17 @@ public class ScriptApiTests
         Assert.Equal(["""["count"]""", """["count"]"""], host.CallsOf(ScriptHostFunction.KvGet).Select(c => c.Arguments));
     }
 
+    [Fact]
+    public void Deeply_nested_values_reach_the_host()
+    {
+        (ScriptRunResult result, RecordingHost host) = Run("var v = 1; for (var i = 0; i < 500; i++) v = [v]; kv.set('deep', v);");
+        Assert.True(result.Completed, result.Error?.ToString());
+        string arguments = Arguments(host, ScriptHostFunction.KvSet);
+        Assert.StartsWith("[\"deep\",[[[", arguments, StringComparison.Ordinal);
+        Assert.Equal(1 + 500, arguments.Count(c => c == '[')); // the arguments array, then the value
+        Assert.Equal(1 + 500, arguments.Count(c => c == ']'));
+    }
+
     [Theory]
     [InlineData("kv.get();", "kv.get: key must be a non-empty string, not undefined")]
     [InlineData("kv.set('', 1);", "kv.set: key must be a non-empty string, not an empty string")]

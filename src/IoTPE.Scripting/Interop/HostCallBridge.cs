@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 
 namespace IoTPE.Scripting.Interop;
@@ -20,6 +19,10 @@ namespace IoTPE.Scripting.Interop;
 /// </remarks>
 internal sealed unsafe class HostCallBridge
 {
+    // As deep as Duktape's JSON encoder goes (DUK_USE_JSON_ENC_RECLIMIT), so that any value a
+    // script can encode, e.g. for kv.set, reaches the host.
+    private static readonly JsonDocumentOptions ArgumentsOptions = new() { MaxDepth = 1000 };
+
     private readonly ArrayBufferWriter<byte> _result = new(256);
     private readonly Utf8JsonWriter _writer;
     private IScriptHost? _host;
@@ -81,7 +84,7 @@ internal sealed unsafe class HostCallBridge
         _writer.Reset(_result);
         try
         {
-            using JsonDocument arguments = JsonDocument.Parse(Cesu8.ToUtf8(argumentsCesu8));
+            using JsonDocument arguments = JsonDocument.Parse(Cesu8.ToUtf8(argumentsCesu8), ArgumentsOptions);
             _host.Invoke(function, arguments.RootElement, _writer);
             _writer.Flush();
             if (_writer.CurrentDepth != 0)
