@@ -36,7 +36,6 @@ public sealed class Broker : IAsyncDisposable
     private readonly List<MqttListener> _listeners = [];
     private readonly ConnectionAdmission _admission;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _connectionTasks = [];
     private Task? _housekeepingLoop;
 
     /// <summary>Creates a broker; call <see cref="StartAsync"/> to load its state and listen.</summary>
@@ -91,7 +90,7 @@ public sealed class Broker : IAsyncDisposable
         _state.RunPass(() => StateLoader.Load(_state, _sessions));
         foreach (ListenerOptions listenerOptions in _state.Options.Listeners)
         {
-            var listener = new MqttListener(listenerOptions, AcceptAsync, _admission.Admit, _state.Log);
+            var listener = new MqttListener(listenerOptions, Accept, _admission.Admit, _state.Log);
             _listeners.Add(listener);
         }
         foreach (MqttListener listener in _listeners)
@@ -119,36 +118,34 @@ public sealed class Broker : IAsyncDisposable
         });
     }
 
-    private async Task AcceptAsync(ITransport transport, string listener)
+    private void Accept(ITransport transport, string listener)
     {
         NetworkConnection? connection = null;
-        _state.RunPass(() =>
+        _state.Lock.Enter();
+        try
         {
             if (_state.Connections.Count >= _state.Options.MaxConnections)
             {
                 _state.Counters.ConnectionsRefused++;
                 _state.Log.ConnectionRejected(transport.RemoteEndPoint, $"connection limit of {_state.Options.MaxConnections} reached");
-                return;
             }
-            connection = new NetworkConnection(_state, _dispatcher, transport, listener);
-            _state.Connections.Add(connection);
-        });
+            else
+            {
+                connection = new NetworkConnection(_state, _dispatcher, transport, listener);
+                _state.Connections.Add(connection);
+            }
+        }
+        finally
+        {
+            _state.EndPassAndUnlock();
+        }
         if (connection is null)
         {
             transport.Abort();
-            await transport.DisposeAsync().ConfigureAwait(false);
             return;
         }
-        Task run = connection.RunAsync();
-        lock (_connectionTasks)
-        {
-            _connectionTasks.Add(run);
-        }
-        await run.ConfigureAwait(false);
-        lock (_connectionTasks)
-        {
-            _connectionTasks.Remove(run);
-        }
+        // The connection removes itself from the state when its read loop ends.
+        _ = connection.RunAsync();
     }
 
     private async Task HousekeepingLoopAsync()
@@ -167,6 +164,14 @@ public sealed class Broker : IAsyncDisposable
         }
     }
 
+    private int ConnectionCount()
+    {
+        lock (_state.Lock)
+        {
+            return _state.Connections.Count;
+        }
+    }
+
     /// <summary>Stops listening and closes every connection. Sessions stay in the store.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -182,12 +187,10 @@ public sealed class Broker : IAsyncDisposable
                 connection.Disconnect(Mqtt.ReasonCode.ServerShuttingDown, "server shutting down");
             }
         });
-        Task[] running;
-        lock (_connectionTasks)
+        for (int waited = 0; waited < 5000 && ConnectionCount() > 0; waited += 20)
         {
-            running = [.. _connectionTasks];
+            await Task.Delay(20).ConfigureAwait(false);
         }
-        await Task.WhenAny(Task.WhenAll(running), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         if (_housekeepingLoop is not null)
         {
             await _housekeepingLoop.ConfigureAwait(false);

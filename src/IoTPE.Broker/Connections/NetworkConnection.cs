@@ -15,15 +15,15 @@ namespace IoTPE.Broker.Connections;
 /// sends in an <see cref="OutputBuffer"/>; and holds the per-connection protocol state (version,
 /// keep-alive, topic aliases, the client's limits).
 /// </summary>
-internal sealed class NetworkConnection : IClientConnection, IFlushable
+internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutputSink
 {
     private readonly BrokerState _state;
     private readonly PacketDispatcher _dispatcher;
     private readonly ITransport _transport;
     private readonly InputBuffer _input = new();
     private readonly OutputBuffer _output;
-    private readonly CancellationTokenSource _closed = new();
     private Dictionary<string, ushort>? _outgoingTopicAliases;
+    private TopicNameCache? _topicNames;
     private int _closing;
 
     public NetworkConnection(BrokerState state, PacketDispatcher dispatcher, ITransport transport, string listener)
@@ -32,7 +32,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable
         _dispatcher = dispatcher;
         _transport = transport;
         Listener = listener;
-        _output = new OutputBuffer(SendAsync, OnSendFailed);
+        _output = new OutputBuffer(this);
         LastReceivedTicks = Environment.TickCount64;
         ConnectedTicks = LastReceivedTicks;
     }
@@ -76,7 +76,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable
     public Dictionary<ushort, string>? IncomingTopicAliases { get; set; }
 
     /// <summary>Recent topic names of this client's PUBLISH packets.</summary>
-    public TopicNameCache TopicNames { get; } = new();
+    public TopicNameCache TopicNames => _topicNames ??= new TopicNameCache();
 
     /// <summary>QoS 1/2 PUBLISH packets received and not yet acknowledged, against our Receive Maximum.</summary>
     public int IncomingInFlight { get; set; }
@@ -108,9 +108,9 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable
                 {
                     // Wait for data without holding a buffer: idle connections cost no receive memory.
                     _input.ReleaseIfEmpty();
-                    await _transport.ReceiveAsync(Memory<byte>.Empty, _closed.Token).ConfigureAwait(false);
+                    await _transport.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
                 }
-                int received = await _transport.ReceiveAsync(_input.GetWritableMemory(), _closed.Token).ConfigureAwait(false);
+                int received = await _transport.ReceiveAsync(_input.GetWritableMemory(), CancellationToken.None).ConfigureAwait(false);
                 if (received == 0)
                 {
                     break;
@@ -123,7 +123,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable
                     closeReason = "closed by the broker";
                     break;
                 }
-                await _dispatcher.ThrottleAsync(this, _closed.Token).ConfigureAwait(false);
+                await _dispatcher.ThrottleAsync(this, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -132,12 +132,20 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Net.WebSockets.WebSocketException)
         {
-            closeReason = "network error: " + e.Message;
+            closeReason = IsClosing ? "closed by the broker" : "network error: " + e.Message;
         }
         finally
         {
             _input.Release();
-            _state.RunPass(() => _dispatcher.OnConnectionLost(this, closeReason));
+            _state.Lock.Enter();
+            try
+            {
+                _dispatcher.OnConnectionLost(this, closeReason);
+            }
+            finally
+            {
+                _state.EndPassAndUnlock();
+            }
             await CloseTransportAsync().ConfigureAwait(false);
         }
     }
@@ -297,25 +305,21 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable
     public void CloseAfterFlush()
     {
         Volatile.Write(ref _closing, 1);
-        _output.WhenDrained(() =>
-        {
-            _closed.Cancel();
-            _transport.Abort();
-        });
+        // Aborting the transport also ends the read loop: its pending receive fails.
+        _output.WhenDrained(_transport.Abort);
     }
 
     public void Flush() => _output.Flush();
 
-    private async ValueTask SendAsync(ReadOnlyMemory<byte> data)
+    async ValueTask IOutputSink.SendAsync(ReadOnlyMemory<byte> data)
     {
-        await _transport.SendAsync(data, _closed.Token).ConfigureAwait(false);
+        await _transport.SendAsync(data, CancellationToken.None).ConfigureAwait(false);
         _state.Counters.AddBytesSent(data.Length);
     }
 
-    private void OnSendFailed(Exception e)
+    void IOutputSink.OnSendFailed(Exception error)
     {
         Volatile.Write(ref _closing, 1);
-        _closed.Cancel();
         _transport.Abort();
     }
 

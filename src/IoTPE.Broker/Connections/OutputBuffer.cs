@@ -15,8 +15,7 @@ internal sealed class OutputBuffer
     private const int InitialSize = 4096;
 
     private readonly Lock _gate = new();
-    private readonly Func<ReadOnlyMemory<byte>, ValueTask> _send;
-    private readonly Action<Exception> _onSendFailed;
+    private readonly IOutputSink _sink;
     private byte[]? _buffer;
     private int _length;
     private int _sendingLength;
@@ -24,10 +23,9 @@ internal sealed class OutputBuffer
     private bool _closed;
     private Action? _whenDrained;
 
-    public OutputBuffer(Func<ReadOnlyMemory<byte>, ValueTask> send, Action<Exception> onSendFailed)
+    public OutputBuffer(IOutputSink sink)
     {
-        _send = send;
-        _onSendFailed = onSendFailed;
+        _sink = sink;
     }
 
     /// <summary>Bytes gathered or being sent.</summary>
@@ -121,7 +119,7 @@ internal sealed class OutputBuffer
         {
             try
             {
-                await _send(chunk.AsMemory(0, length)).ConfigureAwait(false);
+                await _sink.SendAsync(chunk.AsMemory(0, length)).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -132,7 +130,7 @@ internal sealed class OutputBuffer
                     _sendingLength = 0;
                     _whenDrained = null;
                 }
-                _onSendFailed(e);
+                _sink.OnSendFailed(e);
                 return;
             }
             Action? drained = null;
@@ -196,4 +194,14 @@ internal sealed class OutputBuffer
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = larger;
     }
+}
+
+/// <summary>Where an <see cref="OutputBuffer"/> sends its bytes.</summary>
+internal interface IOutputSink
+{
+    /// <summary>Sends all of <paramref name="data"/>.</summary>
+    ValueTask SendAsync(ReadOnlyMemory<byte> data);
+
+    /// <summary>A send failed; the connection is broken.</summary>
+    void OnSendFailed(Exception error);
 }

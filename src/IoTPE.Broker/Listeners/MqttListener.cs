@@ -17,7 +17,7 @@ namespace IoTPE.Broker.Listeners;
 internal sealed class MqttListener : IAsyncDisposable
 {
     private readonly ListenerOptions _options;
-    private readonly Func<ITransport, string, Task> _onConnection;
+    private readonly Action<ITransport, string> _onConnection;
     private readonly Func<IPAddress?, bool> _admit;
     private readonly ILogger _log;
     private readonly Socket _socket;
@@ -26,7 +26,7 @@ internal sealed class MqttListener : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _acceptLoop;
 
-    public MqttListener(ListenerOptions options, Func<ITransport, string, Task> onConnection, Func<IPAddress?, bool> admit, ILogger log)
+    public MqttListener(ListenerOptions options, Action<ITransport, string> onConnection, Func<IPAddress?, bool> admit, ILogger log)
     {
         _options = options;
         _onConnection = onConnection;
@@ -100,11 +100,19 @@ internal sealed class MqttListener : IAsyncDisposable
                 client.Dispose();
                 continue;
             }
-            _ = HandleAsync(client);
+            if (_options.Tls is null && _options.Protocol == ListenerProtocol.Mqtt)
+            {
+                _onConnection(new SocketTransport(client), _options.Name);
+            }
+            else
+            {
+                _ = HandshakeAsync(client);
+            }
         }
     }
 
-    private async Task HandleAsync(Socket client)
+    /// <summary>TLS and/or the WebSocket upgrade, off the accept loop, with a time limit.</summary>
+    private async Task HandshakeAsync(Socket client)
     {
         EndPoint? remote = client.RemoteEndPoint;
         ITransport transport;
@@ -119,15 +127,11 @@ internal sealed class MqttListener : IAsyncDisposable
             client.Dispose();
             return;
         }
-        await _onConnection(transport, _options.Name).ConfigureAwait(false);
+        _onConnection(transport, _options.Name);
     }
 
     private async Task<ITransport> CreateTransportAsync(Socket client)
     {
-        if (_options.Tls is null && _options.Protocol == ListenerProtocol.Mqtt)
-        {
-            return new SocketTransport(client);
-        }
         using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         handshakeTimeout.CancelAfter(TimeSpan.FromSeconds(10));
         Stream stream = new NetworkStream(client, ownsSocket: true);

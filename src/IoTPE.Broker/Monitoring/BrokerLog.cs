@@ -10,8 +10,8 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {EndPoint} ({Listener}, {Protocol})")]
     public static partial void Listening(this ILogger logger, EndPoint endPoint, string listener, string protocol);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Client {ClientId} connected from {EndPoint} as {UserName} (MQTT {Version}, clean start {CleanStart}, session present {SessionPresent})")]
-    public static partial void ClientConnected(this ILogger logger, string clientId, EndPoint? endPoint, string userName, string version, bool cleanStart, bool sessionPresent);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Client {ClientId} connected from {EndPoint} as {UserName} (MQTT {Version}, {Start}, {Session})")]
+    public static partial void ClientConnected(this ILogger logger, string clientId, EndPoint? endPoint, string userName, string version, string start, string session);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Refused connection from {EndPoint} (client {ClientId}): {ReasonCode} - {Reason}")]
     public static partial void ConnectionRefused(this ILogger logger, EndPoint? endPoint, string clientId, ReasonCode reasonCode, string reason);

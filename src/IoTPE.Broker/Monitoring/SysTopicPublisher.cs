@@ -44,6 +44,8 @@ internal sealed class SysTopicPublisher
         Publish("$SYS/broker/bytes/received", c.BytesReceived);
         Publish("$SYS/broker/bytes/sent", c.BytesSent);
         Publish("$SYS/broker/store/bytes", _state.Store.StoredBytes);
+        Publish("$SYS/broker/heap/current", GC.GetTotalMemory(forceFullCollection: false));
+        Publish("$SYS/broker/heap/allocated", GC.GetTotalAllocatedBytes());
     }
 
     private void Publish(string topic, long value) => Publish(topic, value.ToString(CultureInfo.InvariantCulture));

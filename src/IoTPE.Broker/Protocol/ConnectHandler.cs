@@ -100,9 +100,15 @@ internal sealed class ConnectHandler
             return false;
         }
 
-        bool accepted = false;
-        _state.RunPass(() => accepted = Attach(connection, connect, clientId, assigned, result.UserName));
-        return accepted;
+        _state.Lock.Enter();
+        try
+        {
+            return Attach(connection, connect, clientId, assigned, result.UserName);
+        }
+        finally
+        {
+            _state.EndPassAndUnlock();
+        }
     }
 
     private bool Attach(NetworkConnection connection, ConnectPacket connect, string clientId, bool assigned, string? userName)
@@ -205,13 +211,24 @@ internal sealed class ConnectHandler
 
         _state.Counters.ClientsConnected++;
         _state.Counters.ClientsMaximum = Math.Max(_state.Counters.ClientsMaximum, _state.Counters.ClientsConnected);
-        _state.Log.ClientConnected(clientId, connection.RemoteEndPoint, userName ?? "(anonymous)", VersionName(connect.ProtocolVersion), connect.CleanStart, sessionPresent);
+        _state.Log.ClientConnected(clientId, connection.RemoteEndPoint, userName ?? "(anonymous)", VersionName(connect.ProtocolVersion),
+            connect.CleanStart ? "clean start" : "resume", sessionPresent ? "session present" : "new session");
         _sender.ResendInFlight(session);
         return true;
     }
 
-    private void Refuse(NetworkConnection connection, string clientId, ReasonCode reason, string text, bool sendConnAck = true) =>
-        _state.RunPass(() => RefuseUnderLock(connection, clientId, reason, text, sendConnAck));
+    private void Refuse(NetworkConnection connection, string clientId, ReasonCode reason, string text, bool sendConnAck = true)
+    {
+        _state.Lock.Enter();
+        try
+        {
+            RefuseUnderLock(connection, clientId, reason, text, sendConnAck);
+        }
+        finally
+        {
+            _state.EndPassAndUnlock();
+        }
+    }
 
     /// <summary>Answers CONNACK with the refusal (5.0 reason code, or 3.1.1 return code) and closes once it is sent.</summary>
     private void RefuseUnderLock(NetworkConnection connection, string clientId, ReasonCode reason, string text, bool sendConnAck = true)

@@ -48,7 +48,7 @@ internal sealed class DeliverySender
     /// <summary>Sends queued deliveries whose writes are durable, while the client's window has room.</summary>
     public void Pump(Session session)
     {
-        if (session.Connection is not { } connection)
+        if (session.Connection is not { } connection || !session.HasQueued)
         {
             return;
         }
@@ -90,6 +90,11 @@ internal sealed class DeliverySender
     {
         if (session.Connection is not { } connection)
         {
+            return;
+        }
+        if (!session.HasInFlight)
+        {
+            Pump(session);
             return;
         }
         long now = _state.NowUnixMs;
@@ -166,6 +171,10 @@ internal sealed class DeliverySender
     /// <summary>Forgets every delivery of a session that ends (its stored rows go with the session).</summary>
     public void DiscardAll(Session session)
     {
+        if (!session.HasInFlight && !session.HasQueued)
+        {
+            return;
+        }
         foreach (Delivery delivery in session.InFlight.Values)
         {
             Release(delivery);
@@ -181,6 +190,10 @@ internal sealed class DeliverySender
     /// <summary>The session's rows were deleted from the store (it stopped being persistent): its deliveries are memory-only now.</summary>
     public void ForgetStoredRows(Session session)
     {
+        if (!session.HasInFlight && !session.HasQueued)
+        {
+            return;
+        }
         foreach (Delivery delivery in session.InFlight.Values)
         {
             Release(delivery);

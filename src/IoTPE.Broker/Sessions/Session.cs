@@ -39,17 +39,30 @@ internal sealed class Session
     /// <summary>When the client went away (Unix ms); null while connected.</summary>
     public long? DisconnectedAtUnixMs { get; set; }
 
+    // The collections are created on first use: most connections of a busy gateway are idle
+    // devices, and each empty collection would cost memory per connection.
+    private Dictionary<string, Subscription>? _subscriptions;
+    private Queue<Delivery>? _queued;
+    private Dictionary<ushort, Delivery>? _inFlight;
+    private HashSet<ushort>? _incomingPacketIdentifiers;
+
     /// <summary>The client's subscriptions by topic filter (including any <c>$share</c> prefix).</summary>
-    public Dictionary<string, Subscription> Subscriptions { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, Subscription> Subscriptions => _subscriptions ??= new(StringComparer.Ordinal);
 
     /// <summary>QoS 1/2 deliveries not yet sent, in order.</summary>
-    public Queue<Delivery> Queued { get; } = new();
+    public Queue<Delivery> Queued => _queued ??= new();
 
     /// <summary>QoS 1/2 deliveries sent and not yet completed, by packet identifier.</summary>
-    public Dictionary<ushort, Delivery> InFlight { get; } = [];
+    public Dictionary<ushort, Delivery> InFlight => _inFlight ??= [];
 
     /// <summary>QoS 2 packet identifiers the client sent us, answered with PUBREC, awaiting PUBREL (§4.3.3).</summary>
-    public HashSet<ushort> IncomingPacketIdentifiers { get; } = [];
+    public HashSet<ushort> IncomingPacketIdentifiers => _incomingPacketIdentifiers ??= [];
+
+    public bool HasSubscriptions => _subscriptions is { Count: > 0 };
+
+    public bool HasQueued => _queued is { Count: > 0 };
+
+    public bool HasInFlight => _inFlight is { Count: > 0 };
 
     /// <summary>The sequence number the next delivery gets.</summary>
     public long NextSequence { get; set; }

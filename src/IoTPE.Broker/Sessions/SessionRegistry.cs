@@ -37,7 +37,7 @@ internal sealed class SessionRegistry
         {
             _state.Store.SaveSession(new StoredSession(session.ClientId, (byte)session.ProtocolVersion, session.ExpiryIntervalSeconds,
                 session.DisconnectedAtUnixMs, session.Identity.UserName));
-            if (!wasStored)
+            if (!wasStored && session.HasSubscriptions)
             {
                 // Subscriptions made while the session was not persistent become durable with it.
                 foreach (Subscription subscription in session.Subscriptions.Values)
@@ -58,12 +58,15 @@ internal sealed class SessionRegistry
     /// <summary>Ends a session: drops its subscriptions and messages, in memory and in the store (§4.1).</summary>
     public void End(Session session)
     {
-        foreach (Subscription subscription in session.Subscriptions.Values)
+        if (session.HasSubscriptions)
         {
-            _state.Subscriptions.Remove(subscription);
+            foreach (Subscription subscription in session.Subscriptions.Values)
+            {
+                _state.Subscriptions.Remove(subscription);
+            }
+            session.Subscriptions.Clear();
+            _state.Counters.Subscriptions = _state.Subscriptions.Count;
         }
-        session.Subscriptions.Clear();
-        _state.Counters.Subscriptions = _state.Subscriptions.Count;
         _sender.DiscardAll(session);
         if (session.IsPersistent)
         {

@@ -8,6 +8,7 @@ namespace IoTPE.Broker.Transport;
 internal sealed class SocketTransport : ITransport
 {
     private readonly Socket _socket;
+    private int _aborted;
 
     public SocketTransport(Socket socket)
     {
@@ -36,6 +37,10 @@ internal sealed class SocketTransport : ITransport
 
     public void Abort()
     {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -53,7 +58,7 @@ internal sealed class SocketTransport : ITransport
 
     public ValueTask DisposeAsync()
     {
-        _socket.Dispose();
+        Abort();
         return ValueTask.CompletedTask;
     }
 }
