@@ -23,8 +23,8 @@ public sealed class BrokerOptions
     /// <summary>What happens to a message for a session whose queue is full. Either way it is counted and logged.</summary>
     public QueueOverflowPolicy QueueOverflowPolicy { get; set; } = QueueOverflowPolicy.DropNewest;
 
-    /// <summary>Bytes waiting to be written to one client above which QoS 0 messages to it are dropped (slow consumer).</summary>
-    public int MaxPendingOutputBytes { get; set; } = 4 * 1024 * 1024;
+    /// <summary>Bytes waiting to be written to one client above which QoS 0 messages to it are dropped (slow consumer); counted and logged.</summary>
+    public int MaxPendingOutputBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>Highest QoS the broker accepts and grants. Default 2.</summary>
     public QualityOfService MaximumQoS { get; set; } = QualityOfService.ExactlyOnce;
