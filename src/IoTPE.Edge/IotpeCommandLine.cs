@@ -17,6 +17,8 @@ internal static class IotpeCommandLine
             }
         }
         root.Subcommands.Add(RunCommand.Build());
+        root.Subcommands.Add(AccountCommands.BuildAccount());
+        root.Subcommands.Add(AccountCommands.BuildGrant());
         root.Subcommands.Add(ScriptCommands.Build());
         return root;
     }

@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using IoTPE.Broker;
-using IoTPE.Broker.Security;
+using System.Runtime.CompilerServices;
+using IoTPE.Engine;
 using IoTPE.Edge.Configuration;
 using IoTPE.Edge.Hosting;
 using IoTPE.Storage.Sqlite;
@@ -15,7 +16,7 @@ internal static class RunCommand
 {
     public static Command Build()
     {
-        var data = new Option<string?>("--data") { Description = "Data folder (SQLite databases, scripts). Default: ./data" };
+        var data = new Option<string?>("--data") { Description = "Data folder (SQLite databases, scripts). Default: " + DataFolderOption.Default };
         var listen = new Option<string[]>("--listen") { Description = "Plain MQTT listener HOST:PORT; repeat for several. Default: 0.0.0.0:1883", AllowMultipleArgumentsPerToken = false };
         var allowAnonymous = new Option<bool>("--allow-anonymous") { Description = "Let clients connect without credentials" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (listeners, TLS, WebSocket, limits, ...)" };
@@ -32,7 +33,7 @@ internal static class RunCommand
             try
             {
                 configuration = ConfigurationLoader.Load(parseResult.GetValue(config)?.FullName);
-                configuration.Data = parseResult.GetValue(data) ?? configuration.Data ?? "./data";
+                configuration.Data = parseResult.GetValue(data) ?? configuration.Data ?? DataFolderOption.Default;
                 if (parseResult.GetValue(allowAnonymous))
                 {
                     configuration.AllowAnonymous = true;
@@ -70,6 +71,7 @@ internal static class RunCommand
         var logger = new ConsoleLogger("iotpe", configuration.LogLevel ?? LogLevel.Information);
         string dataFolder = Path.GetFullPath(configuration.Data!);
         SqliteBrokerStore store;
+        SqliteAccountStore accounts;
         try
         {
             Directory.CreateDirectory(dataFolder);
@@ -78,18 +80,23 @@ internal static class RunCommand
                 SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
                 Log = message => logger.StoreMessage(message),
             });
+            accounts = new SqliteAccountStore(dataFolder);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteStoreException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteStoreException or Microsoft.Data.Sqlite.SqliteException)
         {
             await error.WriteLineAsync($"iotpe: cannot open the data folder {dataFolder}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 
         await using (store.ConfigureAwait(false))
+        using (accounts)
         {
             bool allowAnonymous = configuration.AllowAnonymous ?? false;
-            var broker = new Broker.Broker(configuration.Broker, store, new AnonymousAuthenticator(allowAnonymous), authorizer: null,
+            var engine = new ProcessEngine(accounts, allowAnonymous, logger);
+            await using ConfiguredAsyncDisposable engineScope = engine.ConfigureAwait(false);
+            var broker = new Broker.Broker(configuration.Broker, store, engine.Authenticator, engine.Authorizer,
                 logger, timeProvider: null, VersionAction.ProductVersion);
+            engine.Attach(broker);
             await using (broker.ConfigureAwait(false))
             {
                 try

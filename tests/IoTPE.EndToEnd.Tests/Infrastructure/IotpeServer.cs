@@ -57,6 +57,20 @@ internal sealed partial class IotpeServer : IAsyncDisposable
         return Output.Contains(text, StringComparison.Ordinal);
     }
 
+    /// <summary>Runs an <c>iotpe</c> command (e.g. <c>account add</c>) on this server's data folder.</summary>
+    public Task<ProcessRun> CommandAsync(string[] arguments, string? standardInput = null) =>
+        ProcessRun.RunAsync(IotpeBinary.Path, [.. arguments, "--data", DataFolder], TimeSpan.FromSeconds(30), standardInput);
+
+    /// <summary>Creates an account with <c>iotpe account add NAME --password-stdin</c>.</summary>
+    public async Task AddAccountAsync(string name, string password)
+    {
+        ProcessRun run = await CommandAsync(["account", "add", name, "--password-stdin"], password + "\n");
+        if (run.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"account add {name} failed: {run.StandardError}");
+        }
+    }
+
     /// <summary>Starts iotpe with <c>--allow-anonymous</c> unless told otherwise, on a free port.</summary>
     public static async Task<IotpeServer> StartAsync(IEnumerable<string>? extraArguments = null, string? dataFolder = null, bool allowAnonymous = true)
     {
