@@ -1,0 +1,498 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using IoTPE.Client.Commands;
+using IoTPE.Client.Dispatch;
+using IoTPE.Client.Session;
+using IoTPE.Client.Storage;
+using IoTPE.Client.Transport;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IoTPE.Client;
+
+/// <summary>
+/// An MQTT 3.1.1/5.0 client for guaranteed delivery of events and command calls, with its session state in a SQLite
+/// file (<see cref="MqttClientOptions.StatePath"/>).
+/// <list type="bullet">
+/// <item><description><b>Publishing.</b> A QoS 1/2 publish is committed before it is sent and stays stored until the
+/// broker acknowledged it (PUBACK/PUBCOMP). If the process dies, the next run sends it; a QoS 2 publish the broker
+/// had already received is completed with PUBREL, never sent twice.</description></item>
+/// <item><description><b>Receiving.</b> A QoS 2 message is committed before PUBREC and handed to the handlers once
+/// PUBREL arrived; its acknowledgement (PUBCOMP) waits until the handlers succeeded. A resent PUBLISH is recognised by
+/// its packet identifier and never handed over twice. A QoS 1 message is acknowledged when its handlers
+/// succeeded.</description></item>
+/// <item><description><b>Connection.</b> TCP (TCP_NODELAY, one write per batch of packets) or TLS, with user name
+/// and password; clean start off, so the broker keeps the session; reconnection with exponential backoff and jitter.
+/// </description></item>
+/// </list>
+/// Register handlers (<see cref="SubscribeAsync"/>, <see cref="RegisterCommandAsync(string, Func{JsonElement, CancellationToken, ValueTask{JsonElement}}, CancellationToken)"/>)
+/// before or right after <see cref="StartAsync"/>: a persistent session's messages may arrive at once, and they wait
+/// for their handler (<see cref="MqttClientOptions.UnhandledMessageTimeout"/>).
+/// SQLite must be bound once per process first (IoTPE hosts: <c>SqliteRuntime.Initialize()</c>).
+/// </summary>
+public sealed class MqttClient : IAsyncDisposable
+{
+    private readonly MqttClientOptions _options;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ClientSession _session;
+    private readonly ConnectionSupervisor _supervisor;
+    private readonly CommandHost _commands;
+    private readonly Lock _lifecycle = new();
+    private bool _starting;
+    private bool _disposed;
+
+    /// <summary>Creates a client; nothing happens until <see cref="StartAsync"/>.</summary>
+    /// <param name="options">Where to connect and where to keep the state.</param>
+    /// <param name="logger">Where to log connections, retries and dead letters; none if null.</param>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public MqttClient(MqttClientOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        ILogger log = logger ?? NullLogger.Instance;
+        _session = new ClientSession(options, log, _stopping.Token);
+        _supervisor = new ConnectionSupervisor(_session);
+        _commands = new CommandHost(log);
+    }
+
+    /// <summary>The client identifier.</summary>
+    public string ClientId => _options.ClientId;
+
+    /// <summary>Whether a connection to the broker is up right now.</summary>
+    public bool IsConnected
+    {
+        get
+        {
+            lock (_session.Gate)
+            {
+                return _session.IsConnected;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens the state file, takes over what an earlier run left unfinished, and starts connecting (in the background:
+    /// the client works offline too, and publishes wait in the state file). Completes once the state file is open.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels opening the state file.</param>
+    /// <exception cref="InvalidOperationException">Already started; the state file belongs to another client or is in use; SQLite is not initialized.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lifecycle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_starting)
+            {
+                throw new InvalidOperationException("The client was started already.");
+            }
+
+            _starting = true;
+        }
+
+        List<IncomingRow> incoming = [];
+        List<ushort> outgoingIds = [];
+        StateStore store = await Task.Run(
+            () => StateStore.Open(_options.StatePath, _options.StateSynchronous, _options.ClientId, _session.Logger, out incoming, out outgoingIds),
+            cancellationToken).ConfigureAwait(false);
+        _session.Restore(store, incoming, outgoingIds);
+        _session.Dispatcher.Start();
+        lock (_session.Gate)
+        {
+            _session.Incoming.DispatchRestored();
+        }
+
+        _supervisor.Start();
+    }
+
+    /// <summary>Completes when a connection to the broker is up (at once if it is).</summary>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    public Task WaitUntilConnectedAsync(CancellationToken cancellationToken = default) => _session.WaitUntilConnectedAsync(cancellationToken);
+
+    /// <summary>
+    /// Publishes a message. At QoS 1/2 (QoS 2 unless told otherwise) the message is committed to the state file before
+    /// anything is sent, and the task completes when the broker took responsibility for it (PUBACK/PUBCOMP) — which may
+    /// be much later if the client is offline. A message accepted before the process died is sent by the next run (its
+    /// task is gone with the process; the message is not). At QoS 0 the task completes once the packet is written.
+    /// </summary>
+    /// <param name="topic">A topic name (no wildcards).</param>
+    /// <param name="payload">The payload; not copied until the call commits it, so do not change it before the task completes.</param>
+    /// <param name="qos">The quality of service.</param>
+    /// <param name="retain">Whether the broker keeps it as the topic's retained message.</param>
+    /// <param name="cancellationToken">Stops waiting. A message already accepted is still delivered.</param>
+    /// <exception cref="MqttRejectedException">The broker refused the publish (it is also dead-lettered).</exception>
+    /// <exception cref="OperationCanceledException">Stopped waiting, or the client was disposed first.</exception>
+    public Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, QualityOfService qos = QualityOfService.ExactlyOnce, bool retain = false, CancellationToken cancellationToken = default) =>
+        PublishAsync(new MqttMessage(topic, payload) { QoS = qos, Retain = retain }, cancellationToken);
+
+    /// <summary>Publishes a UTF-8 text payload; see <see cref="PublishAsync(string, ReadOnlyMemory{byte}, QualityOfService, bool, CancellationToken)"/>.</summary>
+    /// <param name="topic">A topic name (no wildcards).</param>
+    /// <param name="payload">The text, sent as UTF-8.</param>
+    /// <param name="qos">The quality of service.</param>
+    /// <param name="retain">Whether the broker keeps it as the topic's retained message.</param>
+    /// <param name="cancellationToken">Stops waiting. A message already accepted is still delivered.</param>
+    public Task PublishAsync(string topic, string payload, QualityOfService qos = QualityOfService.ExactlyOnce, bool retain = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return PublishAsync(topic, Encoding.UTF8.GetBytes(payload), qos, retain, cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes a value as JSON (serialized with source-generated metadata); on MQTT 5.0 with Content Type
+    /// <c>application/json</c>. See <see cref="PublishAsync(string, ReadOnlyMemory{byte}, QualityOfService, bool, CancellationToken)"/>.
+    /// </summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="topic">A topic name (no wildcards).</param>
+    /// <param name="payload">The value.</param>
+    /// <param name="jsonTypeInfo">The type's metadata from a <c>JsonSerializerContext</c>.</param>
+    /// <param name="qos">The quality of service.</param>
+    /// <param name="retain">Whether the broker keeps it as the topic's retained message.</param>
+    /// <param name="cancellationToken">Stops waiting. A message already accepted is still delivered.</param>
+    public Task PublishAsync<T>(string topic, T payload, JsonTypeInfo<T> jsonTypeInfo, QualityOfService qos = QualityOfService.ExactlyOnce, bool retain = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jsonTypeInfo);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(payload, jsonTypeInfo);
+        return PublishAsync(
+            new MqttMessage(topic, json)
+            {
+                QoS = qos,
+                Retain = retain,
+                Properties = new PublishProperties { ContentType = CommandWire.ContentType, PayloadFormatIndicator = PayloadFormatIndicator.Utf8 },
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes a message with all its settings, MQTT 5.0 properties included; see
+    /// <see cref="PublishAsync(string, ReadOnlyMemory{byte}, QualityOfService, bool, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="message">The message.</param>
+    /// <param name="cancellationToken">Stops waiting. A message already accepted is still delivered.</param>
+    public async Task PublishAsync(MqttMessage message, CancellationToken cancellationToken = default)
+    {
+        Task completion = await AcceptAsync(ToPacket(message), cancellationToken).ConfigureAwait(false);
+        await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Subscribes to <paramref name="topicFilter"/> and hands its messages to <paramref name="handler"/>, one message
+    /// at a time in arrival order. Completes when the broker granted the subscription (SUBACK); if the client is
+    /// offline, when it next connects. Subscribing again to the same filter replaces the handler.
+    /// <para>
+    /// <b>Acknowledgement.</b> A message is acknowledged only after the handler returned: QoS 1 with PUBACK; QoS 2 by
+    /// deleting its stored copy, then PUBCOMP. If the handler throws, the message is not acknowledged and the handler
+    /// runs again after <see cref="MqttClientOptions.HandlerRetryBackoff"/> (exponential, with jitter) while later
+    /// messages go on; <see cref="MqttMessage.DeliveryAttempt"/> counts the attempts.
+    /// </para>
+    /// <para>
+    /// <b>Poison messages.</b> An unacknowledged message holds one of the broker's send slots for this client (MQTT 5.0
+    /// Receive Maximum, <see cref="MqttClientOptions.ReceiveMaximum"/>; in 3.1.1 the broker's in-flight limit); when
+    /// all are held, the broker sends nothing more. So a message whose handler fails
+    /// <see cref="MqttClientOptions.HandlerMaxAttempts"/> times (20 by default, about 15 minutes) is given up on: it is
+    /// committed to the state file's <c>dead_letter</c> table, logged as an error, passed to
+    /// <see cref="MqttClientOptions.DeadLetterHandler"/>, and acknowledged. Set the limit to null to retry for ever
+    /// (and accept that poison messages can stall the subscription).
+    /// </para>
+    /// <para>
+    /// <b>Exactly once.</b> For QoS 2 each attempt is committed before the handler runs, and the message is deleted
+    /// right after it succeeded. A message is never handed to a handler again after its success was committed, and
+    /// redeliveries by the broker are never handed over. If the process dies between a handler's success and that
+    /// commit (a few milliseconds), the next run hands the message over once more with
+    /// <see cref="MqttMessage.IsRedelivery"/> set: handlers with effects that must happen exactly once check that flag
+    /// (e.g. look up whether they recorded the message). QoS 1 is at least once; QoS 0 at most once.
+    /// </para>
+    /// </summary>
+    /// <param name="topicFilter">A topic filter (wildcards and <c>$share/group/…</c> allowed).</param>
+    /// <param name="handler">Handles one message; throws to have it retried. Its token is cancelled when the client is disposed.</param>
+    /// <param name="qos">The maximum QoS the broker may deliver with (QoS 2 unless told otherwise).</param>
+    /// <param name="cancellationToken">Stops waiting for SUBACK (the subscription stays registered).</param>
+    /// <exception cref="MqttRejectedException">The broker refused the subscription.</exception>
+    public Task SubscribeAsync(string topicFilter, Func<MqttMessage, CancellationToken, ValueTask> handler, QualityOfService qos = QualityOfService.ExactlyOnce, CancellationToken cancellationToken = default)
+    {
+        ValidateFilter(topicFilter);
+        ArgumentNullException.ThrowIfNull(handler);
+        DeliveryHandler wrapped = async (message, token) =>
+        {
+            await handler(message, token).ConfigureAwait(false);
+            return null;
+        };
+        return SubscribeCoreAsync([new Subscription(topicFilter, qos, SubscriptionKind.Event, wrapped)], cancellationToken);
+    }
+
+    /// <summary>
+    /// Removes a subscription: unsubscribes and drops the handler. Messages that still arrive for it are acknowledged
+    /// and dropped. Completes at UNSUBACK (if offline, when the client next connects).
+    /// </summary>
+    /// <param name="topicFilter">The filter exactly as subscribed.</param>
+    /// <param name="cancellationToken">Stops waiting (the unsubscription still happens).</param>
+    public Task UnsubscribeAsync(string topicFilter, CancellationToken cancellationToken = default)
+    {
+        ValidateFilter(topicFilter);
+        return UnsubscribeCoreAsync([topicFilter], cancellationToken);
+    }
+
+    /// <summary>
+    /// Serves a command: subscribes (QoS 2) to <paramref name="topic"/> and <c>&lt;topic&gt;/cancel</c>, and runs
+    /// <paramref name="handler"/> for each call (several calls may run at once, up to
+    /// <see cref="MqttClientOptions.MaxConcurrentCommands"/>). Its return value is published to
+    /// <c>&lt;topic&gt;/resolve</c>, a thrown exception to <c>&lt;topic&gt;/reject</c> (with
+    /// <see cref="CommandRejectedException"/>'s code and details if it is one), each with the call's
+    /// <c>messageId</c>; a cancellation (<see cref="CommandCall.CancelAsync"/>) cancels the handler's token and, if the
+    /// handler gives up, rejects the call with code <see cref="CommandError.CancelledCode"/>. The reply is committed in
+    /// the same transaction that ends the call message, so a call is answered exactly once even across crashes (a call
+    /// interrupted by a crash runs again). Wire format: docs/commands.md.
+    /// </summary>
+    /// <param name="topic">The command's topic (a topic name, or a filter with '+' levels; no '#').</param>
+    /// <param name="handler">Handles a call's payload (undefined when the call has none) and returns the result.</param>
+    /// <param name="cancellationToken">Stops waiting for SUBACK.</param>
+    public Task RegisterCommandAsync(string topic, Func<JsonElement, CancellationToken, ValueTask<JsonElement>> handler, CancellationToken cancellationToken = default)
+    {
+        CommandWire.ValidateTopic(topic);
+        ArgumentNullException.ThrowIfNull(handler);
+        return SubscribeCoreAsync(
+            [
+                new Subscription(topic, QualityOfService.ExactlyOnce, SubscriptionKind.Command, _commands.CreateCallHandler(handler)),
+                new Subscription(topic + CommandWire.CancelSuffix, QualityOfService.ExactlyOnce, SubscriptionKind.Control, _commands.CreateCancelHandler()),
+            ],
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Serves a command with typed request and result (serialized with source-generated metadata); see
+    /// <see cref="RegisterCommandAsync(string, Func{JsonElement, CancellationToken, ValueTask{JsonElement}}, CancellationToken)"/>.
+    /// A payload that does not deserialize rejects the call.
+    /// </summary>
+    /// <typeparam name="TRequest">The call payload's type.</typeparam>
+    /// <typeparam name="TResult">The result's type.</typeparam>
+    /// <param name="topic">The command's topic.</param>
+    /// <param name="handler">Handles a call and returns the result.</param>
+    /// <param name="requestTypeInfo">The payload type's metadata.</param>
+    /// <param name="resultTypeInfo">The result type's metadata.</param>
+    /// <param name="cancellationToken">Stops waiting for SUBACK.</param>
+    public Task RegisterCommandAsync<TRequest, TResult>(
+        string topic,
+        Func<TRequest, CancellationToken, ValueTask<TResult>> handler,
+        JsonTypeInfo<TRequest> requestTypeInfo,
+        JsonTypeInfo<TResult> resultTypeInfo,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(requestTypeInfo);
+        ArgumentNullException.ThrowIfNull(resultTypeInfo);
+        return RegisterCommandAsync(
+            topic,
+            async (payload, token) =>
+            {
+                TRequest request = payload.ValueKind == JsonValueKind.Undefined ? default! : payload.Deserialize(requestTypeInfo)!;
+                TResult result = await handler(request, token).ConfigureAwait(false);
+                return JsonSerializer.SerializeToElement(result, resultTypeInfo);
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Stops serving a command: unsubscribes from its calls and cancellations. Calls already running finish and answer.</summary>
+    /// <param name="topic">The command's topic, as registered.</param>
+    /// <param name="cancellationToken">Stops waiting for UNSUBACK.</param>
+    public Task UnregisterCommandAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        CommandWire.ValidateTopic(topic);
+        return UnsubscribeCoreAsync([topic, topic + CommandWire.CancelSuffix], cancellationToken);
+    }
+
+    /// <summary>
+    /// Calls a command: publishes <c>{"messageId":…,"payload":…}</c> to <paramref name="topic"/> (QoS 2, committed
+    /// first like every publish). Completes once the call is accepted — not when it is answered: the answer comes through
+    /// <see cref="SubscribeCommandResultsAsync"/> (subscribe before calling), even if the callee answers while this
+    /// client is offline. The call reaches a callee that is offline when it comes back (its session holds the call).
+    /// </summary>
+    /// <param name="topic">The command's topic (a topic name).</param>
+    /// <param name="payload">The call's payload (undefined: JSON null).</param>
+    /// <param name="cancellationToken">Cancels before the call is accepted.</param>
+    /// <returns>The call: its <c>messageId</c>, when it was delivered, and a way to cancel it.</returns>
+    public Task<CommandCall> CallAsync(string topic, JsonElement payload, CancellationToken cancellationToken = default) =>
+        CallCoreAsync(topic, writer =>
+        {
+            if (payload.ValueKind == JsonValueKind.Undefined)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                payload.WriteTo(writer);
+            }
+        }, cancellationToken);
+
+    /// <summary>Calls a command with a typed payload; see <see cref="CallAsync(string, JsonElement, CancellationToken)"/>.</summary>
+    /// <typeparam name="T">The payload's type.</typeparam>
+    /// <param name="topic">The command's topic (a topic name).</param>
+    /// <param name="payload">The call's payload.</param>
+    /// <param name="jsonTypeInfo">The payload type's metadata.</param>
+    /// <param name="cancellationToken">Cancels before the call is accepted.</param>
+    public Task<CommandCall> CallAsync<T>(string topic, T payload, JsonTypeInfo<T> jsonTypeInfo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jsonTypeInfo);
+        return CallCoreAsync(topic, writer => JsonSerializer.Serialize(writer, payload, jsonTypeInfo), cancellationToken);
+    }
+
+    /// <summary>
+    /// Receives the results of a command's calls: subscribes (QoS 2) to <c>&lt;topic&gt;/resolve</c> and
+    /// <c>&lt;topic&gt;/reject</c>. Every subscribed client gets every result, so match
+    /// <see cref="CommandResult.MessageId"/>. Results are delivered like events (<see cref="SubscribeAsync"/>): a
+    /// failing handler is retried, and a result arriving while this client is offline waits in its session.
+    /// </summary>
+    /// <param name="topic">The command's topic (a topic name, or a filter with '+' levels).</param>
+    /// <param name="handler">Handles one result; throws to have it retried.</param>
+    /// <param name="cancellationToken">Stops waiting for SUBACK.</param>
+    public Task SubscribeCommandResultsAsync(string topic, Func<CommandResult, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default)
+    {
+        CommandWire.ValidateTopic(topic);
+        ArgumentNullException.ThrowIfNull(handler);
+        return SubscribeCoreAsync(
+            [
+                new Subscription(topic + CommandWire.ResolveSuffix, QualityOfService.ExactlyOnce, SubscriptionKind.Event, ResultHandler(rejected: false)),
+                new Subscription(topic + CommandWire.RejectSuffix, QualityOfService.ExactlyOnce, SubscriptionKind.Event, ResultHandler(rejected: true)),
+            ],
+            cancellationToken);
+
+        DeliveryHandler ResultHandler(bool rejected) => async (message, token) =>
+        {
+            string suffix = rejected ? CommandWire.RejectSuffix : CommandWire.ResolveSuffix;
+            string commandTopic = message.Topic[..^suffix.Length];
+            if (!CommandWire.TryReadResult(commandTopic, rejected, message.Payload, out CommandResult? result, out string problem))
+            {
+                Logging.ClientLog.CommandMessageInvalid(_session.Logger, message.Topic, problem);
+                return null;
+            }
+
+            await handler(result!, token).ConfigureAwait(false);
+            return null;
+        };
+    }
+
+    /// <summary>Stops receiving a command's results.</summary>
+    /// <param name="topic">The command's topic, as subscribed.</param>
+    /// <param name="cancellationToken">Stops waiting for UNSUBACK.</param>
+    public Task UnsubscribeCommandResultsAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        CommandWire.ValidateTopic(topic);
+        return UnsubscribeCoreAsync([topic + CommandWire.ResolveSuffix, topic + CommandWire.RejectSuffix], cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops the client: running handlers see their token cancelled, the connection ends with DISCONNECT (the broker
+    /// keeps the session), queued state-file writes finish, and the file is closed. Unfinished work stays in the state
+    /// file for the next run; tasks still waiting for it are cancelled.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        bool started;
+        lock (_lifecycle)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            started = _starting;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (started && _session.IsStarted)
+        {
+            await _supervisor.StopAsync().ConfigureAwait(false);
+            await _session.Dispatcher.StopAsync().ConfigureAwait(false);
+            await _session.Store.DisposeAsync().ConfigureAwait(false);
+        }
+
+        lock (_session.Gate)
+        {
+            _session.Outgoing.CancelWaiters();
+            _session.Subscriptions.CancelWaiters();
+        }
+
+        _stopping.Dispose();
+    }
+
+    /// <summary>Publishes a call's cancellation (used by <see cref="CommandCall.CancelAsync"/>).</summary>
+    internal async Task CancelCallAsync(string topic, string messageId, CancellationToken cancellationToken)
+    {
+        Task completion = await AcceptAsync(CommandWire.Cancel(topic, messageId), cancellationToken).ConfigureAwait(false);
+        await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void ValidateFilter(string topicFilter)
+    {
+        ArgumentNullException.ThrowIfNull(topicFilter);
+        if (!TopicFilter.IsValid(topicFilter))
+        {
+            throw new ArgumentException($"'{topicFilter}' is not a valid topic filter.", nameof(topicFilter));
+        }
+    }
+
+    private static PublishPacket ToPacket(MqttMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!TopicName.IsValid(message.Topic))
+        {
+            throw new ArgumentException($"'{message.Topic}' is not a valid topic name.", nameof(message));
+        }
+
+        if (message.QoS > QualityOfService.ExactlyOnce)
+        {
+            throw new ArgumentOutOfRangeException(nameof(message), message.QoS, "QoS must be 0, 1 or 2.");
+        }
+
+        return new PublishPacket(message.Topic, message.Payload)
+        {
+            QoS = message.QoS,
+            PacketIdentifier = message.QoS == QualityOfService.AtMostOnce ? (ushort)0 : (ushort)1,
+            Retain = message.Retain,
+            Properties = message.Properties is { IsEmpty: false } properties ? properties : null,
+        };
+    }
+
+    private async Task<CommandCall> CallCoreAsync(string topic, Action<Utf8JsonWriter> writePayload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        if (!TopicName.IsValid(topic))
+        {
+            throw new ArgumentException($"'{topic}' is not a valid topic name.", nameof(topic));
+        }
+
+        string messageId = Guid.NewGuid().ToString("D");
+        Task delivered = await AcceptAsync(CommandWire.Call(topic, messageId, writePayload), cancellationToken).ConfigureAwait(false);
+        return new CommandCall(this, topic, messageId, delivered);
+    }
+
+    /// <summary>Commits a publish; returns its completion (PUBACK/PUBCOMP) once accepted.</summary>
+    private Task<Task> AcceptAsync(in PublishPacket packet, CancellationToken cancellationToken)
+    {
+        EnsureStarted();
+        cancellationToken.ThrowIfCancellationRequested();
+        return _session.Outgoing.EnqueueAsync(packet);
+    }
+
+    private async Task SubscribeCoreAsync(IReadOnlyList<Subscription> subscriptions, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _session.Subscriptions.SubscribeAsync(subscriptions).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task UnsubscribeCoreAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _session.Subscriptions.UnsubscribeAsync(filters).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void EnsureStarted()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_session.IsStarted)
+        {
+            throw new InvalidOperationException("Start the client (StartAsync) before publishing.");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using IoTPE.Mqtt;
+
+namespace IoTPE.Client;
+
+/// <summary>
+/// How an <see cref="MqttClient"/> connects and where it keeps its state. The defaults give guaranteed delivery:
+/// QoS 2, a persistent session (clean start off, a session that does not expire), and every in-flight message
+/// committed to <see cref="StatePath"/> with <c>synchronous=FULL</c>.
+/// </summary>
+public sealed class MqttClientOptions
+{
+    /// <summary>The broker's host name or IP address.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>The broker's port: 1883 unless set (brokers usually serve TLS on 8883).</summary>
+    public int Port { get; init; } = 1883;
+
+    /// <summary>
+    /// The client identifier. It names the persistent session on the broker and is recorded in the state file, so it
+    /// must stay the same across restarts and be unique among the broker's clients.
+    /// </summary>
+    public required string ClientId { get; init; }
+
+    /// <summary>
+    /// The SQLite file holding the durable state (created if missing; its folder must exist). One file per client
+    /// identifier: the file refuses to be opened for another one.
+    /// </summary>
+    public required string StatePath { get; init; }
+
+    /// <summary>The protocol version: <see cref="MqttProtocolVersion.V500"/> unless set; 3.1.1 works too.</summary>
+    public MqttProtocolVersion ProtocolVersion { get; init; } = MqttProtocolVersion.V500;
+
+    /// <summary>The user name, if the broker wants one.</summary>
+    public string? UserName { get; init; }
+
+    /// <summary>The password, if the broker wants one (3.1.1 allows it only with a user name).</summary>
+    public string? Password { get; init; }
+
+    /// <summary>TLS settings; null for plain TCP.</summary>
+    public MqttTlsOptions? Tls { get; init; }
+
+    /// <summary>The keep-alive interval (at most 65,535 s; zero turns it off): a PINGREQ goes out when nothing else did for this long.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a connection attempt (TCP, TLS, CONNECT/CONNACK) may take.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// MQTT 5.0 Session Expiry Interval: how long the broker keeps the session (subscriptions and queued messages)
+    /// after a disconnection. <see cref="Timeout.InfiniteTimeSpan"/> (the default) means never; 3.1.1 sessions never
+    /// expire by protocol.
+    /// </summary>
+    public TimeSpan SessionExpiry { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// MQTT 5.0 Receive Maximum: how many QoS 1/2 messages the broker may send before this client acknowledges them.
+    /// A message whose handler keeps failing holds one of these slots until it succeeds or is dead-lettered.
+    /// </summary>
+    public ushort ReceiveMaximum { get; init; } = 100;
+
+    /// <summary>How many QoS 1/2 publishes of this client may await their acknowledgement at once (also capped by the broker's Receive Maximum).</summary>
+    public ushort MaxInflight { get; init; } = 100;
+
+    /// <summary>SQLite's synchronous mode for <see cref="StatePath"/>: <see cref="SqliteSynchronous.Full"/> unless set.</summary>
+    public SqliteSynchronous StateSynchronous { get; init; } = SqliteSynchronous.Full;
+
+    /// <summary>Delays between connection attempts: 0.5 s doubling to 30 s, with jitter, unless set.</summary>
+    public BackoffPolicy ReconnectBackoff { get; init; } = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
+
+    /// <summary>Delays between attempts of a failing handler: 1 s doubling to 60 s, with jitter, unless set.</summary>
+    public BackoffPolicy HandlerRetryBackoff { get; init; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+
+    /// <summary>
+    /// How many times a handler may fail for one message before the message is dead-lettered and acknowledged
+    /// (20 unless set: about 15 minutes with the default backoff). Null retries for ever — then a message that
+    /// can never be handled holds its acknowledgement slot for ever, and enough of them stop the broker from sending
+    /// anything (its receive window is full). See <see cref="MqttClient.SubscribeAsync"/>.
+    /// </summary>
+    public int? HandlerMaxAttempts { get; init; } = 20;
+
+    /// <summary>
+    /// How long a received message that matches none of this client's subscriptions waits for one (the broker may
+    /// deliver a persistent session's messages before the application has registered its handlers again) before it
+    /// is dead-lettered. One minute unless set.
+    /// </summary>
+    public TimeSpan UnhandledMessageTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Called once for each message given up on, after it was committed to the <c>dead_letter</c> table. Its errors
+    /// are logged and otherwise ignored. Dead letters are always logged as errors.
+    /// </summary>
+    public Func<DeadLetter, CancellationToken, ValueTask>? DeadLetterHandler { get; init; }
+
+    /// <summary>How many command handlers (<see cref="MqttClient.RegisterCommandAsync(string, Func{System.Text.Json.JsonElement, CancellationToken, ValueTask{System.Text.Json.JsonElement}}, CancellationToken)"/>) may run at once; 16 unless set.</summary>
+    public int MaxConcurrentCommands { get; init; } = 16;
+
+    /// <summary>The will message the broker publishes if this client vanishes without a DISCONNECT; none unless set.</summary>
+    public WillMessage? Will { get; init; }
+
+    internal void Validate()
+    {
+        if (string.IsNullOrEmpty(Host))
+        {
+            throw new ArgumentException("Host is required.", nameof(Host));
+        }
+
+        if (Port is <= 0 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Port), Port, "Port must be 1-65535.");
+        }
+
+        if (string.IsNullOrEmpty(ClientId) || !MqttString.IsValid(ClientId))
+        {
+            throw new ArgumentException("ClientId must be a non-empty MQTT string: a persistent session needs a stable identifier.", nameof(ClientId));
+        }
+
+        if (string.IsNullOrEmpty(StatePath))
+        {
+            throw new ArgumentException("StatePath is required.", nameof(StatePath));
+        }
+
+        if (ProtocolVersion is not (MqttProtocolVersion.V311 or MqttProtocolVersion.V500))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ProtocolVersion), ProtocolVersion, "Use MQTT 3.1.1 or 5.0.");
+        }
+
+        if (ProtocolVersion == MqttProtocolVersion.V311 && Password is not null && UserName is null)
+        {
+            throw new ArgumentException("MQTT 3.1.1 allows a password only with a user name.", nameof(Password));
+        }
+
+        if (KeepAlive < TimeSpan.Zero || KeepAlive.TotalSeconds > ushort.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAlive), KeepAlive, "KeepAlive must be 0-65535 s.");
+        }
+
+        if (ConnectTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "ConnectTimeout must be positive.");
+        }
+
+        if (SessionExpiry != Timeout.InfiniteTimeSpan && SessionExpiry < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SessionExpiry), SessionExpiry, "SessionExpiry must be positive or infinite.");
+        }
+
+        if (ReceiveMaximum == 0 || MaxInflight == 0)
+        {
+            throw new ArgumentException("ReceiveMaximum and MaxInflight must be at least 1.");
+        }
+
+        if (HandlerMaxAttempts is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandlerMaxAttempts), HandlerMaxAttempts, "HandlerMaxAttempts must be at least 1 (or null).");
+        }
+
+        if (MaxConcurrentCommands < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrentCommands), MaxConcurrentCommands, "MaxConcurrentCommands must be at least 1.");
+        }
+
+        ArgumentNullException.ThrowIfNull(ReconnectBackoff);
+        ArgumentNullException.ThrowIfNull(HandlerRetryBackoff);
+        ReconnectBackoff.Validate(nameof(ReconnectBackoff));
+        HandlerRetryBackoff.Validate(nameof(HandlerRetryBackoff));
+    }
+
+    /// <summary>The Session Expiry Interval in seconds as CONNECT carries it (0xFFFFFFFF: never).</summary>
+    internal uint SessionExpirySeconds => SessionExpiry == Timeout.InfiniteTimeSpan
+        ? uint.MaxValue
+        : (uint)Math.Min(uint.MaxValue - 1, Math.Ceiling(SessionExpiry.TotalSeconds));
+}

@@ -1,0 +1,26 @@
+namespace IoTPE.Client;
+
+/// <summary>TLS settings for the connection to the broker (<see cref="MqttClientOptions.Tls"/>).</summary>
+public sealed class MqttTlsOptions
+{
+    /// <summary>The name the server certificate must carry; defaults to <see cref="MqttClientOptions.Host"/>.</summary>
+    public string? TargetHost { get; init; }
+
+    /// <summary>
+    /// A PEM file of CA certificates that alone are trusted to issue the server's certificate (instead of the system
+    /// store), e.g. a gateway's private CA.
+    /// </summary>
+    public string? CaCertificateFile { get; init; }
+
+    /// <summary>The client certificate for mutual TLS: a PEM certificate file (with <see cref="ClientKeyFile"/>) or a PKCS#12 file.</summary>
+    public string? ClientCertificateFile { get; init; }
+
+    /// <summary>The PEM private key of <see cref="ClientCertificateFile"/>; null when that file is PKCS#12 or holds the key itself.</summary>
+    public string? ClientKeyFile { get; init; }
+
+    /// <summary>The password of a PKCS#12 <see cref="ClientCertificateFile"/>, if any.</summary>
+    public string? ClientCertificatePassword { get; init; }
+
+    /// <summary>Accept any server certificate. For tests only: it makes TLS open to interception.</summary>
+    public bool AllowUntrustedServerCertificate { get; init; }
+}

@@ -1,0 +1,10 @@
+namespace IoTPE.Client.Storage;
+
+/// <summary>
+/// One unit of work for the state file: it runs inside the writer's current transaction (under its own savepoint, so
+/// its failure spares the rest of the batch), and <see cref="Completed"/> runs on the writer thread, in submission
+/// order, once the batch is committed — with the error if the unit or the commit failed.
+/// </summary>
+/// <param name="Execute">The writes (and reads) to do; throws to fail the unit.</param>
+/// <param name="Completed">Called after the commit with null, or with the error; must be quick and must not throw.</param>
+internal sealed record StoreWork(Action<StateDatabase> Execute, Action<Exception?>? Completed);

@@ -1,0 +1,171 @@
+using System.Text;
+using IoTPE.Client.Logging;
+using IoTPE.Client.Session;
+using IoTPE.Mqtt;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Client.Transport;
+
+/// <summary>
+/// Keeps the session connected: connects (clean start off, so the broker resumes the session), runs the connection
+/// until it breaks, and reconnects after <see cref="MqttClientOptions.ReconnectBackoff"/> — exponential with jitter,
+/// reset once a connection was accepted.
+/// </summary>
+internal sealed class ConnectionSupervisor
+{
+    private readonly ClientSession _session;
+    private readonly MqttClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private MqttConnection? _current;
+    private bool _closing;
+    private Task _loop = Task.CompletedTask;
+
+    public ConnectionSupervisor(ClientSession session)
+    {
+        _session = session;
+        _options = session.Options;
+        _logger = session.Logger;
+    }
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>Ends the current connection with DISCONNECT and stops reconnecting.</summary>
+    public async Task StopAsync()
+    {
+        bool connected;
+        lock (_gate)
+        {
+            _closing = true;
+            connected = _current is not null;
+            _current?.Close();
+        }
+
+        Task stopped = _loop;
+        if (connected)
+        {
+            try
+            {
+                await stopped.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false); // DISCONNECT gets this long to go out.
+            }
+            catch (TimeoutException)
+            {
+                // Stop now.
+            }
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await stopped.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        CancellationToken stop = _stop.Token;
+        int failures = 0;
+        while (!stop.IsCancellationRequested && !IsClosing)
+        {
+            MqttConnection? connection = null;
+            try
+            {
+                connection = await MqttConnection.OpenAsync(_options, CreateConnect(), stop).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    if (stop.IsCancellationRequested || _closing)
+                    {
+                        break;
+                    }
+
+                    _current = connection;
+                }
+
+                failures = 0;
+                ClientLog.Connected(_logger, _options.Host, _options.Port, _options.ProtocolVersion, connection.ConnAck.SessionPresent);
+                _session.Attach(connection);
+                await connection.RunAsync(_session, stop).ConfigureAwait(false);
+            }
+            catch (Exception) when (stop.IsCancellationRequested || IsClosing)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                if (connection is not null && ReferenceEquals(_current, connection))
+                {
+                    ClientLog.ConnectionLost(_logger, ex);
+                }
+                else
+                {
+                    failures++;
+                    TimeSpan delay = _options.ReconnectBackoff.GetDelay(failures);
+                    ClientLog.ConnectFailed(_logger, ex, _options.Host, _options.Port, delay);
+                    if (!await DelayAsync(delay, stop).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+            }
+            finally
+            {
+                if (connection is not null)
+                {
+                    _session.Detach(connection);
+                    lock (_gate)
+                    {
+                        _current = null;
+                    }
+
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            // A connection was up and ended: come back after a short, jittered pause.
+            if (IsClosing || !await DelayAsync(_options.ReconnectBackoff.GetDelay(1), stop).ConfigureAwait(false))
+            {
+                break;
+            }
+        }
+    }
+
+    private bool IsClosing
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closing;
+            }
+        }
+    }
+
+    private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, stop).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private ConnectPacket CreateConnect()
+    {
+        bool version5 = _options.ProtocolVersion == MqttProtocolVersion.V500;
+        return new ConnectPacket(_options.ProtocolVersion, _options.ClientId)
+        {
+            CleanStart = false,
+            KeepAlive = (ushort)_options.KeepAlive.TotalSeconds,
+            UserName = _options.UserName,
+            Password = _options.Password is null ? null : Encoding.UTF8.GetBytes(_options.Password),
+            Will = _options.Will,
+            SessionExpiryInterval = version5 ? _options.SessionExpirySeconds : null,
+            ReceiveMaximum = version5 ? _options.ReceiveMaximum : null,
+        };
+    }
+}
