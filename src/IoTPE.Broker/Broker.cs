@@ -30,6 +30,7 @@ public sealed class Broker : IAsyncDisposable
     private readonly IAuthenticator _authenticator;
     private readonly PacketDispatcher _dispatcher;
     private readonly SessionRegistry _sessions;
+    private readonly DeliverySender _sender;
     private readonly MessageRouter _router;
     private readonly RetainedMessages _retained;
     private readonly Housekeeping _housekeeping;
@@ -37,6 +38,7 @@ public sealed class Broker : IAsyncDisposable
     private readonly ConnectionAdmission _admission;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _housekeepingLoop;
+    private bool _loaded;
 
     /// <summary>Creates a broker; call <see cref="StartAsync"/> to load its state and listen.</summary>
     /// <param name="options">Settings; every one has a default.</param>
@@ -54,6 +56,7 @@ public sealed class Broker : IAsyncDisposable
         _state = new BrokerState(options, store, authorizer ?? new OpenAuthorizer(), logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System);
         _authenticator = authenticator ?? new AnonymousAuthenticator(allowAnonymous: false);
         var sender = new DeliverySender(_state, _state.Durability);
+        _sender = sender;
         _state.Durability.Pump = sender.Pump;
         _router = new MessageRouter(_state, sender);
         _retained = new RetainedMessages(_state);
@@ -84,10 +87,25 @@ public sealed class Broker : IAsyncDisposable
     /// <summary>The addresses the listeners are bound to (useful with port 0), in the order of <see cref="BrokerOptions.Listeners"/>.</summary>
     public IReadOnlyList<IPEndPoint> EndPoints => [.. _listeners.Select(l => l.LocalEndPoint)];
 
-    /// <summary>Loads the stored state, then starts listening.</summary>
+    /// <summary>
+    /// Loads the stored state (sessions, queued messages, retained messages) without listening yet,
+    /// so that in-process clients can connect before network clients do. <see cref="StartAsync"/>
+    /// calls it if nobody did.
+    /// </summary>
+    public void LoadState()
+    {
+        if (_loaded)
+        {
+            return;
+        }
+        _loaded = true;
+        _state.RunPass(() => StateLoader.Load(_state, _sessions));
+    }
+
+    /// <summary>Loads the stored state (unless <see cref="LoadState"/> did), then starts listening.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
-        _state.RunPass(() => StateLoader.Load(_state, _sessions));
+        LoadState();
         foreach (ListenerOptions listenerOptions in _state.Options.Listeners)
         {
             var listener = new MqttListener(listenerOptions, Accept, _admission.Admit, _state.Log);
@@ -116,6 +134,41 @@ public sealed class Broker : IAsyncDisposable
             }
             _router.Route(message);
         });
+    }
+
+    /// <summary>
+    /// Connects an in-process client with a persistent session (never expiring), resuming the
+    /// session if it exists: subscriptions made earlier still hold, and QoS 1 messages queued or
+    /// unacknowledged before a restart are delivered again through <paramref name="onDelivery"/>.
+    /// Call after <see cref="LoadState"/> or <see cref="StartAsync"/>.
+    /// </summary>
+    /// <param name="clientId">The session's client identifier: <c>$iotpe/</c> and a name, e.g. <c>$iotpe/engine</c>.</param>
+    /// <param name="maxInFlight">Most unacknowledged QoS 1 deliveries at once.</param>
+    /// <param name="onDelivery">Receives each delivery, on a broker thread: queue it and return.</param>
+    public InternalClient ConnectInternalClient(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        ArgumentNullException.ThrowIfNull(onDelivery);
+        if (!clientId.StartsWith(ClientIdentity.InternalClientIdPrefix, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"internal client identifiers start with {ClientIdentity.InternalClientIdPrefix}", nameof(clientId));
+        }
+        InternalClient? client = null;
+        _state.RunPass(() =>
+        {
+            var identity = new ClientIdentity(clientId, null, null, ClientIdentity.InternalListener);
+            Session session = _sessions.Find(clientId) ?? _sessions.Create(clientId, identity);
+            bool wasStored = session.IsPersistent;
+            session.Identity = identity;
+            session.ProtocolVersion = Mqtt.MqttProtocolVersion.V500;
+            session.ExpiryIntervalSeconds = uint.MaxValue;
+            session.DisconnectedAtUnixMs = null;
+            _sessions.Save(session, wasStored);
+            session.Connection = new InternalConnection(maxInFlight, onDelivery);
+            client = new InternalClient(_state, _sender, session);
+            _sender.ResendInFlight(session);
+        });
+        return client!;
     }
 
     private void Accept(ITransport transport, string listener)

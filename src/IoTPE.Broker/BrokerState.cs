@@ -60,6 +60,9 @@ internal sealed class BrokerState
 
     public long NowUnixMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>May this session receive a message on <paramref name="topic"/> now? In-process clients always may.</summary>
+    public bool MayReceive(Session session, string topic) => session.Identity.IsInternal || Authorizer.CanReceive(session.Identity, topic);
+
     /// <summary>Store ids are chosen here, so that storing never needs a round trip.</summary>
     public long NextMessageId() => ++_nextMessageId;
 

@@ -13,4 +13,16 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Accounts reloaded: {Accounts} accounts")]
     public static partial void AccountsReloaded(this ILogger logger, int accounts);
+
+    [LoggerMessage(EventId = 203, Message = "script {Account}/{Script}: {Text}")]
+    public static partial void ScriptLog(this ILogger logger, LogLevel level, string account, string script, string text);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "script {Account}/{Script} failed ({Status}): {Error}")]
+    public static partial void ScriptFailed(this ILogger logger, string account, string script, string status, string error);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Error, Message = "script {Account}/{Script}: the host failed: {Error}")]
+    public static partial void ScriptHostFailed(this ILogger logger, string account, string script, string error);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "{Account}: {Request} {Outcome}")]
+    public static partial void ScriptManaged(this ILogger logger, string account, string request, string outcome);
 }

@@ -4,42 +4,63 @@ using IoTPE.Broker;
 using IoTPE.Broker.Security;
 using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Control;
+using IoTPE.Engine.Scripts;
 using IoTPE.Engine.Security;
 using IoTPE.Mqtt;
+using IoTPE.Scripting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IoTPE.Engine;
 
 /// <summary>
-/// The process engine of the seed's user model: accounts that own the topic namespace
-/// <c>/&lt;account&gt;/...</c>, authentication and deny-by-default authorization for the broker, and
-/// the control topics through which an account grants and revokes rights. Create it, build the
-/// <see cref="Broker.Broker"/> with its <see cref="Authenticator"/> and <see cref="Authorizer"/>,
-/// then <see cref="Attach"/> it to the broker.
+/// The process engine of the seed: accounts that own the topic namespace <c>/&lt;account&gt;/...</c>,
+/// authentication and deny-by-default authorization for the broker, the control topics through
+/// which an account grants rights and manages its scripts, and the sandboxed JavaScript runs of
+/// <c>/&lt;account&gt;/run/&lt;name&gt;</c> and <c>/&lt;account&gt;/runfile/&lt;name&gt;</c>. Create it, build the
+/// <see cref="Broker.Broker"/> with its <see cref="Authenticator"/> and <see cref="Authorizer"/>, load
+/// the broker's state, <see cref="Attach"/> the engine, then start the broker.
 /// </summary>
 public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
 {
+    /// <summary>The client identifier of the engine's durable internal session.</summary>
+    public const string InternalClientId = ClientIdentity.InternalClientIdPrefix + "engine";
+
+    private readonly EngineStores _stores;
+    private readonly EngineOptions _options;
     private readonly AccountDirectory _directory;
     private readonly GrantControl _grants;
+    private readonly ScriptCatalog _catalog;
+    private readonly ScriptManagement _scriptManagement;
     private readonly ILogger _log;
+    private readonly TimeProvider _time;
     private readonly Channel<ControlRequest> _requests = Channel.CreateUnbounded<ControlRequest>(new UnboundedChannelOptions { SingleReader = true });
     private Broker.Broker? _broker;
-    private Task? _worker;
+    private ScriptRuntime? _runtime;
+    private ScriptDispatcher? _dispatcher;
+    private ScriptScheduler? _scheduler;
+    private Task? _controlWorker;
 
-    /// <summary>Creates the engine over an account store.</summary>
-    /// <param name="accounts">Accounts and grants.</param>
+    /// <summary>Creates the engine over its stores.</summary>
+    /// <param name="stores">Accounts, scripts, key-value entries and the accounts' databases.</param>
+    /// <param name="options">Script limits and folders.</param>
     /// <param name="allowAnonymous">Whether clients without credentials may connect (to topics outside every account's namespace).</param>
     /// <param name="logger">Where log lines go.</param>
     /// <param name="timeProvider">The clock.</param>
-    public ProcessEngine(IAccountStore accounts, bool allowAnonymous, ILogger? logger = null, TimeProvider? timeProvider = null)
+    public ProcessEngine(EngineStores stores, EngineOptions options, bool allowAnonymous, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
-        ArgumentNullException.ThrowIfNull(accounts);
+        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(options);
+        _stores = stores;
+        _options = options;
         _log = logger ?? NullLogger.Instance;
-        _directory = new AccountDirectory(accounts, TimeSpan.FromSeconds(1));
+        _time = timeProvider ?? TimeProvider.System;
+        _directory = new AccountDirectory(stores.Accounts, TimeSpan.FromSeconds(1));
         _directory.Changed += () => _log.AccountsReloaded(_directory.Current.Count);
         _grants = new GrantControl(_directory);
-        Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new FailedLoginLimiter(timeProvider ?? TimeProvider.System));
+        _catalog = new ScriptCatalog(stores.Scripts);
+        _scriptManagement = new ScriptManagement(_catalog, options.Limits);
+        Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new FailedLoginLimiter(_time));
         Authorizer = new AccountAuthorizer(_directory);
     }
 
@@ -52,36 +73,45 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     /// <summary>The accounts and grants in memory.</summary>
     public AccountDirectory Accounts => _directory;
 
-    /// <summary>Starts seeing the broker's messages.</summary>
+    /// <summary>Starts seeing the broker's messages and running scripts. Call after <see cref="Broker.Broker.LoadState"/>.</summary>
     public void Attach(Broker.Broker broker)
     {
         ArgumentNullException.ThrowIfNull(broker);
         _broker = broker;
         broker.Interceptor = this;
-        _worker = Task.Run(ProcessControlRequestsAsync);
+        var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log);
+        _runtime = new ScriptRuntime(new ScriptRuntimeOptions { Limits = _options.Limits, WorkerCount = _options.ScriptWorkers });
+        var outcomes = new RunOutcomePublisher(services);
+        _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes);
+        _dispatcher.Start(broker.ConnectInternalClient(InternalClientId, _options.MaxRunsInFlight, _dispatcher.OnDelivery));
+        _scheduler = new ScriptScheduler(services, _runtime, _catalog, outcomes, _time);
+        _scheduler.Start();
+        _controlWorker = Task.Run(ProcessControlRequestsAsync);
     }
 
     /// <inheritdoc/>
     ReasonCode IMessageInterceptor.OnPublish(ClientIdentity publisher, ApplicationMessage message)
     {
-        // Control topics are /<owner>/<action>: exactly three levels, the first empty.
+        // Control topics: /<owner>/<grant action> and /<owner>/script/<request>[/<name>].
         string topic = message.Topic;
-        string? owner = TopicNamespace.OwnerOf(topic);
-        if (owner is not null)
+        if (TopicNamespace.OwnerOf(topic) is not { } owner)
         {
-            int actionStart = owner.Length + 2;
-            if (actionStart < topic.Length && topic.IndexOf('/', actionStart) < 0)
-            {
-                string action = topic[actionStart..];
-                if (GrantControl.IsControlTopic(action))
-                {
-                    // Handled off the broker lock: it writes the account store.
-                    _requests.Writer.TryWrite(new ControlRequest(owner, action, publisher.UserName, message.Payload));
-                }
-            }
+            return ReasonCode.Success;
+        }
+        string[] levels = topic.Split('/');
+        if (levels.Length == 3 && GrantControl.IsControlTopic(levels[2]))
+        {
+            Enqueue(new ControlRequest(owner, levels[2], null, publisher.UserName, message.Payload, IsScript: false));
+        }
+        else if (levels.Length >= 4 && levels[2] == "script" && ScriptManagement.IsRequest(levels.AsSpan(3)))
+        {
+            Enqueue(new ControlRequest(owner, levels[3], levels.Length == 5 ? levels[4] : null, publisher.UserName, message.Payload, IsScript: true));
         }
         return ReasonCode.Success;
     }
+
+    // Handled off the broker lock: they write the engine's database.
+    private void Enqueue(ControlRequest request) => _requests.Writer.TryWrite(request);
 
     private async Task ProcessControlRequestsAsync()
     {
@@ -90,15 +120,18 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
             byte[] result;
             try
             {
-                result = _grants.Handle(request.Owner, request.Action, request.Publisher, request.Payload.Span);
+                result = request.IsScript
+                    ? _scriptManagement.Handle(request.Owner, request.Action, request.Name, request.Publisher, request.Payload.Span)
+                    : _grants.Handle(request.Owner, request.Action, request.Publisher, request.Payload.Span);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 _log.ControlFailed(request.Owner, e.Message);
                 result = Encoding.UTF8.GetBytes($$"""{"ok":false,"request":"{{request.Action}}","error":"internal error"}""");
             }
-            _log.ControlHandled(request.Owner, request.Action, Encoding.UTF8.GetString(result));
-            _broker?.Publish(new ApplicationMessage("/" + request.Owner + "/" + GrantControl.ResultTopic, result, QualityOfService.AtLeastOnce, retain: false));
+            string resultTopic = "/" + request.Owner + "/" + (request.IsScript ? ScriptManagement.ResultTopic : GrantControl.ResultTopic);
+            _log.ControlHandled(request.Owner, request.Action, result.Length > 300 ? Encoding.UTF8.GetString(result, 0, 300) + "..." : Encoding.UTF8.GetString(result));
+            _broker?.Publish(new ApplicationMessage(resultTopic, result, QualityOfService.AtLeastOnce, retain: false));
         }
     }
 
@@ -106,13 +139,23 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _requests.Writer.TryComplete();
-        if (_worker is not null)
+        if (_controlWorker is not null)
         {
-            await _worker.ConfigureAwait(false);
+            await _controlWorker.ConfigureAwait(false);
         }
+        if (_scheduler is not null)
+        {
+            await _scheduler.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_dispatcher is not null)
+        {
+            await _dispatcher.DisposeAsync().ConfigureAwait(false);
+        }
+        _runtime?.Dispose();
+        _catalog.Dispose();
         _directory.Dispose();
         (Authenticator as IDisposable)?.Dispose();
     }
 
-    private sealed record ControlRequest(string Owner, string Action, string? Publisher, ReadOnlyMemory<byte> Payload);
+    private sealed record ControlRequest(string Owner, string Action, string? Name, string? Publisher, ReadOnlyMemory<byte> Payload, bool IsScript);
 }

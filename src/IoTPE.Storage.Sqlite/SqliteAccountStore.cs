@@ -3,63 +3,23 @@ using Microsoft.Data.Sqlite;
 
 namespace IoTPE.Storage.Sqlite;
 
-/// <summary>
-/// Accounts and grants in <c>accounts.db</c> in the data folder (WAL, synchronous FULL): shared by
-/// the running engine and the <c>iotpe account</c> / <c>iotpe grant</c> commands, which may run
-/// at the same time in another process. Thread-safe.
-/// </summary>
-public sealed class SqliteAccountStore : IAccountStore, IDisposable
+/// <summary>Accounts and grants in <c>engine.db</c> (see <see cref="SqliteEngineDatabase"/>). Thread-safe.</summary>
+public sealed class SqliteAccountStore(SqliteEngineDatabase database) : IAccountStore
 {
-    private const int SchemaVersion = 1;
-
-    private readonly Lock _gate = new();
-    private readonly SqliteConnection _connection;
-    private readonly SqliteConnection _versionProbe;
-
-    /// <summary>Opens (and creates if needed) <c>accounts.db</c> in <paramref name="dataFolder"/>.</summary>
-    /// <exception cref="SqliteStoreException">The file is not an account database of this or an older release.</exception>
-    public SqliteAccountStore(string dataFolder)
-    {
-        SqliteRuntime.Initialize();
-        Directory.CreateDirectory(dataFolder);
-        string path = Path.Combine(dataFolder, "accounts.db");
-        string connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 10 }.ToString();
-        _connection = new SqliteConnection(connectionString);
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
-        Migrate();
-        // PRAGMA data_version changes for a connection when *another* connection commits, so a
-        // second connection sees both this store's writes and those of other processes.
-        _versionProbe = new SqliteConnection(connectionString);
-        _versionProbe.Open();
-        using SqliteCommand busy = _versionProbe.CreateCommand();
-        busy.CommandText = "PRAGMA busy_timeout=10000;";
-        busy.ExecuteNonQuery();
-    }
+    private const string Area = "accounts";
 
     /// <inheritdoc/>
-    public long ChangeVersion
-    {
-        get
-        {
-            lock (_gate)
-            {
-                using SqliteCommand command = _versionProbe.CreateCommand();
-                command.CommandText = "PRAGMA data_version";
-                return (long)command.ExecuteScalar()!;
-            }
-        }
-    }
+    public long ChangeVersion => database.ChangeVersion(Area);
 
     /// <inheritdoc/>
     public (IReadOnlyList<Account> Accounts, IReadOnlyList<Grant> Grants) LoadAll()
     {
-        lock (_gate)
+        lock (database.Gate)
         {
             var accounts = new List<Account>();
             var grants = new List<Grant>();
-            using SqliteTransaction transaction = _connection.BeginTransaction(deferred: true);
-            using (SqliteCommand command = Command("SELECT name, password_hash, created_at FROM accounts ORDER BY name", transaction))
+            using SqliteTransaction transaction = database.Connection.BeginTransaction(deferred: true);
+            using (SqliteCommand command = database.Command("SELECT name, password_hash, created_at FROM accounts ORDER BY name", transaction))
             using (SqliteDataReader reader = command.ExecuteReader())
             {
                 while (reader.Read())
@@ -67,7 +27,7 @@ public sealed class SqliteAccountStore : IAccountStore, IDisposable
                     accounts.Add(new Account(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
                 }
             }
-            using (SqliteCommand command = Command("SELECT owner, grantee, kind, filter FROM grants ORDER BY owner, grantee, kind, filter", transaction))
+            using (SqliteCommand command = database.Command("SELECT owner, grantee, kind, filter FROM grants ORDER BY owner, grantee, kind, filter", transaction))
             using (SqliteDataReader reader = command.ExecuteReader())
             {
                 while (reader.Read())
@@ -84,74 +44,74 @@ public sealed class SqliteAccountStore : IAccountStore, IDisposable
     public bool AddAccount(Account account)
     {
         ArgumentNullException.ThrowIfNull(account);
-        lock (_gate)
+        return Write(transaction =>
         {
-            using SqliteCommand command = Command("INSERT OR IGNORE INTO accounts(name, password_hash, created_at) VALUES ($name, $hash, $created)");
+            using SqliteCommand command = database.Command("INSERT OR IGNORE INTO accounts(name, password_hash, created_at) VALUES ($name, $hash, $created)", transaction);
             command.Parameters.AddWithValue("$name", account.Name);
             command.Parameters.AddWithValue("$hash", account.PasswordHash);
             command.Parameters.AddWithValue("$created", account.CreatedAt.ToUnixTimeMilliseconds());
             return command.ExecuteNonQuery() == 1;
-        }
+        });
     }
 
     /// <inheritdoc/>
-    public bool SetPasswordHash(string name, string passwordHash)
+    public bool SetPasswordHash(string name, string passwordHash) => Write(transaction =>
     {
-        lock (_gate)
-        {
-            using SqliteCommand command = Command("UPDATE accounts SET password_hash = $hash WHERE name = $name");
-            command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$hash", passwordHash);
-            return command.ExecuteNonQuery() == 1;
-        }
-    }
+        using SqliteCommand command = database.Command("UPDATE accounts SET password_hash = $hash WHERE name = $name", transaction);
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$hash", passwordHash);
+        return command.ExecuteNonQuery() == 1;
+    });
 
     /// <inheritdoc/>
-    public bool RemoveAccount(string name)
+    public bool RemoveAccount(string name) => Write(transaction =>
     {
-        lock (_gate)
-        {
-            using SqliteTransaction transaction = _connection.BeginTransaction();
-            using SqliteCommand grants = Command("DELETE FROM grants WHERE owner = $name OR grantee = $name", transaction);
-            grants.Parameters.AddWithValue("$name", name);
-            grants.ExecuteNonQuery();
-            using SqliteCommand account = Command("DELETE FROM accounts WHERE name = $name", transaction);
-            account.Parameters.AddWithValue("$name", name);
-            bool removed = account.ExecuteNonQuery() == 1;
-            transaction.Commit();
-            return removed;
-        }
-    }
+        using SqliteCommand grants = database.Command("DELETE FROM grants WHERE owner = $name OR grantee = $name", transaction);
+        grants.Parameters.AddWithValue("$name", name);
+        grants.ExecuteNonQuery();
+        using SqliteCommand account = database.Command("DELETE FROM accounts WHERE name = $name", transaction);
+        account.Parameters.AddWithValue("$name", name);
+        return account.ExecuteNonQuery() == 1;
+    });
 
     /// <inheritdoc/>
     public void AddGrant(Grant grant)
     {
         ArgumentNullException.ThrowIfNull(grant);
-        lock (_gate)
+        Write(transaction =>
         {
-            using SqliteCommand command = Command("INSERT OR IGNORE INTO grants(owner, grantee, kind, filter) VALUES ($owner, $grantee, $kind, $filter)");
+            using SqliteCommand command = database.Command("INSERT OR IGNORE INTO grants(owner, grantee, kind, filter) VALUES ($owner, $grantee, $kind, $filter)", transaction);
             Bind(command, grant);
-            command.ExecuteNonQuery();
-        }
+            return command.ExecuteNonQuery() == 1;
+        });
     }
 
     /// <inheritdoc/>
     public bool RemoveGrant(Grant grant)
     {
         ArgumentNullException.ThrowIfNull(grant);
-        lock (_gate)
+        return Write(transaction =>
         {
-            using SqliteCommand command = Command("DELETE FROM grants WHERE owner = $owner AND grantee = $grantee AND kind = $kind AND filter = $filter");
+            using SqliteCommand command = database.Command("DELETE FROM grants WHERE owner = $owner AND grantee = $grantee AND kind = $kind AND filter = $filter", transaction);
             Bind(command, grant);
             return command.ExecuteNonQuery() == 1;
-        }
+        });
     }
 
-    /// <inheritdoc/>
-    public void Dispose()
+    /// <summary>Runs a change in one transaction that also moves the change counter when something changed.</summary>
+    private bool Write(Func<SqliteTransaction, bool> change)
     {
-        _versionProbe.Dispose();
-        _connection.Dispose();
+        lock (database.Gate)
+        {
+            using SqliteTransaction transaction = database.Connection.BeginTransaction();
+            bool changed = change(transaction);
+            if (changed)
+            {
+                database.Touch(Area, transaction);
+            }
+            transaction.Commit();
+            return changed;
+        }
     }
 
     private static void Bind(SqliteCommand command, Grant grant)
@@ -160,48 +120,5 @@ public sealed class SqliteAccountStore : IAccountStore, IDisposable
         command.Parameters.AddWithValue("$grantee", grant.Grantee);
         command.Parameters.AddWithValue("$kind", (int)grant.Kind);
         command.Parameters.AddWithValue("$filter", grant.Filter);
-    }
-
-    private void Migrate()
-    {
-        using SqliteCommand version = Command("PRAGMA user_version");
-        long current = (long)version.ExecuteScalar()!;
-        if (current > SchemaVersion)
-        {
-            throw new SqliteStoreException($"accounts.db has schema version {current}; this release knows {SchemaVersion}. Use a newer iotpe.", 0);
-        }
-        if (current < 1)
-        {
-            Execute("""
-                BEGIN;
-                CREATE TABLE IF NOT EXISTS accounts(
-                    name TEXT PRIMARY KEY NOT NULL,
-                    password_hash TEXT NOT NULL,
-                    created_at INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS grants(
-                    owner TEXT NOT NULL,
-                    grantee TEXT NOT NULL,
-                    kind INTEGER NOT NULL,
-                    filter TEXT NOT NULL,
-                    PRIMARY KEY(owner, grantee, kind, filter)) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS grants_by_grantee ON grants(grantee);
-                PRAGMA user_version = 1;
-                COMMIT;
-                """);
-        }
-    }
-
-    private void Execute(string sql)
-    {
-        using SqliteCommand command = Command(sql);
-        command.ExecuteNonQuery();
-    }
-
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
-    {
-        SqliteCommand command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
     }
 }

@@ -11,12 +11,14 @@ namespace IoTPE.Engine.Tests;
 public sealed class AccountAuthenticatorTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("iotpe-auth-").FullName;
+    private readonly SqliteEngineDatabase _database;
     private readonly SqliteAccountStore _store;
     private readonly AccountDirectory _directory;
 
     public AccountAuthenticatorTests()
     {
-        _store = new SqliteAccountStore(_folder);
+        _database = new SqliteEngineDatabase(_folder);
+        _store = new SqliteAccountStore(_database);
         _store.AddAccount(new Account("acme", PasswordHasher.Hash("s3cret", 1000), DateTimeOffset.UtcNow));
         _directory = new AccountDirectory(_store);
     }
@@ -24,7 +26,7 @@ public sealed class AccountAuthenticatorTests : IDisposable
     public void Dispose()
     {
         _directory.Dispose();
-        _store.Dispose();
+        _database.Dispose();
         Directory.Delete(_folder, recursive: true);
     }
 

@@ -9,13 +9,15 @@ namespace IoTPE.Engine.Tests;
 public sealed class AccountAuthorizerTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("iotpe-accounts-").FullName;
+    private readonly SqliteEngineDatabase _database;
     private readonly SqliteAccountStore _store;
     private readonly AccountDirectory _directory;
     private readonly AccountAuthorizer _authorizer;
 
     public AccountAuthorizerTests()
     {
-        _store = new SqliteAccountStore(_folder);
+        _database = new SqliteEngineDatabase(_folder);
+        _store = new SqliteAccountStore(_database);
         _store.AddAccount(new Account("owner", PasswordHasher.Hash("x", 10), DateTimeOffset.UtcNow));
         _store.AddAccount(new Account("other", PasswordHasher.Hash("x", 10), DateTimeOffset.UtcNow));
         _directory = new AccountDirectory(_store);
@@ -25,7 +27,7 @@ public sealed class AccountAuthorizerTests : IDisposable
     public void Dispose()
     {
         _directory.Dispose();
-        _store.Dispose();
+        _database.Dispose();
         Directory.Delete(_folder, recursive: true);
     }
 

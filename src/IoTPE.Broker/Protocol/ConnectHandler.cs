@@ -66,6 +66,11 @@ internal sealed class ConnectHandler
             clientId = "iotpe-" + Guid.NewGuid().ToString("N");
             assigned = true;
         }
+        if (clientId.StartsWith(ClientIdentity.InternalClientIdPrefix, StringComparison.Ordinal))
+        {
+            Refuse(connection, clientId, ReasonCode.ClientIdentifierNotValid, $"client identifiers starting with {ClientIdentity.InternalClientIdPrefix} are reserved for the broker's own clients");
+            return false;
+        }
         if (Encoding.UTF8.GetByteCount(clientId) > _state.Options.MaxClientIdLength)
         {
             Refuse(connection, clientId, ReasonCode.ClientIdentifierNotValid, $"client identifier longer than {_state.Options.MaxClientIdLength} bytes");

@@ -105,7 +105,7 @@ internal sealed class SubscribeHandler
             uint[]? identifiers = subscription.SubscriptionIdentifier != 0 ? [subscription.SubscriptionIdentifier] : null;
             foreach (ApplicationMessage message in _retainedMatches)
             {
-                if (!_state.Authorizer.CanReceive(session.Identity, message.Topic))
+                if (!_state.MayReceive(session, message.Topic))
                 {
                     continue;
                 }

@@ -59,7 +59,7 @@ internal sealed class MessageRouter
         long now = _state.NowUnixMs;
         foreach ((Session session, Target target) in _targets)
         {
-            if (!_state.Authorizer.CanReceive(session.Identity, message.Topic))
+            if (!_state.MayReceive(session, message.Topic))
             {
                 continue;
             }

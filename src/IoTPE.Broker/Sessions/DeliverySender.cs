@@ -73,7 +73,7 @@ internal sealed class DeliverySender
                 Drop(session, next, "message expired");
                 continue;
             }
-            if (!_state.Authorizer.CanReceive(session.Identity, next.Message.Topic))
+            if (!_state.MayReceive(session, next.Message.Topic))
             {
                 // Checked at delivery as well as at subscribe time: a revoked right stops delivery at once.
                 Drop(session, next, "no longer authorized to receive");

@@ -28,7 +28,8 @@ internal static class AccountCommands
         list.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(name);
-            using var store = new SqliteAccountStore(parseResult.GetRequiredValue(data));
+            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+            var store = new SqliteAccountStore(database);
             (IReadOnlyList<Account> accounts, IReadOnlyList<Grant> grants) = store.LoadAll();
             if (!accounts.Any(a => a.Name == accountName))
             {
@@ -76,7 +77,8 @@ internal static class AccountCommands
                 error.WriteLine("iotpe: " + inputError);
                 return 1;
             }
-            using var store = new SqliteAccountStore(parseResult.GetRequiredValue(data));
+            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+            var store = new SqliteAccountStore(database);
             if (!store.AddAccount(new Account(accountName, PasswordHasher.Hash(password), DateTimeOffset.UtcNow)))
             {
                 error.WriteLine($"iotpe: account '{accountName}' already exists");
@@ -105,7 +107,8 @@ internal static class AccountCommands
                 error.WriteLine("iotpe: " + inputError);
                 return 1;
             }
-            using var store = new SqliteAccountStore(parseResult.GetRequiredValue(data));
+            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+            var store = new SqliteAccountStore(database);
             if (!store.SetPasswordHash(accountName, PasswordHasher.Hash(password)))
             {
                 error.WriteLine($"iotpe: no account '{accountName}'");
@@ -126,7 +129,8 @@ internal static class AccountCommands
         remove.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(name);
-            using var store = new SqliteAccountStore(parseResult.GetRequiredValue(data));
+            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+            var store = new SqliteAccountStore(database);
             if (!store.RemoveAccount(accountName))
             {
                 parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{accountName}'");
@@ -144,7 +148,8 @@ internal static class AccountCommands
         var list = new Command("list", "List the accounts.") { data };
         list.SetAction(parseResult =>
         {
-            using var store = new SqliteAccountStore(parseResult.GetRequiredValue(data));
+            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+            var store = new SqliteAccountStore(database);
             foreach (Account account in store.LoadAll().Accounts)
             {
                 parseResult.InvocationConfiguration.Output.WriteLine($"{account.Name}\tcreated {account.CreatedAt:yyyy-MM-dd HH:mm}Z");

@@ -71,7 +71,7 @@ internal static class RunCommand
         var logger = new ConsoleLogger("iotpe", configuration.LogLevel ?? LogLevel.Information);
         string dataFolder = Path.GetFullPath(configuration.Data!);
         SqliteBrokerStore store;
-        SqliteAccountStore accounts;
+        SqliteEngineDatabase engineDatabase;
         try
         {
             Directory.CreateDirectory(dataFolder);
@@ -80,7 +80,7 @@ internal static class RunCommand
                 SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
                 Log = message => logger.StoreMessage(message),
             });
-            accounts = new SqliteAccountStore(dataFolder);
+            engineDatabase = new SqliteEngineDatabase(dataFolder);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteStoreException or Microsoft.Data.Sqlite.SqliteException)
         {
@@ -88,19 +88,24 @@ internal static class RunCommand
             return 1;
         }
 
+        long databaseLimit = (configuration.Engine.DatabaseLimitMegabytes ?? 64) * 1024L * 1024;
         await using (store.ConfigureAwait(false))
-        using (accounts)
+        using (engineDatabase)
+        using (var accountDatabases = new SqliteAccountDatabases(dataFolder, databaseLimit))
         {
             bool allowAnonymous = configuration.AllowAnonymous ?? false;
-            var engine = new ProcessEngine(accounts, allowAnonymous, logger);
+            var stores = new EngineStores(new SqliteAccountStore(engineDatabase), new SqliteScriptStore(engineDatabase),
+                new SqliteKeyValueStore(engineDatabase), accountDatabases);
+            var engine = new ProcessEngine(stores, configuration.Engine.ToOptions(dataFolder), allowAnonymous, logger);
             await using ConfiguredAsyncDisposable engineScope = engine.ConfigureAwait(false);
             var broker = new Broker.Broker(configuration.Broker, store, engine.Authenticator, engine.Authorizer,
                 logger, timeProvider: null, VersionAction.ProductVersion);
-            engine.Attach(broker);
             await using (broker.ConfigureAwait(false))
             {
                 try
                 {
+                    broker.LoadState();
+                    engine.Attach(broker); // before the listeners open, so no message misses the engine
                     await broker.StartAsync().ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or FormatException)

@@ -1,5 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
+using IoTPE.Engine.Accounts;
+using IoTPE.Engine.Scripts;
 using IoTPE.Scripting;
+using IoTPE.Storage.Sqlite;
 
 namespace IoTPE.Edge.Commands;
 
@@ -8,9 +12,201 @@ internal static class ScriptCommands
 {
     public static Command Build()
     {
-        var script = new Command("script", "Work with JavaScript business rules.");
+        var script = new Command("script", "Work with JavaScript business rules: check, load, list, show, remove, schedule.");
         script.Subcommands.Add(BuildCheck());
+        script.Subcommands.Add(BuildLoad());
+        script.Subcommands.Add(BuildList());
+        script.Subcommands.Add(BuildShow());
+        script.Subcommands.Add(BuildRemove());
+        script.Subcommands.Add(BuildSchedule());
         return script;
+    }
+
+    private static Argument<string> AccountArgument() => new("ACCOUNT") { Description = "The account that owns the script." };
+
+    private static Argument<string> NameArgument() => new("NAME") { Description = "The script name: it runs on /<ACCOUNT>/run/<NAME>." };
+
+    /// <summary>Opens the engine database of the data folder, checking that the account exists.</summary>
+    private static SqliteEngineDatabase? OpenFor(ParseResult parseResult, Option<string> data, string account)
+    {
+        var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+        if (!new SqliteAccountStore(database).LoadAll().Accounts.Any(a => a.Name == account))
+        {
+            parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{account}'");
+            database.Dispose();
+            return null;
+        }
+        return database;
+    }
+
+    private static Command BuildLoad()
+    {
+        var data = DataFolderOption.Create();
+        var account = AccountArgument();
+        var name = NameArgument();
+        var file = new Argument<FileInfo>("FILE") { Description = "The JavaScript file." };
+        var load = new Command("load", "Compile a script and store it as the account's next version of NAME (a running engine uses it from the next run).")
+        {
+            account, name, file, data,
+        };
+        load.SetAction(parseResult =>
+        {
+            TextWriter error = parseResult.InvocationConfiguration.Error;
+            string accountName = parseResult.GetRequiredValue(account);
+            string scriptName = parseResult.GetRequiredValue(name);
+            FileInfo path = parseResult.GetRequiredValue(file);
+            if (!ScriptName.IsValid(scriptName, out string? problem))
+            {
+                error.WriteLine($"iotpe: invalid script name: {problem}");
+                return 1;
+            }
+            string text;
+            try
+            {
+                text = File.ReadAllText(path.FullName);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"iotpe: cannot read {path}: {e.Message}");
+                return 2;
+            }
+            if (ScriptCheck.Check(path.Name, text) is { } syntax)
+            {
+                error.WriteLine($"{path}:{syntax}");
+                return 1;
+            }
+            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
+            if (database is null)
+            {
+                return 1;
+            }
+            StoredScript saved = new SqliteScriptStore(database).Save(accountName, scriptName, text);
+            parseResult.InvocationConfiguration.Output.WriteLine($"{accountName}/{scriptName} version {saved.Version} loaded");
+            return 0;
+        });
+        return load;
+    }
+
+    private static Command BuildList()
+    {
+        var data = DataFolderOption.Create();
+        var account = AccountArgument();
+        var list = new Command("list", "List an account's scripts (newest versions) and their schedules.") { account, data };
+        list.SetAction(parseResult =>
+        {
+            string accountName = parseResult.GetRequiredValue(account);
+            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
+            if (database is null)
+            {
+                return 1;
+            }
+            var store = new SqliteScriptStore(database);
+            IReadOnlyList<ScriptSchedule> schedules = store.Schedules();
+            foreach (StoredScript script in store.List(accountName))
+            {
+                ScriptSchedule? schedule = schedules.FirstOrDefault(s => s.Account == accountName && s.Name == script.Name);
+                parseResult.InvocationConfiguration.Output.WriteLine(
+                    $"{script.Name}	version {script.Version}	loaded {script.CreatedAt:yyyy-MM-dd HH:mm}Z" +
+                    (schedule is null ? "" : $"	every {schedule.EverySeconds} s"));
+            }
+            return 0;
+        });
+        return list;
+    }
+
+    private static Command BuildShow()
+    {
+        var data = DataFolderOption.Create();
+        var account = AccountArgument();
+        var name = NameArgument();
+        var version = new Option<int?>("--version") { Description = "Show this version instead of the newest." };
+        var show = new Command("show", "Print a script's text.") { account, name, data, version };
+        show.SetAction(parseResult =>
+        {
+            string accountName = parseResult.GetRequiredValue(account);
+            string scriptName = parseResult.GetRequiredValue(name);
+            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
+            if (database is null)
+            {
+                return 1;
+            }
+            var store = new SqliteScriptStore(database);
+            StoredScript? script = parseResult.GetValue(version) is { } v ? store.Get(accountName, scriptName, v) : store.GetLatest(accountName, scriptName);
+            if (script is null)
+            {
+                parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no such script: {accountName}/{scriptName}");
+                return 1;
+            }
+            parseResult.InvocationConfiguration.Output.Write(script.Text);
+            return 0;
+        });
+        return show;
+    }
+
+    private static Command BuildRemove()
+    {
+        var data = DataFolderOption.Create();
+        var account = AccountArgument();
+        var name = NameArgument();
+        var remove = new Command("remove", "Delete a script, every version, and its schedule.") { account, name, data };
+        remove.SetAction(parseResult =>
+        {
+            string accountName = parseResult.GetRequiredValue(account);
+            string scriptName = parseResult.GetRequiredValue(name);
+            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
+            if (database is null)
+            {
+                return 1;
+            }
+            if (!new SqliteScriptStore(database).Remove(accountName, scriptName))
+            {
+                parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no such script: {accountName}/{scriptName}");
+                return 1;
+            }
+            parseResult.InvocationConfiguration.Output.WriteLine($"{accountName}/{scriptName} removed");
+            return 0;
+        });
+        return remove;
+    }
+
+    private static Command BuildSchedule()
+    {
+        var data = DataFolderOption.Create();
+        var account = AccountArgument();
+        var name = NameArgument();
+        var every = new Option<int?>("--every") { Description = "Run the script every N seconds (1 to 86400)." };
+        var off = new Option<bool>("--off") { Description = "Stop running it on a schedule." };
+        var schedule = new Command("schedule", "Run a stored script every N seconds, never overlapping.") { account, name, data, every, off };
+        schedule.SetAction(parseResult =>
+        {
+            string accountName = parseResult.GetRequiredValue(account);
+            string scriptName = parseResult.GetRequiredValue(name);
+            int? seconds = parseResult.GetValue(every);
+            bool stop = parseResult.GetValue(off);
+            TextWriter error = parseResult.InvocationConfiguration.Error;
+            if (stop == seconds.HasValue || seconds is < 1 or > 86_400)
+            {
+                error.WriteLine("iotpe: give either --every N (1 to 86400) or --off");
+                return 1;
+            }
+            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
+            if (database is null)
+            {
+                return 1;
+            }
+            var store = new SqliteScriptStore(database);
+            if (store.GetLatest(accountName, scriptName) is null)
+            {
+                error.WriteLine($"iotpe: no such script: {accountName}/{scriptName}");
+                return 1;
+            }
+            store.SetSchedule(accountName, scriptName, seconds);
+            parseResult.InvocationConfiguration.Output.WriteLine(seconds is { } s
+                ? $"{accountName}/{scriptName} runs every {s.ToString(CultureInfo.InvariantCulture)} s"
+                : $"{accountName}/{scriptName} no longer runs on a schedule");
+            return 0;
+        });
+        return schedule;
     }
 
     private static Command BuildCheck()
@@ -36,8 +232,7 @@ internal static class ScriptCommands
                 return 2;
             }
 
-            using ScriptHeap heap = ScriptHeap.Create();
-            ScriptError? problem = heap.Check(new ScriptSource(path.Name, text));
+            ScriptError? problem = ScriptCheck.Check(path.Name, text);
             if (problem is null)
             {
                 output.WriteLine($"{path}: ok");

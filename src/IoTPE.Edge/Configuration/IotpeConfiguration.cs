@@ -43,4 +43,7 @@ public sealed class IotpeConfiguration
 
     /// <summary>The broker's settings: listeners, limits, protocol options.</summary>
     public BrokerOptions Broker { get; set; } = new();
+
+    /// <summary>The process engine's settings: script limits.</summary>
+    public EngineSettings Engine { get; set; } = new();
 }

@@ -1,0 +1,63 @@
+using IoTPE.Broker.Routing;
+using IoTPE.Broker.Sessions;
+using IoTPE.Broker.Storage;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Broker;
+
+/// <summary>
+/// A client inside the broker's process (the engine, the bridge) with a persistent session: its
+/// subscriptions and its QoS 1 queue are stored like any persistent session's, so a message
+/// delivered to it survives a crash until it is acknowledged. Deliveries arrive on the broker's
+/// threads; the handler must only queue them and return.
+/// </summary>
+public sealed class InternalClient
+{
+    private readonly BrokerState _state;
+    private readonly DeliverySender _sender;
+    private readonly Session _session;
+
+    internal InternalClient(BrokerState state, DeliverySender sender, Session session)
+    {
+        _state = state;
+        _sender = sender;
+        _session = session;
+    }
+
+    /// <summary>The client identifier of the session.</summary>
+    public string ClientId => _session.ClientId;
+
+    /// <summary>Subscribes the session (kept across restarts). QoS 2 is granted as 1.</summary>
+    public void Subscribe(string topicFilter, QualityOfService qos = QualityOfService.AtLeastOnce)
+    {
+        ArgumentNullException.ThrowIfNull(topicFilter);
+        if (!TopicFilter.IsValid(topicFilter))
+        {
+            throw new ArgumentException($"invalid topic filter '{topicFilter}'", nameof(topicFilter));
+        }
+        var granted = (QualityOfService)Math.Min((byte)qos, (byte)QualityOfService.AtLeastOnce);
+        _state.RunPass(() =>
+        {
+            if (!_session.Subscriptions.TryGetValue(topicFilter, out Subscription? subscription))
+            {
+                subscription = new Subscription(_session, topicFilter, topicFilter, shareName: null);
+                _session.Subscriptions.Add(topicFilter, subscription);
+                _state.Subscriptions.Add(subscription);
+            }
+            subscription.Options = new SubscriptionOptions(granted, NoLocal: true);
+            _state.Store.SaveSubscription(new StoredSubscription(_session.ClientId, topicFilter, subscription.OptionsByte, 0));
+            _state.Counters.Subscriptions = _state.Subscriptions.Count;
+        });
+    }
+
+    /// <summary>Completes a QoS 1 delivery: it leaves the durable queue.</summary>
+    public void Acknowledge(InternalDelivery delivery)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        if (delivery.QoS == QualityOfService.AtMostOnce)
+        {
+            return;
+        }
+        _state.RunPass(() => _sender.OnPubAck(_session, delivery.PacketIdentifier));
+    }
+}

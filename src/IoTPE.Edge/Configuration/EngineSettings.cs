@@ -1,0 +1,51 @@
+using IoTPE.Engine;
+using IoTPE.Scripting;
+
+namespace IoTPE.Edge.Configuration;
+
+/// <summary>The <c>engine</c> section of the configuration file; unset values keep the engine's defaults.</summary>
+public sealed class EngineSettings
+{
+    /// <summary>Time budget of one script run, in milliseconds (default 1000).</summary>
+    public int? RunTimeoutMilliseconds { get; set; }
+
+    /// <summary>Memory cap of each account's script heap, in MiB (default 16).</summary>
+    public int? MemoryLimitMegabytes { get; set; }
+
+    /// <summary>Most publishes per run (default 100).</summary>
+    public int? MaxPublishesPerRun { get; set; }
+
+    /// <summary>Script worker threads (default: one per core).</summary>
+    public int? ScriptWorkers { get; set; }
+
+    /// <summary>Most kv keys per account (default 10000).</summary>
+    public int? MaxKeysPerAccount { get; set; }
+
+    /// <summary>Size cap of each account's SQL database, in MiB (default 64).</summary>
+    public int? DatabaseLimitMegabytes { get; set; }
+
+    /// <summary>The engine options these settings give, with scripts in <c>&lt;data&gt;/scripts</c>.</summary>
+    public EngineOptions ToOptions(string dataFolder)
+    {
+        ScriptLimits defaults = ScriptLimits.Default;
+        var options = new EngineOptions
+        {
+            ScriptFolder = Path.Combine(dataFolder, "scripts"),
+            Limits = defaults with
+            {
+                RunTimeout = RunTimeoutMilliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : defaults.RunTimeout,
+                MemoryLimitBytes = MemoryLimitMegabytes is { } mb ? mb * 1024L * 1024 : defaults.MemoryLimitBytes,
+                MaxPublishesPerRun = MaxPublishesPerRun ?? defaults.MaxPublishesPerRun,
+            },
+        };
+        if (ScriptWorkers is { } workers)
+        {
+            options.ScriptWorkers = workers;
+        }
+        if (MaxKeysPerAccount is { } keys)
+        {
+            options.MaxKeysPerAccount = keys;
+        }
+        return options;
+    }
+}

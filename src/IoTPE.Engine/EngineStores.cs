@@ -1,0 +1,11 @@
+using IoTPE.Engine.Accounts;
+using IoTPE.Engine.Scripts;
+
+namespace IoTPE.Engine;
+
+/// <summary>The engine's storage ports: SQLite on the edge, MySQL on the central engine.</summary>
+/// <param name="Accounts">Accounts and grants.</param>
+/// <param name="Scripts">Stored scripts, their versions and schedules.</param>
+/// <param name="KeyValues">The accounts' <c>kv</c> entries.</param>
+/// <param name="Databases">The accounts' own SQL databases (<c>db</c>).</param>
+public sealed record EngineStores(IAccountStore Accounts, IScriptStore Scripts, IKeyValueStore KeyValues, IAccountDatabases Databases);

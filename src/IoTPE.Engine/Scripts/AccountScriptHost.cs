@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using IoTPE.Broker;
+using IoTPE.Broker.Security;
+using IoTPE.Mqtt;
+using IoTPE.Scripting;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Engine.Scripts;
+
+/// <summary>
+/// What <c>publish</c>, <c>db</c>, <c>kv</c> and <c>log</c> mean for one run of one account's script:
+/// publishing only where the account may publish, the account's own database and key-value
+/// entries, and the engine's log.
+/// </summary>
+internal sealed class AccountScriptHost : IScriptHost
+{
+    private readonly ScriptServices _services;
+    private readonly string _account;
+    private readonly string _script;
+    private readonly ClientIdentity _identity;
+    private long _startTimestamp;
+
+    public AccountScriptHost(ScriptServices services, string account, string script)
+    {
+        _services = services;
+        _account = account;
+        _script = script;
+        _identity = new ClientIdentity(ClientIdentity.InternalClientIdPrefix + "script/" + account + "/" + script, account, null, "script");
+    }
+
+    public void Invoke(string function, JsonElement arguments, Utf8JsonWriter result)
+    {
+        if (_startTimestamp == 0)
+        {
+            _startTimestamp = Stopwatch.GetTimestamp();
+        }
+        switch (function)
+        {
+            case ScriptHostFunction.Publish:
+                Publish(arguments);
+                break;
+            case ScriptHostFunction.DbQuery:
+                Database(arguments, result, query: true);
+                break;
+            case ScriptHostFunction.DbExec:
+                Database(arguments, result, query: false);
+                break;
+            case ScriptHostFunction.KvGet:
+                if (_services.KeyValues.Get(_account, arguments[0].GetString()!) is { } stored)
+                {
+                    result.WriteRawValue(stored, skipInputValidation: true);
+                }
+                break;
+            case ScriptHostFunction.KvSet:
+                if (!_services.KeyValues.Set(_account, arguments[0].GetString()!, arguments[1].GetRawText(), _services.Options.MaxKeysPerAccount))
+                {
+                    throw new ScriptHostException($"kv.set: the account already has {_services.Options.MaxKeysPerAccount} keys");
+                }
+                break;
+            case ScriptHostFunction.KvRemove:
+                result.WriteBooleanValue(_services.KeyValues.Remove(_account, arguments[0].GetString()!));
+                break;
+            case ScriptHostFunction.Log:
+                _services.Log.ScriptLog(LevelOf(arguments[0].GetString()), _account, _script, arguments[1].GetString() ?? "");
+                break;
+            default:
+                throw new ScriptHostException($"{function} is not available");
+        }
+    }
+
+    private void Publish(JsonElement arguments)
+    {
+        string topic = arguments[0].GetString()!;
+        if (!TopicName.IsValid(topic) || TopicName.IsDollarTopic(topic))
+        {
+            throw new ScriptHostException($"publish: '{topic}' is not a topic a script can publish to");
+        }
+        if (!_services.Authorizer.CanPublish(_identity, topic))
+        {
+            throw new ScriptHostException($"publish: account {_account} may not publish to '{topic}'");
+        }
+        byte[] payload = Encoding.UTF8.GetBytes(arguments[1].GetString() ?? "");
+        var qos = (QualityOfService)arguments[2].GetInt32();
+        bool retain = arguments[3].GetBoolean();
+        _services.Broker.Publish(new ApplicationMessage(topic, payload, qos, retain)
+        {
+            PublisherUserName = _account,
+            PublisherClientId = _identity.ClientId,
+        });
+    }
+
+    private void Database(JsonElement arguments, Utf8JsonWriter result, bool query)
+    {
+        string sql = arguments[0].GetString()!;
+        JsonElement parameters = arguments.GetArrayLength() > 1 ? arguments[1] : default;
+        TimeSpan remaining = _services.Options.Limits.RunTimeout - Stopwatch.GetElapsedTime(_startTimestamp);
+        try
+        {
+            if (query)
+            {
+                _services.Databases.Query(_account, sql, parameters, result, remaining);
+            }
+            else
+            {
+                _services.Databases.Execute(_account, sql, parameters, result, remaining);
+            }
+        }
+        catch (AccountDatabaseException e)
+        {
+            throw new ScriptHostException(e.Message);
+        }
+    }
+
+    private static LogLevel LevelOf(string? level) => level switch
+    {
+        "error" => LogLevel.Error,
+        "warn" => LogLevel.Warning,
+        "debug" => LogLevel.Debug,
+        _ => LogLevel.Information,
+    };
+}

@@ -1,0 +1,127 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using IoTPE.Broker;
+
+namespace IoTPE.Engine.Scripts;
+
+/// <summary>
+/// The <c>message</c> a script receives, as JSON:
+/// <code>
+/// { "topic": "/acme/run/calc", "account": "acme", "script": "calc", "publisher": "other",
+///   "clientId": "...", "payload": "{\"x\":1}", "json": {"x":1}, "payloadBase64": "eyJ4IjoxfQ==",
+///   "qos": 1, "retain": false, "contentType": null, "responseTopic": null,
+///   "correlationData": null, "correlationDataBase64": null, "userProperties": {"k": "v"} }
+/// </code>
+/// <c>payload</c> is the payload as UTF-8 text; <c>json</c> is the payload parsed, or null when it is
+/// not JSON; <c>publisher</c> is the publishing account (null for anonymous clients and schedules).
+/// A scheduled run gets <c>"topic": null</c> and <c>"schedule": {"everySeconds": N}</c>.
+/// </summary>
+internal static class ScriptMessage
+{
+    public static byte[] FromMessage(ApplicationMessage message, string account, string script)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 + message.Payload.Length * 3);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("topic", message.Topic);
+            json.WriteString("account", account);
+            json.WriteString("script", script);
+            WriteStringOrNull(json, "publisher", message.PublisherUserName);
+            WriteStringOrNull(json, "clientId", message.PublisherClientId);
+            ReadOnlySpan<byte> payload = message.Payload.Span;
+            json.WriteString("payload", Encoding.UTF8.GetString(payload));
+            json.WritePropertyName("json");
+            WriteJsonOrNull(json, payload);
+            json.WriteBase64String("payloadBase64", payload);
+            json.WriteNumber("qos", (int)message.QoS);
+            json.WriteBoolean("retain", message.Retain);
+            WriteStringOrNull(json, "contentType", message.Properties?.ContentType);
+            WriteStringOrNull(json, "responseTopic", message.Properties?.ResponseTopic);
+            if (message.Properties?.CorrelationData is { } correlation)
+            {
+                json.WriteString("correlationData", Encoding.UTF8.GetString(correlation));
+                json.WriteBase64String("correlationDataBase64", correlation);
+            }
+            else
+            {
+                json.WriteNull("correlationData");
+                json.WriteNull("correlationDataBase64");
+            }
+            json.WriteStartObject("userProperties");
+            foreach (Mqtt.UserProperty property in message.Properties?.UserProperties ?? [])
+            {
+                json.WriteString(property.Name, property.Value);
+            }
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static byte[] ForSchedule(string account, string script, int everySeconds)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNull("topic");
+            json.WriteString("account", account);
+            json.WriteString("script", script);
+            json.WriteNull("publisher");
+            json.WriteNull("clientId");
+            json.WriteString("payload", "");
+            json.WriteNull("json");
+            json.WriteString("payloadBase64", "");
+            json.WriteNumber("qos", 0);
+            json.WriteBoolean("retain", false);
+            json.WriteStartObject("schedule");
+            json.WriteNumber("everySeconds", everySeconds);
+            json.WriteEndObject();
+            json.WriteStartObject("userProperties");
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static void WriteJsonOrNull(Utf8JsonWriter json, ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            json.WriteNullValue();
+            return;
+        }
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 64 });
+            if (JsonDocument.TryParseValue(ref reader, out JsonDocument? document) && reader.BytesConsumed == payload.Length)
+            {
+                using (document)
+                {
+                    document!.RootElement.WriteTo(json);
+                    return;
+                }
+            }
+            document?.Dispose();
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the script still has the text.
+        }
+        json.WriteNullValue();
+    }
+}
