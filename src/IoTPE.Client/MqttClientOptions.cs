@@ -5,9 +5,10 @@ namespace IoTPE.Client;
 /// <summary>
 /// How an <see cref="MqttClient"/> connects and where it keeps its state. The defaults give guaranteed delivery:
 /// QoS 2, a persistent session (clean start off, a session that does not expire), and every in-flight message
-/// committed to <see cref="StatePath"/> with <c>synchronous=FULL</c>.
+/// committed to <see cref="StatePath"/> with <c>synchronous=FULL</c>. A record, so variants are made with
+/// <c>with { … }</c>; its <see cref="object.ToString"/> leaves the password out.
 /// </summary>
-public sealed class MqttClientOptions
+public sealed record MqttClientOptions
 {
     /// <summary>The broker's host name or IP address.</summary>
     public required string Host { get; init; }
@@ -96,6 +97,15 @@ public sealed class MqttClientOptions
 
     /// <summary>The will message the broker publishes if this client vanishes without a DISCONNECT; none unless set.</summary>
     public WillMessage? Will { get; init; }
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Host = ").Append(Host).Append(", Port = ").Append(Port)
+            .Append(", ClientId = ").Append(ClientId).Append(", StatePath = ").Append(StatePath)
+            .Append(", ProtocolVersion = ").Append(ProtocolVersion).Append(", UserName = ").Append(UserName)
+            .Append(", Tls = ").Append(Tls is not null);
+        return true;
+    }
 
     internal void Validate()
     {

@@ -57,6 +57,7 @@ internal sealed class StateDatabase : IDisposable
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
+            DefaultTimeout = 2, // Seconds to retry a locked file: nobody else should hold it, so fail fast if someone does.
         };
         SqliteConnection connection;
         try

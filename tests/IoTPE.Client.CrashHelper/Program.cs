@@ -1,0 +1,89 @@
+// Uses IoTPE.Client the way an application would, until IoTPE.Client.Tests kills it with SIGKILL, and says what
+// happened, one line per event. Each line ends in '.', so a reader can tell a whole line from one cut by the kill.
+//
+// Usage:
+//   IoTPE.Client.CrashHelper publish <port> <3|5> <state-file> <client-id> <topic> <first> <last>
+//       Publishes the numbers first..last (payload: the number) at QoS 2 to <topic>, all at once (the client commits
+//       them in order and sends them through its window), and prints "acked <n>." when the broker took each one.
+//       Prints "done." when all are acknowledged, then exits.
+//   IoTPE.Client.CrashHelper consume <port> <3|5> <state-file> <client-id> <filter>
+//       Subscribes at QoS 2 and prints "handled <n> <attempt> <redelivery>." from the handler. Runs until killed.
+// Both print "ready." once the state file is open and "connected." once a connection is up.
+using System.Globalization;
+using System.Text;
+using IoTPE.Client;
+using IoTPE.Mqtt;
+using IoTPE.Storage.Sqlite;
+
+if (args.Length < 5 || args[0] is not ("publish" or "consume"))
+{
+    Console.Error.WriteLine("usage: IoTPE.Client.CrashHelper publish|consume <port> <3|5> <state-file> <client-id> ...");
+    return 2;
+}
+
+SqliteRuntime.Initialize();
+var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
+var outputLock = new Lock();
+void Say(string line)
+{
+    lock (outputLock)
+    {
+        output.WriteLine(line);
+    }
+}
+
+var options = new MqttClientOptions
+{
+    Host = "127.0.0.1",
+    Port = int.Parse(args[1], CultureInfo.InvariantCulture),
+    ProtocolVersion = args[2] == "3" ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500,
+    StatePath = args[3],
+    ClientId = args[4],
+    ReconnectBackoff = new BackoffPolicy(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1)),
+};
+await using var client = new MqttClient(options);
+
+// Handlers are registered before the client starts, as a persistent session's messages may come at once.
+Task subscribed = args[0] == "consume"
+    ? client.SubscribeAsync(args[5], (message, _) =>
+    {
+        Say(string.Create(CultureInfo.InvariantCulture, $"handled {message.GetPayloadAsString()} {message.DeliveryAttempt} {(message.IsRedelivery ? 1 : 0)}."));
+        return ValueTask.CompletedTask;
+    })
+    : Task.CompletedTask;
+
+await client.StartAsync();
+Say("ready.");
+await client.WaitUntilConnectedAsync();
+Say("connected.");
+
+if (args[0] == "consume")
+{
+    await subscribed;
+    Say("subscribed.");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
+string topic = args[5];
+int first = int.Parse(args[6], CultureInfo.InvariantCulture);
+int last = int.Parse(args[7], CultureInfo.InvariantCulture);
+var acknowledged = new List<Task>();
+for (int n = first; n <= last; n++)
+{
+    int number = n;
+    Task published = client.PublishAsync(topic, number.ToString(CultureInfo.InvariantCulture));
+    acknowledged.Add(published.ContinueWith(
+        t =>
+        {
+            if (t.IsCompletedSuccessfully)
+            {
+                Say(string.Create(CultureInfo.InvariantCulture, $"acked {number}."));
+            }
+        },
+        TaskScheduler.Default));
+}
+
+await Task.WhenAll(acknowledged);
+Say("done.");
+return 0;

@@ -1,0 +1,75 @@
+using IoTPE.Mqtt;
+using IoTPE.Storage.Sqlite;
+
+namespace IoTPE.Client.Tests.Infrastructure;
+
+/// <summary>Options and state files for the clients of one test, in a temporary folder deleted at the end.</summary>
+public sealed class TestClients : IAsyncDisposable
+{
+    private static int s_counter;
+    private readonly List<MqttClient> _clients = [];
+
+    public TestClients()
+    {
+        SqliteRuntime.Initialize();
+        Folder = Directory.CreateTempSubdirectory("iotpe-client-state-").FullName;
+    }
+
+    public string Folder { get; }
+
+    /// <summary>A client identifier unique in this test run.</summary>
+    public static string NewClientId(string role) =>
+        $"{role}-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
+
+    /// <summary>Options for a client of <paramref name="broker"/>; its state file is named after the client id.</summary>
+    public MqttClientOptions Options(TestBroker broker, string clientId, MqttProtocolVersion version = MqttProtocolVersion.V500) =>
+        Options(broker.Port, clientId, version);
+
+    public MqttClientOptions Options(int port, string clientId, MqttProtocolVersion version = MqttProtocolVersion.V500) => new()
+    {
+        Host = "127.0.0.1",
+        Port = port,
+        ClientId = clientId,
+        StatePath = StatePath(clientId),
+        ProtocolVersion = version,
+        ReconnectBackoff = new BackoffPolicy(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(500)),
+        HandlerRetryBackoff = new BackoffPolicy(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(200)),
+        KeepAlive = TimeSpan.FromSeconds(10),
+    };
+
+    public string StatePath(string clientId) => Path.Combine(Folder, clientId + ".db");
+
+    /// <summary>Creates a client (disposed with this object unless disposed before).</summary>
+    public MqttClient Create(MqttClientOptions options)
+    {
+        var client = new MqttClient(options);
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>Creates, starts and waits for the connection of a client.</summary>
+    public async Task<MqttClient> StartAsync(MqttClientOptions options)
+    {
+        MqttClient client = Create(options);
+        await client.StartAsync();
+        await client.WaitUntilConnectedAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (MqttClient client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Text;
+using IoTPE.Client.Tests.Infrastructure;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Client.Tests;
+
+/// <summary>Publish/subscribe through real brokers, at every QoS and with both protocol versions.</summary>
+[Collection(SharedBrokers.Name)]
+public sealed class RoundTripTests(BrokerFixture brokers)
+{
+    private const int Count = 20;
+
+    public static TheoryData<string, MqttProtocolVersion, QualityOfService> Cases()
+    {
+        var data = new TheoryData<string, MqttProtocolVersion, QualityOfService>();
+        foreach (string broker in (string[])["iotpe", "mosquitto"])
+        {
+            foreach (MqttProtocolVersion version in (MqttProtocolVersion[])[MqttProtocolVersion.V311, MqttProtocolVersion.V500])
+            {
+                foreach (QualityOfService qos in (QualityOfService[])[QualityOfService.AtMostOnce, QualityOfService.AtLeastOnce, QualityOfService.ExactlyOnce])
+                {
+                    data.Add(broker, version, qos);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Messages_arrive_once_and_in_order(string brokerName, MqttProtocolVersion version, QualityOfService qos)
+    {
+        TestBroker broker = brokers.Get(brokerName);
+        await using var clients = new TestClients();
+        string topic = $"roundtrip/{Guid.NewGuid():N}";
+        var log = new MessageLog();
+        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub"), version));
+        Task subscribed = subscriber.SubscribeAsync(topic + "/#", log.Handler, qos);
+        await subscriber.StartAsync();
+        await subscribed.WaitAsync(TimeSpan.FromSeconds(10));
+        MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub"), version));
+
+        Task[] published = Enumerable.Range(1, Count)
+            .Select(n => publisher.PublishAsync($"{topic}/n", n.ToString(System.Globalization.CultureInfo.InvariantCulture), qos))
+            .ToArray();
+        await Task.WhenAll(published).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(await log.WaitForCountAsync(Count), $"received {log.Count} of {Count}");
+        await Task.Delay(200); // Anything extra (a duplicate) would arrive now.
+        Assert.Equal(Enumerable.Range(1, Count), log.Numbers);
+        Assert.All(log.Messages, m =>
+        {
+            Assert.Equal(qos, m.QoS);
+            Assert.Equal($"{topic}/n", m.Topic);
+            Assert.Equal(1, m.DeliveryAttempt);
+            Assert.False(m.IsRedelivery);
+        });
+    }
+
+    [Theory]
+    [InlineData("iotpe")]
+    [InlineData("mosquitto")]
+    public async Task Mqtt5_properties_reach_the_subscriber(string brokerName)
+    {
+        TestBroker broker = brokers.Get(brokerName);
+        await using var clients = new TestClients();
+        string topic = $"props/{Guid.NewGuid():N}";
+        var log = new MessageLog();
+        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
+        Task subscribed = subscriber.SubscribeAsync(topic, log.Handler);
+        await subscriber.StartAsync();
+        await subscribed.WaitAsync(TimeSpan.FromSeconds(10));
+        MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub")));
+
+        await publisher.PublishAsync(new MqttMessage(topic, Encoding.UTF8.GetBytes("{\"x\":1}"))
+        {
+            Properties = new PublishProperties
+            {
+                ContentType = "application/json",
+                ResponseTopic = topic + "/reply",
+                CorrelationData = [1, 2, 3],
+                UserProperties = [new UserProperty("k", "v")],
+            },
+        }).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(await log.WaitForCountAsync(1));
+        PublishProperties? properties = log.Messages[0].Properties;
+        Assert.NotNull(properties);
+        Assert.Equal("application/json", properties.ContentType);
+        Assert.Equal(topic + "/reply", properties.ResponseTopic);
+        Assert.Equal([1, 2, 3], properties.CorrelationData);
+        Assert.Equal([new UserProperty("k", "v")], properties.UserProperties);
+    }
+
+    [Theory]
+    [InlineData("iotpe", MqttProtocolVersion.V311)]
+    [InlineData("mosquitto", MqttProtocolVersion.V500)]
+    public async Task A_retained_message_reaches_a_later_subscriber_once(string brokerName, MqttProtocolVersion version)
+    {
+        TestBroker broker = brokers.Get(brokerName);
+        await using var clients = new TestClients();
+        string topic = $"retained/{Guid.NewGuid():N}";
+        MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub"), version));
+        await publisher.PublishAsync(topic, "kept", retain: true).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var log = new MessageLog();
+        MqttClient subscriber = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("sub"), version));
+        await subscriber.SubscribeAsync(topic, log.Handler).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(await log.WaitForCountAsync(1));
+        Assert.Equal("kept", log.Messages[0].GetPayloadAsString());
+        Assert.True(log.Messages[0].Retain);
+        await publisher.PublishAsync(topic, string.Empty, retain: true); // Clear it for other runs.
+    }
+}
