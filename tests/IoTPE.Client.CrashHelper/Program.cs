@@ -3,8 +3,9 @@
 //
 // Usage:
 //   IoTPE.Client.CrashHelper publish <port> <3|5> <state-file> <client-id> <topic> <first> <last>
-//       Publishes the numbers first..last (payload: the number) at QoS 2 to <topic>, all at once (the client commits
-//       them in order and sends them through its window), and prints "acked <n>." when the broker took each one.
+//       Publishes the numbers first..last (payload: the number) at QoS 2 to <topic>, ten every 10 ms without waiting
+//       for them (the client commits them in order and sends them through its window), and prints "acked <n>." when
+//       the broker took each one.
 //       Prints "done." when all are acknowledged, then exits.
 //   IoTPE.Client.CrashHelper consume <port> <3|5> <state-file> <client-id> <filter>
 //       Subscribes at QoS 2 and prints "handled <n> <attempt> <redelivery>." from the handler. Runs until killed.
@@ -71,6 +72,11 @@ int last = int.Parse(args[7], CultureInfo.InvariantCulture);
 var acknowledged = new List<Task>();
 for (int n = first; n <= last; n++)
 {
+    if (n % 10 == 0)
+    {
+        await Task.Delay(10);
+    }
+
     int number = n;
     Task published = client.PublishAsync(topic, number.ToString(CultureInfo.InvariantCulture));
     acknowledged.Add(published.ContinueWith(

@@ -1,5 +1,6 @@
 using System.Net;
 using IoTPE.Broker.Security;
+using IoTPE.Broker.Storage;
 using IoTPE.Storage.Sqlite;
 
 namespace IoTPE.Broker.Tests.Infrastructure;
@@ -7,9 +8,9 @@ namespace IoTPE.Broker.Tests.Infrastructure;
 /// <summary>A real broker on a loopback port with a real SQLite store in a temporary folder.</summary>
 internal sealed class RunningBroker : IAsyncDisposable
 {
-    private readonly SqliteBrokerStore _store;
+    private readonly IBrokerStore _store;
 
-    private RunningBroker(string dataFolder, SqliteBrokerStore store, Broker broker)
+    private RunningBroker(string dataFolder, IBrokerStore store, Broker broker)
     {
         DataFolder = dataFolder;
         _store = store;
@@ -23,12 +24,13 @@ internal sealed class RunningBroker : IAsyncDisposable
     public int Port => Broker.EndPoints[0].Port;
 
     public static async Task<RunningBroker> StartAsync(Action<BrokerOptions>? configure = null, string? dataFolder = null,
-        IAuthenticator? authenticator = null, IAuthorizer? authorizer = null)
+        IAuthenticator? authenticator = null, IAuthorizer? authorizer = null, Func<IBrokerStore, IBrokerStore>? wrapStore = null)
     {
         dataFolder ??= Directory.CreateTempSubdirectory("iotpe-broker-").FullName;
         var options = new BrokerOptions { Listeners = [new ListenerOptions { Address = "127.0.0.1", Port = 0 }], SysInterval = 0 };
         configure?.Invoke(options);
-        var store = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions { SyncMode = SqliteSyncMode.Normal });
+        IBrokerStore store = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions { SyncMode = SqliteSyncMode.Normal });
+        store = wrapStore?.Invoke(store) ?? store;
         var broker = new Broker(options, store, authenticator ?? new AnonymousAuthenticator(allowAnonymous: true), authorizer);
         await broker.StartAsync();
         return new RunningBroker(dataFolder, store, broker);

@@ -19,10 +19,11 @@ public sealed partial class IotpeBroker : TestBroker
 
     public override string Output => _process.Output;
 
-    public static async Task<IotpeBroker> StartAsync()
+    /// <summary>Starts iotpe on <paramref name="port"/> (0: any free port).</summary>
+    public static async Task<IotpeBroker> StartAsync(int port = 0)
     {
         var broker = new IotpeBroker(Directory.CreateTempSubdirectory("iotpe-client-tests-").FullName);
-        await broker.StartProcessAsync(0);
+        await broker.StartProcessAsync(port);
         return broker;
     }
 

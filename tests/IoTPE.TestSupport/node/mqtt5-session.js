@@ -19,7 +19,7 @@ const toPlain = (props) => {
 const client = mqtt.connect(plan.url, {
   clientId: plan.clientId ?? '', clean: plan.clean ?? true, protocolVersion: plan.protocolVersion ?? 5,
   reconnectPeriod: 0, connectTimeout: 5000, properties: plan.connectProperties, will: plan.will,
-  keepalive: plan.keepalive ?? 60,
+  keepalive: plan.keepalive ?? 60, username: plan.username, password: plan.password,
 });
 let messages = 0;
 function finish() { out({ event: 'done' }); client.end(true, {}, () => process.exit(0)); }

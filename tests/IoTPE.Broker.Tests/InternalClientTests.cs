@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using System.Text;
+using IoTPE.Broker.Tests.Infrastructure;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Broker.Tests;
+
+/// <summary>The engine's durable in-process session: unacknowledged deliveries come back after a restart.</summary>
+public sealed class InternalClientTests
+{
+    [Fact]
+    public async Task Unacknowledged_deliveries_survive_a_restart_and_acknowledged_ones_do_not()
+    {
+        string folder = Directory.CreateTempSubdirectory("iotpe-internal-").FullName;
+        var first = new BlockingCollection<InternalDelivery>();
+        await using (RunningBroker broker = await RunningBroker.StartAsync(dataFolder: folder))
+        {
+            InternalClient client = broker.Broker.ConnectInternalClient("$iotpe/test", 10, first.Add);
+            client.Subscribe("jobs/#");
+            for (int i = 1; i <= 3; i++)
+            {
+                ProcessRun pub = await MosquittoClients.PublishAsync(broker.Port, "-q", "1", "-t", $"jobs/{i}", "-m", $"job {i}");
+                Assert.Equal(0, pub.ExitCode);
+            }
+            InternalDelivery[] got = [.. Enumerable.Range(0, 3).Select(_ => first.Take(new CancellationTokenSource(5000).Token))];
+            Assert.Equal(["jobs/1", "jobs/2", "jobs/3"], got.Select(d => d.Message.Topic));
+            client.Acknowledge(got[0]); // job 1 done; 2 and 3 still in flight
+            await Task.Delay(300);
+        }
+
+        var second = new BlockingCollection<InternalDelivery>();
+        await using (RunningBroker broker = await RunningBroker.StartAsync(dataFolder: folder))
+        {
+            broker.Broker.ConnectInternalClient("$iotpe/test", 10, second.Add);
+            InternalDelivery[] again = [.. Enumerable.Range(0, 2).Select(_ => second.Take(new CancellationTokenSource(5000).Token))];
+            Assert.Equal(["job 2", "job 3"], again.Select(d => Encoding.UTF8.GetString(d.Message.Payload.Span)));
+            Assert.All(again, d => Assert.Equal(QualityOfService.AtLeastOnce, d.QoS));
+            Assert.False(second.TryTake(out _, 300));
+        }
+    }
+
+    [Fact]
+    public async Task Network_clients_cannot_use_the_reserved_client_id_prefix()
+    {
+        await using RunningBroker broker = await RunningBroker.StartAsync();
+        ProcessRun pub = await MosquittoClients.PublishAsync(broker.Port, "-i", "$iotpe/engine", "-t", "x", "-m", "x");
+        Assert.NotEqual(0, pub.ExitCode);
+    }
+}

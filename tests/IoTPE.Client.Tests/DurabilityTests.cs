@@ -1,0 +1,129 @@
+using System.Globalization;
+using IoTPE.Client.Tests.Infrastructure;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Client.Tests;
+
+/// <summary>State that outlives the connection and the client: offline publishing, restarts, a broker that lost the session.</summary>
+public sealed class DurabilityTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Publishes_accepted_while_the_broker_is_down_are_sent_by_the_next_run_in_order()
+    {
+        await using var clients = new TestClients();
+        int port = BrokerProcessPorts.Unused();
+        string publisherId = TestClients.NewClientId("pub");
+
+        MqttClient offline = clients.Create(clients.Options(port, publisherId));
+        await offline.StartAsync();
+        Task[] pending = Enumerable.Range(1, 10).Select(n => offline.PublishAsync("offline/t", n.ToString(CultureInfo.InvariantCulture))).ToArray();
+        await Task.Delay(300); // Committed (accepted) meanwhile; nothing can be sent.
+        Assert.False(offline.IsConnected);
+        Assert.All(pending, task => Assert.False(task.IsCompleted));
+        await offline.DisposeAsync();
+        foreach (Task task in pending)
+        {
+            // The caller stops waiting; the message stays stored.
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WaitAsync(Timeout));
+        }
+
+        await using MosquittoBroker broker = await MosquittoBroker.StartAsync(port: port);
+        var log = new MessageLog();
+        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
+        Task subscribed = subscriber.SubscribeAsync("offline/t", log.Handler);
+        await subscriber.StartAsync();
+        await subscribed.WaitAsync(Timeout);
+
+        MqttClient restarted = clients.Create(clients.Options(broker, publisherId));
+        await restarted.StartAsync();
+
+        Assert.True(await log.WaitForCountAsync(10, Timeout), $"received {log.Count}");
+        await Task.Delay(200);
+        Assert.Equal(Enumerable.Range(1, 10), log.Numbers);
+    }
+
+    [Fact]
+    public async Task A_client_started_before_its_broker_connects_when_the_broker_comes_and_completes_the_publish()
+    {
+        await using var clients = new TestClients();
+        int port = BrokerProcessPorts.Unused();
+        MqttClient client = clients.Create(clients.Options(port, TestClients.NewClientId("early")));
+        await client.StartAsync();
+        Task published = client.PublishAsync("early/t", "hello", QualityOfService.AtLeastOnce);
+        await Task.Delay(500); // A few failed attempts with backoff.
+        Assert.False(published.IsCompleted);
+
+        await using IotpeBroker broker = await IotpeBroker.StartAsync(port);
+        await published.WaitAsync(Timeout);
+        Assert.True(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task A_qos2_message_interrupted_in_its_handler_is_handed_over_again_by_the_next_run_marked_as_a_redelivery()
+    {
+        await using MosquittoBroker broker = await MosquittoBroker.StartAsync();
+        await using var clients = new TestClients();
+        string subscriberId = TestClients.NewClientId("sub");
+        var inHandler = new TaskCompletionSource();
+        MqttClient first = clients.Create(clients.Options(broker, subscriberId));
+        Task subscribed = first.SubscribeAsync("interrupted/t", async (_, token) =>
+        {
+            inHandler.TrySetResult();
+            await Task.Delay(System.Threading.Timeout.Infinite, token); // Until the client stops.
+        });
+        await first.StartAsync();
+        await subscribed.WaitAsync(Timeout);
+        MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub")));
+        await publisher.PublishAsync("interrupted/t", "once");
+        await inHandler.Task.WaitAsync(Timeout);
+        await first.DisposeAsync();
+
+        var log = new MessageLog();
+        MqttClient second = clients.Create(clients.Options(broker, subscriberId));
+        Task resubscribed = second.SubscribeAsync("interrupted/t", log.Handler);
+        await second.StartAsync();
+        await resubscribed.WaitAsync(Timeout);
+
+        Assert.True(await log.WaitForCountAsync(1, Timeout));
+        await Task.Delay(300);
+        MqttMessage message = Assert.Single(log.Messages);
+        Assert.Equal("once", message.GetPayloadAsString());
+        Assert.Equal(2, message.DeliveryAttempt);
+        Assert.True(message.IsRedelivery);
+    }
+
+    [Fact]
+    public async Task When_the_broker_lost_the_session_the_client_subscribes_again_by_itself()
+    {
+        await using MosquittoBroker broker = await MosquittoBroker.StartAsync(persistence: false);
+        await using var clients = new TestClients();
+        var log = new MessageLog();
+        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
+        Task subscribed = subscriber.SubscribeAsync("lost/t", log.Handler);
+        await subscriber.StartAsync();
+        await subscribed.WaitAsync(Timeout);
+
+        broker.Kill();
+        await broker.RestartAsync(); // No persistence: no session, no subscription.
+        await WaitUntilAsync(() => subscriber.IsConnected);
+        await Task.Delay(300);
+        MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub")));
+        await publisher.PublishAsync("lost/t", "after the restart").WaitAsync(Timeout);
+
+        Assert.True(await log.WaitForCountAsync(1, Timeout), "the subscription was renewed");
+        Assert.Equal("after the restart", log.Messages[0].GetPayloadAsString());
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        DateTime deadline = DateTime.UtcNow + Timeout;
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(condition());
+    }
+}
