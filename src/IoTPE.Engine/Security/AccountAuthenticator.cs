@@ -26,7 +26,8 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
     private readonly bool _allowAnonymous;
     private readonly FailedLoginLimiter _limiter;
     private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount);
-    private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
+    // Created on the first login, so a broker without accounts never loads the crypto library.
+    private readonly Lazy<byte[]> _cacheKey = new(() => RandomNumberGenerator.GetBytes(32));
     private readonly Lock _cacheLock = new();
     private readonly Dictionary<string, (string PasswordHash, byte[] Mac)> _verified = new(StringComparer.Ordinal);
 
@@ -58,11 +59,11 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
         if (account is null)
         {
             // Take as long as a wrong password would, so that timing does not tell which accounts exist.
-            await VerifyAsync(password, UnknownAccountHash, cancellationToken).ConfigureAwait(false);
+            await VerifyAsync(password, UnknownAccountHash.Value, cancellationToken).ConfigureAwait(false);
             _limiter.RecordFailure(address);
             return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"no account '{Printable(userName)}'");
         }
-        byte[] mac = HMACSHA256.HashData(_cacheKey, password.Span);
+        byte[] mac = HMACSHA256.HashData(_cacheKey.Value, password.Span);
         lock (_cacheLock)
         {
             if (_verified.TryGetValue(userName, out var known) && known.PasswordHash == account.PasswordHash &&
@@ -102,7 +103,7 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
         }
     }
 
-    private static readonly string UnknownAccountHash = PasswordHasher.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
+    private static readonly Lazy<string> UnknownAccountHash = new(() => PasswordHasher.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
     private static string Printable(string text) =>
         text.Length > 64 || text.Any(char.IsControl) ? Convert.ToHexString(Encoding.UTF8.GetBytes(text.Length > 64 ? text[..64] : text)) : text;
