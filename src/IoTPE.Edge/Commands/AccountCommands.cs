@@ -71,22 +71,9 @@ internal static class AccountCommands
                 error.WriteLine($"iotpe: invalid account name: {problem}");
                 return 1;
             }
-            string? password = PasswordInput.Read(parseResult.GetValue(passwordStdin), confirm: true, error, out string? inputError);
-            if (password is null)
-            {
-                error.WriteLine("iotpe: " + inputError);
-                return 1;
-            }
-            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
-            var store = new SqliteAccountStore(database);
-            if (!store.AddAccount(new Account(accountName, PasswordHasher.Hash(password), DateTimeOffset.UtcNow)))
-            {
-                error.WriteLine($"iotpe: account '{accountName}' already exists");
-                return 1;
-            }
-            WarnIfWeak(password, error);
-            parseResult.InvocationConfiguration.Output.WriteLine($"account {accountName} created");
-            return 0;
+            return WithNewPassword(parseResult, passwordStdin, data,
+                (store, hash) => store.AddAccount(new Account(accountName, hash, DateTimeOffset.UtcNow)),
+                $"account {accountName} created", $"account '{accountName}' already exists");
         });
         return add;
     }
@@ -100,23 +87,9 @@ internal static class AccountCommands
         passwd.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(name);
-            TextWriter error = parseResult.InvocationConfiguration.Error;
-            string? password = PasswordInput.Read(parseResult.GetValue(passwordStdin), confirm: true, error, out string? inputError);
-            if (password is null)
-            {
-                error.WriteLine("iotpe: " + inputError);
-                return 1;
-            }
-            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
-            var store = new SqliteAccountStore(database);
-            if (!store.SetPasswordHash(accountName, PasswordHasher.Hash(password)))
-            {
-                error.WriteLine($"iotpe: no account '{accountName}'");
-                return 1;
-            }
-            WarnIfWeak(password, error);
-            parseResult.InvocationConfiguration.Output.WriteLine($"password of {accountName} changed");
-            return 0;
+            return WithNewPassword(parseResult, passwordStdin, data,
+                (store, hash) => store.SetPasswordHash(accountName, hash),
+                $"password of {accountName} changed", $"no account '{accountName}'");
         });
         return passwd;
     }
@@ -157,6 +130,28 @@ internal static class AccountCommands
             return 0;
         });
         return list;
+    }
+
+    /// <summary>Reads a new password (prompt or standard input), hashes it and stores it with <paramref name="apply"/>.</summary>
+    private static int WithNewPassword(ParseResult parseResult, Option<bool> passwordStdin, Option<string> data,
+        Func<SqliteAccountStore, string, bool> apply, string done, string failed)
+    {
+        TextWriter error = parseResult.InvocationConfiguration.Error;
+        string? password = PasswordInput.Read(parseResult.GetValue(passwordStdin), confirm: true, error, out string? inputError);
+        if (password is null)
+        {
+            error.WriteLine("iotpe: " + inputError);
+            return 1;
+        }
+        using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+        if (!apply(new SqliteAccountStore(database), PasswordHasher.Hash(password)))
+        {
+            error.WriteLine("iotpe: " + failed);
+            return 1;
+        }
+        WarnIfWeak(password, error);
+        parseResult.InvocationConfiguration.Output.WriteLine(done);
+        return 0;
     }
 
     private static void WarnIfWeak(string password, TextWriter error)
