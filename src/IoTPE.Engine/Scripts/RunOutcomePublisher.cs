@@ -77,6 +77,67 @@ internal sealed class RunOutcomePublisher(ScriptServices services)
         }
     }
 
+    /// <summary>
+    /// A command run finished: its return value resolves the call on <c>&lt;topic&gt;/resolve</c>, a failure
+    /// rejects it on <c>&lt;topic&gt;/reject</c>, in the wire format of IoTPE's client (docs/commands.md).
+    /// </summary>
+    public void PublishCommandOutcome(string callTopic, string messageId, string script, ScriptRunResult result)
+    {
+        if (result.Completed)
+        {
+            SendCommand(callTopic + "/resolve", messageId, json =>
+            {
+                json.WritePropertyName("result");
+                json.WriteRawValue(result.ResultJson ?? "null", skipInputValidation: true);
+            });
+            return;
+        }
+        ScriptError? error = result.Error;
+        services.Log.ScriptFailed(TopicAccount(callTopic), script, result.Status.ToString(), error?.Message ?? "failed");
+        PublishCommandReject(callTopic, messageId, error?.Message ?? "the run failed", result.Status.ToString(), error?.Position);
+    }
+
+    /// <summary>Rejects a call: <c>{"messageId", "error": {"message", "code", "details": {"line", "column"}}}</c>.</summary>
+    public void PublishCommandReject(string callTopic, string messageId, string message, string code, SourcePosition? position) =>
+        SendCommand(callTopic + "/reject", messageId, json =>
+        {
+            json.WriteStartObject("error");
+            json.WriteString("message", message);
+            json.WriteString("code", code);
+            if (position is { } p)
+            {
+                json.WriteStartObject("details");
+                json.WriteNumber("line", p.Line);
+                if (p.Column is { } column)
+                {
+                    json.WriteNumber("column", column);
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        });
+
+    private void SendCommand(string topic, string messageId, Action<Utf8JsonWriter> members)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("messageId", messageId);
+            members(json);
+            json.WriteEndObject();
+        }
+        var properties = new PublishProperties
+        {
+            ContentType = "application/json",
+            PayloadFormatIndicator = PayloadFormatIndicator.Utf8,
+            CorrelationData = Encoding.UTF8.GetBytes(messageId),
+        };
+        services.Broker.Publish(new ApplicationMessage(topic, buffer.WrittenSpan.ToArray(), QualityOfService.ExactlyOnce, retain: false, properties));
+    }
+
+    private static string TopicAccount(string topic) => topic.Split('/') is [_, var account, ..] ? account : "";
+
     private string? AllowedResponseTopic(ApplicationMessage? request)
     {
         if (request?.Properties?.ResponseTopic is not { } topic || !TopicName.IsValid(topic) || TopicName.IsDollarTopic(topic))

@@ -10,7 +10,9 @@ namespace IoTPE.Engine.Scripts;
 /// disk for the run, and a crash during the run means it runs again after the restart):
 /// <list type="bullet">
 /// <item><c>/&lt;account&gt;/run/&lt;name&gt;</c> runs the newest version of the stored script <c>name</c>;</item>
-/// <item><c>/&lt;account&gt;/runfile/&lt;name&gt;</c> runs <c>&lt;scripts&gt;/&lt;account&gt;/&lt;name&gt;.js</c>.</item>
+/// <item><c>/&lt;account&gt;/runfile/&lt;name&gt;</c> runs <c>&lt;scripts&gt;/&lt;account&gt;/&lt;name&gt;.js</c>;</item>
+/// <item><c>/&lt;account&gt;/cmd/&lt;name&gt;</c> serves a command call with the stored script <c>name</c>: its
+/// return value resolves the call, a failure rejects it, <c>/cancel</c> cancels it (docs/commands.md).</item>
 /// </list>
 /// Only the account, or accounts it granted publishing on the topic, get a message there: the
 /// broker's authorization sees to that. Runs of one account happen in order; accounts run in parallel.
@@ -18,7 +20,7 @@ namespace IoTPE.Engine.Scripts;
 internal sealed class ScriptDispatcher : IAsyncDisposable
 {
     /// <summary>The subscriptions of the engine's internal session.</summary>
-    public static readonly string[] TopicFilters = ["/+/run/+", "/+/runfile/+"];
+    public static readonly string[] TopicFilters = ["/+/run/+", "/+/runfile/+", "/+/cmd/+", "/+/cmd/+/cancel"];
 
     private readonly ScriptServices _services;
     private readonly ScriptRuntime _runtime;
@@ -29,6 +31,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private InternalClient? _client;
     private Task? _loop;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CancellationTokenSource> _calls = new(StringComparer.Ordinal);
     private int _running;
 
     public ScriptDispatcher(ScriptServices services, ScriptRuntime runtime, ScriptCatalog catalog, ScriptFiles files, RunOutcomePublisher outcomes)
@@ -65,6 +68,12 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     {
         ApplicationMessage message = delivery.Message;
         string[] levels = message.Topic.Split('/');
+        if (levels is ["", _, "cmd", _, "cancel"])
+        {
+            Cancel(levels[1], levels[3], message);
+            _client!.Acknowledge(delivery);
+            return;
+        }
         if (levels.Length != 4 || levels[0].Length != 0)
         {
             _client!.Acknowledge(delivery);
@@ -74,6 +83,11 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         if (!_services.Accounts.Exists(account))
         {
             _client!.Acknowledge(delivery); // nobody's namespace: nothing to run
+            return;
+        }
+        if (kind == "cmd")
+        {
+            DispatchCommand(delivery, account, name);
             return;
         }
         string key;
@@ -110,6 +124,76 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         Task<ScriptRunResult> run = _runtime.RunAsync(account, key, source, json, host, _stopping.Token);
         _ = FinishAsync(delivery, run, account, name, version);
     }
+
+    private void DispatchCommand(InternalDelivery delivery, string account, string name)
+    {
+        ApplicationMessage message = delivery.Message;
+        if (!CommandCall.TryParse(message.Payload, out CommandCall? call, out string? problem))
+        {
+            _outcomes.PublishFailure(message.Topic, message, account, name, null, "InvalidCall", problem!, null);
+            _client!.Acknowledge(delivery);
+            return;
+        }
+        StoredScript? script = ScriptName.IsValid(name, out _) ? _catalog.Latest(account, name) : null;
+        if (script is null)
+        {
+            _outcomes.PublishCommandReject(message.Topic, call!.MessageId, $"account {account} has no stored script '{name}'", "NotFound", null);
+            _client!.Acknowledge(delivery);
+            return;
+        }
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        string callKey = CallKey(account, name, call!.MessageId);
+        _calls[callKey] = cancellation;
+        byte[] json = ScriptMessage.FromMessage(message, account, name, call);
+        Interlocked.Increment(ref _running);
+        Task<ScriptRunResult> run = _runtime.RunAsync(account, script.RuntimeKey, new ScriptSource(script.Name, script.Text), json,
+            new AccountScriptHost(_services, account, name), cancellation.Token);
+        _ = FinishCommandAsync(delivery, run, name, call, callKey, cancellation);
+    }
+
+    private async Task FinishCommandAsync(InternalDelivery delivery, Task<ScriptRunResult> run, string name, CommandCall call, string callKey, CancellationTokenSource cancellation)
+    {
+        try
+        {
+            ScriptRunResult result = await run.ConfigureAwait(false);
+            _outcomes.PublishCommandOutcome(delivery.Message.Topic, call.MessageId, name, result);
+            _client!.Acknowledge(delivery);
+        }
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        {
+            // Cancelled by the caller (queued: it never ran; running: interrupted).
+            _outcomes.PublishCommandReject(delivery.Message.Topic, call.MessageId, "The call was cancelled.", "cancelled", null);
+            _client!.Acknowledge(delivery);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: not acknowledged, so the call runs after the restart.
+        }
+        finally
+        {
+            _calls.TryRemove(callKey, out _);
+            cancellation.Dispose();
+            Interlocked.Decrement(ref _running);
+        }
+    }
+
+    private void Cancel(string account, string name, ApplicationMessage message)
+    {
+        if (CommandCall.TryParse(message.Payload, out CommandCall? call, out _) &&
+            _calls.TryGetValue(CallKey(account, name, call!.MessageId), out CancellationTokenSource? cancellation))
+        {
+            try
+            {
+                cancellation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The run finished meanwhile.
+            }
+        }
+    }
+
+    private static string CallKey(string account, string name, string messageId) => account + "/" + name + "/" + messageId;
 
     private async Task FinishAsync(InternalDelivery delivery, Task<ScriptRunResult> run, string account, string name, string? version)
     {

@@ -19,7 +19,7 @@ namespace IoTPE.Engine.Scripts;
 /// </summary>
 internal static class ScriptMessage
 {
-    public static byte[] FromMessage(ApplicationMessage message, string account, string script)
+    public static byte[] FromMessage(ApplicationMessage message, string account, string script, CommandCall? call = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256 + message.Payload.Length * 3);
         using (var json = new Utf8JsonWriter(buffer))
@@ -33,7 +33,16 @@ internal static class ScriptMessage
             ReadOnlySpan<byte> payload = message.Payload.Span;
             json.WriteString("payload", Encoding.UTF8.GetString(payload));
             json.WritePropertyName("json");
-            WriteJsonOrNull(json, payload);
+            if (call is { } c)
+            {
+                // A command call: the script works on the call's payload; messageId identifies the call.
+                c.Payload.WriteTo(json);
+                json.WriteString("messageId", c.MessageId);
+            }
+            else
+            {
+                WriteJsonOrNull(json, payload);
+            }
             json.WriteBase64String("payloadBase64", payload);
             json.WriteNumber("qos", (int)message.QoS);
             json.WriteBoolean("retain", message.Retain);
