@@ -59,8 +59,13 @@ public sealed record MqttClientOptions
     /// </summary>
     public ushort ReceiveMaximum { get; init; } = 100;
 
-    /// <summary>How many QoS 1/2 publishes of this client may await their acknowledgement at once (also capped by the broker's Receive Maximum).</summary>
-    public ushort MaxInflight { get; init; } = 100;
+    /// <summary>
+    /// How many QoS 1/2 publishes of this client may await their acknowledgement at once; with MQTT 5.0 also capped
+    /// by the broker's Receive Maximum. 20 unless set: MQTT 3.1.1 has no way to learn the broker's limit, and
+    /// Mosquitto (max_inflight_messages, 20 by default) acknowledges but drops QoS 2 publishes of 3.1.1 clients
+    /// beyond it, so do not raise this for a 3.1.1 broker without raising its limit too.
+    /// </summary>
+    public ushort MaxInflight { get; init; } = 20;
 
     /// <summary>SQLite's synchronous mode for <see cref="StatePath"/>: <see cref="SqliteSynchronous.Full"/> unless set.</summary>
     public SqliteSynchronous StateSynchronous { get; init; } = SqliteSynchronous.Full;

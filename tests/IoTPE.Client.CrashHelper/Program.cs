@@ -2,10 +2,11 @@
 // happened, one line per event. Each line ends in '.', so a reader can tell a whole line from one cut by the kill.
 //
 // Usage:
-//   IoTPE.Client.CrashHelper publish <port> <3|5> <state-file> <client-id> <topic> <first> <last>
-//       Publishes the numbers first..last (payload: the number) at QoS 2 to <topic>, ten every 10 ms without waiting
-//       for them (the client commits them in order and sends them through its window), and prints "acked <n>." when
-//       the broker took each one.
+//   IoTPE.Client.CrashHelper publish <port> <3|5> <state-file> <client-id> <topic> <first> <last> <burst> [<suicide>]
+//       Publishes the numbers first..last (payload: the number) at QoS 2 to <topic>, <burst> of them every 10 ms,
+//       without waiting for them (the client commits them in order and sends them through its window), and prints
+//       "acked <n>." when the broker took each one. With <suicide>, it SIGKILLs itself right after that many
+//       acknowledgements: a crash at a known point, however fast the broker is.
 //       Prints "done." when all are acknowledged, then exits.
 //   IoTPE.Client.CrashHelper consume <port> <3|5> <state-file> <client-id> <filter>
 //       Subscribes at QoS 2 and prints "handled <n> <attempt> <redelivery>." from the handler. Runs until killed.
@@ -69,10 +70,13 @@ if (args[0] == "consume")
 string topic = args[5];
 int first = int.Parse(args[6], CultureInfo.InvariantCulture);
 int last = int.Parse(args[7], CultureInfo.InvariantCulture);
+int burst = int.Parse(args[8], CultureInfo.InvariantCulture);
+int suicide = args.Length > 9 ? int.Parse(args[9], CultureInfo.InvariantCulture) : 0;
+int ackedCount = 0;
 var acknowledged = new List<Task>();
 for (int n = first; n <= last; n++)
 {
-    if (n % 10 == 0)
+    if ((n - first) % burst == burst - 1)
     {
         await Task.Delay(10);
     }
@@ -85,6 +89,10 @@ for (int n = first; n <= last; n++)
             if (t.IsCompletedSuccessfully)
             {
                 Say(string.Create(CultureInfo.InvariantCulture, $"acked {number}."));
+                if (Interlocked.Increment(ref ackedCount) == suicide)
+                {
+                    System.Diagnostics.Process.GetCurrentProcess().Kill(); // SIGKILL
+                }
             }
         },
         TaskScheduler.Default));

@@ -35,15 +35,26 @@ public sealed class CrashTests
         string publisherId = TestClients.NewClientId("crash-pub");
         string[] common = [Port(broker), Version(version), clients.StatePath(publisherId), publisherId, topic];
         var acked = new List<int>();
-        foreach ((int first, int last, int killAfter) in ((int, int, int)[])[(1, 400, 60), (1001, 1400, 250)])
+        var ackedInFirstRun = new List<int>();
+
+        // The first run publishes 1,000 messages at once and SIGKILLs itself after 60 acknowledgements, however fast
+        // the broker is: hundreds are committed and left to the next runs. The second one publishes ten every 10 ms
+        // and the test kills it at some point while it publishes.
+        using (CrashHelperRun run = CrashHelperRun.Start(["publish", .. common, "1", "1000", "1000", "60"]))
         {
-            using CrashHelperRun run = CrashHelperRun.Start(["publish", .. common, Number(first), Number(last)]);
-            await run.WaitForAsync(lines => lines.Count(l => l.StartsWith("acked ", StringComparison.Ordinal)) >= killAfter, Timeout, $"{killAfter} acknowledgements");
-            run.Kill();
+            Assert.True(await run.WaitForExitAsync(Timeout));
+            ackedInFirstRun.AddRange(run.Numbers("acked"));
+            acked.AddRange(ackedInFirstRun);
+        }
+
+        using (CrashHelperRun run = CrashHelperRun.Start(["publish", .. common, "5001", "5400", "10"]))
+        {
+            await run.WaitForAsync(lines => lines.Count(l => l.StartsWith("acked ", StringComparison.Ordinal)) >= 250, Timeout, "250 acknowledgements");
+            await run.KillAsync();
             acked.AddRange(run.Numbers("acked"));
         }
 
-        using (CrashHelperRun final = CrashHelperRun.Start(["publish", .. common, "100001", "100020"]))
+        using (CrashHelperRun final = CrashHelperRun.Start(["publish", .. common, "100001", "100020", "10"]))
         {
             await final.WaitForAsync(lines => lines.Contains("done"), Timeout, "done");
         }
@@ -52,15 +63,16 @@ public sealed class CrashTests
         await Task.Delay(500); // Anything sent twice would arrive now.
         IReadOnlyList<int> received = log.Numbers;
         Assert.Equal(received.Count, received.Distinct().Count()); // Nothing twice (QoS 2 end to end).
-        Assert.Superset(received.ToHashSet(), acked.ToHashSet()); // Every acknowledged message arrived.
-        foreach ((int first, int last) in ((int, int)[])[(1, 400), (1001, 1400), (100001, 100020)])
+        Assert.True(acked.ToHashSet().IsSubsetOf(received), $"acknowledged but never received: {string.Join(",", acked.Except(received))}; received {string.Join(",", received)}"); // Every acknowledged message arrived.
+        // Messages committed but not yet acknowledged when the first run was killed were sent by the next runs.
+        Assert.True(received.Count(n => n <= 1000) >= 2 * ackedInFirstRun.Count, $"{received.Count(n => n <= 1000)} messages of the first run arrived, {ackedInFirstRun.Count} were acknowledged to it");
+        foreach ((int first, int last) in ((int, int)[])[(1, 1000), (5001, 5400), (100001, 100020)])
         {
             // The killed runs committed a prefix of their numbers (in order); all of it arrived, nothing else.
             var series = received.Where(n => n >= first && n <= last).Order().ToList();
             Assert.Equal(Enumerable.Range(first, series.Count), series);
         }
 
-        Assert.Contains(400, received); // The first run committed everything long before the kill; the next runs sent it.
     }
 
     [Theory]
@@ -83,7 +95,7 @@ public sealed class CrashTests
         foreach (int killAt in (int[])[count / 4, count / 2])
         {
             await run.WaitForAsync(lines => Handled(runs, lines).Count >= killAt, Timeout, $"{killAt} messages handled");
-            run.Kill();
+            await run.KillAsync();
             runs.Add(run.Lines);
             run.Dispose();
             run = CrashHelperRun.Start(arguments);
@@ -93,17 +105,20 @@ public sealed class CrashTests
         await Task.WhenAll(await publishing).WaitAsync(Timeout);
         await Task.Delay(500); // A wrong second hand-over would show now.
         runs.Add(run.Lines);
-        run.Kill();
+        await run.KillAsync();
         run.Dispose();
 
         var handovers = runs
             .SelectMany((lines, index) => lines.Where(l => l.StartsWith("handled ", StringComparison.Ordinal)).Select(l => (Run: index, Line: l, Fields: l.Split(' '))))
             .Select(h => (h.Run, h.Line, Number: int.Parse(h.Fields[1], CultureInfo.InvariantCulture), Attempt: int.Parse(h.Fields[2], CultureInfo.InvariantCulture), Redelivery: h.Fields[3] == "1"))
             .ToList();
-        Assert.Equal(Enumerable.Range(1, count), handovers.Select(h => h.Number).Distinct().Order());
+        string transcript = string.Join("\n", runs.Select((lines, index) => $"run {index}: {string.Join(" | ", lines)}"));
+        var missing = Enumerable.Range(1, count).Except(handovers.Select(h => h.Number)).ToList();
+        Assert.True(missing.Count == 0, $"never handed over: {string.Join(",", missing)}\n{transcript}");
 
-        // A fresh hand-over (not marked as a redelivery) happens exactly once per message.
-        Assert.Equal(Enumerable.Range(1, count), handovers.Where(h => !h.Redelivery).Select(h => h.Number).Order());
+        // A hand-over not marked as a redelivery happens at most once per message. (None at all if a kill came after
+        // the attempt was recorded and before the handler wrote its line: the next run marks it as a redelivery.)
+        Assert.All(handovers.Where(h => !h.Redelivery).GroupBy(h => h.Number), g => Assert.Single(g));
 
         // A second hand-over is only possible for the message a kill caught between its handler's success and the
         // commit that ends it: the last message handed over by a killed run (events are handled one at a time).
@@ -115,6 +130,8 @@ public sealed class CrashTests
             Assert.Equal(2, group.Count());
             Assert.True(group.Last().Redelivery);
         }
+
+        Assert.True(handovers.Count - count <= runs.Count - 1, "at most one second hand-over per kill");
     }
 
     [Fact]

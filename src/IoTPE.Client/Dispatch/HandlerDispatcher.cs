@@ -7,8 +7,8 @@ namespace IoTPE.Client.Dispatch;
 /// <summary>
 /// Runs the handlers of received messages. Events are handled one at a time in arrival order; command calls
 /// concurrently (a bounded number), cancellations at once. Before each attempt on a QoS 2 message the attempt is
-/// committed (a batch of messages shares one commit), so after a crash the client knows which messages a handler may
-/// have seen. A failed attempt is retried after <see cref="MqttClientOptions.HandlerRetryBackoff"/> while later
+/// committed — in the same group commit as the previous message's completion — so after a crash the client knows
+/// which messages a handler may have seen, and at most the last one handed over can be handed over again. A failed attempt is retried after <see cref="MqttClientOptions.HandlerRetryBackoff"/> while later
 /// messages go on; after <see cref="MqttClientOptions.HandlerMaxAttempts"/> the message is dead-lettered and
 /// acknowledged. A message no subscription matches waits (parked) for one, up to
 /// <see cref="MqttClientOptions.UnhandledMessageTimeout"/>, unless its filter was unsubscribed (then it is dropped).
@@ -137,9 +137,12 @@ internal sealed class HandlerDispatcher
                     _session.Incoming.Complete(delivery, null);
                 }
 
-                if (events.Count > 0 && await BeginAttemptsAsync(events).ConfigureAwait(false))
+                foreach (Delivery delivery in events)
                 {
-                    foreach (Delivery delivery in events)
+                    // One at a time: this attempt's record is committed after (or with) the previous message's
+                    // completion, which was submitted before it — so a crash can catch at most the last message
+                    // handed over between its handler's success and the commit that ends it.
+                    if (await BeginAttemptsAsync([delivery]).ConfigureAwait(false))
                     {
                         await RunAttemptAsync(delivery).ConfigureAwait(false);
                     }

@@ -47,8 +47,15 @@ public sealed class CrashHelperRun : IDisposable
         }
     }
 
-    /// <summary>SIGKILL.</summary>
-    public void Kill() => _process.Kill();
+    /// <summary>Waits for the run to end by itself (its output read to the end); false on timeout.</summary>
+    public Task<bool> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
+
+    /// <summary>SIGKILL, then waits for the output written before it to be read.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+    }
 
     public void Dispose() => _process.Dispose();
 }
