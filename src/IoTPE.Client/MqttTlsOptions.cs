@@ -1,7 +1,10 @@
 namespace IoTPE.Client;
 
-/// <summary>TLS settings for the connection to the broker (<see cref="MqttClientOptions.Tls"/>).</summary>
-public sealed class MqttTlsOptions
+/// <summary>
+/// TLS settings for the connection to the broker (<see cref="MqttClientOptions.Tls"/>). A record; its
+/// <see cref="object.ToString"/> leaves the certificate password out.
+/// </summary>
+public sealed record MqttTlsOptions
 {
     /// <summary>The name the server certificate must carry; defaults to <see cref="MqttClientOptions.Host"/>.</summary>
     public string? TargetHost { get; init; }
@@ -23,4 +26,12 @@ public sealed class MqttTlsOptions
 
     /// <summary>Accept any server certificate. For tests only: it makes TLS open to interception.</summary>
     public bool AllowUntrustedServerCertificate { get; init; }
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("TargetHost = ").Append(TargetHost).Append(", CaCertificateFile = ").Append(CaCertificateFile)
+            .Append(", ClientCertificateFile = ").Append(ClientCertificateFile).Append(", ClientKeyFile = ").Append(ClientKeyFile)
+            .Append(", AllowUntrustedServerCertificate = ").Append(AllowUntrustedServerCertificate);
+        return true;
+    }
 }
