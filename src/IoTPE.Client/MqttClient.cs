@@ -456,10 +456,10 @@ public sealed class MqttClient : IAsyncDisposable
 
     private async Task<CommandCall> CallCoreAsync(string topic, Action<Utf8JsonWriter> writePayload, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(topic);
+        CommandWire.ValidateTopic(topic);
         if (!TopicName.IsValid(topic))
         {
-            throw new ArgumentException($"'{topic}' is not a valid topic name.", nameof(topic));
+            throw new ArgumentException($"'{topic}' is not a valid topic name: a call goes to one command.", nameof(topic));
         }
 
         string messageId = Guid.NewGuid().ToString("D");

@@ -141,6 +141,8 @@ public sealed class UnitTests
     [InlineData("$share/g/a")]
     [InlineData("a//+/#")]
     [InlineData("")]
+    [InlineData("cmd/x/resolve")]
+    [InlineData("cmd/x/cancel")]
     public void Command_topics_must_not_catch_their_own_results(string topic) =>
         Assert.Throws<ArgumentException>(() => CommandWire.ValidateTopic(topic));
 

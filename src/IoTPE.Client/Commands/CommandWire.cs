@@ -18,13 +18,17 @@ internal static class CommandWire
     public const string CancelSuffix = "/cancel";
     public const string ContentType = "application/json";
 
-    /// <summary>Checks a command topic: a valid topic filter without '#' (which would also match its own result topics).</summary>
+    /// <summary>Checks a command topic: a valid topic filter without '#' (which would also match its own result topics), not itself a result or cancel topic.</summary>
     public static void ValidateTopic(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        if (!TopicFilter.IsValid(topic) || topic.Contains('#', StringComparison.Ordinal) || SharedSubscription.IsShared(topic))
+        if (!TopicFilter.IsValid(topic) || topic.Contains('#', StringComparison.Ordinal) || SharedSubscription.IsShared(topic) ||
+            topic.EndsWith(ResolveSuffix, StringComparison.Ordinal) || topic.EndsWith(RejectSuffix, StringComparison.Ordinal) ||
+            topic.EndsWith(CancelSuffix, StringComparison.Ordinal))
         {
-            throw new ArgumentException($"'{topic}' is not a valid command topic: a topic name, or a filter with '+' levels (no '#', no $share).", nameof(topic));
+            throw new ArgumentException(
+                $"'{topic}' is not a valid command topic: a topic name, or a filter with '+' levels (no '#', no $share), not ending in /resolve, /reject or /cancel.",
+                nameof(topic));
         }
     }
 
