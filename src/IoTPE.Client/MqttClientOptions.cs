@@ -80,7 +80,9 @@ public sealed record MqttClientOptions
     /// How many times a handler may fail for one message before the message is dead-lettered and acknowledged
     /// (20 unless set: about 15 minutes with the default backoff). Null retries for ever — then a message that
     /// can never be handled holds its acknowledgement slot for ever, and enough of them stop the broker from sending
-    /// anything (its receive window is full). See <see cref="MqttClient.SubscribeAsync"/>.
+    /// anything (its receive window is full). QoS 2 attempts are counted across restarts, so a message that crashes
+    /// the process each time it is handled is dead-lettered too, instead of crashing it for ever.
+    /// See <see cref="MqttClient.SubscribeAsync"/>.
     /// </summary>
     public int? HandlerMaxAttempts { get; init; } = 20;
 

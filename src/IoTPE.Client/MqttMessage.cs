@@ -41,9 +41,9 @@ public sealed class MqttMessage
     public int DeliveryAttempt { get; internal set; }
 
     /// <summary>
-    /// For a received message: true when a handler may have seen it before — an earlier attempt failed, or the
-    /// process stopped while a handler was running for it (QoS 2 records each attempt before it starts, so a message
-    /// with <c>false</c> here has certainly never been handed to a handler).
+    /// For a received message: true when a handler may have seen it before — an earlier attempt failed, the process
+    /// stopped while a handler was running for it, or (QoS 1) the broker resent it. QoS 2 records each attempt
+    /// before it starts, so a QoS 2 message with <c>false</c> here has certainly never been handed to a handler.
     /// </summary>
     public bool IsRedelivery { get; internal set; }
 

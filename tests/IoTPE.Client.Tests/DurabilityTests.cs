@@ -12,17 +12,18 @@ public sealed class DurabilityTests
     [Fact]
     public async Task Publishes_accepted_while_the_broker_is_down_are_sent_by_the_next_run_in_order()
     {
+        const int count = 2000; // Several pages of the state file's backlog.
         await using var clients = new TestClients();
         int port = BrokerProcessPorts.Unused();
         string publisherId = TestClients.NewClientId("pub");
 
         MqttClient offline = clients.Create(clients.Options(port, publisherId));
         await offline.StartAsync();
-        Task[] pending = Enumerable.Range(1, 10).Select(n => offline.PublishAsync("offline/t", n.ToString(CultureInfo.InvariantCulture))).ToArray();
-        await Task.Delay(300); // Committed (accepted) meanwhile; nothing can be sent.
+        Task[] pending = Enumerable.Range(1, count).Select(n => offline.PublishAsync("offline/t", n.ToString(CultureInfo.InvariantCulture))).ToArray();
+        await Task.Delay(200);
         Assert.False(offline.IsConnected);
         Assert.All(pending, task => Assert.False(task.IsCompleted));
-        await offline.DisposeAsync();
+        await offline.DisposeAsync(); // Finishes the queued commits, then closes the state file.
         foreach (Task task in pending)
         {
             // The caller stops waiting; the message stays stored.
@@ -39,9 +40,35 @@ public sealed class DurabilityTests
         MqttClient restarted = clients.Create(clients.Options(broker, publisherId));
         await restarted.StartAsync();
 
-        Assert.True(await log.WaitForCountAsync(10, Timeout), $"received {log.Count}");
+        Assert.True(await log.WaitForCountAsync(count, Timeout), $"received {log.Count}");
         await Task.Delay(200);
-        Assert.Equal(Enumerable.Range(1, 10), log.Numbers);
+        Assert.Equal(Enumerable.Range(1, count), log.Numbers);
+    }
+
+    [Fact]
+    public async Task A_backlog_larger_than_memory_waits_in_the_state_file_and_goes_out_in_order()
+    {
+        const int count = 2500; // More than the client keeps in memory (1,024).
+        await using var clients = new TestClients();
+        int port = BrokerProcessPorts.Unused();
+        MqttClient publisher = clients.Create(clients.Options(port, TestClients.NewClientId("pub")) with
+        {
+            ReconnectBackoff = new BackoffPolicy(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(4)), // Next attempt in 2-4 s.
+        });
+        await publisher.StartAsync();
+        Task[] published = Enumerable.Range(1, count).Select(n => publisher.PublishAsync("backlog/t", n.ToString(CultureInfo.InvariantCulture), QualityOfService.AtLeastOnce)).ToArray();
+
+        await using MosquittoBroker broker = await MosquittoBroker.StartAsync(port: port);
+        var log = new MessageLog();
+        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
+        Task subscribed = subscriber.SubscribeAsync("backlog/t", log.Handler, QualityOfService.AtLeastOnce);
+        await subscriber.StartAsync();
+        await subscribed.WaitAsync(Timeout);
+        Assert.False(publisher.IsConnected, "the publisher connects after the subscriber subscribed");
+
+        await Task.WhenAll(published).WaitAsync(Timeout);
+        Assert.True(await log.WaitForCountAsync(count, Timeout), $"received {log.Count}");
+        Assert.Equal(Enumerable.Range(1, count), log.Numbers.Take(count));
     }
 
     [Fact]

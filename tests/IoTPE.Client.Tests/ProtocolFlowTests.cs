@@ -211,6 +211,70 @@ public sealed class ProtocolFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_whose_handler_never_completes_across_restarts_is_dead_lettered_without_running_again()
+    {
+        int calls = 0;
+        var deadLetters = new List<DeadLetter>();
+        for (int run = 1; run <= 3; run++)
+        {
+            MqttClient client = _clients.Create(Options() with
+            {
+                HandlerMaxAttempts = 2,
+                DeadLetterHandler = (letter, _) =>
+                {
+                    lock (deadLetters)
+                    {
+                        deadLetters.Add(letter);
+                    }
+
+                    return ValueTask.CompletedTask;
+                },
+            });
+            _ = client.SubscribeAsync("in/t", async (_, token) =>
+            {
+                Interlocked.Increment(ref calls);
+                await Task.Delay(System.Threading.Timeout.Infinite, token); // As if it hung or killed the process.
+            });
+            await client.StartAsync();
+            ScriptedConnection connection = await _broker.AcceptAsync(run == 1 ? null : SessionPresent);
+            await AcknowledgeSubscribeAsync(connection);
+            if (run == 1)
+            {
+                await connection.SendPublishAsync(3, "in/t", "poison");
+                await connection.ExpectAsync<PubRecPacket>();
+            }
+
+            await connection.SendAsync(new PubRelPacket(3)); // Resent on each reconnection: no PUBCOMP came.
+            if (run < 3)
+            {
+                await WaitUntilAsync(() => Volatile.Read(ref calls) == run);
+                await client.DisposeAsync();
+            }
+            else
+            {
+                Assert.Equal(3, (await connection.ExpectAsync<PubCompPacket>()).PacketIdentifier);
+            }
+        }
+
+        Assert.Equal(2, Volatile.Read(ref calls)); // Not a third time.
+        await WaitUntilAsync(() => Count(deadLetters) == 1);
+        Assert.Equal(DeadLetterReason.HandlerFailed, deadLetters[0].Reason);
+        Assert.Equal("poison", deadLetters[0].Message.GetPayloadAsString());
+    }
+
+    [Fact]
+    public async Task A_qos1_message_the_broker_resends_is_marked_as_a_possible_redelivery()
+    {
+        var log = new MessageLog();
+        await StartAsync(log);
+        ScriptedConnection connection = await _broker.AcceptAsync();
+        await AcknowledgeSubscribeAsync(connection);
+        await connection.SendPublishAsync(4, "in/t", "again", QualityOfService.AtLeastOnce, dup: true);
+        await connection.ExpectAsync<PubAckPacket>();
+        Assert.True(Assert.Single(log.Messages).IsRedelivery);
+    }
+
+    [Fact]
     public async Task The_client_sends_no_more_than_the_brokers_receive_maximum()
     {
         MqttClient client = await StartAsync();
@@ -302,6 +366,25 @@ public sealed class ProtocolFlowTests : IAsyncLifetime
     {
         SubscribePacket subscribe = await connection.ExpectAsync<SubscribePacket>();
         await connection.SendAsync(new SubAckPacket(subscribe.PacketIdentifier, subscribe.Subscriptions.Select(s => (ReasonCode)(byte)s.Options.MaximumQoS).ToList()));
+    }
+
+    private static int Count<T>(List<T> list)
+    {
+        lock (list)
+        {
+            return list.Count;
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        DateTime deadline = DateTime.UtcNow + Timeout;
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition());
     }
 
     private long Query(string sql)

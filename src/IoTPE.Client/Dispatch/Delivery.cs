@@ -47,6 +47,9 @@ internal sealed class Delivery
     /// <summary>QoS 1: handled while disconnected; PUBACK is owed when the broker sends it again.</summary>
     public bool AcknowledgementOwed { get; set; }
 
+    /// <summary>QoS 1: the broker marked it DUP, so an earlier connection (maybe an earlier run) may have handled it.</summary>
+    public bool ResentByBroker { get; init; }
+
     /// <summary>Handler attempts started (for QoS 2 also those of earlier runs, read from the state file).</summary>
     public int Attempts { get; set; }
 

@@ -16,6 +16,7 @@ namespace IoTPE.Client.Dispatch;
 internal sealed class HandlerDispatcher
 {
     private const int MaxBatch = 64;
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ClientSession _session;
     private readonly Channel<Delivery> _ordered = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleReader = true });
@@ -70,14 +71,17 @@ internal sealed class HandlerDispatcher
 
         try
         {
-            await Task.WhenAll(background).ConfigureAwait(false);
+            // Handlers see their token cancelled; one that ignores it is not waited for beyond this.
+            await Task.WhenAll(background).WaitAsync(StopTimeout).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // Stopping.
         }
-
-        _commandSlots.Dispose();
+        catch (TimeoutException)
+        {
+            // A handler ignores its cancellation: the client closes anyway; its message stays unacknowledged.
+        }
     }
 
     private async Task RunAsync()
@@ -211,7 +215,7 @@ internal sealed class HandlerDispatcher
         {
             delivery.Attempts++;
             delivery.Message.DeliveryAttempt = delivery.Attempts;
-            delivery.Message.IsRedelivery = delivery.Attempts > 1;
+            delivery.Message.IsRedelivery = delivery.Attempts > 1 || delivery.ResentByBroker;
         }
 
         return true;
@@ -219,6 +223,13 @@ internal sealed class HandlerDispatcher
 
     private async Task RunAttemptAsync(Delivery delivery)
     {
+        if (_session.Options.HandlerMaxAttempts is { } limit && delivery.Attempts > limit)
+        {
+            // Earlier runs used up the attempts (the process died during them, e.g. killed by this very message).
+            _session.Incoming.Complete(delivery, (DeadLetterReason.HandlerFailed, $"No handler attempt completed in {limit} attempts: the process stopped during them."));
+            return;
+        }
+
         Exception? failure = null;
         foreach (Subscription target in delivery.Targets)
         {

@@ -118,7 +118,7 @@ internal sealed class IncomingPublishes
                     return; // A redelivery of a message still being handled: it is acknowledged when done.
                 }
 
-                var atLeastOnce = new Delivery(CopyMessage(packet), QualityOfService.AtLeastOnce, id, null);
+                var atLeastOnce = new Delivery(CopyMessage(packet), QualityOfService.AtLeastOnce, id, null) { ResentByBroker = packet.Dup };
                 _atLeastOnce[id] = atLeastOnce;
                 Dispatch(atLeastOnce);
                 return;
@@ -191,7 +191,7 @@ internal sealed class IncomingPublishes
             Retain = delivery.Message.Retain,
             Properties = delivery.Message.Properties,
         });
-        _session.Store.Submit(new StoreWork(
+        Submit(new StoreWork(
             database =>
             {
                 foreach (OutgoingMessage message in outgoing)
@@ -233,6 +233,19 @@ internal sealed class IncomingPublishes
                     _session.DeadLetters.Notify(new DeadLetter(delivery.Message, given.Reason, delivery.Attempts, given.Error));
                 }
             }));
+    }
+
+    /// <summary>Submits work unless the client is already closed (a handler that outlived it): the message then stays for the next run.</summary>
+    private void Submit(StoreWork work)
+    {
+        try
+        {
+            _session.Store.Submit(work);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed: nothing is acknowledged, so the broker (QoS 1) or the state file (QoS 2) still has the message.
+        }
     }
 
     /// <summary>Counts a handler attempt of stored messages before it starts (store thread), so that no attempt goes unrecorded.</summary>

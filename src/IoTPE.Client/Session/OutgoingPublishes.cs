@@ -330,7 +330,7 @@ internal sealed class OutgoingPublishes
                     OutgoingRow loaded = row;
                     if (row.PacketId == 0)
                     {
-                        ushort id = _session.Ids.Rent();
+                        ushort id = _session.Ids.Rent(KeepFree);
                         if (id == 0)
                         {
                             complete = false; // Every identifier is taken: continue from here later.
