@@ -40,7 +40,10 @@ internal sealed class DeliverySender
             delivery.Stored = true;
             _state.Store.InsertDelivery(new StoredDelivery(session.ClientId, delivery.Sequence, message.StoreId, (byte)qos, retain, Released: false, subscriptionIdentifiers ?? []));
         }
-        delivery.Epoch = _durability.EpochOf(message, delivery.Stored);
+        // An in-process client (the engine) runs a message at least once anyway, so it may start
+        // before the commit: only the publisher's acknowledgement has to wait for it. Network
+        // clients wait, so that a QoS 2 message never reaches them twice across a crash.
+        delivery.Epoch = session.Identity.IsInternal ? 0 : _durability.EpochOf(message, delivery.Stored);
         session.Queued.Enqueue(delivery);
         Pump(session);
     }
