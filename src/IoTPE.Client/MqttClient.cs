@@ -40,7 +40,7 @@ public sealed class MqttClient : IAsyncDisposable
     private readonly ConnectionSupervisor _supervisor;
     private readonly CommandHost _commands;
     private readonly Lock _lifecycle = new();
-    private bool _starting;
+    private Task? _starting;
     private bool _disposed;
 
     /// <summary>Creates a client; nothing happens until <see cref="StartAsync"/>.</summary>
@@ -79,25 +79,40 @@ public sealed class MqttClient : IAsyncDisposable
     /// </summary>
     /// <param name="cancellationToken">Cancels opening the state file.</param>
     /// <exception cref="InvalidOperationException">Already started; the state file belongs to another client or is in use; SQLite is not initialized.</exception>
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    public Task StartAsync(CancellationToken cancellationToken = default)
     {
         lock (_lifecycle)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_starting)
+            if (_starting is not null)
             {
                 throw new InvalidOperationException("The client was started already.");
             }
 
-            _starting = true;
+            _starting = StartCoreAsync(cancellationToken);
+            return _starting;
         }
+    }
 
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield(); // Leave the lifecycle lock before opening the file.
         List<IncomingRow> incoming = [];
         List<ushort> outgoingIds = [];
         StateStore store = await Task.Run(
             () => StateStore.Open(_options.StatePath, _options.StateSynchronous, _options.ClientId, _session.Logger, out incoming, out outgoingIds),
             cancellationToken).ConfigureAwait(false);
-        _session.Restore(store, incoming, outgoingIds);
+        lock (_lifecycle)
+        {
+            if (_disposed)
+            {
+                _ = store.DisposeAsync().AsTask();
+                throw new ObjectDisposedException(nameof(MqttClient));
+            }
+
+            _session.Restore(store, incoming, outgoingIds);
+        }
+
         _session.Dispatcher.Start();
         lock (_session.Gate)
         {
@@ -387,7 +402,7 @@ public sealed class MqttClient : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        bool started;
+        Task? starting;
         lock (_lifecycle)
         {
             if (_disposed)
@@ -396,11 +411,23 @@ public sealed class MqttClient : IAsyncDisposable
             }
 
             _disposed = true;
-            started = _starting;
+            starting = _starting;
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (started && _session.IsStarted)
+        if (starting is not null)
+        {
+            try
+            {
+                await starting.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // It failed or saw the disposal: reported to its caller.
+            }
+        }
+
+        if (_session.IsStarted)
         {
             await _supervisor.StopAsync().ConfigureAwait(false);
             await _session.Dispatcher.StopAsync().ConfigureAwait(false);
