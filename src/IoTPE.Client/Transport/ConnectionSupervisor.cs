@@ -9,10 +9,12 @@ namespace IoTPE.Client.Transport;
 /// <summary>
 /// Keeps the session connected: connects (clean start off, so the broker resumes the session), runs the connection
 /// until it breaks, and reconnects after <see cref="MqttClientOptions.ReconnectBackoff"/> — exponential with jitter,
-/// reset once a connection was accepted.
+/// reset once a connection stayed up for ten seconds.
 /// </summary>
 internal sealed class ConnectionSupervisor
 {
+    private const long StableConnectionMs = 10_000;
+
     private readonly ClientSession _session;
     private readonly MqttClientOptions _options;
     private readonly ILogger _logger;
@@ -64,6 +66,7 @@ internal sealed class ConnectionSupervisor
     {
         CancellationToken stop = _stop.Token;
         int failures = 0;
+        long connectedAt = 0;
         while (!stop.IsCancellationRequested && !IsClosing)
         {
             MqttConnection? connection = null;
@@ -80,7 +83,7 @@ internal sealed class ConnectionSupervisor
                     _current = connection;
                 }
 
-                failures = 0;
+                connectedAt = Environment.TickCount64;
                 ClientLog.Connected(_logger, _options.Host, _options.Port, _options.ProtocolVersion, connection.ConnAck.SessionPresent);
                 _session.Attach(connection);
                 await connection.RunAsync(_session, stop).ConfigureAwait(false);
@@ -122,8 +125,11 @@ internal sealed class ConnectionSupervisor
                 }
             }
 
-            // A connection was up and ended: come back after a short, jittered pause.
-            if (IsClosing || !await DelayAsync(_options.ReconnectBackoff.GetDelay(1), stop).ConfigureAwait(false))
+            // A connection was up and ended. The backoff starts over only if it lasted a while, so a broker that accepts
+            // and then drops the client (e.g. another client with the same identifier takes the session over) is not
+            // hammered.
+            failures = Environment.TickCount64 - connectedAt >= StableConnectionMs ? 1 : failures + 1;
+            if (IsClosing || !await DelayAsync(_options.ReconnectBackoff.GetDelay(failures), stop).ConfigureAwait(false))
             {
                 break;
             }
