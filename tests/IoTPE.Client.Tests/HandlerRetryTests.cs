@@ -19,7 +19,11 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
         await using var clients = new TestClients();
         string topic = $"retry/{Guid.NewGuid():N}";
         var attempts = new List<(string Payload, int Attempt, bool Redelivery)>();
-        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
+        // Retries 200-400 ms apart: the later message, published right after, is handled in between.
+        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")) with
+        {
+            HandlerRetryBackoff = new BackoffPolicy(TimeSpan.FromMilliseconds(400), TimeSpan.FromMilliseconds(400)),
+        });
         Task subscribed = subscriber.SubscribeAsync(topic, (message, _) =>
         {
             string payload = message.GetPayloadAsString();

@@ -94,6 +94,37 @@ public sealed class RoundTripTests(BrokerFixture brokers)
     }
 
     [Theory]
+    [InlineData("iotpe")]
+    [InlineData("mosquitto")]
+    public async Task A_restarted_mqtt5_subscriber_does_not_get_the_retained_message_again(string brokerName)
+    {
+        TestBroker broker = brokers.Get(brokerName);
+        await using var clients = new TestClients();
+        string topic = $"retained/{Guid.NewGuid():N}";
+        string subscriberId = TestClients.NewClientId("sub");
+        MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub")));
+        await publisher.PublishAsync(topic, "kept", retain: true).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var first = new MessageLog();
+        MqttClient subscriber = await clients.StartAsync(clients.Options(broker, subscriberId));
+        await subscriber.SubscribeAsync(topic, first.Handler).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(await first.WaitForCountAsync(1));
+        await subscriber.DisposeAsync();
+
+        var second = new MessageLog();
+        MqttClient restarted = clients.Create(clients.Options(broker, subscriberId));
+        Task resubscribed = restarted.SubscribeAsync(topic, second.Handler); // The session has it: Retain Handling 1.
+        await restarted.StartAsync();
+        await resubscribed.WaitAsync(TimeSpan.FromSeconds(10));
+        await publisher.PublishAsync(topic, "new").WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(await second.WaitForCountAsync(1));
+        await Task.Delay(200);
+        Assert.Equal(["new"], second.Payloads);
+        await publisher.PublishAsync(topic, string.Empty, retain: true);
+    }
+
+    [Theory]
     [InlineData("iotpe", MqttProtocolVersion.V311)]
     [InlineData("mosquitto", MqttProtocolVersion.V500)]
     public async Task A_retained_message_reaches_a_later_subscriber_once(string brokerName, MqttProtocolVersion version)

@@ -53,6 +53,9 @@ public sealed class MosquittoBroker : TestBroker
 
     public override void Kill() => _process.Kill();
 
+    /// <summary>SIGTERM: mosquitto saves its persistence file and exits.</summary>
+    public Task StopAsync() => _process.StopAsync();
+
     public override Task RestartAsync() => StartProcessAsync();
 
     public override async ValueTask DisposeAsync()
