@@ -88,25 +88,30 @@ public sealed class CrashTests
         var runs = new List<IReadOnlyList<string>>();
 
         CrashHelperRun run = CrashHelperRun.Start(arguments);
-        await run.WaitForAsync(lines => lines.Contains("subscribed"), Timeout, "subscribed");
-        MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub"), version));
-        Task<Task[]> publishing = PublishPacedAsync(publisher, topic, count);
-
-        foreach (int killAt in (int[])[count / 4, count / 2])
+        try
         {
-            await run.WaitForAsync(lines => Handled(runs, lines).Count >= killAt, Timeout, $"{killAt} messages handled");
-            await run.KillAsync();
-            runs.Add(run.Lines);
-            run.Dispose();
-            run = CrashHelperRun.Start(arguments);
-        }
+            await run.WaitForAsync(lines => lines.Contains("subscribed"), Timeout, "subscribed");
+            MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub"), version));
+            Task<Task[]> publishing = PublishPacedAsync(publisher, topic, count);
 
-        await run.WaitForAsync(lines => Handled(runs, lines).Count == count, Timeout, "every message handled");
-        await Task.WhenAll(await publishing).WaitAsync(Timeout);
-        await Task.Delay(500); // A wrong second hand-over would show now.
-        runs.Add(run.Lines);
-        await run.KillAsync();
-        run.Dispose();
+            foreach (int killAt in (int[])[count / 4, count / 2])
+            {
+                await run.WaitForAsync(lines => Handled(runs, lines).Count >= killAt, Timeout, $"{killAt} messages handled");
+                await run.KillAsync();
+                runs.Add(run.Lines);
+                run.Dispose();
+                run = CrashHelperRun.Start(arguments);
+            }
+
+            await run.WaitForAsync(lines => Handled(runs, lines).Count == count, Timeout, "every message handled");
+            await Task.WhenAll(await publishing).WaitAsync(Timeout);
+            await Task.Delay(500); // A wrong second hand-over would show now.
+            runs.Add(run.Lines);
+        }
+        finally
+        {
+            run.Dispose(); // Kills it if it still runs (also when the test failed).
+        }
 
         var handovers = runs
             .SelectMany((lines, index) => lines.Where(l => l.StartsWith("handled ", StringComparison.Ordinal)).Select(l => (Run: index, Line: l, Fields: l.Split(' '))))
