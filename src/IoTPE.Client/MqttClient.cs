@@ -30,7 +30,7 @@ namespace IoTPE.Client;
 /// Register handlers (<see cref="SubscribeAsync"/>, <see cref="RegisterCommandAsync(string, Func{JsonElement, CancellationToken, ValueTask{JsonElement}}, CancellationToken)"/>)
 /// before or right after <see cref="StartAsync"/>: a persistent session's messages may arrive at once, and they wait
 /// for their handler (<see cref="MqttClientOptions.UnhandledMessageTimeout"/>).
-/// SQLite must be bound once per process first (IoTPE hosts: <c>SqliteRuntime.Initialize()</c>).
+/// The state file is SQLite, bound by IoTPE.Sqlite (the system's <c>libsqlite3</c>, or the one linked into a NativeAOT host).
 /// </summary>
 public sealed class MqttClient : IAsyncDisposable
 {

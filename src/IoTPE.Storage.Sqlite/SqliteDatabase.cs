@@ -1,3 +1,4 @@
+using IoTPE.Sqlite;
 using SQLitePCL;
 
 namespace IoTPE.Storage.Sqlite;

@@ -1,3 +1,4 @@
+using IoTPE.Sqlite;
 using Microsoft.Data.Sqlite;
 
 namespace IoTPE.Storage.Sqlite;

@@ -15,7 +15,6 @@ using System.Globalization;
 using System.Text;
 using IoTPE.Client;
 using IoTPE.Mqtt;
-using IoTPE.Storage.Sqlite;
 
 if (args.Length < 5 || args[0] is not ("publish" or "consume"))
 {
@@ -23,7 +22,6 @@ if (args.Length < 5 || args[0] is not ("publish" or "consume"))
     return 2;
 }
 
-SqliteRuntime.Initialize();
 var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
 var outputLock = new Lock();
 void Say(string line)

@@ -1,3 +1,4 @@
+using IoTPE.Sqlite;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 

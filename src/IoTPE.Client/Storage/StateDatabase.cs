@@ -49,9 +49,10 @@ internal sealed class StateDatabase : IDisposable
     }
 
     /// <summary>Opens (creating if needed) the state file of <paramref name="clientId"/>.</summary>
-    /// <exception cref="InvalidOperationException">The file belongs to another client or schema version, or SQLite is not initialized.</exception>
+    /// <exception cref="InvalidOperationException">The file belongs to another client or schema version.</exception>
     public static StateDatabase Open(string path, SqliteSynchronous synchronous, string clientId)
     {
+        IoTPE.Sqlite.SqliteRuntime.Initialize();
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -59,26 +60,10 @@ internal sealed class StateDatabase : IDisposable
             Pooling = false,
             DefaultTimeout = 2, // Seconds to retry a locked file: nobody else should hold it, so fail fast if someone does.
         };
-        SqliteConnection connection;
+        var connection = new SqliteConnection(builder.ConnectionString);
         try
         {
-            connection = new SqliteConnection(builder.ConnectionString);
-        }
-        catch (TypeInitializationException ex)
-        {
-            throw NotInitialized(ex);
-        }
-
-        try
-        {
-            try
-            {
-                connection.Open();
-            }
-            catch (Exception ex) when (ex is not SqliteException)
-            {
-                throw NotInitialized(ex);
-            }
+            connection.Open();
 
             // Exclusive: the first write below takes the lock and keeps it until the connection closes (or the process dies).
             Execute(connection, "PRAGMA locking_mode = EXCLUSIVE");
@@ -247,12 +232,6 @@ internal sealed class StateDatabase : IDisposable
 
         _connection.Dispose();
     }
-
-    private static InvalidOperationException NotInitialized(Exception ex) => new(
-        "SQLite is not initialized: bind its native library once per process before starting a client " +
-        "(IoTPE hosts: IoTPE.Storage.Sqlite.SqliteRuntime.Initialize(); elsewhere SQLitePCL.raw.SetProvider(...) or the " +
-        "Microsoft.Data.Sqlite bundle package).",
-        ex);
 
     private static void Execute(SqliteConnection connection, string sql)
     {

@@ -1,9 +1,9 @@
+using IoTPE.Sqlite;
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using IoTPE.Scripting;
-using IoTPE.Storage.Sqlite;
 
 namespace IoTPE.Edge.Commands;
 

@@ -1,5 +1,4 @@
 using IoTPE.Mqtt;
-using IoTPE.Storage.Sqlite;
 
 namespace IoTPE.Client.Tests.Infrastructure;
 
@@ -11,7 +10,6 @@ public sealed class TestClients : IAsyncDisposable
 
     public TestClients()
     {
-        SqliteRuntime.Initialize();
         Folder = Directory.CreateTempSubdirectory("iotpe-client-state-").FullName;
     }
 

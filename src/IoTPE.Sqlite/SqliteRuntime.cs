@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using SQLitePCL;
 
-namespace IoTPE.Storage.Sqlite;
+namespace IoTPE.Sqlite;
 
 /// <summary>
 /// Binds Microsoft.Data.Sqlite to the SQLite library IoTPE ships with. The NativeAOT binary links
