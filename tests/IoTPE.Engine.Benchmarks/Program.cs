@@ -73,12 +73,10 @@ try
         for (int i = 0; i < Rate * Seconds; i++)
         {
             TimeSpan due = TimeSpan.FromSeconds((double)i / Rate);
-            while (clock.Elapsed < due)
+            TimeSpan wait = due - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
             {
-                if (due - clock.Elapsed > TimeSpan.FromMilliseconds(2))
-                {
-                    await Task.Delay(1);
-                }
+                await Task.Delay(wait); // sleep, never spin: the broker needs the CPU
             }
             await publisher.PublishAsync("/bench/run/echo", Encoding.ASCII.GetBytes(Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)), qos);
         }
