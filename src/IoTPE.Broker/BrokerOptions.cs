@@ -23,6 +23,13 @@ public sealed class BrokerOptions
     /// <summary>What happens to a message for a session whose queue is full. Either way it is counted and logged.</summary>
     public QueueOverflowPolicy QueueOverflowPolicy { get; set; } = QueueOverflowPolicy.DropNewest;
 
+    /// <summary>
+    /// Bytes waiting to be written to one client above which the clients publishing to it pause
+    /// reading (up to 200 ms at a time) until it catches up, so a slow subscriber slows its
+    /// publishers down through TCP instead of losing QoS 0 messages.
+    /// </summary>
+    public int OutputBackpressureBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Bytes waiting to be written to one client above which QoS 0 messages to it are dropped (slow consumer); counted and logged.</summary>
     public int MaxPendingOutputBytes { get; set; } = 16 * 1024 * 1024;
 

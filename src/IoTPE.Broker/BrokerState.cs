@@ -23,7 +23,7 @@ internal sealed class BrokerState
     public BrokerState(BrokerOptions options, IBrokerStore store, IAuthorizer authorizer, ILogger log, TimeProvider time)
     {
         Options = options;
-        Store = store;
+        Store = new WriteTrackingStore(store);
         Authorizer = authorizer;
         Log = log;
         Time = time;
@@ -37,7 +37,7 @@ internal sealed class BrokerState
 
     public BrokerOptions Options { get; }
 
-    public IBrokerStore Store { get; }
+    public WriteTrackingStore Store { get; }
 
     public IAuthorizer Authorizer { get; }
 
@@ -78,6 +78,9 @@ internal sealed class BrokerState
         }
     }
 
+    /// <summary>A subscriber this pass sent to that is not keeping up; the publishing connection waits for it (see <see cref="BrokerOptions.OutputBackpressureBytes"/>).</summary>
+    public IClientConnection? CongestedConsumer { get; set; }
+
     /// <summary>Runs <paramref name="work"/> as one pass.</summary>
     public void RunPass(Action work)
     {
@@ -96,10 +99,12 @@ internal sealed class BrokerState
     public void EndPassAndUnlock()
     {
         IFlushable[]? toFlush = null;
-        int count = _dirty.Count;
+        int count = 0;
         try
         {
-            Durability.EndPass();
+            CongestedConsumer = null;
+            Durability.EndPass(); // may send (acknowledgements completed at once)
+            count = _dirty.Count;
             if (count > 0)
             {
                 toFlush = System.Buffers.ArrayPool<IFlushable>.Shared.Rent(count);

@@ -25,4 +25,10 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "{Account}: {Request} {Outcome}")]
     public static partial void ScriptManaged(this ILogger logger, string account, string request, string outcome);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Reading the engine database failed; retrying")]
+    public static partial void StoreReadFailed(this ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Error, Message = "Could not start the run for {Topic} (attempt {Attempt})")]
+    public static partial void DispatchFailed(this ILogger logger, string topic, int attempt, Exception error);
 }

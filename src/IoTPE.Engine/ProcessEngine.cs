@@ -57,8 +57,10 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _directory = new AccountDirectory(stores.Accounts, TimeSpan.FromSeconds(1));
         _directory.Changed += () => _log.AccountsReloaded(_directory.Current.Count);
+        _directory.PollFailed += e => _log.StoreReadFailed(e);
         _grants = new GrantControl(_directory);
         _catalog = new ScriptCatalog(stores.Scripts);
+        _catalog.PollFailed += e => _log.StoreReadFailed(e);
         _scriptManagement = new ScriptManagement(_catalog, options.Limits);
         Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new FailedLoginLimiter(_time));
         Authorizer = new AccountAuthorizer(_directory);

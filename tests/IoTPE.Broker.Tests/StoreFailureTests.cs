@@ -11,6 +11,11 @@ public sealed class StoreFailureTests
     {
         FailingStore? failing = null;
         await using RunningBroker broker = await RunningBroker.StartAsync(wrapStore: s => failing = new FailingStore(s));
+        // An offline persistent session subscribed at QoS 1: every message to disk/full must be
+        // stored for it before the publisher is told it was taken. (A message nobody keeps needs
+        // no commit of its own.)
+        ProcessRun keeper = await MosquittoClients.RunOnceAsync(broker.Port, "-c", "-i", "keeper", "-q", "1", "-t", "disk/full", "-E");
+        Assert.True(keeper.ExitCode == 0, keeper.StandardError);
         failing!.Failing = true;
 
         // MQTT 5.0: PUBACK with Unspecified error (0x80), which MQTT.js reports as a failed publish.

@@ -25,6 +25,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     private Dictionary<string, ushort>? _outgoingTopicAliases;
     private TopicNameCache? _topicNames;
     private int _closing;
+    private IClientConnection? _congestedConsumer;
 
     public NetworkConnection(BrokerState state, PacketDispatcher dispatcher, ITransport transport, string listener)
     {
@@ -92,6 +93,10 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
 
     public bool AcceptsQoS0 => _output.PendingBytes < _state.Options.MaxPendingOutputBytes;
 
+    public bool IsCongested => _output.PendingBytes >= _state.Options.OutputBackpressureBytes;
+
+    public Task WhenUncongestedAsync() => _output.WhenBelowAsync(_state.Options.OutputBackpressureBytes);
+
     public bool IsMarkedDirty { get; set; }
 
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
@@ -124,6 +129,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                     break;
                 }
                 await _dispatcher.ThrottleAsync(this, CancellationToken.None).ConfigureAwait(false);
+                if (_congestedConsumer is { } consumer)
+                {
+                    _congestedConsumer = null;
+                    await WaitForConsumerAsync(consumer).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -133,6 +143,12 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Net.WebSockets.WebSocketException)
         {
             closeReason = IsClosing ? "closed by the broker" : "network error: " + e.Message;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug must cost this connection only, and must not pass silently.
+            closeReason = "internal error";
+            _state.Log.ConnectionInternalError(ClientId, RemoteEndPoint, e);
         }
         finally
         {
@@ -151,6 +167,22 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     }
 
     /// <summary>Processes every complete packet in the input. Returns false when the connection must end.</summary>
+    // Backpressure for QoS 0: a subscriber that reads more slowly than this client publishes makes
+    // this client wait before its next read, so TCP slows it down instead of the broker dropping
+    // messages. The wait is bounded: a subscriber that stops reading altogether must not stall its
+    // publishers; its bytes then pile up to MaxPendingOutputBytes and further QoS 0 messages to it
+    // are dropped (and counted), as before.
+    private static async ValueTask WaitForConsumerAsync(IClientConnection consumer)
+    {
+        Task uncongested = consumer.WhenUncongestedAsync();
+        if (!uncongested.IsCompleted)
+        {
+            await Task.WhenAny(uncongested, Task.Delay(ConsumerWaitLimit)).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly TimeSpan ConsumerWaitLimit = TimeSpan.FromMilliseconds(200);
+
     private async ValueTask<bool> ProcessInputAsync()
     {
         while (Phase == ConnectionPhase.AwaitingConnect)
@@ -207,6 +239,10 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 sequence = sequence.Slice(consumed);
             }
             _input.Consume((int)consumedBytes);
+            if (_state.CongestedConsumer is { } consumer && !ReferenceEquals(consumer, this))
+            {
+                _congestedConsumer = consumer;
+            }
         }
         finally
         {

@@ -45,4 +45,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Refused connection from {EndPoint}: {Reason}")]
     public static partial void ConnectionRejected(this ILogger logger, EndPoint? endPoint, string reason);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "Internal error on the connection of {ClientId} from {EndPoint}; the connection is closed")]
+    public static partial void ConnectionInternalError(this ILogger logger, string clientId, EndPoint? endPoint, Exception error);
 }

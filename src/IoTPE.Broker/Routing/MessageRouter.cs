@@ -98,6 +98,10 @@ internal sealed class MessageRouter
         {
             _state.Counters.MessagesSent++;
         }
+        if (connection.IsCongested)
+        {
+            _state.CongestedConsumer = connection;
+        }
     }
 
     private struct Target

@@ -87,7 +87,10 @@ internal sealed class DurabilityTracker
     /// <summary>Runs <paramref name="action"/> (under the lock) once this epoch's writes are durable or have failed.</summary>
     public void AfterCommit(Action<bool> action) => _actions.Add(action);
 
-    /// <summary>Ends the pass: if anything waits for its writes, asks the store for one callback.</summary>
+    /// <summary>
+    /// Ends the pass: if anything waits for its writes, asks the store for one callback; if the
+    /// pass wrote nothing and no earlier epoch is outstanding, completes at once.
+    /// </summary>
     public void EndPass()
     {
         if (_acknowledgements.Count == 0 && _actions.Count == 0 && _waitingSessions.Count == 0)
@@ -101,6 +104,15 @@ internal sealed class DurabilityTracker
         _acknowledgements = [];
         _actions = [];
         _waitingSessions = [];
+        if (!_state.Store.HasUnrequestedWrites && epoch == DurableEpoch + 1)
+        {
+            // Nothing was written since the last request and every earlier epoch is complete, so
+            // this one is durable already: a QoS 1 PUBLISH nobody stores is acknowledged in the
+            // pass that read it, without a round trip through the store's writer.
+            Complete(epoch, durable: true, acknowledgements, actions, sessions);
+            EndPass(); // what completing queued (a pumped delivery, an action's acknowledgement)
+            return;
+        }
         _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions)));
     }
 

@@ -18,7 +18,7 @@ internal sealed class ScriptCatalog : IDisposable
     {
         _store = store;
         _version = store.ChangeVersion;
-        _poll = new Timer(_ => Refresh(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _poll = new Timer(_ => Poll(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Called after the cache was dropped because scripts or schedules changed.</summary>
@@ -38,6 +38,22 @@ internal sealed class ScriptCatalog : IDisposable
         {
             _latest = new ConcurrentDictionary<(string, string), StoredScript?>();
             Changed?.Invoke();
+        }
+    }
+
+    /// <summary>Raised when reading the store failed during a poll (the cache stays as it was).</summary>
+    public event Action<Exception>? PollFailed;
+
+    // A timer callback must not throw: that would end the process.
+    private void Poll()
+    {
+        try
+        {
+            Refresh();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            PollFailed?.Invoke(e);
         }
     }
 

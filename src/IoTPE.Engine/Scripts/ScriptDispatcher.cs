@@ -32,6 +32,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     private InternalClient? _client;
     private Task? _loop;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CancellationTokenSource> _calls = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<InternalDelivery, int> _failures = new(ReferenceEqualityComparer.Instance);
     private int _running;
 
     public ScriptDispatcher(ScriptServices services, ScriptRuntime runtime, ScriptCatalog catalog, ScriptFiles files, RunOutcomePublisher outcomes)
@@ -60,7 +61,30 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     {
         await foreach (InternalDelivery delivery in _deliveries.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            Dispatch(delivery);
+            try
+            {
+                Dispatch(delivery);
+                if (!_failures.IsEmpty)
+                {
+                    _failures.TryRemove(delivery, out _);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Reading the script failed (the engine database locked or unreadable for a moment):
+                // try again shortly; after a few attempts, report it and let the message go.
+                int attempt = _failures.AddOrUpdate(delivery, 1, (_, n) => n + 1);
+                _services.Log.DispatchFailed(delivery.Message.Topic, attempt, e);
+                if (attempt < 5)
+                {
+                    _ = Task.Delay(TimeSpan.FromSeconds(attempt)).ContinueWith(_ => _deliveries.Writer.TryWrite(delivery), TaskScheduler.Default);
+                }
+                else
+                {
+                    _failures.TryRemove(delivery, out _);
+                    _client!.Acknowledge(delivery);
+                }
+            }
         }
     }
 

@@ -41,7 +41,15 @@ internal sealed class ScriptScheduler : IAsyncDisposable
                 if (_reload)
                 {
                     _reload = false;
-                    Reload();
+                    try
+                    {
+                        Reload();
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        _services.Log.StoreReadFailed(e);
+                        _reload = true; // try again at the next tick
+                    }
                 }
                 long now = _time.GetTimestamp();
                 foreach (((string account, string name), Entry entry) in _entries)
@@ -51,7 +59,15 @@ internal sealed class ScriptScheduler : IAsyncDisposable
                         continue; // not due, or the previous run is still going: no overlap
                     }
                     entry.LastStart = now;
-                    StartRun(account, name, entry);
+                    try
+                    {
+                        StartRun(account, name, entry);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        entry.Running = false;
+                        _services.Log.StoreReadFailed(e);
+                    }
                 }
             }
         }
