@@ -30,6 +30,13 @@ public sealed class BrokerOptions
     /// </summary>
     public int OutputBackpressureBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// QoS 1/2 deliveries queued for a connected client (beyond those in flight) above which the
+    /// clients publishing to it pause reading in the same way, so that a subscriber that is slow
+    /// but alive never reaches <see cref="MaxQueuedMessages"/>.
+    /// </summary>
+    public int QueueBackpressureMessages { get; set; } = 10_000;
+
     /// <summary>Bytes waiting to be written to one client above which QoS 0 messages to it are dropped (slow consumer); counted and logged.</summary>
     public int MaxPendingOutputBytes { get; set; } = 16 * 1024 * 1024;
 

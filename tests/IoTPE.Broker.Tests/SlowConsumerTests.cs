@@ -29,6 +29,120 @@ public sealed class SlowConsumerTests
         Assert.InRange(received, 1, Messages - 1);
     }
 
+    [Fact]
+    public async Task A_slow_QoS1_subscriber_slows_the_publisher_down_before_its_queue_overflows()
+    {
+        (int received, bool inOrder) = await RunQoS1Async(backpressure: true);
+        Assert.Equal(QoS1Messages, received);
+        Assert.True(inOrder);
+    }
+
+    [Fact]
+    public async Task Without_queue_backpressure_the_same_QoS1_load_overflows_the_queue()
+    {
+        (int received, _) = await RunQoS1Async(backpressure: false);
+        Assert.InRange(received, 1, QoS1Messages - 1);
+    }
+
+    private const int QoS1Messages = 10_000;
+
+    // mosquitto_pub publishes the numbers 1..N at QoS 1 as fast as the broker acknowledges them; a
+    // hand-written subscriber reads them at QoS 1 and acknowledges 10 at a time with a pause of a millisecond or more between.
+    private static async Task<(int Received, bool InOrder)> RunQoS1Async(bool backpressure)
+    {
+        await using RunningBroker broker = await RunningBroker.StartAsync(o =>
+        {
+            o.QueueBackpressureMessages = backpressure ? 300 : int.MaxValue;
+            o.MaxQueuedMessages = 2000;
+        });
+        using var subscriber = new TcpClient();
+        await subscriber.ConnectAsync(IPAddress.Loopback, broker.Port);
+        NetworkStream stream = subscriber.GetStream();
+        await stream.WriteAsync(Connect("slow-qos1-sub"));
+        await stream.WriteAsync(Convert.FromHexString("820B0001" + "0006" + Convert.ToHexString("slow/1"u8) + "01"));
+        await ReadExactlyAsync(stream, 4 + 5); // CONNACK, SUBACK
+
+        string numbers = string.Join('\n', Enumerable.Range(1, QoS1Messages)) + "\n";
+        Task<ProcessRun> publishing = ProcessRun.RunAsync("mosquitto_pub",
+            ["-h", "127.0.0.1", "-p", broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-q", "1", "-t", "slow/1", "-l"],
+            TimeSpan.FromSeconds(60), standardInput: numbers);
+
+        int received = 0;
+        bool inOrder = true;
+        var pending = new List<byte>();
+        var buffer = new byte[4096];
+        while (received < QoS1Messages)
+        {
+            using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            int n;
+            try
+            {
+                n = await stream.ReadAsync(buffer, quiet.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            if (n == 0)
+            {
+                break;
+            }
+            pending.AddRange(buffer.AsSpan(0, n));
+            int inBatch = 0;
+            while (TryTakePublish(pending, out ushort packetIdentifier, out string payload))
+            {
+                received++;
+                inOrder &= payload == received.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await stream.WriteAsync(new byte[] { 0x40, 0x02, (byte)(packetIdentifier >> 8), (byte)packetIdentifier });
+                if (++inBatch % 10 == 0)
+                {
+                    await Task.Delay(1);
+                }
+            }
+        }
+        ProcessRun publisher = await publishing;
+        Assert.True(publisher.ExitCode == 0, publisher.StandardError);
+        return (received, inOrder);
+    }
+
+    // One QoS 1 PUBLISH (0x32) from the front of the buffer: topic, packet identifier, payload (3.1.1 §3.3).
+    private static bool TryTakePublish(List<byte> data, out ushort packetIdentifier, out string payload)
+    {
+        packetIdentifier = 0;
+        payload = "";
+        if (data.Count < 2)
+        {
+            return false;
+        }
+        int remaining = 0, multiplier = 1, index = 1;
+        while (true)
+        {
+            if (index >= data.Count)
+            {
+                return false;
+            }
+            byte b = data[index++];
+            remaining += (b & 0x7F) * multiplier;
+            multiplier *= 128;
+            if ((b & 0x80) == 0)
+            {
+                break;
+            }
+        }
+        if (data.Count < index + remaining)
+        {
+            return false;
+        }
+        Assert.Equal(0x32, data[0] & 0xF6); // a QoS 1 PUBLISH (DUP and RETAIN may be set)
+        int topicLength = (data[index] << 8) | data[index + 1];
+        int identifierAt = index + 2 + topicLength;
+        packetIdentifier = (ushort)((data[identifierAt] << 8) | data[identifierAt + 1]);
+        int payloadAt = identifierAt + 2;
+        payload = System.Text.Encoding.ASCII.GetString([.. data.GetRange(payloadAt, index + remaining - payloadAt)]);
+        data.RemoveRange(0, index + remaining);
+        return true;
+    }
+
     private static async Task<int> RunAsync(bool backpressure)
     {
         await using RunningBroker broker = await RunningBroker.StartAsync(o =>

@@ -19,11 +19,11 @@ internal interface IClientConnection
     /// <summary>False while the client is not keeping up (too many bytes waiting), so QoS 0 messages to it are dropped.</summary>
     bool AcceptsQoS0 { get; }
 
-    /// <summary>More bytes are waiting for the client than <see cref="BrokerOptions.OutputBackpressureBytes"/>: publishers to it should pause.</summary>
+    /// <summary>
+    /// More bytes wait for the client than <see cref="BrokerOptions.OutputBackpressureBytes"/>, or more
+    /// deliveries than <see cref="BrokerOptions.QueueBackpressureMessages"/>: publishers to it should pause.
+    /// </summary>
     bool IsCongested { get; }
-
-    /// <summary>Completes once the client is no longer congested (or the connection ends).</summary>
-    Task WhenUncongestedAsync();
 
     /// <summary>
     /// Sends a PUBLISH. Returns false when the packet exceeds the client's Maximum Packet Size; the

@@ -26,8 +26,6 @@ internal sealed class InternalConnection : IClientConnection
 
     public bool IsCongested => false;
 
-    public Task WhenUncongestedAsync() => Task.CompletedTask;
-
     public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
     {
         _deliver(new InternalDelivery(message, qos, packetIdentifier, dup));

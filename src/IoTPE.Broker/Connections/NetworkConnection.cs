@@ -93,9 +93,9 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
 
     public bool AcceptsQoS0 => _output.PendingBytes < _state.Options.MaxPendingOutputBytes;
 
-    public bool IsCongested => _output.PendingBytes >= _state.Options.OutputBackpressureBytes;
-
-    public Task WhenUncongestedAsync() => _output.WhenBelowAsync(_state.Options.OutputBackpressureBytes);
+    // Session.Queued.Count is read without the broker lock: a stale count only shortens or lengthens a pause.
+    public bool IsCongested =>
+        _output.PendingBytes >= _state.Options.OutputBackpressureBytes || Session?.Queued.Count >= _state.Options.QueueBackpressureMessages;
 
     public bool IsMarkedDirty { get; set; }
 
@@ -167,21 +167,21 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     }
 
     /// <summary>Processes every complete packet in the input. Returns false when the connection must end.</summary>
-    // Backpressure for QoS 0: a subscriber that reads more slowly than this client publishes makes
-    // this client wait before its next read, so TCP slows it down instead of the broker dropping
-    // messages. The wait is bounded: a subscriber that stops reading altogether must not stall its
-    // publishers; its bytes then pile up to MaxPendingOutputBytes and further QoS 0 messages to it
-    // are dropped (and counted), as before.
+    // Backpressure: a subscriber that reads (QoS 0) or acknowledges (QoS 1/2) more slowly than this
+    // client publishes makes this client wait before its next read, so TCP slows it down instead of
+    // the broker dropping messages. The wait is bounded: a subscriber that stops altogether must not
+    // stall its publishers for good; its bytes then pile up to MaxPendingOutputBytes (QoS 0) or its
+    // queue to MaxQueuedMessages (QoS 1/2), and what overflows is dropped, counted and logged.
     private static async ValueTask WaitForConsumerAsync(IClientConnection consumer)
     {
-        Task uncongested = consumer.WhenUncongestedAsync();
-        if (!uncongested.IsCompleted)
+        long deadline = Environment.TickCount64 + ConsumerWaitLimitMs;
+        while (consumer.IsCongested && Environment.TickCount64 < deadline)
         {
-            await Task.WhenAny(uncongested, Task.Delay(ConsumerWaitLimit)).ConfigureAwait(false);
+            await Task.Delay(1).ConfigureAwait(false);
         }
     }
 
-    private static readonly TimeSpan ConsumerWaitLimit = TimeSpan.FromMilliseconds(200);
+    private const int ConsumerWaitLimitMs = 200;
 
     private async ValueTask<bool> ProcessInputAsync()
     {

@@ -22,8 +22,6 @@ internal sealed class OutputBuffer
     private bool _sending;
     private bool _closed;
     private Action? _whenDrained;
-    private TaskCompletionSource? _belowWaiter;
-    private int _belowBytes;
 
     public OutputBuffer(IOutputSink sink)
     {
@@ -100,37 +98,9 @@ internal sealed class OutputBuffer
         }
     }
 
-    /// <summary>Completes once fewer than <paramref name="bytes"/> are pending (or the connection ends).</summary>
-    public Task WhenBelowAsync(int bytes)
-    {
-        lock (_gate)
-        {
-            if (_closed || _length + _sendingLength < bytes)
-            {
-                return Task.CompletedTask;
-            }
-            _belowBytes = _belowWaiter is null ? bytes : Math.Min(_belowBytes, bytes);
-            _belowWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _belowWaiter.Task;
-        }
-    }
-
-    // Under _gate: hands out the waiter of WhenBelowAsync when the pending bytes have dropped enough.
-    private TaskCompletionSource? TakeBelowWaiter(bool always)
-    {
-        if (_belowWaiter is null || (!always && _length + _sendingLength >= _belowBytes))
-        {
-            return null;
-        }
-        TaskCompletionSource waiter = _belowWaiter;
-        _belowWaiter = null;
-        return waiter;
-    }
-
     /// <summary>Drops whatever is pending and returns the buffers to the pool.</summary>
     public void Close()
     {
-        TaskCompletionSource? waiter;
         lock (_gate)
         {
             _closed = true;
@@ -140,9 +110,7 @@ internal sealed class OutputBuffer
                 _buffer = null;
             }
             _length = 0;
-            waiter = TakeBelowWaiter(always: true);
         }
-        waiter?.TrySetResult();
     }
 
     private async Task SendLoopAsync(byte[] chunk, int length)
@@ -156,20 +124,16 @@ internal sealed class OutputBuffer
             catch (Exception e)
             {
                 ArrayPool<byte>.Shared.Return(chunk);
-                TaskCompletionSource? failedWaiter;
                 lock (_gate)
                 {
                     _sending = false;
                     _sendingLength = 0;
                     _whenDrained = null;
-                    failedWaiter = TakeBelowWaiter(always: true);
                 }
-                failedWaiter?.TrySetResult();
                 _sink.OnSendFailed(e);
                 return;
             }
             Action? drained = null;
-            TaskCompletionSource? belowWaiter;
             bool done;
             lock (_gate)
             {
@@ -191,9 +155,7 @@ internal sealed class OutputBuffer
                     chunk = next;
                     _sendingLength = length;
                 }
-                belowWaiter = TakeBelowWaiter(always: false);
             }
-            belowWaiter?.TrySetResult();
             if (done)
             {
                 drained?.Invoke();

@@ -46,6 +46,10 @@ internal sealed class DeliverySender
         delivery.Epoch = session.Identity.IsInternal ? 0 : _durability.EpochOf(message, delivery.Stored);
         session.Queued.Enqueue(delivery);
         Pump(session);
+        if (session.Connection is { IsCongested: true } connection)
+        {
+            _state.CongestedConsumer = connection;
+        }
     }
 
     /// <summary>Sends queued deliveries whose writes are durable, while the client's window has room.</summary>
