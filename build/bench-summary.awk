@@ -15,7 +15,7 @@ function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "–" : sprin
   for (k in kv) vals[L, B, k] = vals[L, B, k] " " kv[k]
 }
 END {
-  print "## Throughput and latency"
+  print "### Throughput and latency"
   print ""
   print "| run | Mosquitto msg/s | iotpe msg/s | ratio | Mosquitto p50 / p99 µs | iotpe p50 / p99 µs | p99 ratio | lost / dup (iotpe) | broker CPU µs/msg M / i |"
   print "|---|---|---|---|---|---|---|---|---|"
@@ -31,7 +31,7 @@ END {
     printf "| %s | %.0f | %.0f | %s | %.0f / %.0f | %.0f / %.0f | %s | %s / %s | %s / %s |\n", L, mr, ir, ratio(ir, mr), m50, m99, i50, i99, ratio(i99, m99), lost, dup, mcpu, icpu
   }
   print ""
-  print "## Memory with 1,000 idle connections"
+  print "### Memory with 1,000 idle connections"
   print ""
   print "| broker | RSS before (KiB) | RSS with 1,000 idle connections (KiB) | per connection (KiB) |"
   print "|---|---|---|---|"
