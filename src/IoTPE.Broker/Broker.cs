@@ -164,7 +164,7 @@ public sealed class Broker : IAsyncDisposable
             session.ExpiryIntervalSeconds = uint.MaxValue;
             session.DisconnectedAtUnixMs = null;
             _sessions.Save(session, wasStored);
-            session.Connection = new InternalConnection(maxInFlight, onDelivery);
+            session.Connection = new InternalConnection(maxInFlight, onDelivery, session, _state.Options.QueueBackpressureMessages);
             client = new InternalClient(_state, _sender, session);
             _sender.ResendInFlight(session);
         });

@@ -1,3 +1,4 @@
+using IoTPE.Broker.Sessions;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Connections;
@@ -9,11 +10,15 @@ namespace IoTPE.Broker.Connections;
 internal sealed class InternalConnection : IClientConnection
 {
     private readonly Action<InternalDelivery> _deliver;
+    private readonly Session _session;
+    private readonly int _queueBackpressureMessages;
 
-    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver)
+    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, Session session, int queueBackpressureMessages)
     {
         SendWindow = sendWindow;
         _deliver = deliver;
+        _session = session;
+        _queueBackpressureMessages = queueBackpressureMessages;
     }
 
     public MqttProtocolVersion ProtocolVersion => MqttProtocolVersion.V500;
@@ -24,7 +29,9 @@ internal sealed class InternalConnection : IClientConnection
 
     public bool AcceptsQoS0 => true;
 
-    public bool IsCongested => false;
+    // The engine falling behind (slow scripts) slows down the network clients that feed it, as a
+    // slow subscriber does, before its queue reaches MaxQueuedMessages.
+    public bool IsCongested => _session.Queued.Count >= _queueBackpressureMessages;
 
     public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
     {

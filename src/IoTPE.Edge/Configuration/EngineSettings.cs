@@ -21,6 +21,9 @@ public sealed class EngineSettings
     /// <summary>Most kv keys per account (default 10000).</summary>
     public int? MaxKeysPerAccount { get; set; }
 
+    /// <summary>Most script runs waiting or running at once (default 256); further requests wait in the broker's durable queue.</summary>
+    public int? MaxRunsInFlight { get; set; }
+
     /// <summary>Size cap of each account's SQL database, in MiB (default 64).</summary>
     public int? DatabaseLimitMegabytes { get; set; }
 
@@ -45,6 +48,10 @@ public sealed class EngineSettings
         if (MaxKeysPerAccount is { } keys)
         {
             options.MaxKeysPerAccount = keys;
+        }
+        if (MaxRunsInFlight is { } inFlight)
+        {
+            options.MaxRunsInFlight = inFlight;
         }
         return options;
     }

@@ -1,0 +1,69 @@
+using IoTPE.EndToEnd.Tests.Infrastructure;
+
+namespace IoTPE.EndToEnd.Tests;
+
+/// <summary>
+/// A burst of QoS 1 run requests faster than the scripts run: the requests beyond the engine's
+/// in-flight limit wait in the broker's queue, and before that queue overflows the client sending
+/// them is slowed down, so every acknowledged request runs.
+/// </summary>
+public sealed class ScriptBackpressureTests
+{
+    private const string Password = "s3cret-pw";
+    private const int Requests = 600;
+
+    [Fact]
+    public async Task A_burst_of_requests_faster_than_the_script_all_run()
+    {
+        IReadOnlyList<string> results = await RunBurstAsync(queueBackpressureMessages: 40);
+        Assert.Equal(Requests, results.Count);
+        Assert.Equal(Enumerable.Range(1, Requests).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), results);
+    }
+
+    [Fact]
+    public async Task Without_backpressure_the_same_burst_overflows_the_queue()
+    {
+        // The control case: the burst is large enough to overflow the queue (200 + 10 in flight).
+        IReadOnlyList<string> results = await RunBurstAsync(queueBackpressureMessages: int.MaxValue);
+        Assert.InRange(results.Count, 1, Requests - 1);
+    }
+
+    private static async Task<IReadOnlyList<string>> RunBurstAsync(int queueBackpressureMessages)
+    {
+        string config = Path.GetTempFileName();
+        await File.WriteAllTextAsync(config, $$"""
+            { "broker": { "maxQueuedMessages": 200, "queueBackpressureMessages": {{queueBackpressureMessages}} },
+              "engine": { "maxRunsInFlight": 10 } }
+            """);
+        try
+        {
+            await using IotpeServer server = await IotpeServer.StartAsync(["--config", config], allowAnonymous: false);
+            await server.AddAccountAsync("acme", Password);
+            Assert.True(await server.WaitForOutputAsync("Accounts reloaded: 1 accounts"), server.Output);
+            string file = Path.Combine(server.DataFolder, "slow.js");
+            await File.WriteAllTextAsync(file, "var until = Date.now() + 3; while (Date.now() < until) {} return Number(message.payload);");
+            Assert.Equal(0, (await server.CommandAsync(["script", "load", "acme", "slow", file])).ExitCode);
+
+            using OutputCollector outcomes = MosquittoClients.StartSubscriber(server.Port, ["-u", "acme", "-P", Password, "-t", "/acme/run/slow/+"]);
+            await Task.Delay(500);
+            string numbers = string.Join('\n', Enumerable.Range(1, Requests)) + "\n";
+            ProcessRun publisher = await ProcessRun.RunAsync("mosquitto_pub",
+                ["-h", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-u", "acme", "-P", Password, "-q", "1", "-t", "/acme/run/slow", "-l"],
+                TimeSpan.FromSeconds(60), standardInput: numbers);
+            Assert.True(publisher.ExitCode == 0, publisher.StandardError);
+
+            // Runs of one account are ordered: wait until the last one or a quiet spell.
+            int seen = -1;
+            while (outcomes.Lines.Count != seen && outcomes.Lines.Count < Requests)
+            {
+                seen = outcomes.Lines.Count;
+                await outcomes.WaitForLinesAsync(Requests, TimeSpan.FromSeconds(3));
+            }
+            return outcomes.Lines;
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+}
