@@ -26,17 +26,36 @@ internal static class ScriptCommands
 
     private static Argument<string> NameArgument() => new("NAME") { Description = "The script name: it runs on /<ACCOUNT>/run/<NAME>." };
 
-    /// <summary>Opens the engine database of the data folder, checking that the account exists.</summary>
-    private static SqliteEngineDatabase? OpenFor(ParseResult parseResult, Option<string> data, string account)
+    /// <summary>Runs <paramref name="action"/> on the script store of the data folder once the account is known to exist (exit code 1 if not).</summary>
+    private static int WithStore(ParseResult parseResult, Option<string> data, string account, Func<SqliteScriptStore, int> action)
     {
-        var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+        using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
         if (!new SqliteAccountStore(database).LoadAll().Accounts.Any(a => a.Name == account))
         {
             parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{account}'");
-            database.Dispose();
+            return 1;
+        }
+        return action(new SqliteScriptStore(database));
+    }
+
+    private static int NoSuchScript(ParseResult parseResult, string account, string name)
+    {
+        parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no such script: {account}/{name}");
+        return 1;
+    }
+
+    /// <summary>Reads a script file; null (after saying why) if it cannot be read.</summary>
+    private static string? ReadScriptFile(FileInfo path, TextWriter error)
+    {
+        try
+        {
+            return File.ReadAllText(path.FullName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"iotpe: cannot read {path}: {e.Message}");
             return null;
         }
-        return database;
     }
 
     private static Command BuildLoad()
@@ -60,14 +79,8 @@ internal static class ScriptCommands
                 error.WriteLine($"iotpe: invalid script name: {problem}");
                 return 1;
             }
-            string text;
-            try
+            if (ReadScriptFile(path, error) is not { } text)
             {
-                text = File.ReadAllText(path.FullName);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                error.WriteLine($"iotpe: cannot read {path}: {e.Message}");
                 return 2;
             }
             if (ScriptCheck.Check(path.Name, text) is { } syntax)
@@ -75,14 +88,12 @@ internal static class ScriptCommands
                 error.WriteLine($"{path}:{syntax}");
                 return 1;
             }
-            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
-            if (database is null)
+            return WithStore(parseResult, data, accountName, store =>
             {
-                return 1;
-            }
-            StoredScript saved = new SqliteScriptStore(database).Save(accountName, scriptName, text);
-            parseResult.InvocationConfiguration.Output.WriteLine($"{accountName}/{scriptName} version {saved.Version} loaded");
-            return 0;
+                StoredScript saved = store.Save(accountName, scriptName, text);
+                parseResult.InvocationConfiguration.Output.WriteLine($"{accountName}/{scriptName} version {saved.Version} loaded");
+                return 0;
+            });
         });
         return load;
     }
@@ -95,21 +106,18 @@ internal static class ScriptCommands
         list.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(account);
-            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
-            if (database is null)
+            return WithStore(parseResult, data, accountName, store =>
             {
-                return 1;
-            }
-            var store = new SqliteScriptStore(database);
-            IReadOnlyList<ScriptSchedule> schedules = store.Schedules();
-            foreach (StoredScript script in store.List(accountName))
-            {
-                ScriptSchedule? schedule = schedules.FirstOrDefault(s => s.Account == accountName && s.Name == script.Name);
-                parseResult.InvocationConfiguration.Output.WriteLine(
-                    $"{script.Name}	version {script.Version}	loaded {script.CreatedAt:yyyy-MM-dd HH:mm}Z" +
-                    (schedule is null ? "" : $"	every {schedule.EverySeconds} s"));
-            }
-            return 0;
+                IReadOnlyList<ScriptSchedule> schedules = store.Schedules();
+                foreach (StoredScript script in store.List(accountName))
+                {
+                    ScriptSchedule? schedule = schedules.FirstOrDefault(s => s.Account == accountName && s.Name == script.Name);
+                    parseResult.InvocationConfiguration.Output.WriteLine(
+                        $"{script.Name}	version {script.Version}	loaded {script.CreatedAt:yyyy-MM-dd HH:mm}Z" +
+                        (schedule is null ? "" : $"	every {schedule.EverySeconds} s"));
+                }
+                return 0;
+            });
         });
         return list;
     }
@@ -125,20 +133,16 @@ internal static class ScriptCommands
         {
             string accountName = parseResult.GetRequiredValue(account);
             string scriptName = parseResult.GetRequiredValue(name);
-            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
-            if (database is null)
+            return WithStore(parseResult, data, accountName, store =>
             {
-                return 1;
-            }
-            var store = new SqliteScriptStore(database);
-            StoredScript? script = parseResult.GetValue(version) is { } v ? store.Get(accountName, scriptName, v) : store.GetLatest(accountName, scriptName);
-            if (script is null)
-            {
-                parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no such script: {accountName}/{scriptName}");
-                return 1;
-            }
-            parseResult.InvocationConfiguration.Output.Write(script.Text);
-            return 0;
+                StoredScript? script = parseResult.GetValue(version) is { } v ? store.Get(accountName, scriptName, v) : store.GetLatest(accountName, scriptName);
+                if (script is null)
+                {
+                    return NoSuchScript(parseResult, accountName, scriptName);
+                }
+                parseResult.InvocationConfiguration.Output.Write(script.Text);
+                return 0;
+            });
         });
         return show;
     }
@@ -153,18 +157,15 @@ internal static class ScriptCommands
         {
             string accountName = parseResult.GetRequiredValue(account);
             string scriptName = parseResult.GetRequiredValue(name);
-            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
-            if (database is null)
+            return WithStore(parseResult, data, accountName, store =>
             {
-                return 1;
-            }
-            if (!new SqliteScriptStore(database).Remove(accountName, scriptName))
-            {
-                parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no such script: {accountName}/{scriptName}");
-                return 1;
-            }
-            parseResult.InvocationConfiguration.Output.WriteLine($"{accountName}/{scriptName} removed");
-            return 0;
+                if (!store.Remove(accountName, scriptName))
+                {
+                    return NoSuchScript(parseResult, accountName, scriptName);
+                }
+                parseResult.InvocationConfiguration.Output.WriteLine($"{accountName}/{scriptName} removed");
+                return 0;
+            });
         });
         return remove;
     }
@@ -189,22 +190,18 @@ internal static class ScriptCommands
                 error.WriteLine("iotpe: give either --every N (1 to 86400) or --off");
                 return 1;
             }
-            using SqliteEngineDatabase? database = OpenFor(parseResult, data, accountName);
-            if (database is null)
+            return WithStore(parseResult, data, accountName, store =>
             {
-                return 1;
-            }
-            var store = new SqliteScriptStore(database);
-            if (store.GetLatest(accountName, scriptName) is null)
-            {
-                error.WriteLine($"iotpe: no such script: {accountName}/{scriptName}");
-                return 1;
-            }
-            store.SetSchedule(accountName, scriptName, seconds);
-            parseResult.InvocationConfiguration.Output.WriteLine(seconds is { } s
-                ? $"{accountName}/{scriptName} runs every {s.ToString(CultureInfo.InvariantCulture)} s"
-                : $"{accountName}/{scriptName} no longer runs on a schedule");
-            return 0;
+                if (store.GetLatest(accountName, scriptName) is null)
+                {
+                    return NoSuchScript(parseResult, accountName, scriptName);
+                }
+                store.SetSchedule(accountName, scriptName, seconds);
+                parseResult.InvocationConfiguration.Output.WriteLine(seconds is { } s
+                    ? $"{accountName}/{scriptName} runs every {s.ToString(CultureInfo.InvariantCulture)} s"
+                    : $"{accountName}/{scriptName} no longer runs on a schedule");
+                return 0;
+            });
         });
         return schedule;
     }
@@ -221,17 +218,10 @@ internal static class ScriptCommands
             FileInfo path = parseResult.GetRequiredValue(file);
             TextWriter output = parseResult.InvocationConfiguration.Output;
             TextWriter error = parseResult.InvocationConfiguration.Error;
-            string text;
-            try
+            if (ReadScriptFile(path, error) is not { } text)
             {
-                text = File.ReadAllText(path.FullName);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                error.WriteLine($"iotpe: cannot read {path}: {e.Message}");
                 return 2;
             }
-
             ScriptError? problem = ScriptCheck.Check(path.Name, text);
             if (problem is null)
             {

@@ -35,6 +35,12 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<InternalDelivery, int> _failures = new(ReferenceEqualityComparer.Instance);
     private int _running;
 
+    // The outcome of each account's latest run. The runtime runs one account's messages in order;
+    // its completions resume on the thread pool, so each outcome waits for the one before it to be
+    // published: results and errors of an account come out in the order of its requests. Used by
+    // the dispatch loop only.
+    private readonly Dictionary<string, Task> _lastOutcome = new(StringComparer.Ordinal);
+
     public ScriptDispatcher(ScriptServices services, ScriptRuntime runtime, ScriptCatalog catalog, ScriptFiles files, RunOutcomePublisher outcomes)
     {
         _services = services;
@@ -146,7 +152,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         var host = new AccountScriptHost(_services, account, name);
         Interlocked.Increment(ref _running);
         Task<ScriptRunResult> run = _runtime.RunAsync(account, key, source, json, host, _stopping.Token);
-        _ = FinishAsync(delivery, run, account, name, version);
+        _lastOutcome[account] = FinishAsync(delivery, run, PreviousOutcome(account), account, name, version);
     }
 
     private void DispatchCommand(InternalDelivery delivery, string account, string name)
@@ -172,13 +178,16 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         Interlocked.Increment(ref _running);
         Task<ScriptRunResult> run = _runtime.RunAsync(account, script.RuntimeKey, new ScriptSource(script.Name, script.Text), json,
             new AccountScriptHost(_services, account, name), cancellation.Token);
-        _ = FinishCommandAsync(delivery, run, name, call, callKey, cancellation);
+        _lastOutcome[account] = FinishCommandAsync(delivery, run, PreviousOutcome(account), account, name, call, callKey, cancellation);
     }
 
-    private async Task FinishCommandAsync(InternalDelivery delivery, Task<ScriptRunResult> run, string name, CommandCall call, string callKey, CancellationTokenSource cancellation)
+    private Task PreviousOutcome(string account) => _lastOutcome.GetValueOrDefault(account) ?? Task.CompletedTask;
+
+    private async Task FinishCommandAsync(InternalDelivery delivery, Task<ScriptRunResult> run, Task previous, string account, string name, CommandCall call, string callKey, CancellationTokenSource cancellation)
     {
         try
         {
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             ScriptRunResult result = await run.ConfigureAwait(false);
             _outcomes.PublishCommandOutcome(delivery.Message.Topic, call.MessageId, name, result);
             _client!.Acknowledge(delivery);
@@ -192,6 +201,13 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Shutting down: not acknowledged, so the call runs after the restart.
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The runtime itself failed (not the script): the caller learns it, the engine goes on.
+            _services.Log.ScriptHostFailed(account, name, e.Message);
+            _outcomes.PublishCommandReject(delivery.Message.Topic, call.MessageId, "The engine could not run the script: " + e.Message, "InternalError", null);
+            _client!.Acknowledge(delivery);
         }
         finally
         {
@@ -219,10 +235,11 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
 
     private static string CallKey(string account, string name, string messageId) => account + "/" + name + "/" + messageId;
 
-    private async Task FinishAsync(InternalDelivery delivery, Task<ScriptRunResult> run, string account, string name, string? version)
+    private async Task FinishAsync(InternalDelivery delivery, Task<ScriptRunResult> run, Task previous, string account, string name, string? version)
     {
         try
         {
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             ScriptRunResult result = await run.ConfigureAwait(false);
             if (result.HostException is { } hostError)
             {
@@ -234,6 +251,13 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Shutting down: not acknowledged, so the message runs again after the restart.
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The runtime itself failed (not the script): reported on the error topic, the engine goes on.
+            _services.Log.ScriptHostFailed(account, name, e.Message);
+            _outcomes.PublishFailure(delivery.Message.Topic, delivery.Message, account, name, version, "InternalError", "The engine could not run the script: " + e.Message, null);
+            _client!.Acknowledge(delivery);
         }
         finally
         {
