@@ -93,9 +93,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
 
     public bool AcceptsQoS0 => _output.PendingBytes < _state.Options.MaxPendingOutputBytes;
 
-    // Session.Queued.Count is read without the broker lock: a stale count only shortens or lengthens a pause.
+    // Read without the broker lock: a stale value only shortens or lengthens a pause. A client that
+    // has gone is not waited for (its session's queue may stay long while it is offline).
     public bool IsCongested =>
-        _output.PendingBytes >= _state.Options.OutputBackpressureBytes || Session?.Queued.Count >= _state.Options.QueueBackpressureMessages;
+        !IsClosing && Session is { } session && ReferenceEquals(session.Connection, this) &&
+        (_output.PendingBytes >= _state.Options.OutputBackpressureBytes || session.Queued.Count >= _state.Options.QueueBackpressureMessages);
 
     public bool IsMarkedDirty { get; set; }
 
@@ -166,7 +168,6 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         }
     }
 
-    /// <summary>Processes every complete packet in the input. Returns false when the connection must end.</summary>
     // Backpressure: a subscriber that reads (QoS 0) or acknowledges (QoS 1/2) more slowly than this
     // client publishes makes this client wait before its next read, so TCP slows it down instead of
     // the broker dropping messages. The wait is bounded: a subscriber that stops altogether must not
@@ -183,6 +184,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
 
     private const int ConsumerWaitLimitMs = 200;
 
+    /// <summary>Processes every complete packet in the input. Returns false when the connection must end.</summary>
     private async ValueTask<bool> ProcessInputAsync()
     {
         while (Phase == ConnectionPhase.AwaitingConnect)
