@@ -144,7 +144,12 @@ public sealed class Broker : IAsyncDisposable
     /// </summary>
     /// <param name="clientId">The session's client identifier: <c>$iotpe/</c> and a name, e.g. <c>$iotpe/engine</c>.</param>
     /// <param name="maxInFlight">Most unacknowledged QoS 1 deliveries at once.</param>
-    /// <param name="onDelivery">Receives each delivery, on a broker thread: queue it and return.</param>
+    /// <param name="onDelivery">
+    /// Receives each delivery, on a broker thread: queue it and return. Every delivery, QoS 0 too, must
+    /// be passed to <see cref="InternalClient.Acknowledge"/> when done: QoS 0 deliveries not yet
+    /// acknowledged count against <see cref="BrokerOptions.MaxQueuedMessages"/> and slow publishers
+    /// down from <see cref="BrokerOptions.QueueBackpressureMessages"/> on.
+    /// </param>
     public InternalClient ConnectInternalClient(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery)
     {
         ArgumentNullException.ThrowIfNull(clientId);
@@ -164,7 +169,7 @@ public sealed class Broker : IAsyncDisposable
             session.ExpiryIntervalSeconds = uint.MaxValue;
             session.DisconnectedAtUnixMs = null;
             _sessions.Save(session, wasStored);
-            session.Connection = new InternalConnection(maxInFlight, onDelivery, session, _state.Options.QueueBackpressureMessages);
+            session.Connection = new InternalConnection(maxInFlight, onDelivery, session, _state.Options.QueueBackpressureMessages, _state.Options.MaxQueuedMessages);
             client = new InternalClient(_state, _sender, session);
             _sender.ResendInFlight(session);
         });

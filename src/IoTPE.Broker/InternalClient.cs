@@ -1,3 +1,4 @@
+using IoTPE.Broker.Connections;
 using IoTPE.Broker.Routing;
 using IoTPE.Broker.Sessions;
 using IoTPE.Broker.Storage;
@@ -50,12 +51,16 @@ public sealed class InternalClient
         });
     }
 
-    /// <summary>Completes a QoS 1 delivery: it leaves the durable queue.</summary>
+    /// <summary>
+    /// Completes a delivery: at QoS 1 it leaves the durable queue; at QoS 0 it no longer counts
+    /// against the client's limit of deliveries being handled. Call it once per delivery.
+    /// </summary>
     public void Acknowledge(InternalDelivery delivery)
     {
         ArgumentNullException.ThrowIfNull(delivery);
         if (delivery.QoS == QualityOfService.AtMostOnce)
         {
+            (_session.Connection as InternalConnection)?.CompleteAtMostOnce();
             return;
         }
         _state.RunPass(() => _sender.OnPubAck(_session, delivery.PacketIdentifier));

@@ -40,6 +40,34 @@ public sealed class InternalClientTests
     }
 
     [Fact]
+    public async Task Qos0_deliveries_not_yet_acknowledged_are_bounded_and_acknowledging_frees_room()
+    {
+        await using RunningBroker broker = await RunningBroker.StartAsync(options =>
+        {
+            options.MaxQueuedMessages = 5;
+            options.QueueBackpressureMessages = int.MaxValue;
+        });
+        var deliveries = new BlockingCollection<InternalDelivery>();
+        InternalClient client = broker.Broker.ConnectInternalClient("$iotpe/test", 10, deliveries.Add);
+        client.Subscribe("jobs/#", QualityOfService.AtMostOnce);
+
+        ProcessRun burst = await ProcessRun.RunAsync("mosquitto_pub",
+            ["-h", "127.0.0.1", "-p", broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "jobs/a", "-l"],
+            TimeSpan.FromSeconds(10), standardInput: "1\n2\n3\n4\n5\n6\n7\n8\n");
+        Assert.Equal(0, burst.ExitCode);
+        InternalDelivery[] held = [.. Enumerable.Range(0, 5).Select(_ => deliveries.Take(new CancellationTokenSource(5000).Token))];
+        Assert.False(deliveries.TryTake(out _, 300), "no more than MaxQueuedMessages QoS 0 deliveries may wait");
+        Assert.Equal(3L, broker.Broker.Counters.MessagesDropped);
+
+        foreach (InternalDelivery delivery in held)
+        {
+            client.Acknowledge(delivery);
+        }
+        Assert.Equal(0, (await MosquittoClients.PublishAsync(broker.Port, "-t", "jobs/b", "-m", "after")).ExitCode);
+        Assert.Equal("after", Encoding.UTF8.GetString(deliveries.Take(new CancellationTokenSource(5000).Token).Message.Payload.Span));
+    }
+
+    [Fact]
     public async Task Network_clients_cannot_use_the_reserved_client_id_prefix()
     {
         await using RunningBroker broker = await RunningBroker.StartAsync();

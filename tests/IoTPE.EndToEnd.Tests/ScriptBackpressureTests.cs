@@ -3,32 +3,36 @@ using IoTPE.EndToEnd.Tests.Infrastructure;
 namespace IoTPE.EndToEnd.Tests;
 
 /// <summary>
-/// A burst of QoS 1 run requests faster than the scripts run: the requests beyond the engine's
-/// in-flight limit wait in the broker's queue, and before that queue overflows the client sending
-/// them is slowed down, so every acknowledged request runs.
+/// A burst of run requests faster than the scripts run. At QoS 1 the requests beyond the engine's
+/// in-flight limit wait in the broker's queue; at QoS 0 they wait in memory, counted. Before either
+/// overflows, the client sending them is slowed down, so every request runs.
 /// </summary>
 public sealed class ScriptBackpressureTests
 {
     private const string Password = "s3cret-pw";
     private const int Requests = 600;
 
-    [Fact]
-    public async Task A_burst_of_requests_faster_than_the_script_all_run()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task A_burst_of_requests_faster_than_the_script_all_run(int qos)
     {
-        IReadOnlyList<string> results = await RunBurstAsync(queueBackpressureMessages: 40);
+        IReadOnlyList<string> results = await RunBurstAsync(qos, queueBackpressureMessages: 40);
         Assert.Equal(Requests, results.Count);
         Assert.Equal(Enumerable.Range(1, Requests).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), results);
     }
 
-    [Fact]
-    public async Task Without_backpressure_the_same_burst_overflows_the_queue()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task Without_backpressure_the_same_burst_overflows_the_queue(int qos)
     {
-        // The control case: the burst is large enough to overflow the queue (200 + 10 in flight).
-        IReadOnlyList<string> results = await RunBurstAsync(queueBackpressureMessages: int.MaxValue);
+        // The control case: the burst is large enough to overflow the limit (200, plus 10 in flight at QoS 1).
+        IReadOnlyList<string> results = await RunBurstAsync(qos, queueBackpressureMessages: int.MaxValue);
         Assert.InRange(results.Count, 1, Requests - 1);
     }
 
-    private static async Task<IReadOnlyList<string>> RunBurstAsync(int queueBackpressureMessages)
+    private static async Task<IReadOnlyList<string>> RunBurstAsync(int qos, int queueBackpressureMessages)
     {
         string config = Path.GetTempFileName();
         await File.WriteAllTextAsync(config, $$"""
@@ -48,7 +52,7 @@ public sealed class ScriptBackpressureTests
             await Task.Delay(500);
             string numbers = string.Join('\n', Enumerable.Range(1, Requests)) + "\n";
             ProcessRun publisher = await ProcessRun.RunAsync("mosquitto_pub",
-                ["-h", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-u", "acme", "-P", Password, "-q", "1", "-t", "/acme/run/slow", "-l"],
+                ["-h", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-u", "acme", "-P", Password, "-q", qos.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "/acme/run/slow", "-l"],
                 TimeSpan.FromSeconds(60), standardInput: numbers);
             Assert.True(publisher.ExitCode == 0, publisher.StandardError);
 

@@ -16,7 +16,7 @@ internal interface IClientConnection
     /// <summary>QoS 1/2 PUBLISH packets received from the client and not yet answered with PUBACK or PUBCOMP (§4.9).</summary>
     int IncomingInFlight { get; set; }
 
-    /// <summary>False while the client is not keeping up (too many bytes waiting), so QoS 0 messages to it are dropped.</summary>
+    /// <summary>False while the client is not keeping up (too many bytes or deliveries waiting), so QoS 0 messages to it are dropped.</summary>
     bool AcceptsQoS0 { get; }
 
     /// <summary>

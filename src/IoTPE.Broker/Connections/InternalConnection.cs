@@ -12,13 +12,16 @@ internal sealed class InternalConnection : IClientConnection
     private readonly Action<InternalDelivery> _deliver;
     private readonly Session _session;
     private readonly int _queueBackpressureMessages;
+    private readonly int _maxPendingAtMostOnce;
+    private int _pendingAtMostOnce;
 
-    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, Session session, int queueBackpressureMessages)
+    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, Session session, int queueBackpressureMessages, int maxPendingAtMostOnce)
     {
         SendWindow = sendWindow;
         _deliver = deliver;
         _session = session;
         _queueBackpressureMessages = queueBackpressureMessages;
+        _maxPendingAtMostOnce = maxPendingAtMostOnce;
     }
 
     public MqttProtocolVersion ProtocolVersion => MqttProtocolVersion.V500;
@@ -27,17 +30,29 @@ internal sealed class InternalConnection : IClientConnection
 
     public int IncomingInFlight { get; set; }
 
-    public bool AcceptsQoS0 => true;
+    // QoS 0 deliveries bypass the send window and the durable queue, so the ones handed over and
+    // not yet acknowledged are counted: without a bound, a flood of QoS 0 requests to slow scripts
+    // would grow the client's memory without end. Beyond the bound they are dropped, counted and
+    // logged, as for a network subscriber whose output buffer is full.
+    public bool AcceptsQoS0 => Volatile.Read(ref _pendingAtMostOnce) < _maxPendingAtMostOnce;
 
     // The engine falling behind (slow scripts) slows down the network clients that feed it, as a
     // slow subscriber does, before its queue reaches MaxQueuedMessages.
-    public bool IsCongested => _session.Queued.Count >= _queueBackpressureMessages;
+    public bool IsCongested =>
+        _session.Queued.Count >= _queueBackpressureMessages || Volatile.Read(ref _pendingAtMostOnce) >= _queueBackpressureMessages;
 
     public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
     {
+        if (qos == QualityOfService.AtMostOnce)
+        {
+            Interlocked.Increment(ref _pendingAtMostOnce);
+        }
         _deliver(new InternalDelivery(message, qos, packetIdentifier, dup));
         return true;
     }
+
+    /// <summary>The client is done with a QoS 0 delivery (called without the broker lock).</summary>
+    public void CompleteAtMostOnce() => Interlocked.Decrement(ref _pendingAtMostOnce);
 
     public void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket
     {

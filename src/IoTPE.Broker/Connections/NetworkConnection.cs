@@ -26,6 +26,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     private TopicNameCache? _topicNames;
     private int _closing;
     private IClientConnection? _congestedConsumer;
+    private bool _pausedWithInputLeft;
 
     public NetworkConnection(BrokerState state, PacketDispatcher dispatcher, ITransport transport, string listener)
     {
@@ -125,16 +126,10 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 _input.Advance(received);
                 _state.Counters.AddBytesReceived(received);
                 LastReceivedTicks = Environment.TickCount64;
-                if (!await ProcessInputAsync().ConfigureAwait(false))
+                if (!await ProcessReceivedAsync().ConfigureAwait(false))
                 {
                     closeReason = "closed by the broker";
                     break;
-                }
-                await _dispatcher.ThrottleAsync(this, CancellationToken.None).ConfigureAwait(false);
-                if (_congestedConsumer is { } consumer)
-                {
-                    _congestedConsumer = null;
-                    await WaitForConsumerAsync(consumer).ConfigureAwait(false);
                 }
             }
         }
@@ -169,24 +164,62 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     }
 
     // Backpressure: a subscriber that reads (QoS 0) or acknowledges (QoS 1/2) more slowly than this
-    // client publishes makes this client wait before its next read, so TCP slows it down instead of
-    // the broker dropping messages. The wait is bounded: a subscriber that stops altogether must not
-    // stall its publishers for good; its bytes then pile up to MaxPendingOutputBytes (QoS 0) or its
-    // queue to MaxQueuedMessages (QoS 1/2), and what overflows is dropped, counted and logged.
-    private static async ValueTask WaitForConsumerAsync(IClientConnection consumer)
+    // client publishes makes this client pause, before the rest of what it sent is processed and
+    // before its next read, so TCP slows it down instead of the broker dropping messages (one read
+    // can hold thousands of small QoS 0 publishes). A pause is bounded: a subscriber that stops
+    // altogether must not stall its publishers for good, so once a pause ends with the subscriber
+    // still congested, the rest of the read is processed without pausing again; its bytes then pile
+    // up to MaxPendingOutputBytes (QoS 0) or its queue to MaxQueuedMessages (QoS 1/2), and what
+    // overflows is dropped, counted and logged.
+    private async ValueTask<bool> ProcessReceivedAsync()
+    {
+        bool pauseForConsumers = true;
+        while (true)
+        {
+            if (!await ProcessInputAsync(pauseForConsumers).ConfigureAwait(false))
+            {
+                return false;
+            }
+            await _dispatcher.ThrottleAsync(this, CancellationToken.None).ConfigureAwait(false);
+            if (_congestedConsumer is not { } consumer)
+            {
+                return true;
+            }
+            _congestedConsumer = null;
+            bool relieved = await WaitForConsumerAsync(consumer).ConfigureAwait(false);
+            if (!_pausedWithInputLeft)
+            {
+                return true;
+            }
+            pauseForConsumers = relieved;
+        }
+    }
+
+    /// <summary>Waits, at most <see cref="ConsumerWaitLimitMs"/>, until the consumer keeps up again; false if it still does not.</summary>
+    private static async ValueTask<bool> WaitForConsumerAsync(IClientConnection consumer)
     {
         long deadline = Environment.TickCount64 + ConsumerWaitLimitMs;
-        while (consumer.IsCongested && Environment.TickCount64 < deadline)
+        while (consumer.IsCongested)
         {
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
             await Task.Delay(1).ConfigureAwait(false);
         }
+        return true;
     }
 
     private const int ConsumerWaitLimitMs = 200;
 
-    /// <summary>Processes every complete packet in the input. Returns false when the connection must end.</summary>
-    private async ValueTask<bool> ProcessInputAsync()
+    /// <summary>
+    /// Processes the complete packets in the input: all of them, or, with <paramref name="pauseForConsumers"/>,
+    /// up to the first that leaves a subscriber congested (<see cref="_pausedWithInputLeft"/> then says
+    /// whether packets remain). Returns false when the connection must end.
+    /// </summary>
+    private async ValueTask<bool> ProcessInputAsync(bool pauseForConsumers)
     {
+        _pausedWithInputLeft = false;
         while (Phase == ConnectionPhase.AwaitingConnect)
         {
             var sequence = new ReadOnlySequence<byte>(_input.Data);
@@ -239,6 +272,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 keepGoing = _dispatcher.Dispatch(this, frame);
                 consumedBytes += length;
                 sequence = sequence.Slice(consumed);
+                if (pauseForConsumers && _state.CongestedConsumer is { } congested && !ReferenceEquals(congested, this))
+                {
+                    _pausedWithInputLeft = !sequence.IsEmpty;
+                    break;
+                }
             }
             _input.Consume((int)consumedBytes);
             if (_state.CongestedConsumer is { } consumer && !ReferenceEquals(consumer, this))

@@ -90,7 +90,7 @@ internal sealed class MessageRouter
             _state.Counters.MessagesDropped++;
             if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
             {
-                _state.Log.MessageDropped(session.ClientId, message.Topic, "slow consumer: too many bytes waiting (QoS 0)", session.DroppedMessages);
+                _state.Log.MessageDropped(session.ClientId, message.Topic, "slow consumer: too much waiting for it (QoS 0)", session.DroppedMessages);
             }
             return;
         }
