@@ -53,6 +53,7 @@ public sealed class Broker : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
+        options.Validate();
         _state = new BrokerState(options, store, authorizer ?? new OpenAuthorizer(), logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System);
         _authenticator = authenticator ?? new AnonymousAuthenticator(allowAnonymous: false);
         var sender = new DeliverySender(_state, _state.Durability);

@@ -75,6 +75,55 @@ public sealed class BrokerOptions
 
     /// <summary>Seconds between publications of <c>$SYS/</c> counters. 0 disables them.</summary>
     public int SysInterval { get; set; } = 10;
+
+    /// <summary>
+    /// Checks that every setting is usable; the broker does this when it is created. Names in the
+    /// message are those of the configuration file.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it and its allowed range.</exception>
+    public void Validate()
+    {
+        // §3.2.2.3.3 and §3.2.2.3.6: Receive Maximum 0 and Maximum Packet Size 0 are protocol errors.
+        AtLeast(ReceiveMaximum, 1, "receiveMaximum");
+        Within(MaximumPacketSize, 128, VariableByteInteger.MaxValue + 5, "maximumPacketSize");
+        AtLeast(MaxInflightMessages, 1, "maxInflightMessages");
+        AtLeast(MaxQueuedMessages, 1, "maxQueuedMessages");
+        AtLeast(OutputBackpressureBytes, 1, "outputBackpressureBytes");
+        AtLeast(QueueBackpressureMessages, 1, "queueBackpressureMessages");
+        AtLeast(MaxPendingOutputBytes, 1, "maxPendingOutputBytes");
+        AtLeast(MaxKeepAlive, 1, "maxKeepAlive");
+        // §3.1.3.1: the server must accept client identifiers of 1 to 23 characters.
+        AtLeast(MaxClientIdLength, 23, "maxClientIdLength");
+        AtLeast(MaxConnections, 1, "maxConnections");
+        AtLeast(ConnectTimeoutSeconds, 1, "connectTimeoutSeconds");
+        AtLeast(MaxPublishRatePerConnection, 0, "maxPublishRatePerConnection");
+        AtLeast(MaxConnectionRatePerAddress, 0, "maxConnectionRatePerAddress");
+        AtLeast(SysInterval, 0, "sysInterval");
+        if (MaximumQoS > QualityOfService.ExactlyOnce)
+        {
+            throw new ArgumentException($"maximumQoS must be 0, 1 or 2, not {(int)MaximumQoS}");
+        }
+        foreach (ListenerOptions listener in Listeners)
+        {
+            Within(listener.Port, 0, 65535, $"listeners[{listener.Name}].port");
+        }
+
+        static void AtLeast(long value, long minimum, string name)
+        {
+            if (value < minimum)
+            {
+                throw new ArgumentException($"{name} must be at least {minimum}, not {value}");
+            }
+        }
+
+        static void Within(long value, long minimum, long maximum, string name)
+        {
+            if (value < minimum || value > maximum)
+            {
+                throw new ArgumentException($"{name} must be between {minimum} and {maximum}, not {value}");
+            }
+        }
+    }
 }
 
 /// <summary>What to do with a message for a session whose queue is full.</summary>

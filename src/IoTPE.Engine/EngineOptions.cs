@@ -11,6 +11,9 @@ public sealed class EngineOptions
     /// <summary>Script worker threads; default one per core.</summary>
     public int ScriptWorkers { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>How long an account's script heap is kept without a run before it is freed (default 10 minutes).</summary>
+    public TimeSpan IdleHeapLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Most <c>kv</c> keys per account.</summary>
     public int MaxKeysPerAccount { get; set; } = 10_000;
 

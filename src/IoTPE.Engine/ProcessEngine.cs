@@ -82,7 +82,12 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _broker = broker;
         broker.Interceptor = this;
         var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log);
-        _runtime = new ScriptRuntime(new ScriptRuntimeOptions { Limits = _options.Limits, WorkerCount = _options.ScriptWorkers });
+        _runtime = new ScriptRuntime(new ScriptRuntimeOptions
+        {
+            Limits = _options.Limits,
+            WorkerCount = _options.ScriptWorkers,
+            IdleHeapLifetime = _options.IdleHeapLifetime,
+        });
         var outcomes = new RunOutcomePublisher(services);
         _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes);
         _dispatcher.Start(broker.ConnectInternalClient(InternalClientId, _options.MaxRunsInFlight, _dispatcher.OnDelivery));

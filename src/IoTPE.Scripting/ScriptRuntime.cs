@@ -22,6 +22,7 @@ public sealed class ScriptRuntime : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread[] _workers;
     private readonly ScriptHeap?[] _running;
+    private readonly Timer? _idleHeapSweep;
     private volatile bool _disposed;
 
     /// <summary>Starts the worker threads.</summary>
@@ -41,7 +42,15 @@ public sealed class ScriptRuntime : IDisposable
             };
             _workers[i].Start();
         }
+        if (_options.IdleHeapLifetime != Timeout.InfiniteTimeSpan)
+        {
+            TimeSpan period = TimeSpan.FromTicks(Math.Clamp(_options.IdleHeapLifetime.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerMinute));
+            _idleHeapSweep = new Timer(static state => ((ScriptRuntime)state!).ReleaseIdleOwners(), this, period, period);
+        }
     }
+
+    /// <summary>Owners that currently have an entry (a heap, or work queued or running).</summary>
+    public int OwnerCount => _owners.Count;
 
     /// <summary>The options this runtime was started with.</summary>
     public ScriptRuntimeOptions Options => _options;
@@ -82,6 +91,40 @@ public sealed class ScriptRuntime : IDisposable
         return request.Completion.Task;
     }
 
+    // An idle owner's heap is freed through the same ordered release an account removal uses, so
+    // that only the owner's own worker ever touches the heap. Work submitted meanwhile runs first
+    // and keeps the entry; it only costs that owner a fresh heap on its next run.
+    private void ReleaseIdleOwners()
+    {
+        long idleSince = Environment.TickCount64 - (long)_options.IdleHeapLifetime.TotalMilliseconds;
+        foreach (ScriptOwnerQueue queue in _owners.Values)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            if (queue.LastUsedTicks >= idleSince)
+            {
+                continue;
+            }
+            lock (queue.Sync)
+            {
+                if (queue.Scheduled || queue.Removed)
+                {
+                    continue;
+                }
+            }
+            try
+            {
+                _ = ReleaseOwnerAsync(queue.Owner);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>
     /// Stops the workers: running scripts are interrupted, queued runs are canceled, heaps freed.
     /// Must not be called from a host call (it waits for the worker threads).
@@ -97,6 +140,7 @@ public sealed class ScriptRuntime : IDisposable
             throw new InvalidOperationException("A script runtime cannot be disposed from one of its own worker threads.");
         }
         _disposed = true;
+        _idleHeapSweep?.Dispose();
         _stopping.Cancel();
         for (int i = 0; i < _running.Length; i++)
         {
@@ -151,6 +195,10 @@ public sealed class ScriptRuntime : IDisposable
                 }
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 queue.Pending.Enqueue(request);
+                if (!request.IsRelease)
+                {
+                    queue.LastUsedTicks = Environment.TickCount64;
+                }
                 if (!queue.Scheduled)
                 {
                     queue.Scheduled = true;

@@ -17,11 +17,23 @@ public sealed record ScriptRuntimeOptions
     /// </summary>
     public int WorkerStackBytes { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// How long an owner's heap is kept without a run before it is freed (default 10 minutes;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> keeps heaps for good). A device with many accounts
+    /// that each run rarely then holds heaps only for the active ones; the next run builds a fresh
+    /// heap (about half a millisecond), so global variables do not outlive it.
+    /// </summary>
+    public TimeSpan IdleHeapLifetime { get; init; } = TimeSpan.FromMinutes(10);
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(Limits, nameof(Limits));
         Limits.Validate();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(WorkerCount, nameof(WorkerCount));
         ArgumentOutOfRangeException.ThrowIfLessThan(WorkerStackBytes, 1024 * 1024, nameof(WorkerStackBytes));
+        if (IdleHeapLifetime != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleHeapLifetime, TimeSpan.Zero, nameof(IdleHeapLifetime));
+        }
     }
 }

@@ -57,6 +57,24 @@ public sealed class CommandLineTests : IDisposable
         Assert.Contains("cannot read", run.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{ "broker": { "receiveMaximum": 0 } }""", "broker.receiveMaximum must be at least 1, not 0")]
+    [InlineData("""{ "broker": { "maxQueuedMessages": -5 } }""", "broker.maxQueuedMessages must be at least 1, not -5")]
+    [InlineData("""{ "broker": { "maximumPacketSize": 10 } }""", "broker.maximumPacketSize must be between 128 and 268435460, not 10")]
+    [InlineData("""{ "broker": { "listeners": [ { "name": "lan", "port": 70000 } ] } }""", "broker.listeners[lan].port must be between 0 and 65535, not 70000")]
+    [InlineData("""{ "engine": { "scriptWorkers": 0 } }""", "engine.scriptWorkers must be at least 1, not 0")]
+    [InlineData("""{ "engine": { "idleHeapMinutes": -1 } }""", "engine.idleHeapMinutes must be at least 1, not -1")]
+    [InlineData("""{ "engine": { "runTimeoutMs": 100 } }""", "runTimeoutMs")]
+    public async Task Run_refuses_a_configuration_out_of_range_and_names_the_setting(string json, string expected)
+    {
+        string config = Path.Combine(_dir, "iotpe.json");
+        await File.WriteAllTextAsync(config, json);
+        ProcessRun run = await Iotpe("run", "--data", Path.Combine(_dir, "data"), "--config", config);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(expected, run.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.StandardError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_binary_stands_alone_with_only_libc_level_dependencies()
     {

@@ -173,6 +173,38 @@ public sealed class ScriptRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task An_idle_owners_heap_is_freed_and_an_active_owner_keeps_its_heap()
+    {
+        using var runtime = new ScriptRuntime(new ScriptRuntimeOptions { WorkerCount = 2, IdleHeapLifetime = TimeSpan.FromMilliseconds(300) });
+        var count = new ScriptSource("count.js", "globalThis.counter = (globalThis.counter || 0) + 1; return counter;");
+        Assert.Equal("1", (await runtime.RunAsync("idle", "count@1", count, "{}", new RecordingHost())).ResultJson);
+
+        // The active owner runs far more often than the lifetime, for several lifetimes: one heap throughout.
+        string last = "";
+        for (int i = 0; i < 30; i++)
+        {
+            last = (await runtime.RunAsync("active", "count@1", count, "{}", new RecordingHost())).ResultJson!;
+            await Task.Delay(40);
+        }
+        Assert.Equal("30", last);
+
+        for (int i = 0; i < 100 && runtime.OwnerCount > 1; i++)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(1, runtime.OwnerCount);
+        Assert.Equal("1", (await runtime.RunAsync("idle", "count@1", count, "{}", new RecordingHost())).ResultJson);
+        Assert.Equal("31", (await runtime.RunAsync("active", "count@1", count, "{}", new RecordingHost())).ResultJson);
+    }
+
+    [Fact]
+    public void An_idle_heap_lifetime_must_be_positive_or_infinite()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ScriptRuntime(new ScriptRuntimeOptions { IdleHeapLifetime = TimeSpan.Zero }));
+        using var forever = new ScriptRuntime(new ScriptRuntimeOptions { WorkerCount = 1, IdleHeapLifetime = Timeout.InfiniteTimeSpan });
+    }
+
+    [Fact]
     public async Task Worker_threads_give_scripts_Duktapes_full_native_recursion_depth()
     {
         ScriptRunResult result = await _runtime.RunAsync("deep", "deep@1", new ScriptSource("deep.js",

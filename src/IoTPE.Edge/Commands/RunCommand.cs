@@ -55,6 +55,7 @@ internal static class RunCommand
                         configuration.Broker.Listeners.Add(listener);
                     }
                 }
+                configuration.Validate();
             }
             catch (ConfigurationException e)
             {

@@ -24,8 +24,33 @@ public sealed class EngineSettings
     /// <summary>Most script runs waiting or running at once (default 256); further requests wait in the broker's durable queue.</summary>
     public int? MaxRunsInFlight { get; set; }
 
+    /// <summary>Minutes an account's script heap is kept without a run before it is freed (default 10).</summary>
+    public int? IdleHeapMinutes { get; set; }
+
     /// <summary>Size cap of each account's SQL database, in MiB (default 64).</summary>
     public int? DatabaseLimitMegabytes { get; set; }
+
+    /// <summary>Checks that every value given is in range.</summary>
+    /// <exception cref="ConfigurationException">A value is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        AtLeast(RunTimeoutMilliseconds, 1, "runTimeoutMilliseconds");
+        AtLeast(MemoryLimitMegabytes, 1, "memoryLimitMegabytes");
+        AtLeast(MaxPublishesPerRun, 0, "maxPublishesPerRun");
+        AtLeast(ScriptWorkers, 1, "scriptWorkers");
+        AtLeast(MaxKeysPerAccount, 1, "maxKeysPerAccount");
+        AtLeast(MaxRunsInFlight, 1, "maxRunsInFlight");
+        AtLeast(IdleHeapMinutes, 1, "idleHeapMinutes");
+        AtLeast(DatabaseLimitMegabytes, 1, "databaseLimitMegabytes");
+
+        static void AtLeast(int? value, int minimum, string name)
+        {
+            if (value < minimum)
+            {
+                throw new ConfigurationException($"engine.{name} must be at least {minimum}, not {value}");
+            }
+        }
+    }
 
     /// <summary>The engine options these settings give, with scripts in <c>&lt;data&gt;/scripts</c>.</summary>
     public EngineOptions ToOptions(string dataFolder)
@@ -48,6 +73,10 @@ public sealed class EngineSettings
         if (MaxKeysPerAccount is { } keys)
         {
             options.MaxKeysPerAccount = keys;
+        }
+        if (IdleHeapMinutes is { } minutes)
+        {
+            options.IdleHeapLifetime = TimeSpan.FromMinutes(minutes);
         }
         if (MaxRunsInFlight is { } inFlight)
         {

@@ -46,4 +46,19 @@ public sealed class IotpeConfiguration
 
     /// <summary>The process engine's settings: script limits.</summary>
     public EngineSettings Engine { get; set; } = new();
+
+    /// <summary>Checks every setting, so that a value out of range stops the start with a message that names it.</summary>
+    /// <exception cref="ConfigurationException">A setting is out of range.</exception>
+    public void Validate()
+    {
+        try
+        {
+            Broker.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException("broker." + e.Message);
+        }
+        Engine.Validate();
+    }
 }

@@ -21,4 +21,13 @@ internal sealed class ScriptOwnerQueue(string owner)
 
     /// <summary>The owner's heap; touched only by the worker processing this owner. Created on first use.</summary>
     public ScriptHeap? Heap { get; set; }
+
+    private long _lastUsedTicks = Environment.TickCount64;
+
+    /// <summary>When the owner last submitted work (<see cref="Environment.TickCount64"/>); read without a lock.</summary>
+    public long LastUsedTicks
+    {
+        get => Volatile.Read(ref _lastUsedTicks);
+        set => Volatile.Write(ref _lastUsedTicks, value);
+    }
 }
