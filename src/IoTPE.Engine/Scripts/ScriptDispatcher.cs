@@ -27,13 +27,19 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     private readonly ScriptCatalog _catalog;
     private readonly ScriptFiles _files;
     private readonly RunOutcomePublisher _outcomes;
-    private readonly Channel<InternalDelivery> _deliveries = Channel.CreateUnbounded<InternalDelivery>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<PendingDelivery> _deliveries = Channel.CreateUnbounded<PendingDelivery>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private InternalClient? _client;
     private Task? _loop;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CancellationTokenSource> _calls = new(StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<InternalDelivery, int> _failures = new(ReferenceEqualityComparer.Instance);
     private int _running;
+
+    // Deliveries of an account that arrived while an earlier one of the same account waits to be
+    // dispatched again, held back so that the account's runs keep the order of its requests. Used
+    // by the dispatch loop only.
+    private readonly Dictionary<string, Queue<InternalDelivery>> _heldBack = new(StringComparer.Ordinal);
+
+    private const int MaxDispatchAttempts = 5;
 
     // The outcome of each account's latest run. The runtime runs one account's messages in order;
     // its completions resume on the thread pool, so each outcome waits for the one before it to be
@@ -51,7 +57,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     }
 
     /// <summary>Called by the broker for each delivery: queue only.</summary>
-    public void OnDelivery(InternalDelivery delivery) => _deliveries.Writer.TryWrite(delivery);
+    public void OnDelivery(InternalDelivery delivery) => _deliveries.Writer.TryWrite(new PendingDelivery(delivery, FailedAttempts: 0));
 
     public void Start(InternalClient client)
     {
@@ -65,34 +71,94 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
 
     private async Task LoopAsync()
     {
-        await foreach (InternalDelivery delivery in _deliveries.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (PendingDelivery pending in _deliveries.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            try
+            string account = AccountOf(pending.Delivery.Message.Topic);
+            bool isRetry = pending.FailedAttempts > 0;
+            if (!isRetry && _heldBack.TryGetValue(account, out Queue<InternalDelivery>? waiting))
             {
-                Dispatch(delivery);
-                if (!_failures.IsEmpty)
-                {
-                    _failures.TryRemove(delivery, out _);
-                }
+                waiting.Enqueue(pending.Delivery);
+                continue;
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            if (!TryDispatch(pending))
             {
-                // Reading the script failed (the engine database locked or unreadable for a moment):
-                // try again shortly; after a few attempts, report it and let the message go.
-                int attempt = _failures.AddOrUpdate(delivery, 1, (_, n) => n + 1);
-                _services.Log.DispatchFailed(delivery.Message.Topic, attempt, e);
-                if (attempt < 5)
+                _heldBack.TryAdd(account, new Queue<InternalDelivery>());
+                continue;
+            }
+            if (isRetry && _heldBack.TryGetValue(account, out Queue<InternalDelivery>? held))
+            {
+                bool blockedAgain = false;
+                while (!blockedAgain && held.TryDequeue(out InternalDelivery? next))
                 {
-                    _ = Task.Delay(TimeSpan.FromSeconds(attempt)).ContinueWith(_ => _deliveries.Writer.TryWrite(delivery), TaskScheduler.Default);
+                    blockedAgain = !TryDispatch(new PendingDelivery(next, FailedAttempts: 0));
                 }
-                else
+                if (!blockedAgain)
                 {
-                    _failures.TryRemove(delivery, out _);
-                    _client!.Acknowledge(delivery);
+                    _heldBack.Remove(account);
                 }
             }
         }
     }
+
+    /// <summary>
+    /// Dispatches one delivery. When reading what it needs fails (the engine database locked or
+    /// unreadable for a moment), it is tried again shortly and false is returned; after
+    /// <see cref="MaxDispatchAttempts"/> the failure is reported and the message let go.
+    /// </summary>
+    private bool TryDispatch(PendingDelivery pending)
+    {
+        try
+        {
+            Dispatch(pending.Delivery);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            int attempt = pending.FailedAttempts + 1;
+            _services.Log.DispatchFailed(pending.Delivery.Message.Topic, attempt, e);
+            if (attempt >= MaxDispatchAttempts)
+            {
+                ReportUndispatchable(pending.Delivery.Message, e);
+                _client!.Acknowledge(pending.Delivery);
+                return true;
+            }
+            _ = Task.Delay(TimeSpan.FromSeconds(attempt))
+                .ContinueWith(_ => _deliveries.Writer.TryWrite(pending with { FailedAttempts = attempt }), TaskScheduler.Default);
+            return false;
+        }
+    }
+
+    // The caller learns that its request was given up, as it would of any other failed run.
+    private void ReportUndispatchable(ApplicationMessage message, Exception error)
+    {
+        string text = "The engine could not read the script: " + error.Message;
+        try
+        {
+            switch (message.Topic.Split('/'))
+            {
+                case ["", _, "cmd", _] when CommandCall.TryParse(message.Payload, out CommandCall? call, out _):
+                    _outcomes.PublishCommandReject(message.Topic, call!.MessageId, text, "InternalError", null);
+                    break;
+                case ["", var account, "run" or "runfile", var name]:
+                    _outcomes.PublishFailure(message.Topic, message, account, name, null, "InternalError", text, null);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _services.Log.DispatchFailed(message.Topic, MaxDispatchAttempts, e);
+        }
+    }
+
+    private static string AccountOf(string topic)
+    {
+        // "/<account>/..." : anything else has no account and is refused by Dispatch.
+        int end = topic.Length > 1 && topic[0] == '/' ? topic.IndexOf('/', 1) : -1;
+        return end > 1 ? topic[1..end] : "";
+    }
+
+    /// <summary>A delivery on its way to dispatch, with the number of dispatch attempts that failed so far.</summary>
+    private readonly record struct PendingDelivery(InternalDelivery Delivery, int FailedAttempts);
 
     private void Dispatch(InternalDelivery delivery)
     {
