@@ -87,6 +87,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
             Limits = _options.Limits,
             WorkerCount = _options.ScriptWorkers,
             IdleHeapLifetime = _options.IdleHeapLifetime,
+            TimeProvider = _time,
         });
         var outcomes = new RunOutcomePublisher(services);
         _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes);

@@ -22,7 +22,7 @@ public sealed class ScriptRuntime : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread[] _workers;
     private readonly ScriptHeap?[] _running;
-    private readonly Timer? _idleHeapSweep;
+    private readonly ITimer? _idleHeapSweep;
     private volatile bool _disposed;
 
     /// <summary>Starts the worker threads.</summary>
@@ -45,7 +45,7 @@ public sealed class ScriptRuntime : IDisposable
         if (_options.IdleHeapLifetime != Timeout.InfiniteTimeSpan)
         {
             TimeSpan period = TimeSpan.FromTicks(Math.Clamp(_options.IdleHeapLifetime.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerMinute));
-            _idleHeapSweep = new Timer(static state => ((ScriptRuntime)state!).ReleaseIdleOwners(), this, period, period);
+            _idleHeapSweep = _options.TimeProvider.CreateTimer(static state => ((ScriptRuntime)state!).ReleaseIdleOwners(), this, period, period);
         }
     }
 
@@ -96,14 +96,14 @@ public sealed class ScriptRuntime : IDisposable
     // and keeps the entry; it only costs that owner a fresh heap on its next run.
     private void ReleaseIdleOwners()
     {
-        long idleSince = Environment.TickCount64 - (long)_options.IdleHeapLifetime.TotalMilliseconds;
+        TimeProvider clock = _options.TimeProvider;
         foreach (ScriptOwnerQueue queue in _owners.Values)
         {
             if (_disposed)
             {
                 return;
             }
-            if (queue.LastUsedTicks >= idleSince)
+            if (clock.GetElapsedTime(queue.LastUsed) <= _options.IdleHeapLifetime)
             {
                 continue;
             }
@@ -197,7 +197,7 @@ public sealed class ScriptRuntime : IDisposable
                 queue.Pending.Enqueue(request);
                 if (!request.IsRelease)
                 {
-                    queue.LastUsedTicks = Environment.TickCount64;
+                    queue.LastUsed = _options.TimeProvider.GetTimestamp();
                 }
                 if (!queue.Scheduled)
                 {

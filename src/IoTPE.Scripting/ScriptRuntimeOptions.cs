@@ -25,9 +25,13 @@ public sealed record ScriptRuntimeOptions
     /// </summary>
     public TimeSpan IdleHeapLifetime { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The clock that measures <see cref="IdleHeapLifetime"/> (default: the system's).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(Limits, nameof(Limits));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
         Limits.Validate();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(WorkerCount, nameof(WorkerCount));
         ArgumentOutOfRangeException.ThrowIfLessThan(WorkerStackBytes, 1024 * 1024, nameof(WorkerStackBytes));

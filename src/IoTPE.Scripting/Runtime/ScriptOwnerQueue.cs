@@ -22,12 +22,12 @@ internal sealed class ScriptOwnerQueue(string owner)
     /// <summary>The owner's heap; touched only by the worker processing this owner. Created on first use.</summary>
     public ScriptHeap? Heap { get; set; }
 
-    private long _lastUsedTicks = Environment.TickCount64;
+    private long _lastUsed;
 
-    /// <summary>When the owner last submitted work (<see cref="Environment.TickCount64"/>); read without a lock.</summary>
-    public long LastUsedTicks
+    /// <summary>When the owner last submitted work (a timestamp of the runtime's clock); read without a lock.</summary>
+    public long LastUsed
     {
-        get => Volatile.Read(ref _lastUsedTicks);
-        set => Volatile.Write(ref _lastUsedTicks, value);
+        get => Volatile.Read(ref _lastUsed);
+        set => Volatile.Write(ref _lastUsed, value);
     }
 }
