@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace IoTPE.Broker.Monitoring;
 
-/// <summary>The broker's log lines. Every refusal names its reason code, as the issue of record asks.</summary>
+/// <summary>The broker's log lines. Every refusal names its reason code, so an operator can tell why a client was turned away.</summary>
 internal static partial class BrokerLog
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Listening on {EndPoint} ({Listener}, {Protocol})")]
