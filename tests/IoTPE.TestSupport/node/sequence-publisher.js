@@ -1,28 +1,40 @@
 // Publishes messages "1".."count" to one topic with MQTT.js and prints "acked N" when the broker
 // acknowledged N (PUBACK at QoS 1, PUBCOMP at QoS 2). Keeps a window of unacknowledged messages,
 // reconnects on its own (persistent session), and prints "done" when every message is acknowledged.
-// Usage: node sequence-publisher.js URL TOPIC QOS COUNT CLIENT_ID PROTOCOL_VERSION [WINDOW]
+// With SLOW_AFTER, each publish after the first SLOW_AFTER acknowledgements waits 2 ms, so that a
+// test that acts on "acked N" still finds the stream running, with messages in flight, on a fast
+// machine.
+// Usage: node sequence-publisher.js URL TOPIC QOS COUNT CLIENT_ID PROTOCOL_VERSION [WINDOW] [SLOW_AFTER]
 const mqtt = require('mqtt');
-const [url, topic, qosText, countText, clientId, versionText, windowText] = process.argv.slice(2);
+const [url, topic, qosText, countText, clientId, versionText, windowText, slowAfterText] = process.argv.slice(2);
 const qos = Number(qosText), count = Number(countText), window = Number(windowText || 20);
+const slowAfter = slowAfterText ? Number(slowAfterText) : Infinity;
 const client = mqtt.connect(url, {
   clientId, clean: false, protocolVersion: Number(versionText), reconnectPeriod: 200, connectTimeout: 5000,
   protocolId: Number(versionText) === 3 ? 'MQIsdp' : 'MQTT',
   properties: Number(versionText) === 5 ? { sessionExpiryInterval: 3600 } : undefined,
 });
-let next = 1, inFlight = 0, acked = 0;
+let next = 1, inFlight = 0, acked = 0, waiting = false;
 function pump() {
-  while (next <= count && inFlight < window) {
-    const seq = next++;
-    inFlight++;
-    client.publish(topic, String(seq), { qos }, (err) => {
-      if (err) { console.error('error ' + seq + ' ' + err.message); return; }
-      inFlight--; acked++;
-      console.log('acked ' + seq);
-      if (acked === count) { console.log('done'); client.end(false, {}, () => process.exit(0)); }
-      pump();
-    });
+  if (acked >= slowAfter) {
+    if (!waiting && next <= count && inFlight < window) {
+      waiting = true;
+      setTimeout(() => { waiting = false; send(); pump(); }, 2);
+    }
+    return;
   }
+  while (next <= count && inFlight < window) send();
+}
+function send() {
+  const seq = next++;
+  inFlight++;
+  client.publish(topic, String(seq), { qos }, (err) => {
+    if (err) { console.error('error ' + seq + ' ' + err.message); return; }
+    inFlight--; acked++;
+    console.log('acked ' + seq);
+    if (acked === count) { console.log('done'); client.end(false, {}, () => process.exit(0)); }
+    pump();
+  });
 }
 client.on('connect', () => { console.log('connected'); pump(); });
 client.on('error', (e) => console.error('client error ' + e.message));
