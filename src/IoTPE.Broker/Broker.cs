@@ -33,6 +33,7 @@ public sealed class Broker : IAsyncDisposable
     private readonly DeliverySender _sender;
     private readonly MessageRouter _router;
     private readonly RetainedMessages _retained;
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
     private readonly Housekeeping _housekeeping;
     private readonly List<MqttListener> _listeners = [];
     private readonly ConnectionAdmission _admission;
@@ -72,7 +73,7 @@ public sealed class Broker : IAsyncDisposable
             new SubscribeHandler(_state, _router, sender, _retained),
             disconnects);
         _housekeeping = new Housekeeping(_state, _sessions, wills, new SysTopicPublisher(_state, _router, _retained, version));
-        _admission = new ConnectionAdmission(options.MaxConnectionRatePerAddress);
+        _admission = new ConnectionAdmission(options.MaxConnectionRatePerAddress, _state.Time);
     }
 
     /// <summary>The broker's counters (also published under <c>$SYS/broker/</c>).</summary>
@@ -239,16 +240,23 @@ public sealed class Broker : IAsyncDisposable
         {
             await listener.DisposeAsync().ConfigureAwait(false);
         }
+        Task connectionsGone = Task.CompletedTask;
         _state.RunPass(() =>
         {
             foreach (NetworkConnection connection in _state.Connections.ToArray())
             {
                 connection.Disconnect(Mqtt.ReasonCode.ServerShuttingDown, "server shutting down");
             }
+            connectionsGone = _state.WhenNoConnections();
         });
-        for (int waited = 0; waited < 5000 && ConnectionCount() > 0; waited += 20)
+        try
         {
-            await Task.Delay(20).ConfigureAwait(false);
+            // A client that does not read cannot hold the shutdown up for longer than this.
+            await connectionsGone.WaitAsync(ShutdownGrace, _state.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _state.Log.ShutdownConnectionsLingering(ConnectionCount(), ShutdownGrace);
         }
         if (_housekeepingLoop is not null)
         {

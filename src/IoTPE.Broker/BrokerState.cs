@@ -58,6 +58,29 @@ internal sealed class BrokerState
     /// <summary>Network connections, connected or still in CONNECT.</summary>
     public HashSet<NetworkConnection> Connections { get; } = [];
 
+    private TaskCompletionSource? _connectionsGone;
+
+    /// <summary>Forgets a connection whose read loop ended.</summary>
+    public void RemoveConnection(NetworkConnection connection)
+    {
+        Connections.Remove(connection);
+        if (Connections.Count == 0)
+        {
+            _connectionsGone?.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes once no network connection is left. Called under the lock.</summary>
+    public Task WhenNoConnections()
+    {
+        if (Connections.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        _connectionsGone ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return _connectionsGone.Task;
+    }
+
     public long NowUnixMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>May this session receive a message on <paramref name="topic"/> now? In-process clients always may.</summary>

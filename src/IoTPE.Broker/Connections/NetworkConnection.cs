@@ -35,8 +35,9 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         _transport = transport;
         Listener = listener;
         _output = new OutputBuffer(this);
-        LastReceivedTicks = Environment.TickCount64;
-        ConnectedTicks = LastReceivedTicks;
+        AcceptedAt = state.Time.GetTimestamp();
+        LastReceivedAt = AcceptedAt;
+        RateLimiter = new PublishRateLimiter(state.Options.MaxPublishRatePerConnection, state.Time);
     }
 
     public string Listener { get; }
@@ -59,11 +60,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     /// <summary>Keep Alive in seconds granted to the client; 0 = none.</summary>
     public ushort KeepAliveSeconds { get; set; }
 
-    /// <summary>When a packet last arrived (Environment.TickCount64).</summary>
-    public long LastReceivedTicks { get; private set; }
+    /// <summary>When bytes last arrived (a timestamp of the broker's <see cref="TimeProvider"/>).</summary>
+    public long LastReceivedAt { get; private set; }
 
-    /// <summary>When the connection was accepted (Environment.TickCount64).</summary>
-    public long ConnectedTicks { get; }
+    /// <summary>When the connection was accepted (a timestamp of the broker's <see cref="TimeProvider"/>).</summary>
+    public long AcceptedAt { get; }
 
     /// <summary>The client's Receive Maximum (MQTT 5.0) or the broker's in-flight limit (3.1.1).</summary>
     public int SendWindow { get; set; } = 1000;
@@ -83,14 +84,8 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     /// <summary>QoS 1/2 PUBLISH packets received and not yet acknowledged, against our Receive Maximum.</summary>
     public int IncomingInFlight { get; set; }
 
-    /// <summary>PUBLISH packets since the last throttle check (see <see cref="PacketDispatcher.ThrottleAsync"/>).</summary>
-    public int PublishesSinceThrottle { get; set; }
-
-    /// <summary>PUBLISH packets in the current one-second throttle window.</summary>
-    public int PublishesInWindow { get; set; }
-
-    /// <summary>Start of the current throttle window (Environment.TickCount64).</summary>
-    public long ThrottleWindowStartTicks { get; set; }
+    /// <summary>Keeps this client within <see cref="BrokerOptions.MaxPublishRatePerConnection"/>.</summary>
+    public PublishRateLimiter RateLimiter { get; }
 
     public bool AcceptsQoS0 => _output.PendingBytes < _state.Options.MaxPendingOutputBytes;
 
@@ -125,7 +120,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 }
                 _input.Advance(received);
                 _state.Counters.AddBytesReceived(received);
-                LastReceivedTicks = Environment.TickCount64;
+                LastReceivedAt = _state.Time.GetTimestamp();
                 if (!await ProcessReceivedAsync().ConfigureAwait(false))
                 {
                     closeReason = "closed by the broker";
@@ -180,7 +175,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
             {
                 return false;
             }
-            await _dispatcher.ThrottleAsync(this, CancellationToken.None).ConfigureAwait(false);
+            await RateLimiter.ThrottleAsync(CancellationToken.None).ConfigureAwait(false);
             if (_congestedConsumer is not { } consumer)
             {
                 return true;
@@ -195,22 +190,23 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         }
     }
 
-    /// <summary>Waits, at most <see cref="ConsumerWaitLimitMs"/>, until the consumer keeps up again; false if it still does not.</summary>
-    private static async ValueTask<bool> WaitForConsumerAsync(IClientConnection consumer)
+    /// <summary>Waits, at most <see cref="ConsumerWaitLimit"/>, until the consumer keeps up again; false if it still does not.</summary>
+    private async ValueTask<bool> WaitForConsumerAsync(IClientConnection consumer)
     {
-        long deadline = Environment.TickCount64 + ConsumerWaitLimitMs;
+        long started = _state.Time.GetTimestamp();
         while (consumer.IsCongested)
         {
-            if (Environment.TickCount64 >= deadline)
+            if (_state.Time.GetElapsedTime(started) >= ConsumerWaitLimit)
             {
                 return false;
             }
-            await Task.Delay(1).ConfigureAwait(false);
+            await Task.Delay(ConsumerPollInterval, _state.Time).ConfigureAwait(false);
         }
         return true;
     }
 
-    private const int ConsumerWaitLimitMs = 200;
+    private static readonly TimeSpan ConsumerWaitLimit = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan ConsumerPollInterval = TimeSpan.FromMilliseconds(1);
 
     /// <summary>
     /// Processes the complete packets in the input: all of them, or, with <paramref name="pauseForConsumers"/>,

@@ -8,13 +8,16 @@ namespace IoTPE.Broker.Listeners;
 /// </summary>
 internal sealed class ConnectionAdmission
 {
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
     private readonly int _perSecond;
+    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<IPAddress, (long WindowStart, int Count)> _recent = [];
 
-    public ConnectionAdmission(int perSecond)
+    public ConnectionAdmission(int perSecond, TimeProvider time)
     {
         _perSecond = perSecond;
+        _time = time;
     }
 
     public bool Admit(IPAddress? address)
@@ -23,18 +26,18 @@ internal sealed class ConnectionAdmission
         {
             return true;
         }
-        long now = Environment.TickCount64;
+        long now = _time.GetTimestamp();
         lock (_gate)
         {
             if (_recent.Count > 10_000)
             {
                 // Forget old windows so a scan from many addresses cannot grow this without bound.
-                foreach (IPAddress stale in _recent.Where(e => now - e.Value.WindowStart > 1000).Select(e => e.Key).ToList())
+                foreach (IPAddress stale in _recent.Where(e => _time.GetElapsedTime(e.Value.WindowStart, now) > Window).Select(e => e.Key).ToList())
                 {
                     _recent.Remove(stale);
                 }
             }
-            if (!_recent.TryGetValue(address, out var entry) || now - entry.WindowStart > 1000)
+            if (!_recent.TryGetValue(address, out var entry) || _time.GetElapsedTime(entry.WindowStart, now) > Window)
             {
                 entry = (now, 0);
             }

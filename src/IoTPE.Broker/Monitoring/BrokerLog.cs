@@ -48,4 +48,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "Internal error on the connection of {ClientId} from {EndPoint}; the connection is closed")]
     public static partial void ConnectionInternalError(this ILogger logger, string clientId, EndPoint? endPoint, Exception error);
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "{Count} connections were still closing after {Grace}; the broker stops anyway")]
+    public static partial void ShutdownConnectionsLingering(this ILogger logger, int count, TimeSpan grace);
 }

@@ -14,7 +14,7 @@ internal sealed class SysTopicPublisher
     private readonly BrokerState _state;
     private readonly MessageRouter _router;
     private readonly RetainedMessages _retained;
-    private readonly long _startedTicks = Environment.TickCount64;
+    private readonly long _startedAt;
     private readonly string _version;
 
     public SysTopicPublisher(BrokerState state, MessageRouter router, RetainedMessages retained, string version)
@@ -23,6 +23,7 @@ internal sealed class SysTopicPublisher
         _router = router;
         _retained = retained;
         _version = version;
+        _startedAt = state.Time.GetTimestamp();
     }
 
     /// <summary>Publishes every counter once. Called under the broker lock.</summary>
@@ -30,7 +31,7 @@ internal sealed class SysTopicPublisher
     {
         BrokerCounters c = _state.Counters;
         Publish("$SYS/broker/version", "iotpe " + _version);
-        Publish("$SYS/broker/uptime", $"{(Environment.TickCount64 - _startedTicks) / 1000} seconds");
+        Publish("$SYS/broker/uptime", $"{(long)_state.Time.GetElapsedTime(_startedAt).TotalSeconds} seconds");
         Publish("$SYS/broker/clients/connected", c.ClientsConnected);
         Publish("$SYS/broker/clients/maximum", c.ClientsMaximum);
         Publish("$SYS/broker/clients/total", c.Sessions);

@@ -59,7 +59,7 @@ internal sealed class DisconnectHandler
     /// <summary>The connection's read loop ended, for whatever reason.</summary>
     public void OnConnectionLost(NetworkConnection connection, string reason)
     {
-        _state.Connections.Remove(connection);
+        _state.RemoveConnection(connection);
         if (connection.Session is { } session && ReferenceEquals(session.Connection, connection))
         {
             Detach(connection, reason, publishWill: true);

@@ -18,7 +18,7 @@ internal sealed class Housekeeping
     private readonly WillPublisher _wills;
     private readonly SysTopicPublisher _sys;
     private readonly List<Session> _scratch = [];
-    private long _lastSysTicks = long.MinValue / 2;
+    private long? _lastSysAt;
 
     public Housekeeping(BrokerState state, SessionRegistry sessions, WillPublisher wills, SysTopicPublisher sys)
     {
@@ -31,7 +31,6 @@ internal sealed class Housekeeping
     /// <summary>One round. Called under the broker lock.</summary>
     public void Tick()
     {
-        long ticks = Environment.TickCount64;
         foreach (NetworkConnection connection in _state.Connections)
         {
             if (connection.IsClosing)
@@ -40,13 +39,13 @@ internal sealed class Housekeeping
             }
             if (connection.Phase != ConnectionPhase.Connected)
             {
-                if (ticks - connection.ConnectedTicks > _state.Options.ConnectTimeoutSeconds * 1000L)
+                if (_state.Time.GetElapsedTime(connection.AcceptedAt) > TimeSpan.FromSeconds(_state.Options.ConnectTimeoutSeconds))
                 {
                     _state.Log.ConnectionRejected(connection.RemoteEndPoint, "no CONNECT in time");
                     connection.CloseAfterFlush();
                 }
             }
-            else if (connection.KeepAliveSeconds > 0 && ticks - connection.LastReceivedTicks > connection.KeepAliveSeconds * 1500L)
+            else if (connection.KeepAliveSeconds > 0 && _state.Time.GetElapsedTime(connection.LastReceivedAt) > TimeSpan.FromSeconds(connection.KeepAliveSeconds * 1.5))
             {
                 connection.ProtocolViolation(ReasonCode.KeepAliveTimeout, $"no packet within 1.5 x keep alive ({connection.KeepAliveSeconds} s)");
             }
@@ -71,9 +70,10 @@ internal sealed class Housekeeping
         }
         _scratch.Clear();
 
-        if (_state.Options.SysInterval > 0 && ticks - _lastSysTicks >= _state.Options.SysInterval * 1000L)
+        if (_state.Options.SysInterval > 0 &&
+            (_lastSysAt is not { } last || _state.Time.GetElapsedTime(last) >= TimeSpan.FromSeconds(_state.Options.SysInterval)))
         {
-            _lastSysTicks = ticks;
+            _lastSysAt = _state.Time.GetTimestamp();
             _sys.PublishAll();
         }
     }

@@ -44,7 +44,7 @@ internal sealed class PacketDispatcher
                 {
                     break;
                 }
-                connection.PublishesSinceThrottle++;
+                connection.RateLimiter.Count();
                 return _publish.Handle(connection, publish);
 
             case PacketType.PubAck:
@@ -128,36 +128,4 @@ internal sealed class PacketDispatcher
 
     /// <summary>The read loop ended.</summary>
     public void OnConnectionLost(NetworkConnection connection, string reason) => _disconnect.OnConnectionLost(connection, reason);
-
-    /// <summary>
-    /// Slows down a client publishing faster than MaxPublishRatePerConnection: its reads pause,
-    /// so TCP pushes back on it alone and nobody else waits.
-    /// </summary>
-    public async ValueTask ThrottleAsync(NetworkConnection connection, CancellationToken cancellationToken)
-    {
-        int limit = _state.Options.MaxPublishRatePerConnection;
-        if (limit <= 0 || connection.PublishesSinceThrottle == 0)
-        {
-            return;
-        }
-        long now = Environment.TickCount64;
-        long elapsed = now - connection.ThrottleWindowStartTicks;
-        if (elapsed >= 1000)
-        {
-            connection.ThrottleWindowStartTicks = now;
-            connection.PublishesInWindow = connection.PublishesSinceThrottle;
-        }
-        else
-        {
-            connection.PublishesInWindow += connection.PublishesSinceThrottle;
-        }
-        connection.PublishesSinceThrottle = 0;
-        if (connection.PublishesInWindow >= limit)
-        {
-            int wait = (int)Math.Max(1, 1000 - elapsed);
-            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            connection.ThrottleWindowStartTicks = Environment.TickCount64;
-            connection.PublishesInWindow = 0;
-        }
-    }
 }

@@ -24,14 +24,14 @@ internal sealed class RunningBroker : IAsyncDisposable
     public int Port => Broker.EndPoints[0].Port;
 
     public static async Task<RunningBroker> StartAsync(Action<BrokerOptions>? configure = null, string? dataFolder = null,
-        IAuthenticator? authenticator = null, IAuthorizer? authorizer = null, Func<IBrokerStore, IBrokerStore>? wrapStore = null)
+        IAuthenticator? authenticator = null, IAuthorizer? authorizer = null, Func<IBrokerStore, IBrokerStore>? wrapStore = null, TimeProvider? time = null)
     {
         dataFolder ??= Directory.CreateTempSubdirectory("iotpe-broker-").FullName;
         var options = new BrokerOptions { Listeners = [new ListenerOptions { Address = "127.0.0.1", Port = 0 }], SysInterval = 0 };
         configure?.Invoke(options);
         IBrokerStore store = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions { SyncMode = SqliteSyncMode.Normal });
         store = wrapStore?.Invoke(store) ?? store;
-        var broker = new Broker(options, store, authenticator ?? new AnonymousAuthenticator(allowAnonymous: true), authorizer);
+        var broker = new Broker(options, store, authenticator ?? new AnonymousAuthenticator(allowAnonymous: true), authorizer, timeProvider: time);
         await broker.StartAsync();
         return new RunningBroker(dataFolder, store, broker);
     }
