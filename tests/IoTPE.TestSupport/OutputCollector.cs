@@ -3,25 +3,34 @@ using System.Text;
 
 namespace IoTPE.TestSupport;
 
-/// <summary>A running program whose standard output lines are collected as they come.</summary>
+/// <summary>
+/// A running program whose standard output lines are collected as they come. Waits end when the
+/// line arrives (each new line wakes the waiters), not on a polling interval.
+/// </summary>
 public sealed class OutputCollector : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
+    private readonly List<string> _diagnosticLines = [];
     private readonly StringBuilder _error = new();
+    private TaskCompletionSource _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private OutputCollector(Process process)
+    private OutputCollector(Process process, Func<string, bool>? isDiagnostic)
     {
         _process = process;
         _process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
+            TaskCompletionSource arrived;
+            lock (_lines)
             {
-                lock (_lines)
+                if (e.Data is not null)
                 {
-                    _lines.Add(e.Data);
+                    (isDiagnostic?.Invoke(e.Data) == true ? _diagnosticLines : _lines).Add(e.Data);
                 }
+                arrived = _lineArrived;
+                _lineArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
+            arrived.TrySetResult(); // a null line is the end of the output: waiters look once more
         };
         _process.ErrorDataReceived += (_, e) =>
         {
@@ -37,8 +46,12 @@ public sealed class OutputCollector : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/> and optional extra environment.</summary>
-    public static OutputCollector Start(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <paramref name="fileName"/> with <paramref name="arguments"/> and optional extra environment.
+    /// Lines for which <paramref name="isDiagnostic"/> is true go to <see cref="DiagnosticLines"/> instead of <see cref="Lines"/>.
+    /// </summary>
+    public static OutputCollector Start(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null,
+        Func<string, bool>? isDiagnostic = null)
     {
         var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in arguments)
@@ -49,7 +62,7 @@ public sealed class OutputCollector : IDisposable
         {
             info.Environment[key] = value;
         }
-        return new OutputCollector(Process.Start(info) ?? throw new InvalidOperationException("cannot start " + fileName));
+        return new OutputCollector(Process.Start(info) ?? throw new InvalidOperationException("cannot start " + fileName), isDiagnostic);
     }
 
     public int ProcessId => _process.Id;
@@ -61,6 +74,18 @@ public sealed class OutputCollector : IDisposable
             lock (_lines)
             {
                 return [.. _lines];
+            }
+        }
+    }
+
+    /// <summary>The program's diagnostic lines (e.g. mosquitto_sub's <c>-d</c> output), apart from its data.</summary>
+    public IReadOnlyList<string> DiagnosticLines
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return [.. _diagnosticLines];
             }
         }
     }
@@ -83,38 +108,50 @@ public sealed class OutputCollector : IDisposable
     /// <summary>Waits until at least <paramref name="count"/> lines arrived, the program exited, or the timeout passed.</summary>
     public async Task<IReadOnlyList<string>> WaitForLinesAsync(int count, TimeSpan? timeout = null)
     {
-        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (DateTime.UtcNow < deadline && Lines.Count < count)
-        {
-            if (_process.HasExited)
-            {
-                _process.WaitForExit(); // drain the output events
-                break;
-            }
-            await Task.Delay(20);
-        }
+        await WaitUntilAsync(() => Lines.Count >= count, timeout);
         return Lines;
     }
 
     /// <summary>Waits until a line satisfies <paramref name="predicate"/>.</summary>
-    public async Task<bool> WaitForLineAsync(Func<string, bool> predicate, TimeSpan? timeout = null)
+    public Task<bool> WaitForLineAsync(Func<string, bool> predicate, TimeSpan? timeout = null) =>
+        WaitUntilAsync(() => Lines.Any(predicate), timeout);
+
+    /// <summary>Waits until a diagnostic line satisfies <paramref name="predicate"/>.</summary>
+    public Task<bool> WaitForDiagnosticLineAsync(Func<string, bool> predicate, TimeSpan? timeout = null) =>
+        WaitUntilAsync(() => DiagnosticLines.Any(predicate), timeout);
+
+    /// <summary>Waits until <paramref name="condition"/> holds after a line arrived, the program exited, or the timeout passed.</summary>
+    public async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
     {
-        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (DateTime.UtcNow < deadline)
+        var deadline = Stopwatch.StartNew();
+        TimeSpan limit = timeout ?? TimeSpan.FromSeconds(15);
+        while (true)
         {
-            if (Lines.Any(predicate))
+            Task arrived;
+            lock (_lines)
+            {
+                arrived = _lineArrived.Task;
+            }
+            if (condition())
             {
                 return true;
             }
             if (_process.HasExited)
             {
-                _process.WaitForExit();
-                return Lines.Any(predicate);
+                _process.WaitForExit(); // drain the output events
+                return condition();
             }
-            await Task.Delay(20);
+            TimeSpan left = limit - deadline.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+            // Exit is checked at least every 100 ms: a program that ends prints no line to wake us.
+            await Task.WhenAny(arrived, Task.Delay(left < ExitCheck ? left : ExitCheck));
         }
-        return false;
     }
+
+    private static readonly TimeSpan ExitCheck = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Waits for the program to exit by itself.</summary>
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
