@@ -7,6 +7,7 @@ namespace IoTPE.TestSupport;
 public sealed class RawConnection : IDisposable
 {
     private readonly TcpClient _client = new();
+    private NetworkStream _stream = null!;
 
     private RawConnection()
     {
@@ -17,10 +18,11 @@ public sealed class RawConnection : IDisposable
         var connection = new RawConnection();
         await connection._client.ConnectAsync(IPAddress.Loopback, port);
         connection._client.NoDelay = true;
+        connection._stream = connection._client.GetStream();
         return connection;
     }
 
-    public Task SendAsync(params byte[] bytes) => _client.GetStream().WriteAsync(bytes).AsTask();
+    public Task SendAsync(params byte[] bytes) => _stream.WriteAsync(bytes).AsTask();
 
     public static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
 
@@ -34,7 +36,7 @@ public sealed class RawConnection : IDisposable
         {
             while (true)
             {
-                int n = await _client.GetStream().ReadAsync(buffer, cts.Token);
+                int n = await _stream.ReadAsync(buffer, cts.Token);
                 if (n == 0)
                 {
                     return ([.. received], true);
@@ -52,6 +54,47 @@ public sealed class RawConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads until the server ends the connection and says how: with the end of the stream (a FIN,
+    /// after which every byte it sent has been read) or with a reset (unread bytes may be lost).
+    /// </summary>
+    public async Task<(byte[] Received, bool Reset)> ReadToEndAsync(TimeSpan timeout)
+    {
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (true)
+            {
+                int n = await _stream.ReadAsync(buffer, cts.Token);
+                if (n == 0)
+                {
+                    return ([.. received], false);
+                }
+                received.AddRange(buffer.AsSpan(0, n));
+            }
+        }
+        catch (IOException)
+        {
+            return ([.. received], true);
+        }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/>; false if the server has already reset the connection.</summary>
+    public async Task<bool> TrySendAsync(byte[] bytes)
+    {
+        try
+        {
+            await _stream.WriteAsync(bytes);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads exactly <paramref name="count"/> bytes (or fewer if the connection closes first).</summary>
     public async Task<byte[]> ReadAsync(int count, TimeSpan timeout)
     {
@@ -60,7 +103,7 @@ public sealed class RawConnection : IDisposable
         using var cts = new CancellationTokenSource(timeout);
         while (read < count)
         {
-            int n = await _client.GetStream().ReadAsync(result.AsMemory(read), cts.Token);
+            int n = await _stream.ReadAsync(result.AsMemory(read), cts.Token);
             if (n == 0)
             {
                 break;

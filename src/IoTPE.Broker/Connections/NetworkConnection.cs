@@ -25,6 +25,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     private Dictionary<string, ushort>? _outgoingTopicAliases;
     private TopicNameCache? _topicNames;
     private int _closing;
+    private int _closeScheduled;
     private IClientConnection? _congestedConsumer;
     private bool _pausedWithInputLeft;
 
@@ -105,7 +106,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         string closeReason = "connection closed by the client";
         try
         {
-            while (!IsClosing)
+            while (true)
             {
                 if (_transport.SupportsZeroByteReads && _input.IsEmpty)
                 {
@@ -121,10 +122,18 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 _input.Advance(received);
                 _state.Counters.AddBytesReceived(received);
                 LastReceivedAt = _state.Time.GetTimestamp();
+                if (IsClosing)
+                {
+                    // The broker is closing this connection and lingers (see CloseAfterFlush): what
+                    // the client still sends is read and discarded until it closes its side.
+                    closeReason = "closed by the broker";
+                    _input.Consume(_input.Data.Length);
+                    continue;
+                }
                 if (!await ProcessReceivedAsync().ConfigureAwait(false))
                 {
                     closeReason = "closed by the broker";
-                    break;
+                    CloseAfterFlush();
                 }
             }
         }
@@ -355,6 +364,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
 
     public void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket
     {
+        if (Volatile.Read(ref _closeScheduled) != 0)
+        {
+            // §4.13: nothing follows the DISCONNECT, e.g. acknowledgements whose commit completes later.
+            return;
+        }
         _output.Write(packet, ProtocolVersion);
         _state.MarkDirty(this);
     }
@@ -373,13 +387,33 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         CloseAfterFlush();
     }
 
-    /// <summary>Closes once what is buffered (e.g. a CONNACK refusing the client) has been sent.</summary>
+    /// <summary>
+    /// Closes once what is buffered (e.g. a DISCONNECT or a CONNACK refusing the client) has been
+    /// sent: the broker half-closes, then reads and discards until the client closes its side, for
+    /// at most <see cref="CloseLinger"/>. Closing at once would let a client that is still writing
+    /// (a PUBREL, say) get a reset before it has read the packet that says why (MQTT 5.0 §4.13).
+    /// </summary>
     public void CloseAfterFlush()
     {
         Volatile.Write(ref _closing, 1);
-        // Aborting the transport also ends the read loop: its pending receive fails.
-        _output.WhenDrained(_transport.Abort);
+        if (Interlocked.Exchange(ref _closeScheduled, 1) != 0)
+        {
+            return;
+        }
+        _output.WhenDrained(_transport.ShutdownSend);
+        _ = AbortAfterLingerAsync();
     }
+
+    // Bounds the linger, also for a client that neither reads what is left to send nor closes.
+    private async Task AbortAfterLingerAsync()
+    {
+        await Task.Delay(CloseLinger, _state.Time).ConfigureAwait(false);
+        // Aborting the transport also ends the read loop: its pending receive fails.
+        _transport.Abort();
+    }
+
+    /// <summary>How long a closing connection waits for its client to read the last packets and close.</summary>
+    private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
 
     public void Flush() => _output.Flush();
 

@@ -158,7 +158,7 @@ internal sealed class MqttListener : IAsyncDisposable
             WebSocket webSocket = await WebSocketHandshake.AcceptAsync(stream, _options.WebSocketPath, handshakeTimeout.Token).ConfigureAwait(false);
             return new WebSocketTransport(webSocket, remote, clientCertificate, client.Dispose);
         }
-        return new StreamTransport(stream, remote, clientCertificate, client.Dispose);
+        return new StreamTransport(stream, remote, clientCertificate, client.Dispose, () => client.Shutdown(SocketShutdown.Send));
     }
 
     private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)

@@ -23,6 +23,12 @@ internal interface ITransport : IAsyncDisposable
     /// <summary>Sends all of <paramref name="data"/>.</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Half-closes the stream once the broker has sent its last packet: the client reads the end of
+    /// the stream after that packet, while receiving goes on until the client closes its side.
+    /// </summary>
+    void ShutdownSend();
+
     /// <summary>Closes the stream at once; pending receives and sends fail.</summary>
     void Abort();
 }

@@ -35,6 +35,18 @@ internal sealed class SocketTransport : ITransport
         }
     }
 
+    public void ShutdownSend()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already reset or closed: nothing left to half-close.
+        }
+    }
+
     public void Abort()
     {
         if (Interlocked.Exchange(ref _aborted, 1) != 0)

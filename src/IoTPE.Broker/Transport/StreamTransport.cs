@@ -9,11 +9,13 @@ internal sealed class StreamTransport : ITransport
 {
     private readonly Stream _stream;
     private readonly Action _abort;
+    private readonly Action _shutdownSend;
 
-    public StreamTransport(Stream stream, EndPoint? remoteEndPoint, X509Certificate2? clientCertificate, Action abort)
+    public StreamTransport(Stream stream, EndPoint? remoteEndPoint, X509Certificate2? clientCertificate, Action abort, Action shutdownSend)
     {
         _stream = stream;
         _abort = abort;
+        _shutdownSend = shutdownSend;
         RemoteEndPoint = remoteEndPoint;
         ClientCertificate = clientCertificate;
     }
@@ -32,6 +34,18 @@ internal sealed class StreamTransport : ITransport
     {
         await _stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
         await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public void ShutdownSend()
+    {
+        try
+        {
+            _shutdownSend();
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // Already reset or closed: nothing left to half-close.
+        }
     }
 
     public void Abort() => _abort();

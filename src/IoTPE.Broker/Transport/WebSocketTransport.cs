@@ -51,6 +51,22 @@ internal sealed class WebSocketTransport : ITransport
     public ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _webSocket.SendAsync(data, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
 
+    // A WebSocket half-closes with its own Close frame (RFC 6455 §5.5.1); the client answers with
+    // its Close frame, which ends the receive loop.
+    public void ShutdownSend() => _ = CloseOutputAsync();
+
+    private async Task CloseOutputAsync()
+    {
+        try
+        {
+            await _webSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Already closed or broken: the linger's deadline aborts it.
+        }
+    }
+
     public void Abort()
     {
         _webSocket.Abort();
