@@ -79,6 +79,18 @@ public sealed class Broker : IAsyncDisposable
     /// <summary>The broker's counters (also published under <c>$SYS/broker/</c>).</summary>
     public BrokerCounters Counters => _state.Counters;
 
+    /// <summary>Network connections that have not completed CONNECT yet.</summary>
+    public int PendingConnectionCount
+    {
+        get
+        {
+            lock (_state.Lock)
+            {
+                return _state.PendingConnections.Count;
+            }
+        }
+    }
+
     /// <summary>Sees every client PUBLISH before routing and may refuse it. Set before <see cref="StartAsync"/>.</summary>
     public IMessageInterceptor? Interceptor
     {
@@ -192,7 +204,21 @@ public sealed class Broker : IAsyncDisposable
             else
             {
                 connection = new NetworkConnection(_state, _dispatcher, transport, listener);
-                _state.Connections.Add(connection);
+                if (_state.PendingConnections.TryAdd(connection, out NetworkConnection? evicted))
+                {
+                    _state.Connections.Add(connection);
+                    if (evicted is not null)
+                    {
+                        _state.Log.ConnectionRejected(evicted.RemoteEndPoint, $"closed to make room: {_state.Options.MaxPendingConnections} connections were waiting to complete CONNECT");
+                        evicted.CloseAfterFlush();
+                    }
+                }
+                else
+                {
+                    _state.Counters.ConnectionsRefused++;
+                    _state.Log.ConnectionRejected(transport.RemoteEndPoint, $"{_state.Options.MaxPendingConnectionsPerAddress} connections from this address are waiting to complete CONNECT");
+                    connection = null;
+                }
             }
         }
         finally

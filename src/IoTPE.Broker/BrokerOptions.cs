@@ -65,7 +65,16 @@ public sealed class BrokerOptions
     public int MaxConnections { get; set; } = 10_000;
 
     /// <summary>Seconds a new connection has to send CONNECT.</summary>
-    public int ConnectTimeoutSeconds { get; set; } = 10;
+    public int ConnectTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Largest packet accepted before CONNECT has been accepted, in bytes; the CONNECT itself included.</summary>
+    public int MaxConnectPacketSize { get; set; } = 64 * 1024;
+
+    /// <summary>Most connections waiting to complete CONNECT at once; a new one beyond it closes the oldest.</summary>
+    public int MaxPendingConnections { get; set; } = 1_000;
+
+    /// <summary>Most connections waiting to complete CONNECT from one IP address (IPv6: one /64); more are refused.</summary>
+    public int MaxPendingConnectionsPerAddress { get; set; } = 64;
 
     /// <summary>Most PUBLISH packets per second one connection may send; faster senders are slowed down (reads pause). 0 = unlimited.</summary>
     public int MaxPublishRatePerConnection { get; set; }
@@ -96,6 +105,9 @@ public sealed class BrokerOptions
         AtLeast(MaxClientIdLength, 23, "maxClientIdLength");
         AtLeast(MaxConnections, 1, "maxConnections");
         AtLeast(ConnectTimeoutSeconds, 1, "connectTimeoutSeconds");
+        Within(MaxConnectPacketSize, 128, MaximumPacketSize, "maxConnectPacketSize");
+        AtLeast(MaxPendingConnections, 1, "maxPendingConnections");
+        AtLeast(MaxPendingConnectionsPerAddress, 1, "maxPendingConnectionsPerAddress");
         AtLeast(MaxPublishRatePerConnection, 0, "maxPublishRatePerConnection");
         AtLeast(MaxConnectionRatePerAddress, 0, "maxConnectionRatePerAddress");
         AtLeast(SysInterval, 0, "sysInterval");

@@ -28,6 +28,7 @@ internal sealed class BrokerState
         Log = log;
         Time = time;
         Durability = new DurabilityTracker(this);
+        PendingConnections = new PendingConnections(options.MaxPendingConnections, options.MaxPendingConnectionsPerAddress);
     }
 
     /// <summary>What waits for the store's commits.</summary>
@@ -58,12 +59,16 @@ internal sealed class BrokerState
     /// <summary>Network connections, connected or still in CONNECT.</summary>
     public HashSet<NetworkConnection> Connections { get; } = [];
 
+    /// <summary>The connections among <see cref="Connections"/> that have not completed CONNECT.</summary>
+    public PendingConnections PendingConnections { get; }
+
     private TaskCompletionSource? _connectionsGone;
 
     /// <summary>Forgets a connection whose read loop ended.</summary>
     public void RemoveConnection(NetworkConnection connection)
     {
         Connections.Remove(connection);
+        PendingConnections.Remove(connection);
         if (Connections.Count == 0)
         {
             _connectionsGone?.TrySetResult();

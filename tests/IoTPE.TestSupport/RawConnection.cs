@@ -6,16 +6,18 @@ namespace IoTPE.TestSupport;
 /// <summary>A plain TCP connection for sending hand-made (often malformed) bytes and reading what comes back.</summary>
 public sealed class RawConnection : IDisposable
 {
-    private readonly TcpClient _client = new();
+    private readonly TcpClient _client;
     private NetworkStream _stream = null!;
 
-    private RawConnection()
+    private RawConnection(TcpClient client)
     {
+        _client = client;
     }
 
-    public static async Task<RawConnection> OpenAsync(int port)
+    /// <summary>Connects to the broker on 127.0.0.1, optionally from another loopback address (e.g. 127.0.0.2).</summary>
+    public static async Task<RawConnection> OpenAsync(int port, IPAddress? from = null)
     {
-        var connection = new RawConnection();
+        var connection = new RawConnection(from is null ? new TcpClient() : new TcpClient(new IPEndPoint(from, 0)));
         await connection._client.ConnectAsync(IPAddress.Loopback, port);
         connection._client.NoDelay = true;
         connection._stream = connection._client.GetStream();

@@ -47,8 +47,24 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
 
     public ITransport Transport => _transport;
 
-    /// <summary>Where the connection is in its life.</summary>
-    public ConnectionPhase Phase { get; set; } = ConnectionPhase.AwaitingConnect;
+    /// <summary>Where the connection is in its life. Set under the broker lock once CONNECT is accepted.</summary>
+    public ConnectionPhase Phase
+    {
+        get => _phase;
+        set
+        {
+            _phase = value;
+            if (value == ConnectionPhase.Connected)
+            {
+                _state.PendingConnections.Remove(this);
+            }
+        }
+    }
+
+    private ConnectionPhase _phase = ConnectionPhase.AwaitingConnect;
+
+    /// <summary>This connection's place among the <see cref="PendingConnections"/> until CONNECT is accepted.</summary>
+    public LinkedListNode<NetworkConnection>? PendingEntry { get; set; }
 
     public MqttProtocolVersion ProtocolVersion { get; set; } = MqttProtocolVersion.V311;
 
@@ -228,7 +244,9 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         while (Phase == ConnectionPhase.AwaitingConnect)
         {
             var sequence = new ReadOnlySequence<byte>(_input.Data);
-            FrameStatus status = PacketFramer.TryReadFrame(sequence, _state.Options.MaximumPacketSize, out PacketFrame frame, out SequencePosition consumed, out MqttDecodeError error);
+            // Before CONNECT is accepted a client has proved nothing, so it gets a small packet limit:
+            // a flood of half-sent huge CONNECTs must not hold the memory of the largest packets.
+            FrameStatus status = PacketFramer.TryReadFrame(sequence, _state.Options.MaxConnectPacketSize, out PacketFrame frame, out SequencePosition consumed, out MqttDecodeError error);
             if (status == FrameStatus.NeedMoreData)
             {
                 return true;
