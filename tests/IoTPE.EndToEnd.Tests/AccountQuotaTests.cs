@@ -36,13 +36,7 @@ public sealed class AccountQuotaTests : IAsyncLifetime
 
     private string[] Login => ["-u", "acme", "-P", Password];
 
-    /// <summary>Starts mosquitto_sub in debug mode and returns once its SUBACK arrived.</summary>
-    private async Task<OutputCollector> SubscribeAsync(string filter)
-    {
-        OutputCollector sub = MosquittoClients.StartSubscriber(_server.Port, [.. Login, "-t", filter, "-v", "-q", "1", "-d"]);
-        Assert.True(await sub.WaitForLineAsync(l => l.Contains("received SUBACK", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), sub.Error);
-        return sub;
-    }
+    private Task<OutputCollector> SubscribeAsync(string filter) => SubscribedMosquittoSub.StartAsync(_server.Port, [.. Login, "-t", filter]);
 
     private static bool IsMessage(string line) => line.StartsWith('/');
 

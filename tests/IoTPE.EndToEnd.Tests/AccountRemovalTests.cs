@@ -34,13 +34,8 @@ public sealed class AccountRemovalTests : IAsyncLifetime
 
     private static string[] Login(string account) => ["-u", account, "-P", Password];
 
-    /// <summary>Starts mosquitto_sub in debug mode and returns once its SUBACK arrived.</summary>
-    private async Task<OutputCollector> SubscribeAsync(string[] login, params string[] arguments)
-    {
-        OutputCollector sub = MosquittoClients.StartSubscriber(_server.Port, [.. login, .. arguments, "-v", "-q", "1", "-d"]);
-        Assert.True(await sub.WaitForLineAsync(l => l.Contains("received SUBACK", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), sub.Error + string.Join('\n', sub.Lines));
-        return sub;
-    }
+    private Task<OutputCollector> SubscribeAsync(string[] login, params string[] arguments) =>
+        SubscribedMosquittoSub.StartAsync(_server.Port, [.. login, .. arguments]);
 
     private async Task PublishAsync(string[] login, string topic, string message, bool retain = false)
     {
@@ -53,7 +48,7 @@ public sealed class AccountRemovalTests : IAsyncLifetime
     {
         await PublishAsync(login, marker, "marker");
         Assert.True(await sub.WaitForLineAsync(l => l == marker + " marker", TimeSpan.FromSeconds(10)), string.Join('\n', sub.Lines));
-        return [.. sub.Lines.Where(l => !l.StartsWith("Client ", StringComparison.Ordinal))];
+        return [.. sub.Lines.Where(SubscribedMosquittoSub.IsMessage)];
     }
 
     private async Task<string> RunAsync(string account, string name, string script)
