@@ -36,7 +36,7 @@ public sealed class AccountQuotaTests : IAsyncLifetime
 
     private string[] Login => ["-u", "acme", "-P", Password];
 
-    private Task<OutputCollector> SubscribeAsync(string filter) => SubscribedMosquittoSub.StartAsync(_server.Port, [.. Login, "-t", filter]);
+    private Task<OutputCollector> SubscribeAsync(string filter) => MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login, "-t", filter, "-v", "-q", "1"]);
 
     private static bool IsMessage(string line) => line.StartsWith('/');
 

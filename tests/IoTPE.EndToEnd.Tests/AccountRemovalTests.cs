@@ -35,7 +35,7 @@ public sealed class AccountRemovalTests : IAsyncLifetime
     private static string[] Login(string account) => ["-u", account, "-P", Password];
 
     private Task<OutputCollector> SubscribeAsync(string[] login, params string[] arguments) =>
-        SubscribedMosquittoSub.StartAsync(_server.Port, [.. login, .. arguments]);
+        MosquittoClients.StartSubscriberAsync(_server.Port, [.. login, .. arguments, "-v", "-q", "1"]);
 
     private async Task PublishAsync(string[] login, string topic, string message, bool retain = false)
     {
@@ -43,12 +43,12 @@ public sealed class AccountRemovalTests : IAsyncLifetime
         Assert.True(pub.ExitCode == 0, pub.StandardError);
     }
 
-    /// <summary>The messages (not debug lines) <paramref name="sub"/> received up to and including <paramref name="marker"/>, published last.</summary>
+    /// <summary>The messages <paramref name="sub"/> received up to and including <paramref name="marker"/>, published last.</summary>
     private async Task<IReadOnlyList<string>> ReceivedUntilMarkerAsync(OutputCollector sub, string[] login, string marker)
     {
         await PublishAsync(login, marker, "marker");
         Assert.True(await sub.WaitForLineAsync(l => l == marker + " marker", TimeSpan.FromSeconds(10)), string.Join('\n', sub.Lines));
-        return [.. sub.Lines.Where(SubscribedMosquittoSub.IsMessage)];
+        return sub.Lines;
     }
 
     private async Task<string> RunAsync(string account, string name, string script)
