@@ -34,6 +34,7 @@ public sealed class Broker : IAsyncDisposable
     private readonly MessageRouter _router;
     private readonly RetainedMessages _retained;
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+    private readonly DisconnectHandler _disconnects;
     private readonly Housekeeping _housekeeping;
     private readonly List<MqttListener> _listeners = [];
     private readonly ConnectionAdmission _admission;
@@ -65,6 +66,7 @@ public sealed class Broker : IAsyncDisposable
         _sessions = new SessionRegistry(_state, sender);
         var wills = new WillPublisher(_state, _router, _retained);
         var disconnects = new DisconnectHandler(_state, _sessions, wills);
+        _disconnects = disconnects;
         _dispatcher = new PacketDispatcher(
             _state,
             new ConnectHandler(_state, _authenticator, _sessions, sender, wills, disconnects),
@@ -96,6 +98,13 @@ public sealed class Broker : IAsyncDisposable
     {
         get => _state.Interceptor;
         set => _state.Interceptor = value;
+    }
+
+    /// <summary>Limits the bytes of retained messages per part of the topic tree (an account's namespace). Set before <see cref="StartAsync"/>.</summary>
+    public IRetainedQuota? RetainedQuota
+    {
+        get => _state.RetainedQuota;
+        set => _state.RetainedQuota = value;
     }
 
     /// <summary>The addresses the listeners are bound to (useful with port 0), in the order of <see cref="BrokerOptions.Listeners"/>.</summary>
@@ -137,17 +146,75 @@ public sealed class Broker : IAsyncDisposable
     /// Publishes a message from inside the process (the engine, the bridge): routed like a client's
     /// PUBLISH, without a publisher connection. Retained when <see cref="ApplicationMessage.Retain"/> is set.
     /// </summary>
-    public void Publish(ApplicationMessage message)
+    /// <returns>
+    /// <see cref="Mqtt.ReasonCode.QuotaExceeded"/>, and nothing published, when a retained message
+    /// does not fit its <see cref="RetainedQuota"/>; otherwise <see cref="Mqtt.ReasonCode.Success"/>.
+    /// </returns>
+    public Mqtt.ReasonCode Publish(ApplicationMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        Mqtt.ReasonCode outcome = Mqtt.ReasonCode.Success;
         _state.RunPass(() =>
         {
-            if (message.Retain)
+            if (message.Retain && !_retained.Update(message))
             {
-                _retained.Update(message);
+                outcome = Mqtt.ReasonCode.QuotaExceeded;
+                return;
             }
             _router.Route(message);
         });
+        return outcome;
+    }
+
+    /// <summary>
+    /// Removes what the broker holds for a user (an account that was removed): the sessions of the
+    /// clients that logged in as <paramref name="userName"/>, with their subscriptions and queues
+    /// (connected ones are disconnected with 0x98, without their wills), and the retained messages of
+    /// <paramref name="namespaceTopic"/> and every topic below it. Completes once that is durable.
+    /// </summary>
+    /// <exception cref="IOException">The store could not commit the removal (the task faults).</exception>
+    public Task<(int Sessions, int Retained)> RemoveUserDataAsync(string userName, string namespaceTopic)
+    {
+        ArgumentNullException.ThrowIfNull(userName);
+        ArgumentNullException.ThrowIfNull(namespaceTopic);
+        var done = new TaskCompletionSource<(int, int)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _state.RunPass(() =>
+        {
+            int sessions = 0;
+            foreach (Session session in _state.Sessions.Values.ToArray())
+            {
+                if (session.Identity.IsInternal || session.Identity.UserName != userName)
+                {
+                    continue;
+                }
+                session.Will = null;
+                session.WillDueAtUnixMs = null;
+                if (session.Connection is NetworkConnection connection)
+                {
+                    connection.Disconnect(Mqtt.ReasonCode.AdministrativeAction, "the account was removed");
+                    _disconnects.Detach(connection, "the account was removed", publishWill: false);
+                }
+                if (_state.Sessions.TryGetValue(session.ClientId, out Session? current) && ReferenceEquals(current, session))
+                {
+                    _sessions.End(session);
+                }
+                sessions++;
+            }
+            int retained = _retained.RemoveUnder(namespaceTopic);
+            _state.Log.ClientDataRemoved(userName, sessions, retained, namespaceTopic);
+            _state.Durability.AfterCommit(durable =>
+            {
+                if (durable)
+                {
+                    done.TrySetResult((sessions, retained));
+                }
+                else
+                {
+                    done.TrySetException(new IOException("the broker store could not commit the removal"));
+                }
+            });
+        });
+        return done.Task;
     }
 
     /// <summary>

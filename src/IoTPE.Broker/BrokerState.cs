@@ -44,6 +44,8 @@ internal sealed class BrokerState
 
     public IMessageInterceptor? Interceptor { get; set; }
 
+    public IRetainedQuota? RetainedQuota { get; set; }
+
     public ILogger Log { get; }
 
     public TimeProvider Time { get; }

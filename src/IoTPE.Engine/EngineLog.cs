@@ -31,4 +31,13 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 208, Level = LogLevel.Error, Message = "Could not start the run for {Topic} (attempt {Attempt})")]
     public static partial void DispatchFailed(this ILogger logger, string topic, int attempt, Exception error);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "{Account}: quota reached: {Problem}")]
+    public static partial void QuotaExceeded(this ILogger logger, string account, string problem);
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Account {Account} removed: {Sessions} sessions, {Retained} retained messages, its database and its kv entries and scripts are gone")]
+    public static partial void AccountRemovalFinished(this ILogger logger, string account, int sessions, int retained);
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Error, Message = "Removing the data of account {Account} failed; retrying on the next change")]
+    public static partial void AccountRemovalFailed(this ILogger logger, string account, Exception error);
 }

@@ -40,6 +40,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     private ScriptDispatcher? _dispatcher;
     private ScriptScheduler? _scheduler;
     private Task? _controlWorker;
+    private AccountRemoval? _removals;
 
     /// <summary>Creates the engine over its stores.</summary>
     /// <param name="stores">Accounts, scripts, key-value entries and the accounts' databases.</param>
@@ -61,7 +62,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _grants = new GrantControl(_directory);
         _catalog = new ScriptCatalog(stores.Scripts);
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
-        _scriptManagement = new ScriptManagement(_catalog, options.Limits);
+        _scriptManagement = new ScriptManagement(_catalog, options.Limits, options.ScriptQuota, _directory, _log);
         Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new FailedLoginLimiter(_time));
         Authorizer = new AccountAuthorizer(_directory);
     }
@@ -81,6 +82,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(broker);
         _broker = broker;
         broker.Interceptor = this;
+        broker.RetainedQuota = new AccountRetainedQuota(_options.MaxRetainedBytesPerAccount);
         var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log);
         _runtime = new ScriptRuntime(new ScriptRuntimeOptions
         {
@@ -95,6 +97,8 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _scheduler = new ScriptScheduler(services, _runtime, _catalog, outcomes, _time);
         _scheduler.Start();
         _controlWorker = Task.Run(ProcessControlRequestsAsync);
+        _removals = new AccountRemoval(_directory, broker, _stores.Databases, _options.Limits.RunTimeout + TimeSpan.FromSeconds(1), _log, _time);
+        _removals.Start();
     }
 
     /// <inheritdoc/>
@@ -147,6 +151,10 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _requests.Writer.TryComplete();
+        if (_removals is not null)
+        {
+            await _removals.DisposeAsync().ConfigureAwait(false);
+        }
         if (_controlWorker is not null)
         {
             await _controlWorker.ConfigureAwait(false);

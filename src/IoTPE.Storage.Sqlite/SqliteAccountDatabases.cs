@@ -108,6 +108,25 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     }
 
     /// <inheritdoc/>
+    public bool Delete(string account)
+    {
+        lock (_gate)
+        {
+            if (_open.Remove(account, out SqliteConnection? connection))
+            {
+                connection.Dispose();
+            }
+            string folder = Path.GetDirectoryName(PathOf(account))!;
+            if (!Directory.Exists(folder))
+            {
+                return false;
+            }
+            Directory.Delete(folder, recursive: true);
+            return true;
+        }
+    }
+
+    /// <inheritdoc/>
     public void Dispose()
     {
         lock (_gate)

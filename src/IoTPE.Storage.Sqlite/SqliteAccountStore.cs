@@ -3,10 +3,17 @@ using Microsoft.Data.Sqlite;
 
 namespace IoTPE.Storage.Sqlite;
 
-/// <summary>Accounts and grants in <c>engine.db</c> (see <see cref="SqliteEngineDatabase"/>). Thread-safe.</summary>
+/// <summary>
+/// Accounts and grants in <c>engine.db</c> (see <see cref="SqliteEngineDatabase"/>). Removing an
+/// account deletes, in one transaction, the account, its grants given and received, its kv entries,
+/// its scripts with every version and schedule, and records the removal in <c>account_removals</c>
+/// until the broker's part (sessions, retained messages) and the account's database folder are gone
+/// too (<see cref="FinishRemoval"/>). Thread-safe.
+/// </summary>
 public sealed class SqliteAccountStore(SqliteEngineDatabase database) : IAccountStore
 {
     private const string Area = "accounts";
+    private const string ScriptsArea = "scripts";
 
     /// <inheritdoc/>
     public long ChangeVersion => database.ChangeVersion(Area);
@@ -66,13 +73,91 @@ public sealed class SqliteAccountStore(SqliteEngineDatabase database) : IAccount
     /// <inheritdoc/>
     public bool RemoveAccount(string name) => Write(transaction =>
     {
-        using SqliteCommand grants = database.Command("DELETE FROM grants WHERE owner = $name OR grantee = $name", transaction);
-        grants.Parameters.AddWithValue("$name", name);
-        grants.ExecuteNonQuery();
         using SqliteCommand account = database.Command("DELETE FROM accounts WHERE name = $name", transaction);
         account.Parameters.AddWithValue("$name", name);
-        return account.ExecuteNonQuery() == 1;
+        if (account.ExecuteNonQuery() != 1)
+        {
+            return false;
+        }
+        DeleteData(name, transaction);
+        using SqliteCommand pending = database.Command("INSERT OR REPLACE INTO account_removals(name, removed_at) VALUES ($name, $at)", transaction);
+        pending.Parameters.AddWithValue("$name", name);
+        pending.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        pending.ExecuteNonQuery();
+        database.Touch(ScriptsArea, transaction);
+        return true;
     });
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> PendingRemovals()
+    {
+        lock (database.Gate)
+        {
+            using SqliteCommand command = database.Command("SELECT name FROM account_removals ORDER BY removed_at, name");
+            using SqliteDataReader reader = command.ExecuteReader();
+            var names = new List<string>();
+            while (reader.Read())
+            {
+                names.Add(reader.GetString(0));
+            }
+            return names;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void FinishRemoval(string name) => Write(transaction =>
+    {
+        // Deleted again: a script run under way at the removal may have written after it.
+        DeleteData(name, transaction);
+        using SqliteCommand pending = database.Command("DELETE FROM account_removals WHERE name = $name", transaction);
+        pending.Parameters.AddWithValue("$name", name);
+        pending.ExecuteNonQuery();
+        database.Touch(ScriptsArea, transaction);
+        return true;
+    });
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Remains(string name)
+    {
+        lock (database.Gate)
+        {
+            var remains = new List<string>();
+            Count("SELECT COUNT(*) FROM account_removals WHERE name = $name", "an unfinished removal");
+            Count("SELECT COUNT(*) FROM kv WHERE account = $name", "kv entries");
+            Count("SELECT COUNT(*) FROM scripts WHERE account = $name", "script versions");
+            Count("SELECT COUNT(*) FROM script_schedules WHERE account = $name", "script schedules");
+            Count("SELECT COUNT(*) FROM grants WHERE owner = $name OR grantee = $name", "grants");
+            return remains;
+
+            void Count(string sql, string what)
+            {
+                using SqliteCommand command = database.Command(sql);
+                command.Parameters.AddWithValue("$name", name);
+                long count = (long)command.ExecuteScalar()!;
+                if (count > 0)
+                {
+                    remains.Add(count == 1 && what.StartsWith("an ", StringComparison.Ordinal) ? what : $"{count} {what}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Deletes what engine.db holds for an account besides its row: grants, kv entries, scripts and schedules.</summary>
+    private void DeleteData(string name, SqliteTransaction transaction)
+    {
+        foreach (string sql in (string[])[
+            "DELETE FROM grants WHERE owner = $name OR grantee = $name",
+            "DELETE FROM kv WHERE account = $name",
+            "DELETE FROM kv_usage WHERE account = $name",
+            "DELETE FROM scripts WHERE account = $name",
+            "DELETE FROM script_schedules WHERE account = $name",
+        ])
+        {
+            using SqliteCommand command = database.Command(sql, transaction);
+            command.Parameters.AddWithValue("$name", name);
+            command.ExecuteNonQuery();
+        }
+    }
 
     /// <inheritdoc/>
     public void AddGrant(Grant grant)

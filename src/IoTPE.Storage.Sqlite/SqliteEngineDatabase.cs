@@ -4,15 +4,15 @@ using Microsoft.Data.Sqlite;
 namespace IoTPE.Storage.Sqlite;
 
 /// <summary>
-/// <c>engine.db</c> in the data folder (WAL, synchronous FULL): accounts, grants, scripts and the
-/// accounts' key-value entries, shared by the running engine and the <c>iotpe account</c> and
+/// <c>engine.db</c> in the data folder (WAL, synchronous FULL): accounts, grants, scripts, the
+/// accounts' key-value entries with what they take per account, and the removals of accounts still under way, shared by the running engine and the <c>iotpe account</c> and
 /// <c>iotpe script</c> commands, which may run at the same time in another process. The store
 /// classes built on it (<see cref="SqliteAccountStore"/>, <see cref="SqliteScriptStore"/>,
 /// <see cref="SqliteKeyValueStore"/>) share its one connection under one lock.
 /// </summary>
 public sealed class SqliteEngineDatabase : IDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private readonly SqliteConnection _connection;
     private readonly SqliteConnection _versionProbe;
@@ -130,6 +130,26 @@ public sealed class SqliteEngineDatabase : IDisposable
                     area TEXT PRIMARY KEY NOT NULL,
                     version INTEGER NOT NULL) WITHOUT ROWID;
                 PRAGMA user_version = 1;
+                COMMIT;
+                """);
+        }
+        if (current < 2)
+        {
+            // kv_usage keeps the keys and bytes (UTF-8 key + value) of each account's kv entries, so
+            // that the quota check of kv.set reads one row instead of summing the account's entries.
+            // account_removals lists accounts removed whose data is not all gone yet (see SqliteAccountStore).
+            Execute("""
+                BEGIN;
+                CREATE TABLE IF NOT EXISTS kv_usage(
+                    account TEXT PRIMARY KEY NOT NULL,
+                    keys INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT OR REPLACE INTO kv_usage(account, keys, bytes)
+                    SELECT account, COUNT(*), SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))) FROM kv GROUP BY account;
+                CREATE TABLE IF NOT EXISTS account_removals(
+                    name TEXT PRIMARY KEY NOT NULL,
+                    removed_at INTEGER NOT NULL) WITHOUT ROWID;
+                PRAGMA user_version = 2;
                 COMMIT;
                 """);
         }

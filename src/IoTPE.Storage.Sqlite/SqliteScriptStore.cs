@@ -12,8 +12,9 @@ public sealed class SqliteScriptStore(SqliteEngineDatabase database) : IScriptSt
     public long ChangeVersion => database.ChangeVersion(Area);
 
     /// <inheritdoc/>
-    public StoredScript Save(string account, string name, string text)
+    public StoredScript? Save(string account, string name, string text, ScriptQuota quota, out long bytesNeeded)
     {
+        ArgumentNullException.ThrowIfNull(quota);
         lock (database.Gate)
         {
             using SqliteTransaction transaction = database.Connection.BeginTransaction();
@@ -29,6 +30,20 @@ public sealed class SqliteScriptStore(SqliteEngineDatabase database) : IScriptSt
             insert.Parameters.AddWithValue("$text", text);
             insert.Parameters.AddWithValue("$created", script.CreatedAt.ToUnixTimeMilliseconds());
             insert.ExecuteNonQuery();
+            // Old versions go first, so that reloading a large script keeps fitting its quota.
+            using SqliteCommand prune = database.Command("DELETE FROM scripts WHERE account = $account AND name = $name AND version <= $oldest", transaction);
+            prune.Parameters.AddWithValue("$account", account);
+            prune.Parameters.AddWithValue("$name", name);
+            prune.Parameters.AddWithValue("$oldest", version - quota.VersionsKept);
+            prune.ExecuteNonQuery();
+            using SqliteCommand size = database.Command("SELECT COALESCE(SUM(length(CAST(text AS BLOB))), 0) FROM scripts WHERE account = $account", transaction);
+            size.Parameters.AddWithValue("$account", account);
+            bytesNeeded = (long)size.ExecuteScalar()!;
+            if (bytesNeeded > quota.MaxBytes)
+            {
+                transaction.Rollback();
+                return null;
+            }
             database.Touch(Area, transaction);
             transaction.Commit();
             return script;

@@ -43,4 +43,26 @@ public class RetainedMessageTreeTests
         Assert.Equal(0, _tree.Count);
         Assert.Empty(Match("#"));
     }
+
+    [Fact]
+    public void Each_level_counts_the_bytes_retained_at_and_below_it_through_replace_and_remove()
+    {
+        _tree.Set(new ApplicationMessage("/alice/a", new byte[100], QualityOfService.AtMostOnce, retain: true)); // 8 + 100
+        _tree.Set(new ApplicationMessage("/alice/b/c", new byte[50], QualityOfService.AtMostOnce, retain: true)); // 10 + 50
+        _tree.Set(new ApplicationMessage("/alice", new byte[1], QualityOfService.AtMostOnce, retain: true)); // 6 + 1
+        _tree.Set(new ApplicationMessage("/bob/a", new byte[1000], QualityOfService.AtMostOnce, retain: true));
+        Assert.Equal(108 + 60 + 7, _tree.BytesUnder("/alice"));
+        Assert.Equal(60, _tree.BytesUnder("/alice/b"));
+        Assert.Equal(0, _tree.BytesUnder("/carol"));
+
+        _tree.Set(new ApplicationMessage("/alice/a", new byte[10], QualityOfService.AtMostOnce, retain: true));
+        Assert.Equal(18 + 60 + 7, _tree.BytesUnder("/alice"));
+        _tree.Remove("/alice/b/c");
+        Assert.Equal(18 + 7, _tree.BytesUnder("/alice"));
+        Assert.Equal(1006, _tree.BytesUnder("/bob"));
+
+        var under = new List<ApplicationMessage>();
+        _tree.CollectUnder("/alice", under);
+        Assert.Equal(["/alice", "/alice/a"], under.Select(m => m.Topic).Order(StringComparer.Ordinal));
+    }
 }

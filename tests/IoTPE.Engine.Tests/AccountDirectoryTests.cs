@@ -71,6 +71,12 @@ public sealed class AccountDirectoryTests : IDisposable
 
         public bool RemoveAccount(string name) => inner.RemoveAccount(name);
 
+        public IReadOnlyList<string> PendingRemovals() => inner.PendingRemovals();
+
+        public void FinishRemoval(string name) => inner.FinishRemoval(name);
+
+        public IReadOnlyList<string> Remains(string name) => inner.Remains(name);
+
         public void AddGrant(Grant grant) => inner.AddGrant(grant);
 
         public bool RemoveGrant(Grant grant) => inner.RemoveGrant(grant);

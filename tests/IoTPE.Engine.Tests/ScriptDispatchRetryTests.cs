@@ -30,8 +30,8 @@ public sealed class ScriptDispatchRetryTests : IAsyncLifetime
         var accounts = new SqliteAccountStore(_database);
         accounts.AddAccount(new Account("acme", PasswordHasher.Hash(Password), DateTimeOffset.UtcNow));
         _scripts = new FailingScriptStore(new SqliteScriptStore(_database));
-        _scripts.Save("acme", "echo", "return Number(message.payload);");
-        _scripts.Save("other", "echo", "return Number(message.payload);");
+        _scripts.Save("acme", "echo", "return Number(message.payload);", new EngineOptions().ScriptQuota, out _);
+        _scripts.Save("other", "echo", "return Number(message.payload);", new EngineOptions().ScriptQuota, out _);
         _accountDatabases = new SqliteAccountDatabases(_folder, 1024 * 1024);
         var stores = new EngineStores(accounts, _scripts, new SqliteKeyValueStore(_database), _accountDatabases);
         _engine = new ProcessEngine(stores, new EngineOptions { ScriptFolder = Path.Combine(_folder, "scripts") }, allowAnonymous: false);
@@ -94,7 +94,8 @@ public sealed class ScriptDispatchRetryTests : IAsyncLifetime
         public StoredScript? GetLatest(string account, string name) =>
             Interlocked.Decrement(ref _failures) >= 0 ? throw new IOException("database is locked (injected)") : inner.GetLatest(account, name);
 
-        public StoredScript Save(string account, string name, string text) => inner.Save(account, name, text);
+        public StoredScript? Save(string account, string name, string text, ScriptQuota quota, out long bytesNeeded) =>
+            inner.Save(account, name, text, quota, out bytesNeeded);
 
         public StoredScript? Get(string account, string name, int version) => inner.Get(account, name, version);
 

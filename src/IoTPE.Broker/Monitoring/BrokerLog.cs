@@ -51,4 +51,10 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "{Count} connections were still closing after {Grace}; the broker stops anyway")]
     public static partial void ShutdownConnectionsLingering(this ILogger logger, int count, TimeSpan grace);
+
+    [LoggerMessage(EventId = 60, Level = LogLevel.Warning, Message = "Refused the retained message of {ClientId} on '{Topic}': 0x97 Quota exceeded - the retained messages of its namespace would exceed their quota")]
+    public static partial void RetainedQuotaExceeded(this ILogger logger, string clientId, string topic);
+
+    [LoggerMessage(EventId = 61, Level = LogLevel.Information, Message = "Removed the data of {UserName}: {Sessions} sessions and {Retained} retained messages under '{Topic}'")]
+    public static partial void ClientDataRemoved(this ILogger logger, string userName, int sessions, int retained, string topic);
 }

@@ -60,6 +60,11 @@ internal sealed class PublishHandler
             Refuse(connection, session, packet, topic, refusal);
             return true;
         }
+        if (packet.Retain && !_retained.WithinQuota(topic, topicUtf8.Length, packet.Payload.Length))
+        {
+            Refuse(connection, session, packet, topic, ReasonCode.QuotaExceeded);
+            return true;
+        }
 
         var message = new ApplicationMessage(topic, topicUtf8, packet.Payload.ToArray(), qos, packet.Retain, ForwardedProperties(packet.Properties))
         {
@@ -206,7 +211,8 @@ internal sealed class PublishHandler
 
     /// <summary>
     /// A refused PUBLISH is acknowledged with the reason code in MQTT 5.0; in 3.1.1, which has no
-    /// negative acknowledgement, it is acknowledged normally and dropped (as the 3.1.1 spec allows, §4.12).
+    /// negative acknowledgement, it is acknowledged normally and dropped (as the 3.1.1 spec allows, §4.12),
+    /// except over a quota, where it is not acknowledged at all. QoS 0 is dropped (counted and logged).
     /// </summary>
     private void Refuse(NetworkConnection connection, Session session, in PublishPacket packet, string topic, ReasonCode reason)
     {
@@ -221,6 +227,12 @@ internal sealed class PublishHandler
             _state.Durability.Acknowledge(connection, session, packet.QoS, packet.PacketIdentifier, reason);
             return;
         }
+        if (reason == ReasonCode.QuotaExceeded)
+        {
+            // Acknowledging would tell the client the message was taken; unacknowledged, a 3.1.1
+            // client resends it after reconnecting (§4.4), when the quota may have room again.
+            return;
+        }
         if (packet.QoS == QualityOfService.ExactlyOnce)
         {
             session.IncomingPacketIdentifiers.Add(packet.PacketIdentifier);
@@ -232,6 +244,7 @@ internal sealed class PublishHandler
     {
         ReasonCode.NotAuthorized => "not authorized to publish to this topic",
         ReasonCode.PayloadFormatInvalid => "payload is not valid UTF-8 although the Payload Format Indicator says so",
+        ReasonCode.QuotaExceeded => "the retained messages of this namespace would exceed their quota",
         _ => "refused",
     };
 

@@ -3,7 +3,9 @@ namespace IoTPE.Broker.Routing;
 /// <summary>
 /// The retained message of each topic (MQTT 5.0 §3.3.1.3), in a tree of topic levels, so that a
 /// new subscription finds the retained messages matching its filter by walking the filter rather
-/// than scanning every topic. Not thread-safe: used under the broker lock.
+/// than scanning every topic. Each level also knows the bytes of the retained messages at and below
+/// it, so a quota on a part of the tree (<see cref="IRetainedQuota"/>) is checked without a scan.
+/// Not thread-safe: used under the broker lock.
 /// </summary>
 internal sealed class RetainedMessageTree
 {
@@ -21,6 +23,7 @@ internal sealed class RetainedMessageTree
         {
             Count++;
         }
+        AddBytes(node, SizeOf(message) - (previous is null ? 0 : SizeOf(previous)));
         return previous;
     }
 
@@ -34,6 +37,7 @@ internal sealed class RetainedMessageTree
         }
         node.Message = null;
         Count--;
+        AddBytes(node, -SizeOf(previous));
         while (node.Parent is { } parent && node.Message is null && node.Children is null)
         {
             parent.Children!.Remove(node.Level);
@@ -47,6 +51,26 @@ internal sealed class RetainedMessageTree
     }
 
     public ApplicationMessage? Get(string topic) => NodeFor(topic, create: false)?.Message;
+
+    /// <summary>What a retained message counts against a quota: its topic and payload, in bytes.</summary>
+    public static long SizeOf(ApplicationMessage message) => message.TopicUtf8.Length + (long)message.Payload.Length;
+
+    /// <summary>The bytes (<see cref="SizeOf"/>) of the retained messages of <paramref name="topic"/> and of every topic below it.</summary>
+    public long BytesUnder(string topic) => NodeFor(topic, create: false)?.SubtreeBytes ?? 0;
+
+    /// <summary>Adds the retained messages of <paramref name="topic"/> and of every topic below it, <c>$</c>-levels included.</summary>
+    public void CollectUnder(string topic, List<ApplicationMessage> results)
+    {
+        if (NodeFor(topic, create: false) is not { } node)
+        {
+            return;
+        }
+        if (node.Message is { } message)
+        {
+            results.Add(message);
+        }
+        CollectSubtree(node, skipDollarChildren: false, results);
+    }
 
     /// <summary>Adds every retained message whose topic matches <paramref name="filter"/> (§4.7).</summary>
     public void Match(string filter, List<ApplicationMessage> results)
@@ -73,6 +97,14 @@ internal sealed class RetainedMessageTree
                     stack.Push(child);
                 }
             }
+        }
+    }
+
+    private static void AddBytes(Node? node, long delta)
+    {
+        for (; node is not null; node = node.Parent)
+        {
+            node.SubtreeBytes += delta;
         }
     }
 
@@ -182,5 +214,8 @@ internal sealed class RetainedMessageTree
         public Dictionary<string, Node>? Children { get; set; }
 
         public ApplicationMessage? Message { get; set; }
+
+        /// <summary>Bytes of the retained messages of this level and every level below it.</summary>
+        public long SubtreeBytes { get; set; }
     }
 }

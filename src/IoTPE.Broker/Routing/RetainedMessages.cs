@@ -1,10 +1,12 @@
+using IoTPE.Broker.Monitoring;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Routing;
 
 /// <summary>
 /// Keeps the retained message of each topic (MQTT 5.0 §3.3.1.3) in memory and in the store:
-/// a retained PUBLISH replaces the topic's message, an empty one removes it. Used under the broker lock.
+/// a retained PUBLISH replaces the topic's message, an empty one removes it; one that would take
+/// its part of the tree beyond its <see cref="IRetainedQuota"/> is refused. Used under the broker lock.
 /// </summary>
 internal sealed class RetainedMessages
 {
@@ -15,15 +17,39 @@ internal sealed class RetainedMessages
         _state = state;
     }
 
-    /// <summary>Applies a PUBLISH with RETAIN set.</summary>
-    public void Update(ApplicationMessage message)
+    /// <summary>
+    /// Whether a retained message of <paramref name="payloadLength"/> bytes on <paramref name="topic"/>
+    /// fits its part's quota, counting the message it would replace as freed. Removing (an empty
+    /// payload) always fits.
+    /// </summary>
+    public bool WithinQuota(string topic, int topicBytes, int payloadLength)
+    {
+        if (payloadLength == 0 || _state.RetainedQuota is not { } quota || !quota.TryGetLimit(topic, out string root, out long maxBytes))
+        {
+            return true;
+        }
+        long replaced = _state.Retained.Get(topic) is { } previous ? RetainedMessageTree.SizeOf(previous) : 0;
+        return _state.Retained.BytesUnder(root) - replaced + topicBytes + payloadLength <= maxBytes;
+    }
+
+    /// <summary>
+    /// Applies a PUBLISH with RETAIN set. Returns false, keeping the previous retained message, when
+    /// the message does not fit its quota (<see cref="WithinQuota"/>); that is counted and logged.
+    /// </summary>
+    public bool Update(ApplicationMessage message)
     {
         if (TopicName.IsDollarTopic(message.Topic))
         {
             // The broker's own $SYS messages are recomputed after a restart, never stored.
             _state.Retained.Set(message);
             _state.Counters.RetainedMessages = _state.Retained.Count;
-            return;
+            return true;
+        }
+        if (!WithinQuota(message.Topic, message.TopicUtf8.Length, message.Payload.Length))
+        {
+            _state.Counters.PublishesRefused++;
+            _state.Log.RetainedQuotaExceeded(message.PublisherClientId ?? "(broker)", message.Topic);
+            return false;
         }
         ApplicationMessage? previous;
         if (message.Payload.IsEmpty)
@@ -47,6 +73,24 @@ internal sealed class RetainedMessages
             _state.Durability.Dereference(previous);
         }
         _state.Counters.RetainedMessages = _state.Retained.Count;
+        return true;
+    }
+
+    /// <summary>Removes the retained messages of <paramref name="topic"/> and of every topic below it; returns how many.</summary>
+    public int RemoveUnder(string topic)
+    {
+        var found = new List<ApplicationMessage>();
+        _state.Retained.CollectUnder(topic, found);
+        foreach (ApplicationMessage message in found)
+        {
+            if (_state.Retained.Remove(message.Topic) is { } removed)
+            {
+                _state.Store.ClearRetained(removed.Topic);
+                _state.Durability.Dereference(removed);
+            }
+        }
+        _state.Counters.RetainedMessages = _state.Retained.Count;
+        return found.Count;
     }
 
     /// <summary>Adds the retained messages matching <paramref name="filter"/> that have not expired, dropping expired ones.</summary>

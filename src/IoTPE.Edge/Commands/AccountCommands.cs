@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using IoTPE.Broker;
 using IoTPE.Engine.Accounts;
 using IoTPE.Storage.Sqlite;
 
@@ -71,6 +73,11 @@ internal static class AccountCommands
                 error.WriteLine($"iotpe: invalid account name: {problem}");
                 return 1;
             }
+            if (FinishEarlierRemoval(parseResult.GetRequiredValue(data), accountName) is { } remains)
+            {
+                error.WriteLine($"iotpe: account '{accountName}' cannot be created yet: {remains}");
+                return 1;
+            }
             return WithNewPassword(parseResult, passwordStdin, data,
                 (store, hash) => store.AddAccount(new Account(accountName, hash, DateTimeOffset.UtcNow)),
                 $"account {accountName} created", $"account '{accountName}' already exists");
@@ -98,21 +105,109 @@ internal static class AccountCommands
     {
         var data = DataFolderOption.Create();
         var name = new Argument<string>("NAME") { Description = "The account." };
-        var remove = new Command("remove", "Delete an account and every grant it gave or received.") { name, data };
+        var remove = new Command("remove",
+            "Delete an account with its grants given and received, kv entries, scripts, sessions, retained messages under /<account>/ and database; " +
+            "its script files are moved to <data>/scripts/.removed/.")
+        {
+            name, data,
+        };
         remove.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(name);
-            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
-            var store = new SqliteAccountStore(database);
-            if (!store.RemoveAccount(accountName))
+            string dataFolder = parseResult.GetRequiredValue(data);
+            TextWriter output = parseResult.InvocationConfiguration.Output;
+            using (var database = new SqliteEngineDatabase(dataFolder))
             {
-                parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{accountName}'");
-                return 1;
+                if (!new SqliteAccountStore(database).RemoveAccount(accountName))
+                {
+                    parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{accountName}'");
+                    return 1;
+                }
             }
-            parseResult.InvocationConfiguration.Output.WriteLine($"account {accountName} removed");
+            output.WriteLine($"account {accountName} removed");
+            if (MoveScriptFiles(dataFolder, accountName) is { } movedTo)
+            {
+                output.WriteLine($"its script files were moved to {movedTo}");
+            }
+            if (FinishEarlierRemoval(dataFolder, accountName) is not null)
+            {
+                output.WriteLine($"the running iotpe removes its sessions, retained messages and database within seconds");
+            }
             return 0;
         });
         return remove;
+    }
+
+    /// <summary>
+    /// Script files are the operator's, so they are not deleted; moved out of the account's folder,
+    /// they are kept but no longer run (a name starting with '.' is never an account) and a new
+    /// account of the same name does not inherit them.
+    /// </summary>
+    private static string? MoveScriptFiles(string dataFolder, string accountName)
+    {
+        string folder = Path.Combine(Path.GetFullPath(dataFolder), "scripts", accountName);
+        if (!Directory.Exists(folder))
+        {
+            return null;
+        }
+        string removed = Path.Combine(Path.GetFullPath(dataFolder), "scripts", ".removed");
+        Directory.CreateDirectory(removed);
+        string target = Path.Combine(removed, accountName + "-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        Directory.Move(folder, target);
+        return target;
+    }
+
+    /// <summary>
+    /// Removes what remains of an account called <paramref name="accountName"/> that no longer exists:
+    /// when no <c>iotpe run</c> holds the data folder, at once (the broker's sessions and retained
+    /// messages in broker.db, the database folder, what engine.db still holds); otherwise that is
+    /// the running engine's work. Returns null when nothing remains, or what remains, for a person.
+    /// </summary>
+    private static string? FinishEarlierRemoval(string dataFolder, string accountName)
+    {
+        string full = Path.GetFullPath(dataFolder);
+        using var database = new SqliteEngineDatabase(full);
+        var store = new SqliteAccountStore(database);
+        var remains = new List<string>(store.Remains(accountName));
+        string databaseFolder = Path.Combine(full, "accounts", accountName);
+        if (Directory.Exists(databaseFolder))
+        {
+            remains.Add("its database folder " + databaseFolder);
+        }
+        if (remains.Count == 0 || store.LoadAll().Accounts.Any(a => a.Name == accountName))
+        {
+            return null;
+        }
+        SqliteBrokerStore brokerStore;
+        try
+        {
+            brokerStore = new SqliteBrokerStore(full);
+        }
+        catch (IOException)
+        {
+            // iotpe runs on this folder: its engine finishes pending removals within seconds.
+            remains.Add($"its sessions and the retained messages under /{accountName}/ in the running broker");
+            bool pending = store.PendingRemovals().Contains(accountName);
+            return string.Join(", ", remains) + (pending
+                ? " (the running iotpe is removing them; try again in a few seconds)"
+                : " (left by an older release: stop iotpe and run this command again to remove them)");
+        }
+        FinishWithBroker(brokerStore, store, full, accountName).GetAwaiter().GetResult();
+        return null;
+    }
+
+    private static async Task FinishWithBroker(SqliteBrokerStore brokerStore, SqliteAccountStore store, string dataFolder, string accountName)
+    {
+        await using (brokerStore.ConfigureAwait(false))
+        {
+            var broker = new Broker.Broker(new BrokerOptions(), brokerStore);
+            await using (broker.ConfigureAwait(false))
+            {
+                broker.LoadState();
+                using var databases = new SqliteAccountDatabases(dataFolder);
+                await AccountRemoval.FinishAsync(accountName, broker, store, databases).ConfigureAwait(false);
+            }
+        }
     }
 
     private static Command BuildList()

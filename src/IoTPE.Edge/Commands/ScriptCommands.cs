@@ -90,7 +90,13 @@ internal static class ScriptCommands
             }
             return WithStore(parseResult, data, accountName, store =>
             {
-                StoredScript saved = store.Save(accountName, scriptName, text);
+                // The command does not read the configuration file: it applies the default quotas.
+                ScriptQuota quota = new IoTPE.Engine.EngineOptions().ScriptQuota;
+                if (store.Save(accountName, scriptName, text, quota, out long bytesNeeded) is not { } saved)
+                {
+                    error.WriteLine($"iotpe: {accountName}'s scripts would take {bytesNeeded} bytes, more than their quota of {quota.MaxBytes} bytes; remove scripts it no longer needs");
+                    return 1;
+                }
                 parseResult.InvocationConfiguration.Output.WriteLine($"{accountName}/{scriptName} version {saved.Version} loaded");
                 return 0;
             });

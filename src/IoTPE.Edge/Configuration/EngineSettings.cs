@@ -30,6 +30,18 @@ public sealed class EngineSettings
     /// <summary>Size cap of each account's SQL database, in MiB (default 64).</summary>
     public int? DatabaseLimitMegabytes { get; set; }
 
+    /// <summary>Most bytes of kv keys and values per account (default 16 MiB).</summary>
+    public long? MaxKvBytesPerAccount { get; set; }
+
+    /// <summary>Versions kept per stored script (default 5); loading another deletes the oldest.</summary>
+    public int? MaxScriptVersions { get; set; }
+
+    /// <summary>Most bytes of every kept version of every stored script of an account (default 8 MiB).</summary>
+    public long? MaxScriptBytesPerAccount { get; set; }
+
+    /// <summary>Most bytes (topics and payloads) of retained messages in an account's namespace (default 4 MiB).</summary>
+    public long? MaxRetainedBytesPerAccount { get; set; }
+
     /// <summary>Checks that every value given is in range.</summary>
     /// <exception cref="ConfigurationException">A value is out of range; the message names it.</exception>
     public void Validate()
@@ -42,8 +54,12 @@ public sealed class EngineSettings
         AtLeast(MaxRunsInFlight, 1, "maxRunsInFlight");
         AtLeast(IdleHeapMinutes, 1, "idleHeapMinutes");
         AtLeast(DatabaseLimitMegabytes, 1, "databaseLimitMegabytes");
+        AtLeast(MaxKvBytesPerAccount, 1024, "maxKvBytesPerAccount");
+        AtLeast(MaxScriptVersions, 1, "maxScriptVersions");
+        AtLeast(MaxScriptBytesPerAccount, 1024, "maxScriptBytesPerAccount");
+        AtLeast(MaxRetainedBytesPerAccount, 1024, "maxRetainedBytesPerAccount");
 
-        static void AtLeast(int? value, int minimum, string name)
+        static void AtLeast(long? value, long minimum, string name)
         {
             if (value < minimum)
             {
@@ -82,6 +98,10 @@ public sealed class EngineSettings
         {
             options.MaxRunsInFlight = inFlight;
         }
+        options.MaxKvBytesPerAccount = MaxKvBytesPerAccount ?? options.MaxKvBytesPerAccount;
+        options.MaxScriptVersions = MaxScriptVersions ?? options.MaxScriptVersions;
+        options.MaxScriptBytesPerAccount = MaxScriptBytesPerAccount ?? options.MaxScriptBytesPerAccount;
+        options.MaxRetainedBytesPerAccount = MaxRetainedBytesPerAccount ?? options.MaxRetainedBytesPerAccount;
         return options;
     }
 }

@@ -21,8 +21,22 @@ public interface IAccountStore
     /// <summary>Replaces an account's password hash. Returns false if there is no such account.</summary>
     bool SetPasswordHash(string name, string passwordHash);
 
-    /// <summary>Removes an account and every grant it gave or received. Returns false if there is no such account.</summary>
+    /// <summary>
+    /// Removes an account with every grant it gave or received, its kv entries and its scripts (every
+    /// version and schedule), and records the removal as pending until <see cref="FinishRemoval"/>:
+    /// what lives elsewhere (the broker's sessions and retained messages, the account's database)
+    /// is removed by whoever finishes it. Returns false if there is no such account.
+    /// </summary>
     bool RemoveAccount(string name);
+
+    /// <summary>The accounts removed whose removal is not finished yet.</summary>
+    IReadOnlyList<string> PendingRemovals();
+
+    /// <summary>Deletes whatever the store still holds for a removed account (kv entries or scripts a run wrote meanwhile) and ends its pending removal.</summary>
+    void FinishRemoval(string name);
+
+    /// <summary>What the store still holds under the name <paramref name="name"/> of an account that does not exist, described for a person (empty when nothing).</summary>
+    IReadOnlyList<string> Remains(string name);
 
     /// <summary>Adds a grant (no effect if it exists).</summary>
     void AddGrant(Grant grant);

@@ -54,10 +54,7 @@ internal sealed class AccountScriptHost : IScriptHost
                 }
                 break;
             case ScriptHostFunction.KvSet:
-                if (!_services.KeyValues.Set(_account, arguments[0].GetString()!, arguments[1].GetRawText(), _services.Options.MaxKeysPerAccount))
-                {
-                    throw new ScriptHostException($"kv.set: the account already has {_services.Options.MaxKeysPerAccount} keys");
-                }
+                KvSet(arguments[0].GetString()!, arguments[1].GetRawText());
                 break;
             case ScriptHostFunction.KvRemove:
                 result.WriteBooleanValue(_services.KeyValues.Remove(_account, arguments[0].GetString()!));
@@ -84,11 +81,40 @@ internal sealed class AccountScriptHost : IScriptHost
         byte[] payload = Encoding.UTF8.GetBytes(arguments[1].GetString() ?? "");
         var qos = (QualityOfService)arguments[2].GetInt32();
         bool retain = arguments[3].GetBoolean();
-        _services.Broker.Publish(new ApplicationMessage(topic, payload, qos, retain)
+        ReasonCode outcome = _services.Broker.Publish(new ApplicationMessage(topic, payload, qos, retain)
         {
             PublisherUserName = _account,
             PublisherClientId = _identity.ClientId,
         });
+        if (outcome == ReasonCode.QuotaExceeded)
+        {
+            string problem = $"publish: the retained messages under /{TopicOwner(topic)}/ would exceed their quota of {_services.Options.MaxRetainedBytesPerAccount} bytes (engine.maxRetainedBytesPerAccount); nothing was published";
+            _services.Log.QuotaExceeded(_account, problem);
+            throw new ScriptHostException(problem);
+        }
+    }
+
+    private static string TopicOwner(string topic) => Security.TopicNamespace.OwnerOf(topic) ?? topic;
+
+    private void KvSet(string key, string json)
+    {
+        KeyValueQuota quota = _services.Options.KeyValueQuota;
+        KeyValueSetOutcome outcome = _services.KeyValues.Set(_account, key, json, quota);
+        string? problem = outcome switch
+        {
+            KeyValueSetOutcome.Stored => null,
+            KeyValueSetOutcome.TooManyKeys => $"kv.set: the account already has {quota.MaxKeys} keys (engine.maxKeysPerAccount)",
+            KeyValueSetOutcome.TooManyBytes => $"kv.set: the account's kv entries would take more than their quota of {quota.MaxBytes} bytes (engine.maxKvBytesPerAccount); nothing was stored",
+            _ => $"kv.set: the account {_account} no longer exists",
+        };
+        if (outcome is KeyValueSetOutcome.TooManyKeys or KeyValueSetOutcome.TooManyBytes)
+        {
+            _services.Log.QuotaExceeded(_account, problem!);
+        }
+        if (problem is not null)
+        {
+            throw new ScriptHostException(problem);
+        }
     }
 
     private void Database(JsonElement arguments, Utf8JsonWriter result, bool query)

@@ -19,4 +19,7 @@ public interface IAccountDatabases
 
     /// <summary>Closes the account's database (the account was removed, or its scripts went idle).</summary>
     void Close(string account);
+
+    /// <summary>Closes and deletes the account's database with its folder (the account was removed). Returns whether there was one.</summary>
+    bool Delete(string account);
 }

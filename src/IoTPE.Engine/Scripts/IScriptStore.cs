@@ -10,8 +10,17 @@ public interface IScriptStore
     /// <summary>Changes whenever a script or schedule changes.</summary>
     long ChangeVersion { get; }
 
-    /// <summary>Stores <paramref name="text"/> as the next version of the script and returns it.</summary>
-    StoredScript Save(string account, string name, string text);
+    /// <summary>
+    /// Stores <paramref name="text"/> as the next version of the script and returns it, deleting the
+    /// versions beyond <see cref="ScriptQuota.VersionsKept"/>; stores nothing and returns null when the
+    /// account's scripts would then take more than <see cref="ScriptQuota.MaxBytes"/>.
+    /// </summary>
+    /// <param name="account">The owning account.</param>
+    /// <param name="name">The script name.</param>
+    /// <param name="text">The source.</param>
+    /// <param name="quota">What the account's scripts may take.</param>
+    /// <param name="bytesNeeded">The bytes the account's scripts take with this version (also when refused).</param>
+    StoredScript? Save(string account, string name, string text, ScriptQuota quota, out long bytesNeeded);
 
     /// <summary>The newest version, or null.</summary>
     StoredScript? GetLatest(string account, string name);

@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using IoTPE.Engine.Accounts;
 using IoTPE.Scripting;
+using Microsoft.Extensions.Logging;
 
 namespace IoTPE.Engine.Scripts;
 
@@ -12,7 +14,9 @@ namespace IoTPE.Engine.Scripts;
 /// <c>ok</c>, <c>request</c> and <c>error</c> when it failed):
 /// <list type="bullet">
 /// <item><c>/&lt;account&gt;/script/load/&lt;name&gt;</c> — payload: the script's text. Compiled first; a syntax
-/// error is refused with its line and column; otherwise stored as the next version.</item>
+/// error is refused with its line and column; otherwise stored as the next version, the oldest beyond
+/// <see cref="ScriptQuota.VersionsKept"/> deleted; a load that would take the account's scripts beyond
+/// <see cref="ScriptQuota.MaxBytes"/> is refused.</item>
 /// <item><c>/&lt;account&gt;/script/remove/&lt;name&gt;</c> — deletes every version.</item>
 /// <item><c>/&lt;account&gt;/script/list</c> — the newest version of each script.</item>
 /// <item><c>/&lt;account&gt;/script/show/&lt;name&gt;</c> — the newest version's text.</item>
@@ -20,7 +24,7 @@ namespace IoTPE.Engine.Scripts;
 /// every 10 seconds; <c>{"everySeconds": null}</c> stops it.</item>
 /// </list>
 /// </summary>
-internal sealed class ScriptManagement(ScriptCatalog catalog, ScriptLimits limits)
+internal sealed class ScriptManagement(ScriptCatalog catalog, ScriptLimits limits, ScriptQuota quota, AccountDirectory accounts, ILogger log)
 {
     /// <summary>Largest script accepted, in bytes.</summary>
     public const int MaxScriptBytes = 1024 * 1024;
@@ -42,6 +46,10 @@ internal sealed class ScriptManagement(ScriptCatalog catalog, ScriptLimits limit
         if (publisher != owner)
         {
             return Result(request, name, false, "only the account " + owner + " may manage its scripts");
+        }
+        if (!accounts.Current.Exists(owner))
+        {
+            return Result(request, name, false, $"there is no account '{owner}'");
         }
         if (name is not null && !ScriptName.IsValid(name, out string? problem))
         {
@@ -125,7 +133,12 @@ internal sealed class ScriptManagement(ScriptCatalog catalog, ScriptLimits limit
                 }
             });
         }
-        StoredScript saved = catalog.Store.Save(owner, name, text);
+        if (catalog.Store.Save(owner, name, text, quota, out long bytesNeeded) is not { } saved)
+        {
+            string problem = $"the account's scripts would take {bytesNeeded} bytes, more than their quota of {quota.MaxBytes} bytes (engine.maxScriptBytesPerAccount); remove scripts you no longer need";
+            log.QuotaExceeded(owner, "script load " + name + ": " + problem);
+            return Result("load", name, false, problem);
+        }
         catalog.Refresh();
         return Write(json =>
         {
