@@ -122,8 +122,35 @@ public sealed class Broker : IAsyncDisposable
     }
 
     /// <summary>
+    /// Publishes <paramref name="message"/> as a client's PUBLISH is handled: a QoS 1/2 message
+    /// that would overflow a subscriber's queue or an account's queue quota is refused whole
+    /// (false) instead of being dropped for that subscriber.
+    /// </summary>
+    public bool TryPublish(ApplicationMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        bool published = false;
+        _state.RunPass(() =>
+        {
+            _router.Plan(message);
+            if (_router.Overflows(message))
+            {
+                return;
+            }
+            if (message.Retain)
+            {
+                _retained.Update(message);
+            }
+            _router.Deliver(message);
+            published = true;
+        });
+        return published;
+    }
+
+    /// <summary>
     /// Publishes a message from inside the process (the engine, the bridge): routed like a client's
-    /// PUBLISH, without a publisher connection. Retained when <see cref="ApplicationMessage.Retain"/> is set.
+    /// PUBLISH, without a publisher connection. A QoS 1/2 message for a session whose queue is full
+    /// is dropped for it (<see cref="BrokerOptions.QueueOverflowPolicy"/>): use <see cref="TryPublish"/> to be refused instead. Retained when <see cref="ApplicationMessage.Retain"/> is set.
     /// </summary>
     public void Publish(ApplicationMessage message)
     {

@@ -28,7 +28,11 @@ internal sealed class BrokerState
         Log = log;
         Time = time;
         Durability = new DurabilityTracker(this);
+        QueueQuota = new AccountQueueQuota(options.MaxQueuedBytesPerAccount, log);
     }
+
+    /// <summary>Bytes queued for each account's sessions.</summary>
+    public AccountQueueQuota QueueQuota { get; }
 
     /// <summary>What waits for the store's commits.</summary>
     public DurabilityTracker Durability { get; }

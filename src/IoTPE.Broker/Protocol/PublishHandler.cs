@@ -67,6 +67,14 @@ internal sealed class PublishHandler
             PublisherClientId = session.ClientId,
             PublisherUserName = session.Identity.UserName,
         };
+        // Decided before anything is acknowledged or changed: a QoS 1/2 message that would
+        // overflow a subscriber's queue is refused whole, so the publisher keeps and resends it.
+        _router.Plan(message);
+        if (_router.Overflows(message))
+        {
+            Refuse(connection, session, packet, topic, ReasonCode.QuotaExceeded);
+            return true;
+        }
         if (_state.Interceptor is { } interceptor)
         {
             ReasonCode verdict = interceptor.OnPublish(session.Identity, message);
@@ -96,7 +104,7 @@ internal sealed class PublishHandler
                 _state.Durability.DependOnThisEpoch(message);
             }
         }
-        int recipients = _router.Route(message);
+        int recipients = _router.Deliver(message);
         if (qos != QualityOfService.AtMostOnce)
         {
             ReasonCode success = recipients == 0 && connection.ProtocolVersion == MqttProtocolVersion.V500
@@ -205,8 +213,10 @@ internal sealed class PublishHandler
     }
 
     /// <summary>
-    /// A refused PUBLISH is acknowledged with the reason code in MQTT 5.0; in 3.1.1, which has no
-    /// negative acknowledgement, it is acknowledged normally and dropped (as the 3.1.1 spec allows, §4.12).
+    /// A refused PUBLISH is acknowledged with the reason code in MQTT 5.0. In 3.1.1, which has no
+    /// negative acknowledgement, a PUBLISH refused for a full queue (0x97) is not acknowledged, so
+    /// the client keeps it and sends it again after reconnecting (§4.4); any other refusal is
+    /// acknowledged normally and dropped (as the 3.1.1 spec allows, §4.12).
     /// </summary>
     private void Refuse(NetworkConnection connection, Session session, in PublishPacket packet, string topic, ReasonCode reason)
     {
@@ -221,6 +231,11 @@ internal sealed class PublishHandler
             _state.Durability.Acknowledge(connection, session, packet.QoS, packet.PacketIdentifier, reason);
             return;
         }
+        if (reason == ReasonCode.QuotaExceeded)
+        {
+            connection.IncomingInFlight--;
+            return;
+        }
         if (packet.QoS == QualityOfService.ExactlyOnce)
         {
             session.IncomingPacketIdentifiers.Add(packet.PacketIdentifier);
@@ -232,8 +247,22 @@ internal sealed class PublishHandler
     {
         ReasonCode.NotAuthorized => "not authorized to publish to this topic",
         ReasonCode.PayloadFormatInvalid => "payload is not valid UTF-8 although the Payload Format Indicator says so",
+        ReasonCode.QuotaExceeded => "a queue it would go to is full; the publisher sends it again",
         _ => "refused",
     };
+
+    // A client cannot set the broker's and the engine's own properties (e.g. a run's hop count).
+    private static IReadOnlyList<UserProperty> WithoutInternal(IReadOnlyList<UserProperty> properties)
+    {
+        foreach (UserProperty property in properties)
+        {
+            if (property.Name.StartsWith(ApplicationMessage.InternalUserPropertyPrefix, StringComparison.Ordinal))
+            {
+                return [.. properties.Where(p => !p.Name.StartsWith(ApplicationMessage.InternalUserPropertyPrefix, StringComparison.Ordinal))];
+            }
+        }
+        return properties;
+    }
 
     /// <summary>The properties that travel with the message to subscribers (§3.3.4): not the alias, the expiry (recomputed per send) or subscription identifiers.</summary>
     private static PublishProperties? ForwardedProperties(PublishProperties? received)
@@ -250,7 +279,7 @@ internal sealed class PublishHandler
             ContentType = received.ContentType,
             ResponseTopic = received.ResponseTopic,
             CorrelationData = received.CorrelationData,
-            UserProperties = received.UserProperties,
+            UserProperties = WithoutInternal(received.UserProperties),
         };
     }
 }
