@@ -125,14 +125,9 @@ public sealed class ScriptQueueFairnessTests : IAsyncDisposable
         Assert.Contains("engine.maxRunHops", lines[3], StringComparison.Ordinal);
     }
 
-    // mosquitto_sub in debug mode, line-buffered, so that its SUBACK can be waited for; message lines are the rest.
-    private async Task<OutputCollector> SubscribeAsync(string account, string filter, params string[] extra)
-    {
-        OutputCollector subscriber = OutputCollector.Start("stdbuf",
-            ["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-u", account, "-P", Password, "-q", "1", "-t", filter, "-d", .. extra]);
-        Assert.True(await subscriber.WaitForLineAsync(l => l.Contains("SUBACK", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), subscriber.Error);
-        return subscriber;
-    }
+    // Returns once the SUBACK arrived, so no outcome can come before the subscription.
+    private Task<OutputCollector> SubscribeAsync(string account, string filter, params string[] extra) =>
+        MosquittoClients.StartSubscriberAsync(Port, ["-u", account, "-P", Password, "-q", "1", "-t", filter, .. extra]);
 
     private Task<ProcessRun> PublishAsync(string account, string topic, IEnumerable<string> payloads, params string[] extra) =>
         ProcessRun.RunAsync("mosquitto_pub",
