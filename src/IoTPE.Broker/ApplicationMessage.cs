@@ -30,6 +30,13 @@ public sealed class ApplicationMessage
         Properties = properties;
     }
 
+    /// <summary>
+    /// User Properties whose names start with this are the broker's and the engine's own (e.g. the
+    /// hop count of a run request a script published): the broker removes them from every network
+    /// client's PUBLISH, so only in-process publishers can set them.
+    /// </summary>
+    public const string InternalUserPropertyPrefix = "iotpe-internal-";
+
     /// <summary>The topic name.</summary>
     public string Topic { get; }
 

@@ -143,8 +143,37 @@ public sealed class Broker : IAsyncDisposable
     }
 
     /// <summary>
+    /// Publishes <paramref name="message"/> as a client's PUBLISH is handled: a QoS 1/2 message
+    /// that would overflow a subscriber's queue or an account's queue quota, or a retained message
+    /// beyond its namespace's <see cref="RetainedQuota"/>, is refused whole instead of being dropped
+    /// for some subscribers.
+    /// </summary>
+    public PublishOutcome TryPublish(ApplicationMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        PublishOutcome outcome = PublishOutcome.Published;
+        _state.RunPass(() =>
+        {
+            _router.Plan(message);
+            if (_router.Overflows(message))
+            {
+                outcome = PublishOutcome.QueueFull;
+                return;
+            }
+            if (message.Retain && !_retained.Update(message))
+            {
+                outcome = PublishOutcome.RetainedQuotaExceeded;
+                return;
+            }
+            _router.Deliver(message);
+        });
+        return outcome;
+    }
+
+    /// <summary>
     /// Publishes a message from inside the process (the engine, the bridge): routed like a client's
-    /// PUBLISH, without a publisher connection. Retained when <see cref="ApplicationMessage.Retain"/> is set.
+    /// PUBLISH, without a publisher connection. A QoS 1/2 message for a session whose queue is full
+    /// is dropped for it (<see cref="BrokerOptions.QueueOverflowPolicy"/>): use <see cref="TryPublish"/> to be refused instead. Retained when <see cref="ApplicationMessage.Retain"/> is set.
     /// </summary>
     /// <returns>
     /// <see cref="Mqtt.ReasonCode.QuotaExceeded"/>, and nothing published, when a retained message

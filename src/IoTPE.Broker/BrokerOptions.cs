@@ -20,8 +20,20 @@ public sealed class BrokerOptions
     /// <summary>Most QoS 1/2 messages queued for one session beyond those in flight.</summary>
     public int MaxQueuedMessages { get; set; } = 100_000;
 
-    /// <summary>What happens to a message for a session whose queue is full. Either way it is counted and logged.</summary>
+    /// <summary>
+    /// What happens to a message the broker itself publishes (an engine outcome, a will) for a
+    /// session whose queue is full. Either way it is counted and logged. A client's QoS 1/2
+    /// PUBLISH that would overflow a queue is never dropped: it is refused to its publisher
+    /// (MQTT 5.0: 0x97 Quota exceeded; 3.1.1: not acknowledged, so it is sent again).
+    /// </summary>
     public QueueOverflowPolicy QueueOverflowPolicy { get; set; } = QueueOverflowPolicy.DropNewest;
+
+    /// <summary>
+    /// Most bytes (topic and payload) of QoS 1/2 messages queued or in flight for the sessions of
+    /// one account (default 64 MiB). A client's QoS 1/2 PUBLISH that would pass it is refused to
+    /// its publisher, as for a full queue; logged when it is hit.
+    /// </summary>
+    public long MaxQueuedBytesPerAccount { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// Bytes waiting to be written to one client above which the clients publishing to it pause
@@ -97,6 +109,7 @@ public sealed class BrokerOptions
         Within(MaximumPacketSize, 128, VariableByteInteger.MaxValue + 5, "maximumPacketSize");
         AtLeast(MaxInflightMessages, 1, "maxInflightMessages");
         AtLeast(MaxQueuedMessages, 1, "maxQueuedMessages");
+        AtLeast(MaxQueuedBytesPerAccount, 1, "maxQueuedBytesPerAccount");
         AtLeast(OutputBackpressureBytes, 1, "outputBackpressureBytes");
         AtLeast(QueueBackpressureMessages, 1, "queueBackpressureMessages");
         AtLeast(MaxPendingOutputBytes, 1, "maxPendingOutputBytes");

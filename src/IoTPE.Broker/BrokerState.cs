@@ -29,7 +29,11 @@ internal sealed class BrokerState
         Time = time;
         Durability = new DurabilityTracker(this);
         PendingConnections = new PendingConnections(options.MaxPendingConnections, options.MaxPendingConnectionsPerAddress);
+        QueueQuota = new AccountQueueQuota(options.MaxQueuedBytesPerAccount, log);
     }
+
+    /// <summary>Bytes queued for each account's sessions.</summary>
+    public AccountQueueQuota QueueQuota { get; }
 
     /// <summary>What waits for the store's commits.</summary>
     public DurabilityTracker Durability { get; }

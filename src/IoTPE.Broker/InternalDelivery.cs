@@ -10,4 +10,11 @@ namespace IoTPE.Broker;
 /// <param name="QoS">The delivery's QoS.</param>
 /// <param name="PacketIdentifier">Identifies the delivery for the acknowledgement (QoS 1).</param>
 /// <param name="Redelivered">It may have been delivered before (after a restart).</param>
-public sealed record InternalDelivery(ApplicationMessage Message, QualityOfService QoS, ushort PacketIdentifier, bool Redelivered);
+public sealed record InternalDelivery(ApplicationMessage Message, QualityOfService QoS, ushort PacketIdentifier, bool Redelivered)
+{
+    /// <summary>
+    /// The message's id in the broker's store, the same across restarts while the delivery is
+    /// queued (e.g. to note durably that its run started); 0 when the message is not stored.
+    /// </summary>
+    public long StoreId { get; init; }
+}

@@ -38,8 +38,29 @@ public sealed class EngineOptions
     /// <summary>What an account's stored scripts may take.</summary>
     public Scripts.ScriptQuota ScriptQuota => new(MaxScriptVersions, MaxScriptBytesPerAccount);
 
-    /// <summary>Most script runs waiting or running at once across accounts; more messages wait in the broker's durable queue.</summary>
-    public int MaxRunsInFlight { get; set; } = 256;
+    /// <summary>
+    /// Most run requests the engine takes from its durable queue at once, across accounts (at most
+    /// 60,000); they wait in per-account queues, so one account's backlog does not hold up another's.
+    /// More wait in the broker's durable queue.
+    /// </summary>
+    public int MaxRunsInFlight { get; set; } = 16_384;
+
+    /// <summary>
+    /// Most run requests of one account waiting or running at once (default 1,000). A request beyond
+    /// it is refused to its publisher (MQTT 5.0: 0x97 Quota exceeded; 3.1.1: not acknowledged, so
+    /// it is sent again), and a script's <c>publish</c> to a run topic of that account fails.
+    /// </summary>
+    public int MaxQueuedRunsPerAccount { get; set; } = 1_000;
+
+    /// <summary>Most runs of one account handed to the script workers at once (default 8): its share of the workers' queue.</summary>
+    public int MaxRunsInFlightPerAccount { get; set; } = 8;
+
+    /// <summary>
+    /// How long a chain of runs started by scripts may be (default 8): a run requested by a client
+    /// is hop 0, a run requested by a script's <c>publish</c> during it is hop 1, and so on; a
+    /// publish that would start a run beyond the limit fails with an error.
+    /// </summary>
+    public int MaxRunHops { get; set; } = 8;
 
     /// <summary>
     /// The folder of script files for <c>/&lt;account&gt;/runfile/&lt;name&gt;</c>: each account's files are in

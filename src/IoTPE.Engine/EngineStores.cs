@@ -8,4 +8,6 @@ namespace IoTPE.Engine;
 /// <param name="Scripts">Stored scripts, their versions and schedules.</param>
 /// <param name="KeyValues">The accounts' <c>kv</c> entries.</param>
 /// <param name="Databases">The accounts' own SQL databases (<c>db</c>).</param>
-public sealed record EngineStores(IAccountStore Accounts, IScriptStore Scripts, IKeyValueStore KeyValues, IAccountDatabases Databases);
+/// <param name="RunAttempts">Marks of recovered runs and quarantined requests; without it nothing is quarantined.</param>
+public sealed record EngineStores(IAccountStore Accounts, IScriptStore Scripts, IKeyValueStore KeyValues, IAccountDatabases Databases,
+    IRunAttemptStore? RunAttempts = null);

@@ -39,6 +39,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     private ScriptRuntime? _runtime;
     private ScriptDispatcher? _dispatcher;
     private ScriptScheduler? _scheduler;
+    private readonly RunQueueCounts _runQueues;
     private Task? _controlWorker;
     private AccountRemoval? _removals;
 
@@ -63,6 +64,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _catalog = new ScriptCatalog(stores.Scripts);
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
         _scriptManagement = new ScriptManagement(_catalog, options.Limits, options.ScriptQuota, _directory, _log);
+        _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount);
         Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new FailedLoginLimiter(_time));
         Authorizer = new AccountAuthorizer(_directory);
     }
@@ -83,7 +85,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _broker = broker;
         broker.Interceptor = this;
         broker.RetainedQuota = new AccountRetainedQuota(_options.MaxRetainedBytesPerAccount);
-        var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log);
+        var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log) { RunQueues = _runQueues };
         _runtime = new ScriptRuntime(new ScriptRuntimeOptions
         {
             Limits = _options.Limits,
@@ -92,8 +94,8 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
             TimeProvider = _time,
         });
         var outcomes = new RunOutcomePublisher(services);
-        _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes);
-        _dispatcher.Start(broker.ConnectInternalClient(InternalClientId, _options.MaxRunsInFlight, _dispatcher.OnDelivery));
+        _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes, _runQueues, _stores.RunAttempts);
+        _dispatcher.Start(broker.ConnectInternalClient(InternalClientId, Math.Min(_options.MaxRunsInFlight, MaxEngineWindow), _dispatcher.OnDelivery));
         _scheduler = new ScriptScheduler(services, _runtime, _catalog, outcomes, _time);
         _scheduler.Start();
         _controlWorker = Task.Run(ProcessControlRequestsAsync);
@@ -101,11 +103,20 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _removals.Start();
     }
 
+    // Packet identifiers of the internal session cycle through 65,535: the window stays below.
+    private const int MaxEngineWindow = 60_000;
+
     /// <inheritdoc/>
     ReasonCode IMessageInterceptor.OnPublish(ClientIdentity publisher, ApplicationMessage message)
     {
         // Control topics: /<owner>/<grant action> and /<owner>/script/<request>[/<name>].
         string topic = message.Topic;
+        if (RunHops.IsRunTopic(topic, out string runAccount) && !_runQueues.Admits(runAccount, out int queued, out long refused))
+        {
+            // Refused before it is acknowledged: the publisher keeps it (0x97 in 5.0, no PUBACK in 3.1.1).
+            _log.RunQueueFull(runAccount, topic, queued, refused);
+            return ReasonCode.QuotaExceeded;
+        }
         if (TopicNamespace.OwnerOf(topic) is not { } owner)
         {
             return ReasonCode.Success;

@@ -7,14 +7,20 @@ namespace IoTPE.Scripting;
 /// Runs scripts for many owners (accounts): each owner has its own <see cref="ScriptHeap"/>,
 /// created on first use and rebuilt after a run that may have damaged it; one owner's runs happen
 /// strictly in the order they were submitted; different owners run in parallel on a fixed set of
-/// worker threads with large stacks. A script that spins until its time budget ends holds one
-/// worker for that long and no other owner's runs beyond that.
+/// worker threads with large stacks, taking turns round-robin: a turn is up to 16 runs or 2 ms,
+/// whichever ends first. A script that spins until its time budget ends holds one worker for
+/// that long and then lets the next owner's run go first.
 /// </summary>
 public sealed class ScriptRuntime : IDisposable
 {
     // Runs of one owner taken in a row before the owner goes back to the end of the ready queue,
     // so that a busy owner amortizes the hand-off without starving the others.
     private const int RunsPerTurn = 16;
+
+    // A turn also ends once it has taken this long: an owner whose runs are slow (a script that
+    // spins until its time budget ends) gets one run per turn, so another owner waits for at most
+    // one run budget per worker, not sixteen.
+    private static readonly TimeSpan TurnLength = TimeSpan.FromMilliseconds(2);
 
     private readonly ScriptRuntimeOptions _options;
     private readonly ConcurrentDictionary<string, ScriptOwnerQueue> _owners = new(StringComparer.Ordinal);
@@ -227,7 +233,9 @@ public sealed class ScriptRuntime : IDisposable
 
     private void TakeTurn(ScriptOwnerQueue queue, int index)
     {
-        for (int i = 0; i < RunsPerTurn && !_disposed; i++)
+        TimeProvider clock = _options.TimeProvider;
+        long turnStart = clock.GetTimestamp();
+        for (int i = 0; i < RunsPerTurn && !_disposed && (i == 0 || clock.GetElapsedTime(turnStart) < TurnLength); i++)
         {
             ScriptRunRequest? request;
             lock (queue.Sync)

@@ -32,23 +32,27 @@ public sealed class SlowConsumerTests
     [Fact]
     public async Task A_slow_QoS1_subscriber_slows_the_publisher_down_before_its_queue_overflows()
     {
-        (int received, bool inOrder) = await RunQoS1Async(backpressure: true);
+        (int received, bool inOrder, _, _) = await RunQoS1Async(backpressure: true, mqtt5: false);
         Assert.Equal(QoS1Messages, received);
         Assert.True(inOrder);
     }
 
     [Fact]
-    public async Task Without_queue_backpressure_the_same_QoS1_load_overflows_the_queue()
+    public async Task Without_queue_backpressure_the_same_QoS1_load_fills_the_queue_and_the_publisher_is_refused()
     {
-        (int received, _) = await RunQoS1Async(backpressure: false);
+        // The control case: the load does fill the queue. Messages that would overflow it are
+        // refused to the publisher (MQTT 5.0: PUBACK 0x97), never acknowledged and then dropped.
+        (int received, _, long dropped, string publisherErrors) = await RunQoS1Async(backpressure: false, mqtt5: true);
         Assert.InRange(received, 1, QoS1Messages - 1);
+        Assert.Equal(0, dropped);
+        Assert.Contains("Quota exceeded", publisherErrors, StringComparison.OrdinalIgnoreCase);
     }
 
     private const int QoS1Messages = 10_000;
 
     // mosquitto_pub publishes the numbers 1..N at QoS 1 as fast as the broker acknowledges them; a
     // hand-written subscriber reads them at QoS 1 and acknowledges 10 at a time with a pause of a millisecond or more between.
-    private static async Task<(int Received, bool InOrder)> RunQoS1Async(bool backpressure)
+    private static async Task<(int Received, bool InOrder, long Dropped, string PublisherErrors)> RunQoS1Async(bool backpressure, bool mqtt5)
     {
         await using RunningBroker broker = await RunningBroker.StartAsync(o =>
         {
@@ -64,7 +68,8 @@ public sealed class SlowConsumerTests
 
         string numbers = string.Join('\n', Enumerable.Range(1, QoS1Messages)) + "\n";
         Task<ProcessRun> publishing = ProcessRun.RunAsync("mosquitto_pub",
-            ["-h", "127.0.0.1", "-p", broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-q", "1", "-t", "slow/1", "-l"],
+            ["-h", "127.0.0.1", "-p", broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-q", "1", "-t", "slow/1", "-l",
+                "-V", mqtt5 ? "mqttv5" : "mqttv311"],
             TimeSpan.FromSeconds(60), standardInput: numbers);
 
         int received = 0;
@@ -101,8 +106,8 @@ public sealed class SlowConsumerTests
             }
         }
         ProcessRun publisher = await publishing;
-        Assert.True(publisher.ExitCode == 0, publisher.StandardError);
-        return (received, inOrder);
+        Assert.True(mqtt5 || publisher.ExitCode == 0, publisher.StandardError);
+        return (received, inOrder, broker.Broker.Counters.MessagesDropped, publisher.StandardError + publisher.StandardOutput);
     }
 
     // One QoS 1 PUBLISH (0x32) from the front of the buffer: topic, packet identifier, payload (3.1.1 §3.3).

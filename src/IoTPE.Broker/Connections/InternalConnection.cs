@@ -47,7 +47,7 @@ internal sealed class InternalConnection : IClientConnection
         {
             Interlocked.Increment(ref _pendingAtMostOnce);
         }
-        _deliver(new InternalDelivery(message, qos, packetIdentifier, dup));
+        _deliver(new InternalDelivery(message, qos, packetIdentifier, dup) { StoreId = message.StoreId });
         return true;
     }
 

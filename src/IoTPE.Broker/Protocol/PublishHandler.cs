@@ -72,6 +72,14 @@ internal sealed class PublishHandler
             PublisherClientId = session.ClientId,
             PublisherUserName = session.Identity.UserName,
         };
+        // Decided before anything is acknowledged or changed: a QoS 1/2 message that would
+        // overflow a subscriber's queue is refused whole, so the publisher keeps and resends it.
+        _router.Plan(message);
+        if (_router.Overflows(message))
+        {
+            Refuse(connection, session, packet, topic, ReasonCode.QuotaExceeded);
+            return true;
+        }
         if (_state.Interceptor is { } interceptor)
         {
             ReasonCode verdict = interceptor.OnPublish(session.Identity, message);
@@ -101,7 +109,7 @@ internal sealed class PublishHandler
                 _state.Durability.DependOnThisEpoch(message);
             }
         }
-        int recipients = _router.Route(message);
+        int recipients = _router.Deliver(message);
         if (qos != QualityOfService.AtMostOnce)
         {
             ReasonCode success = recipients == 0 && connection.ProtocolVersion == MqttProtocolVersion.V500
@@ -210,9 +218,11 @@ internal sealed class PublishHandler
     }
 
     /// <summary>
-    /// A refused PUBLISH is acknowledged with the reason code in MQTT 5.0; in 3.1.1, which has no
-    /// negative acknowledgement, it is acknowledged normally and dropped (as the 3.1.1 spec allows, §4.12),
-    /// except over a quota, where it is not acknowledged at all. QoS 0 is dropped (counted and logged).
+    /// A refused PUBLISH is acknowledged with the reason code in MQTT 5.0. In 3.1.1, which has no
+    /// negative acknowledgement, a PUBLISH refused for a quota (0x97: a full queue, or retained
+    /// messages over their namespace's quota) is not acknowledged, so the client keeps it and sends
+    /// it again after reconnecting (§4.4); any other refusal is acknowledged normally and dropped
+    /// (as the 3.1.1 spec allows, §4.12). QoS 0 is dropped (counted and logged).
     /// </summary>
     private void Refuse(NetworkConnection connection, Session session, in PublishPacket packet, string topic, ReasonCode reason)
     {
@@ -229,8 +239,7 @@ internal sealed class PublishHandler
         }
         if (reason == ReasonCode.QuotaExceeded)
         {
-            // Acknowledging would tell the client the message was taken; unacknowledged, a 3.1.1
-            // client resends it after reconnecting (§4.4), when the quota may have room again.
+            connection.IncomingInFlight--;
             return;
         }
         if (packet.QoS == QualityOfService.ExactlyOnce)
@@ -244,9 +253,22 @@ internal sealed class PublishHandler
     {
         ReasonCode.NotAuthorized => "not authorized to publish to this topic",
         ReasonCode.PayloadFormatInvalid => "payload is not valid UTF-8 although the Payload Format Indicator says so",
-        ReasonCode.QuotaExceeded => "the retained messages of this namespace would exceed their quota",
+        ReasonCode.QuotaExceeded => "a queue it would go to is full, or the namespace's retained messages would exceed their quota; the publisher sends it again",
         _ => "refused",
     };
+
+    // A client cannot set the broker's and the engine's own properties (e.g. a run's hop count).
+    private static IReadOnlyList<UserProperty> WithoutInternal(IReadOnlyList<UserProperty> properties)
+    {
+        foreach (UserProperty property in properties)
+        {
+            if (property.Name.StartsWith(ApplicationMessage.InternalUserPropertyPrefix, StringComparison.Ordinal))
+            {
+                return [.. properties.Where(p => !p.Name.StartsWith(ApplicationMessage.InternalUserPropertyPrefix, StringComparison.Ordinal))];
+            }
+        }
+        return properties;
+    }
 
     /// <summary>The properties that travel with the message to subscribers (§3.3.4): not the alias, the expiry (recomputed per send) or subscription identifiers.</summary>
     private static PublishProperties? ForwardedProperties(PublishProperties? received)
@@ -263,7 +285,7 @@ internal sealed class PublishHandler
             ContentType = received.ContentType,
             ResponseTopic = received.ResponseTopic,
             CorrelationData = received.CorrelationData,
-            UserProperties = received.UserProperties,
+            UserProperties = WithoutInternal(received.UserProperties),
         };
     }
 }

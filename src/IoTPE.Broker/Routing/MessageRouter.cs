@@ -19,6 +19,9 @@ internal sealed class MessageRouter
     private readonly List<Subscription> _matches = [];
     private readonly List<SharedSubscriptionGroup> _sharedGroups = [];
     private readonly Dictionary<Session, Target> _targets = [];
+    private readonly Dictionary<string, long> _bytesByAccount = new(StringComparer.Ordinal);
+    private ApplicationMessage? _planned;
+    private long _refusals;
 
     public MessageRouter(BrokerState state, DeliverySender sender)
     {
@@ -29,6 +32,17 @@ internal sealed class MessageRouter
     /// <summary>Routes <paramref name="message"/> and returns how many sessions it went to.</summary>
     public int Route(ApplicationMessage message)
     {
+        Plan(message);
+        return Deliver(message);
+    }
+
+    /// <summary>
+    /// Finds the sessions <paramref name="message"/> goes to, for <see cref="Overflows"/> and
+    /// <see cref="Deliver"/> in the same pass. A shared subscription's member is picked here.
+    /// </summary>
+    public void Plan(ApplicationMessage message)
+    {
+        _planned = message;
         _matches.Clear();
         _sharedGroups.Clear();
         _targets.Clear();
@@ -54,7 +68,65 @@ internal sealed class MessageRouter
             }
             _targets[subscription.Session] = target;
         }
+    }
 
+    /// <summary>
+    /// Whether the planned QoS 1/2 message would overflow a session's queue
+    /// (<see cref="BrokerOptions.MaxQueuedMessages"/>) or an account's queue quota
+    /// (<see cref="BrokerOptions.MaxQueuedBytesPerAccount"/>). The whole PUBLISH is then refused
+    /// to its publisher, for every subscriber: a message acknowledged to its publisher is never
+    /// dropped for one of them, and the publisher sends it again later.
+    /// </summary>
+    public bool Overflows(ApplicationMessage message)
+    {
+        if (!ReferenceEquals(message, _planned))
+        {
+            throw new InvalidOperationException("Overflows needs the message planned in this pass.");
+        }
+        if (message.QoS == QualityOfService.AtMostOnce)
+        {
+            return false;
+        }
+        _bytesByAccount.Clear();
+        long size = AccountQueueQuota.SizeOf(message);
+        foreach ((Session session, Target target) in _targets)
+        {
+            if (target.QoS == QualityOfService.AtMostOnce || !_state.MayReceive(session, message.Topic))
+            {
+                continue;
+            }
+            if (_sender.IsFull(session))
+            {
+                _refusals++;
+                if (_refusals == 1 || _refusals % 1000 == 0)
+                {
+                    _state.Log.SessionQueueFullRefused(session.ClientId, message.Topic, session.Queued.Count, _refusals);
+                }
+                return true;
+            }
+            if (AccountQueueQuota.AccountOf(session) is { } account)
+            {
+                _bytesByAccount[account] = _bytesByAccount.GetValueOrDefault(account) + size;
+            }
+        }
+        foreach ((string account, long bytes) in _bytesByAccount)
+        {
+            if (!_state.QueueQuota.Admits(account, bytes, message.Topic))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Delivers the planned message and returns how many sessions it went to.</summary>
+    public int Deliver(ApplicationMessage message)
+    {
+        if (!ReferenceEquals(message, _planned))
+        {
+            throw new InvalidOperationException("Deliver needs the message planned in this pass.");
+        }
+        _planned = null;
         int delivered = 0;
         long now = _state.NowUnixMs;
         foreach ((Session session, Target target) in _targets)

@@ -42,6 +42,12 @@ internal sealed class Delivery
 
     public ushort PacketIdentifier => PacketIdentifierFor(Sequence);
 
+    /// <summary>The account whose queue quota this delivery counts against (see <see cref="AccountQueueQuota"/>), or null.</summary>
+    public string? ChargedAccount { get; set; }
+
+    /// <summary>The bytes it counts.</summary>
+    public long ChargedBytes { get; set; }
+
     /// <summary>
     /// Packet identifiers cycle through 1..65535 with the sequence, so that a stored delivery keeps
     /// its identifier across a restart without a write per send (§4.4 asks for the same identifier

@@ -21,8 +21,14 @@ internal sealed class DeliverySender
         _durability = durability;
     }
 
+    /// <summary>Whether <paramref name="session"/>'s queue has no room for one more delivery (<see cref="BrokerOptions.MaxQueuedMessages"/>).</summary>
+    public bool IsFull(Session session) => session.HasQueued && session.Queued.Count >= _state.Options.MaxQueuedMessages;
+
     /// <summary>
     /// Queues <paramref name="message"/> for <paramref name="session"/> at <paramref name="qos"/> (1 or 2).
+    /// The PUBLISH of a client was checked before (see <see cref="Routing.MessageRouter.Overflows"/>):
+    /// only messages the broker itself publishes can find the queue full here, and the overflow
+    /// policy applies to them.
     /// A persistent session's delivery is stored; the delivery goes out once the pass's writes are
     /// durable (see <see cref="DurabilityTracker"/>).
     /// </summary>
@@ -33,6 +39,7 @@ internal sealed class DeliverySender
             return;
         }
         var delivery = new Delivery(message, session.NextSequence++, qos, retain, subscriptionIdentifiers);
+        _state.QueueQuota.Charge(session, delivery);
         if (session.IsPersistent)
         {
             _durability.EnsureStored(message);
@@ -185,10 +192,12 @@ internal sealed class DeliverySender
         foreach (Delivery delivery in session.InFlight.Values)
         {
             Release(delivery);
+            _state.QueueQuota.Release(delivery);
         }
         foreach (Delivery delivery in session.Queued)
         {
             Release(delivery);
+            _state.QueueQuota.Release(delivery);
         }
         session.InFlight.Clear();
         session.Queued.Clear();
@@ -229,6 +238,7 @@ internal sealed class DeliverySender
     private void Complete(Session session, Delivery delivery)
     {
         session.InFlight.Remove(delivery.PacketIdentifier);
+        _state.QueueQuota.Release(delivery);
         if (delivery.Stored)
         {
             _state.Store.DeleteDelivery(session.ClientId, delivery.Sequence);
@@ -238,6 +248,7 @@ internal sealed class DeliverySender
 
     private void Drop(Session session, Delivery delivery, string reason)
     {
+        _state.QueueQuota.Release(delivery);
         if (delivery.Stored)
         {
             _state.Store.DeleteDelivery(session.ClientId, delivery.Sequence);
@@ -257,6 +268,7 @@ internal sealed class DeliverySender
         }
     }
 
+    // For messages the broker publishes itself (engine outcomes, wills): nobody was promised delivery.
     private bool MakeRoom(Session session, ApplicationMessage message)
     {
         session.DroppedMessages++;
@@ -270,6 +282,7 @@ internal sealed class DeliverySender
             return false;
         }
         Delivery oldest = session.Queued.Dequeue();
+        _state.QueueQuota.Release(oldest);
         if (oldest.Stored)
         {
             _state.Store.DeleteDelivery(session.ClientId, oldest.Sequence);

@@ -136,18 +136,22 @@ internal sealed class DurabilityTracker
             session.AwaitingCommit = false;
             if (!durable)
             {
-                DropUndurable(session, epoch);
+                DropUndurable(session, epoch, _state.QueueQuota);
             }
             Pump?.Invoke(session);
         }
     }
 
     // The deliveries of a failed epoch refer to writes that were rolled back; their publishers were refused.
-    private static void DropUndurable(Session session, long epoch)
+    private static void DropUndurable(Session session, long epoch, AccountQueueQuota quota)
     {
         if (!session.Queued.Any(d => d.Epoch == epoch))
         {
             return;
+        }
+        foreach (Delivery dropped in session.Queued.Where(d => d.Epoch == epoch))
+        {
+            quota.Release(dropped);
         }
         Delivery[] keep = [.. session.Queued.Where(d => d.Epoch != epoch)];
         session.Queued.Clear();

@@ -72,6 +72,7 @@ internal static class StateLoader
                 Stored = true,
             };
             message.StoreReferences++;
+            state.QueueQuota.Charge(session, delivery);
             if (d.Released)
             {
                 // PUBREC had arrived: after the reconnect the broker resends PUBREL (§4.3.3).

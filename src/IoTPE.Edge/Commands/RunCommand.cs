@@ -96,7 +96,7 @@ internal static class RunCommand
         {
             bool allowAnonymous = configuration.AllowAnonymous ?? false;
             var stores = new EngineStores(new SqliteAccountStore(engineDatabase), new SqliteScriptStore(engineDatabase),
-                new SqliteKeyValueStore(engineDatabase), accountDatabases);
+                new SqliteKeyValueStore(engineDatabase), accountDatabases, new SqliteRunAttemptStore(engineDatabase));
             var engine = new ProcessEngine(stores, configuration.Engine.ToOptions(dataFolder), allowAnonymous, logger);
             await using ConfiguredAsyncDisposable engineScope = engine.ConfigureAwait(false);
             var broker = new Broker.Broker(configuration.Broker, store, engine.Authenticator, engine.Authorizer,

@@ -108,7 +108,7 @@ internal static class ScriptCommands
     {
         var data = DataFolderOption.Create();
         var account = AccountArgument();
-        var list = new Command("list", "List an account's scripts (newest versions) and their schedules.") { account, data };
+        var list = new Command("list", "List an account's scripts (newest versions), their schedules and quarantined run requests.") { account, data };
         list.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(account);
@@ -121,6 +121,11 @@ internal static class ScriptCommands
                     parseResult.InvocationConfiguration.Output.WriteLine(
                         $"{script.Name}	version {script.Version}	loaded {script.CreatedAt:yyyy-MM-dd HH:mm}Z" +
                         (schedule is null ? "" : $"	every {schedule.EverySeconds} s"));
+                }
+                using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+                foreach (QuarantinedRun run in new SqliteRunAttemptStore(database).Quarantined(accountName))
+                {
+                    parseResult.InvocationConfiguration.Output.WriteLine($"quarantined	{run.Topic}	since {run.At:yyyy-MM-dd HH:mm}Z	(crashed or hung the process twice; not run again)");
                 }
                 return 0;
             });

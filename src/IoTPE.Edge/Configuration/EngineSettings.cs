@@ -21,8 +21,17 @@ public sealed class EngineSettings
     /// <summary>Most kv keys per account (default 10000).</summary>
     public int? MaxKeysPerAccount { get; set; }
 
-    /// <summary>Most script runs waiting or running at once (default 256); further requests wait in the broker's durable queue.</summary>
+    /// <summary>Most run requests the engine takes from its durable queue at once, across accounts (default 16384, at most 60000).</summary>
     public int? MaxRunsInFlight { get; set; }
+
+    /// <summary>Most run requests of one account waiting or running (default 1000); more are refused to their publisher.</summary>
+    public int? MaxQueuedRunsPerAccount { get; set; }
+
+    /// <summary>Most runs of one account handed to the script workers at once (default 8).</summary>
+    public int? MaxRunsInFlightPerAccount { get; set; }
+
+    /// <summary>Longest chain of runs started by scripts' publishes (default 8).</summary>
+    public int? MaxRunHops { get; set; }
 
     /// <summary>Minutes an account's script heap is kept without a run before it is freed (default 10).</summary>
     public int? IdleHeapMinutes { get; set; }
@@ -52,6 +61,13 @@ public sealed class EngineSettings
         AtLeast(ScriptWorkers, 1, "scriptWorkers");
         AtLeast(MaxKeysPerAccount, 1, "maxKeysPerAccount");
         AtLeast(MaxRunsInFlight, 1, "maxRunsInFlight");
+        if (MaxRunsInFlight > 60_000)
+        {
+            throw new ConfigurationException($"engine.maxRunsInFlight must be at most 60000, not {MaxRunsInFlight}");
+        }
+        AtLeast(MaxQueuedRunsPerAccount, 1, "maxQueuedRunsPerAccount");
+        AtLeast(MaxRunsInFlightPerAccount, 1, "maxRunsInFlightPerAccount");
+        AtLeast(MaxRunHops, 0, "maxRunHops");
         AtLeast(IdleHeapMinutes, 1, "idleHeapMinutes");
         AtLeast(DatabaseLimitMegabytes, 1, "databaseLimitMegabytes");
         AtLeast(MaxKvBytesPerAccount, 1024, "maxKvBytesPerAccount");
@@ -102,6 +118,18 @@ public sealed class EngineSettings
         options.MaxScriptVersions = MaxScriptVersions ?? options.MaxScriptVersions;
         options.MaxScriptBytesPerAccount = MaxScriptBytesPerAccount ?? options.MaxScriptBytesPerAccount;
         options.MaxRetainedBytesPerAccount = MaxRetainedBytesPerAccount ?? options.MaxRetainedBytesPerAccount;
+        if (MaxQueuedRunsPerAccount is { } queuedRuns)
+        {
+            options.MaxQueuedRunsPerAccount = queuedRuns;
+        }
+        if (MaxRunsInFlightPerAccount is { } accountShare)
+        {
+            options.MaxRunsInFlightPerAccount = accountShare;
+        }
+        if (MaxRunHops is { } hops)
+        {
+            options.MaxRunHops = hops;
+        }
         return options;
     }
 }

@@ -20,13 +20,19 @@ internal sealed class AccountScriptHost : IScriptHost
     private readonly string _account;
     private readonly string _script;
     private readonly ClientIdentity _identity;
+    private readonly int _hops;
     private long _startTimestamp;
 
-    public AccountScriptHost(ScriptServices services, string account, string script)
+    /// <param name="services">What host calls reach.</param>
+    /// <param name="account">The account whose script runs.</param>
+    /// <param name="script">The script's name.</param>
+    /// <param name="hops">The run's place in a chain of runs started by scripts (0: requested by a client or a schedule).</param>
+    public AccountScriptHost(ScriptServices services, string account, string script, int hops = 0)
     {
         _services = services;
         _account = account;
         _script = script;
+        _hops = hops;
         _identity = new ClientIdentity(ClientIdentity.InternalClientIdPrefix + "script/" + account + "/" + script, account, null, "script");
     }
 
@@ -81,16 +87,25 @@ internal sealed class AccountScriptHost : IScriptHost
         byte[] payload = Encoding.UTF8.GetBytes(arguments[1].GetString() ?? "");
         var qos = (QualityOfService)arguments[2].GetInt32();
         bool retain = arguments[3].GetBoolean();
-        ReasonCode outcome = _services.Broker.Publish(new ApplicationMessage(topic, payload, qos, retain)
+        PublishProperties? properties = null;
+        if (RunHops.IsRunTopic(topic, out string target))
+        {
+            CheckRunRequest(topic, target);
+            properties = RunHops.Next(_hops);
+        }
+        var message = new ApplicationMessage(topic, payload, qos, retain, properties)
         {
             PublisherUserName = _account,
             PublisherClientId = _identity.ClientId,
-        });
-        if (outcome == ReasonCode.QuotaExceeded)
+        };
+        switch (_services.Broker.TryPublish(message))
         {
-            string problem = $"publish: the retained messages under /{TopicOwner(topic)}/ would exceed their quota of {_services.Options.MaxRetainedBytesPerAccount} bytes (engine.maxRetainedBytesPerAccount); nothing was published";
-            _services.Log.QuotaExceeded(_account, problem);
-            throw new ScriptHostException(problem);
+            case PublishOutcome.QueueFull:
+                throw new ScriptHostException($"publish: '{topic}' refused: a subscriber's queue is full");
+            case PublishOutcome.RetainedQuotaExceeded:
+                string problem = $"publish: the retained messages under /{TopicOwner(topic)}/ would exceed their quota of {_services.Options.MaxRetainedBytesPerAccount} bytes (engine.maxRetainedBytesPerAccount); nothing was published";
+                _services.Log.QuotaExceeded(_account, problem);
+                throw new ScriptHostException(problem);
         }
     }
 
@@ -114,6 +129,24 @@ internal sealed class AccountScriptHost : IScriptHost
         if (problem is not null)
         {
             throw new ScriptHostException(problem);
+        }
+    }
+
+    // A script that publishes to a run topic starts another run: such chains stop at a hop limit
+    // (a script requesting its own run would otherwise run forever), and a full run queue refuses
+    // the request here as it refuses a client's.
+    private void CheckRunRequest(string topic, string target)
+    {
+        int limit = _services.Options.MaxRunHops;
+        if (_hops + 1 > limit)
+        {
+            _services.Log.RunHopLimit(_account, _script, topic, _hops + 1, limit);
+            throw new ScriptHostException($"publish: '{topic}' would start a run {_hops + 1} hops from a client's request; the limit is {limit} (engine.maxRunHops)");
+        }
+        if (_services.RunQueues is { } queues && !queues.Admits(target, out int queued, out long refused))
+        {
+            _services.Log.RunQueueFull(target, topic, queued, refused);
+            throw new ScriptHostException($"publish: '{topic}' refused: account {target} has {queued} run requests queued (engine.maxQueuedRunsPerAccount)");
         }
     }
 

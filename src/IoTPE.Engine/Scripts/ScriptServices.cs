@@ -13,6 +13,9 @@ internal sealed record ScriptServices(
     EngineOptions Options,
     ILogger Log)
 {
+    /// <summary>Run requests each account has queued, for the check of a script's publish to a run topic; null: unchecked.</summary>
+    public RunQueueCounts? RunQueues { get; init; }
+
     /// <summary>The current accounts.</summary>
     public Accounts.AccountSnapshot Accounts => AccountDirectory.Current;
 }

@@ -1,0 +1,74 @@
+using IoTPE.Broker.Monitoring;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Broker.Sessions;
+
+/// <summary>
+/// Bytes of QoS 1/2 messages queued or in flight for the sessions of each account (see
+/// <see cref="BrokerOptions.MaxQueuedBytesPerAccount"/>), so that one account's offline devices
+/// cannot fill the process's memory and store. Sessions without an account (anonymous, internal)
+/// are bounded by <see cref="BrokerOptions.MaxQueuedMessages"/> alone. Used under the broker lock.
+/// </summary>
+internal sealed class AccountQueueQuota(long maxBytesPerAccount, ILogger log)
+{
+    // A delivery's own cost beyond its topic and payload: its queue entry and stored row.
+    private const int DeliveryOverhead = 64;
+
+    private readonly Dictionary<string, long> _bytes = new(StringComparer.Ordinal);
+    private long _refusals;
+
+    /// <summary>The account a session's deliveries count against, or null.</summary>
+    public static string? AccountOf(Session session) => session.Identity.IsInternal ? null : session.Identity.UserName;
+
+    public static long SizeOf(ApplicationMessage message) => message.TopicUtf8.Length + message.Payload.Length + DeliveryOverhead;
+
+    /// <summary>The bytes counted for <paramref name="account"/>.</summary>
+    public long BytesOf(string account) => _bytes.GetValueOrDefault(account);
+
+    /// <summary>Whether <paramref name="extraBytes"/> more fit in <paramref name="account"/>'s quota; logs a refusal when not.</summary>
+    public bool Admits(string account, long extraBytes, string topic)
+    {
+        long queued = _bytes.GetValueOrDefault(account);
+        if (queued + extraBytes <= maxBytesPerAccount)
+        {
+            return true;
+        }
+        _refusals++;
+        if (_refusals == 1 || _refusals % 1000 == 0)
+        {
+            log.AccountQueueQuotaHit(account, queued, maxBytesPerAccount, topic, _refusals);
+        }
+        return false;
+    }
+
+    public void Charge(Session session, Delivery delivery)
+    {
+        if (AccountOf(session) is not { } account)
+        {
+            return;
+        }
+        long size = SizeOf(delivery.Message);
+        delivery.ChargedAccount = account;
+        delivery.ChargedBytes = size;
+        _bytes[account] = _bytes.GetValueOrDefault(account) + size;
+    }
+
+    /// <summary>The delivery left its session (completed, dropped, discarded); safe to call more than once.</summary>
+    public void Release(Delivery delivery)
+    {
+        if (delivery.ChargedAccount is not { } account)
+        {
+            return;
+        }
+        delivery.ChargedAccount = null;
+        long left = _bytes.GetValueOrDefault(account) - delivery.ChargedBytes;
+        if (left <= 0)
+        {
+            _bytes.Remove(account);
+        }
+        else
+        {
+            _bytes[account] = left;
+        }
+    }
+}
