@@ -61,15 +61,19 @@ internal static class BrokerSchema
         ) WITHOUT ROWID;
         """,
         // Version 2: client identifiers are scoped per account. A session's client_id becomes its
-        // key, <account>:<client id> or :<client id> for anonymous clients (the broker's
-        // in-process $iotpe/ sessions keep theirs), in every table that names a session. Rows of no
+        // key (the broker's SessionKey): <account>:<client id> for an account's session; an
+        // anonymous one keeps its identifier unless that contains ':' (then :<client id>), as do
+        // the in-process $iotpe/ sessions; in every table that names a session. Rows of no
         // session go: the broker would have ignored or deleted them at start-up anyway. Tables are
         // rebuilt rather than updated in place, as an in-place update of a primary key can
         // collide with a row not yet renamed.
         """
         CREATE TEMP TABLE session_keys (old TEXT NOT NULL PRIMARY KEY, new TEXT NOT NULL) WITHOUT ROWID;
         INSERT INTO session_keys
-            SELECT client_id, CASE WHEN substr(client_id, 1, 7) = '$iotpe/' THEN client_id ELSE coalesce(user_name, '') || ':' || client_id END
+            SELECT client_id, CASE
+                WHEN user_name IS NOT NULL THEN user_name || ':' || client_id
+                WHEN instr(client_id, ':') > 0 THEN ':' || client_id
+                ELSE client_id END
             FROM sessions;
 
         CREATE TABLE sessions_v2 (

@@ -7,9 +7,10 @@ public class SessionKeyTests
 {
     [Theory]
     [InlineData("alice", "gateway-line-7", "alice:gateway-line-7")]
-    [InlineData(null, "gateway-line-7", ":gateway-line-7")]
+    [InlineData(null, "gateway-line-7", "gateway-line-7")]
     [InlineData("alice", "aa:bb:cc", "alice:aa:bb:cc")]
     [InlineData(null, "alice:x", ":alice:x")]
+    [InlineData(null, ":x", "::x")]
     public void A_client_identifier_is_scoped_by_its_account(string? account, string clientId, string key)
     {
         Assert.Equal(key, SessionKey.For(account, clientId));
@@ -27,7 +28,7 @@ public class SessionKeyTests
     [Fact]
     public void An_anonymous_client_can_never_name_an_accounts_session()
     {
-        // Whatever identifier an anonymous client picks, its key starts with ':', an account's never does.
+        // An anonymous key has no ':' or starts with one; an account's key has one and never starts with it.
         Assert.NotEqual(SessionKey.For("alice", "x"), SessionKey.For(null, "alice:x"));
         Assert.NotEqual(SessionKey.For("alice", "x"), SessionKey.For(null, "x"));
     }

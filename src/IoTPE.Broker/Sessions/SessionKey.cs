@@ -10,11 +10,13 @@ namespace IoTPE.Broker.Sessions;
 /// interceptor and scripts show the client identifier as the client sent it.
 /// </summary>
 /// <remarks>
-/// Forms: <c>&lt;account&gt;:&lt;client id&gt;</c> for a client logged in as an account,
-/// <c>:&lt;client id&gt;</c> for an anonymous client, and the bare identifier for the broker's
-/// in-process clients (<c>$iotpe/...</c>, which network clients cannot use). An account that
-/// scopes identifiers is non-empty, contains no <c>:</c> and does not start with <c>$</c>
-/// (<see cref="IsValidScope"/>), so the first <c>:</c> ends it and the three forms never meet.
+/// Forms: <c>&lt;account&gt;:&lt;client id&gt;</c> for a client logged in as an account; for an
+/// anonymous client its bare identifier, or <c>:&lt;client id&gt;</c> when the identifier contains a
+/// <c>:</c> (so that an anonymous <c>alice:x</c> never names alice's session <c>x</c>); and the
+/// bare identifier for the broker's in-process clients (<c>$iotpe/...</c>, which network clients
+/// cannot use). An account that scopes identifiers is non-empty, contains no <c>:</c> and does
+/// not start with <c>$</c> (<see cref="IsValidScope"/>), so the forms never meet. Anonymous
+/// sessions of a plain broker keep the keys (and log lines) they had before identifiers were scoped.
 /// </remarks>
 internal static class SessionKey
 {
@@ -23,7 +25,10 @@ internal static class SessionKey
         identity.IsInternal ? identity.ClientId : For(identity.UserName, identity.ClientId);
 
     /// <summary>The key of the session of <paramref name="clientId"/> connected as <paramref name="account"/> (null: anonymous).</summary>
-    public static string For(string? account, string clientId) => (account ?? string.Empty) + ":" + clientId;
+    public static string For(string? account, string clientId) =>
+        account is not null ? account + ":" + clientId
+        : clientId.Contains(':', StringComparison.Ordinal) ? ":" + clientId
+        : clientId;
 
     /// <summary>The client identifier inside <paramref name="key"/>, as the client knows it.</summary>
     public static string ClientIdOf(string key)
@@ -33,7 +38,7 @@ internal static class SessionKey
             return key;
         }
         int colon = key.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? key : key[(colon + 1)..];
+        return colon < 0 ? key : key[(colon + 1)..]; // also the anonymous form ":<client id>"
     }
 
     /// <summary>Whether an authenticated user name can scope client identifiers without two scopes meeting.</summary>
