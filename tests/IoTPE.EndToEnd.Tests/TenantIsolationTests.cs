@@ -96,7 +96,10 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             Assert.Empty(other.OfKind("message"));
         }
 
-        // bob's session was neither taken over nor ended: its queued message is still there.
+        // bob's session was neither taken over nor ended: its queued message is still there, also
+        // after a crash and restart (the session is stored under its scoped key).
+        _server.Kill();
+        await _server.RestartAsync();
         IReadOnlyList<JsonObject> bob = await MqttSessionPlan.RunAsync(Plan("bob", "gateway-line-7", sessionExpiry: uint.MaxValue, exitAfterMessages: 1));
         Assert.True((bool?)bob.OfKind("connack").Single()["sessionPresent"]);
         Assert.Equal("for bob", (string?)bob.OfKind("message").Single()["payload"]);
