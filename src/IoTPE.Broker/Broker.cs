@@ -286,6 +286,27 @@ public sealed class Broker : IAsyncDisposable
         return client!;
     }
 
+    /// <summary>
+    /// Applies a change of rights (a revoked grant, a removed account) to what is already under
+    /// way: QoS 1/2 deliveries in flight to a client that may no longer receive their topic are
+    /// dropped, in memory and in the store, instead of being resent after a reconnect. Queued
+    /// deliveries and live subscriptions need nothing: every message is authorized again when it
+    /// is sent. Call it after the <see cref="IAuthorizer"/>'s answers changed.
+    /// </summary>
+    public void RecheckAuthorization()
+    {
+        _state.RunPass(() =>
+        {
+            foreach (Session session in _state.Sessions.Values)
+            {
+                if (!session.Identity.IsInternal)
+                {
+                    _sender.DropUnauthorizedInFlight(session);
+                }
+            }
+        });
+    }
+
     private void Accept(ITransport transport, string listener)
     {
         NetworkConnection? connection = null;

@@ -85,6 +85,8 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _broker = broker;
         broker.Interceptor = this;
         broker.RetainedQuota = new AccountRetainedQuota(_options.MaxRetainedBytesPerAccount);
+        // A revoke or a removed account also reaches deliveries already in flight.
+        _directory.Changed += broker.RecheckAuthorization;
         var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log) { RunQueues = _runQueues };
         _runtime = new ScriptRuntime(new ScriptRuntimeOptions
         {

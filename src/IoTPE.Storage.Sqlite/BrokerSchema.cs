@@ -60,6 +60,73 @@ internal static class BrokerSchema
             message_id INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        // Version 2: client identifiers are scoped per account. A session's client_id becomes its
+        // key (the broker's SessionKey): <account>:<client id> for an account's session; an
+        // anonymous one keeps its identifier unless that contains ':' (then :<client id>), as do
+        // the in-process $iotpe/ sessions; in every table that names a session. Rows of no
+        // session go: the broker would have ignored or deleted them at start-up anyway. Tables are
+        // rebuilt rather than updated in place, as an in-place update of a primary key can
+        // collide with a row not yet renamed.
+        """
+        CREATE TEMP TABLE session_keys (old TEXT NOT NULL PRIMARY KEY, new TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO session_keys
+            SELECT client_id, CASE
+                WHEN user_name IS NOT NULL THEN user_name || ':' || client_id
+                WHEN instr(client_id, ':') > 0 THEN ':' || client_id
+                ELSE client_id END
+            FROM sessions;
+
+        CREATE TABLE sessions_v2 (
+            client_id TEXT NOT NULL PRIMARY KEY,
+            protocol_version INTEGER NOT NULL,
+            expiry_interval_seconds INTEGER NOT NULL,
+            disconnected_at_unix_ms INTEGER,
+            user_name TEXT
+        ) WITHOUT ROWID;
+        INSERT INTO sessions_v2 SELECT k.new, s.protocol_version, s.expiry_interval_seconds, s.disconnected_at_unix_ms, s.user_name
+            FROM sessions s JOIN session_keys k ON k.old = s.client_id;
+        DROP TABLE sessions;
+        ALTER TABLE sessions_v2 RENAME TO sessions;
+
+        CREATE TABLE subscriptions_v2 (
+            client_id TEXT NOT NULL,
+            topic_filter TEXT NOT NULL,
+            options INTEGER NOT NULL,
+            subscription_identifier INTEGER NOT NULL,
+            PRIMARY KEY (client_id, topic_filter)
+        ) WITHOUT ROWID;
+        INSERT INTO subscriptions_v2 SELECT k.new, s.topic_filter, s.options, s.subscription_identifier
+            FROM subscriptions s JOIN session_keys k ON k.old = s.client_id;
+        DROP TABLE subscriptions;
+        ALTER TABLE subscriptions_v2 RENAME TO subscriptions;
+
+        CREATE TABLE deliveries_v2 (
+            client_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            qos INTEGER NOT NULL,
+            retain INTEGER NOT NULL,
+            released INTEGER NOT NULL,
+            subscription_identifiers BLOB,
+            PRIMARY KEY (client_id, sequence)
+        ) WITHOUT ROWID;
+        INSERT INTO deliveries_v2 SELECT k.new, d.sequence, d.message_id, d.qos, d.retain, d.released, d.subscription_identifiers
+            FROM deliveries d JOIN session_keys k ON k.old = d.client_id;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_v2 RENAME TO deliveries;
+
+        CREATE TABLE incoming_packet_identifiers_v2 (
+            client_id TEXT NOT NULL,
+            packet_identifier INTEGER NOT NULL,
+            PRIMARY KEY (client_id, packet_identifier)
+        ) WITHOUT ROWID;
+        INSERT INTO incoming_packet_identifiers_v2 SELECT k.new, i.packet_identifier
+            FROM incoming_packet_identifiers i JOIN session_keys k ON k.old = i.client_id;
+        DROP TABLE incoming_packet_identifiers;
+        ALTER TABLE incoming_packet_identifiers_v2 RENAME TO incoming_packet_identifiers;
+
+        DROP TABLE session_keys;
+        """,
     ];
 
     /// <summary>The schema version this release writes.</summary>

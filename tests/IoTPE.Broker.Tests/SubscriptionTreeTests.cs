@@ -84,4 +84,23 @@ public class SubscriptionTreeTests
         var picked = new[] { group.Pick().Session.ClientId, group.Pick().Session.ClientId, group.Pick().Session.ClientId };
         Assert.Equal(["s1", "s2", "s1"], picked);
     }
+
+    [Fact]
+    public void A_share_name_used_by_two_accounts_is_two_groups()
+    {
+        static Session As(string account, string id) => new(SessionKey.For(account, id), new ClientIdentity(id, account, null, "test"));
+        Subscription alice1 = Add("/alice/jobs/#", As("alice", "w1"), share: "workers");
+        Add("/alice/jobs/#", As("alice", "w2"), share: "workers");
+        Subscription bob = Add("/alice/jobs/#", As("bob", "w1"), share: "workers");
+        var groups = new List<SharedSubscriptionGroup>();
+        _tree.Match("/alice/jobs/1", [], groups);
+        Assert.Equal(["alice", "bob"], groups.Select(g => g.GroupKey.Account).Order(StringComparer.Ordinal));
+        Assert.Equal(2, groups.Single(g => g.GroupKey.Account == "alice").Members.Count);
+
+        Assert.True(_tree.Remove(bob));
+        Assert.True(_tree.Remove(alice1));
+        groups.Clear();
+        _tree.Match("/alice/jobs/1", [], groups);
+        Assert.Equal("alice:w2", Assert.Single(Assert.Single(groups).Members).Session.ClientId);
+    }
 }

@@ -81,12 +81,33 @@ public sealed class AccountAuthorizerTests : IDisposable
     public void Anonymous_clients_stay_outside_every_account_namespace()
     {
         Assert.True(_authorizer.CanPublish(As(null), "public/x"));
-        Assert.True(_authorizer.CanPublish(As(null), "/nobody/x")); // not an account
         Assert.False(_authorizer.CanPublish(As(null), "/owner/x"));
         Assert.True(_authorizer.CanSubscribe(As(null), "public/#"));
-        Assert.False(_authorizer.CanSubscribe(As(null), "#"));
-        Assert.False(_authorizer.CanSubscribe(As(null), "+/+/x"));
+        Assert.False(_authorizer.CanSubscribe(As(null), "/owner/#"));
+        Assert.False(_authorizer.CanSubscribe(As(null), "/#"));
+        Assert.True(_authorizer.CanReceive(As(null), "public/x"));
         Assert.False(_authorizer.CanReceive(As(null), "/owner/x"));
+    }
+
+    [Fact]
+    public void Anonymous_clients_cannot_plant_into_the_namespace_of_an_account_not_created_yet()
+    {
+        // The grammar reserves the namespace, not the list of accounts: a retained message put at
+        // /nobody/config now would otherwise reach an account created under that name later.
+        Assert.False(_authorizer.CanPublish(As(null), "/nobody/config"));
+        Assert.False(_authorizer.CanPublish(As(null), "//x"));
+        Assert.False(_authorizer.CanSubscribe(As(null), "/nobody/#"));
+        Assert.False(_authorizer.CanReceive(As(null), "/nobody/config"));
+    }
+
+    [Fact]
+    public void Anonymous_wildcards_are_accepted_but_never_deliver_into_the_accounts_space()
+    {
+        // As '#' never delivers $SYS (MQTT 5.0 §4.7.2): the plain open broker keeps its '#'.
+        Assert.True(_authorizer.CanSubscribe(As(null), "#"));
+        Assert.True(_authorizer.CanSubscribe(As(null), "+/+/x"));
+        Assert.False(_authorizer.CanReceive(As(null), "/owner/a/x"));
+        Assert.True(_authorizer.CanReceive(As(null), "a/b/x"));
     }
 
     [Fact]

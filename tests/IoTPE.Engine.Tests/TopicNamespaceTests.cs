@@ -33,14 +33,15 @@ public class TopicNamespaceTests
         Assert.Equal(covered, TopicNamespace.IsCoveredBy(filter, covering));
 
     [Theory]
-    [InlineData("#", "a", true)]
-    [InlineData("+/#", "a", true)]
-    [InlineData("/#", "a", true)]
-    [InlineData("/+/x", "a", true)]
-    [InlineData("/a/x", "a", true)]
-    [InlineData("/b/x", "a", false)]
-    [InlineData("plain/#", "a", false)]
-    [InlineData("+", "a", false)]
-    public void Could_reach_tells_whether_a_filter_can_match_inside_a_namespace(string filter, string account, bool reach) =>
-        Assert.Equal(reach, TopicNamespace.CouldReach(filter, account));
+    [InlineData("/acme/x", true)]
+    [InlineData("/nobody-yet/config", true)]
+    [InlineData("/", true)]
+    [InlineData("//x", true)]
+    [InlineData("/#", true)]
+    [InlineData("acme/x", false)]
+    [InlineData("#", false)]
+    [InlineData("+/x", false)]
+    [InlineData("$SYS/broker", false)]
+    public void Every_topic_starting_with_a_slash_is_the_accounts_space(string topic, bool reserved) =>
+        Assert.Equal(reserved, TopicNamespace.IsAccountSpace(topic));
 }

@@ -104,6 +104,11 @@ internal sealed class ConnectHandler
             Refuse(connection, clientId, result.ReasonCode, result.Reason ?? "authentication failed");
             return false;
         }
+        if (result.UserName is { } account && !SessionKey.IsValidScope(account))
+        {
+            Refuse(connection, clientId, ReasonCode.NotAuthorized, "the authenticated user name cannot scope client identifiers (empty, starting with '$' or containing ':')");
+            return false;
+        }
 
         _state.Lock.Enter();
         try
@@ -141,20 +146,17 @@ internal sealed class ConnectHandler
             };
         }
 
-        Session? session = _sessions.Find(clientId);
-        if (session is not null && session.Identity.UserName != userName)
-        {
-            // A client identifier belongs to one account: another account must not take over its
-            // session (and read the messages queued there).
-            RefuseUnderLock(connection, clientId, ReasonCode.NotAuthorized, "client identifier is in use by another account");
-            return false;
-        }
+        // Client identifiers are scoped per account (SessionKey): the same identifier used by
+        // another account, or by an anonymous client, is another session, which this connection
+        // can neither take over nor read.
+        string key = SessionKey.For(identity);
+        Session? session = _sessions.Find(key);
         if (session?.Connection is NetworkConnection previous)
         {
             // §3.1.4-3: the new connection takes the session over.
             previous.Disconnect(ReasonCode.SessionTakenOver, "another connection took over the session");
             _disconnects.Detach(previous, "session taken over", publishWill: true);
-            session = _sessions.Find(clientId);
+            session = _sessions.Find(key);
         }
 
         bool sessionPresent = false;
@@ -169,7 +171,7 @@ internal sealed class ConnectHandler
             sessionPresent = true;
             WillPublisher.Cancel(session);
         }
-        session ??= _sessions.Create(clientId, identity);
+        session ??= _sessions.Create(key, identity);
 
         bool wasStored = session.IsPersistent && sessionPresent;
         session.Identity = identity;

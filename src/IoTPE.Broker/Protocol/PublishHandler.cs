@@ -69,7 +69,7 @@ internal sealed class PublishHandler
         var message = new ApplicationMessage(topic, topicUtf8, packet.Payload.ToArray(), qos, packet.Retain, ForwardedProperties(packet.Properties))
         {
             ExpiresAtUnixMs = packet.Properties?.MessageExpiryInterval is { } interval ? _state.NowUnixMs + interval * 1000L : null,
-            PublisherClientId = session.ClientId,
+            PublisherClientId = session.Identity.ClientId,
             PublisherUserName = session.Identity.UserName,
         };
         // Decided before anything is acknowledged or changed: a QoS 1/2 message that would

@@ -54,7 +54,7 @@ internal sealed class MessageRouter
 
         foreach (Subscription subscription in _matches)
         {
-            if (subscription.Options.NoLocal && message.PublisherClientId == subscription.Session.ClientId)
+            if (subscription.Options.NoLocal && IsPublishedBy(message, subscription.Session))
             {
                 continue; // §3.8.3.1: not to the connection that published it.
             }
@@ -148,6 +148,11 @@ internal sealed class MessageRouter
         _targets.Clear();
         return delivered;
     }
+
+    // Client identifiers are scoped per account (SessionKey): the same identifier in another
+    // account is another client.
+    private static bool IsPublishedBy(ApplicationMessage message, Session session) =>
+        message.PublisherClientId == session.Identity.ClientId && message.PublisherUserName == session.Identity.UserName;
 
     /// <summary>QoS 0 goes straight out to a connected client that keeps up, and nowhere else (not queued offline, as Mosquitto's default).</summary>
     public void SendAtMostOnce(Session session, ApplicationMessage message, bool retain, uint[]? subscriptionIdentifiers, long now)

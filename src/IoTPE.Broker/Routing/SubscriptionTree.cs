@@ -20,13 +20,14 @@ internal sealed class SubscriptionTree
     public void Add(Subscription subscription)
     {
         Node node = NodeFor(subscription.Filter, create: true)!;
-        if (subscription.ShareName is { } share)
+        if (subscription.ShareName is not null)
         {
-            node.Shared ??= new Dictionary<string, SharedSubscriptionGroup>(StringComparer.Ordinal);
-            if (!node.Shared.TryGetValue(share, out SharedSubscriptionGroup? group))
+            SharedSubscriptionGroup.Key key = SharedSubscriptionGroup.KeyOf(subscription);
+            node.Shared ??= [];
+            if (!node.Shared.TryGetValue(key, out SharedSubscriptionGroup? group))
             {
-                group = new SharedSubscriptionGroup(share);
-                node.Shared.Add(share, group);
+                group = new SharedSubscriptionGroup(key);
+                node.Shared.Add(key, group);
             }
             group.Members.Add(subscription);
         }
@@ -46,15 +47,16 @@ internal sealed class SubscriptionTree
             return false;
         }
         bool removed;
-        if (subscription.ShareName is { } share)
+        if (subscription.ShareName is not null)
         {
             removed = false;
-            if (node.Shared is not null && node.Shared.TryGetValue(share, out SharedSubscriptionGroup? group))
+            SharedSubscriptionGroup.Key key = SharedSubscriptionGroup.KeyOf(subscription);
+            if (node.Shared is not null && node.Shared.TryGetValue(key, out SharedSubscriptionGroup? group))
             {
                 removed = group.Members.Remove(subscription);
                 if (group.Members.Count == 0)
                 {
-                    node.Shared.Remove(share);
+                    node.Shared.Remove(key);
                     if (node.Shared.Count == 0)
                     {
                         node.Shared = null;
@@ -220,7 +222,8 @@ internal sealed class SubscriptionTree
 
         public List<Subscription>? Subscribers { get; set; }
 
-        public Dictionary<string, SharedSubscriptionGroup>? Shared { get; set; }
+        /// <summary>Shared subscriptions to this filter, one group per account and share name.</summary>
+        public Dictionary<SharedSubscriptionGroup.Key, SharedSubscriptionGroup>? Shared { get; set; }
 
         public bool IsEmpty => Children is null && SingleLevel is null && MultiLevel is null && Subscribers is null && Shared is null;
     }

@@ -182,6 +182,43 @@ internal sealed class DeliverySender
         }
     }
 
+    /// <summary>
+    /// Drops the deliveries in flight to <paramref name="session"/> whose topic it may no longer
+    /// receive (a revoked grant, a removed account), from memory and from the store, so that they
+    /// are not resent with DUP after a reconnect. MQTT-4.4.0-1 asks a session to resend
+    /// unacknowledged PUBLISH packets on reconnect; not resending these is a deliberate
+    /// authorization decision, as the revoke would otherwise not take effect for them. A PUBLISH
+    /// the client already acknowledged with PUBREC (QoS 2, awaiting PUBCOMP) has reached it, and its
+    /// flow is finished normally. A late PUBACK or PUBREC for a dropped identifier finds nothing in
+    /// flight and changes nothing (a PUBREC is answered with PUBREL 0x92, §4.3.3).
+    /// Queued deliveries are checked when they are sent (<see cref="Pump"/>).
+    /// </summary>
+    public void DropUnauthorizedInFlight(Session session)
+    {
+        if (!session.HasInFlight)
+        {
+            return;
+        }
+        List<Delivery>? refused = null;
+        foreach (Delivery delivery in session.InFlight.Values)
+        {
+            if (delivery.State != DeliveryState.AwaitingPubComp && !_state.MayReceive(session, delivery.Message.Topic))
+            {
+                (refused ??= []).Add(delivery);
+            }
+        }
+        if (refused is null)
+        {
+            return;
+        }
+        foreach (Delivery delivery in refused)
+        {
+            session.InFlight.Remove(delivery.PacketIdentifier);
+            Drop(session, delivery, "no longer authorized to receive (dropped from flight)");
+        }
+        Pump(session);
+    }
+
     /// <summary>Forgets every delivery of a session that ends (its stored rows go with the session).</summary>
     public void DiscardAll(Session session)
     {

@@ -13,12 +13,16 @@ namespace IoTPE.Broker.Sessions;
 /// </summary>
 internal sealed class Session
 {
-    public Session(string clientId, ClientIdentity identity)
+    public Session(string key, ClientIdentity identity)
     {
-        ClientId = clientId;
+        ClientId = key;
         Identity = identity;
     }
 
+    /// <summary>
+    /// The session's key: the client identifier scoped by account (<see cref="SessionKey"/>), as
+    /// the session is stored and logged. The client's own identifier is <c>Identity.ClientId</c>.
+    /// </summary>
     public string ClientId { get; }
 
     /// <summary>Who the client is as of its latest CONNECT.</summary>

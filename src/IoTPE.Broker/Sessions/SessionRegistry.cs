@@ -20,12 +20,14 @@ internal sealed class SessionRegistry
         _sender = sender;
     }
 
-    public Session? Find(string clientId) => _state.Sessions.GetValueOrDefault(clientId);
+    /// <summary>The session with <paramref name="key"/> (see <see cref="SessionKey"/>), if any.</summary>
+    public Session? Find(string key) => _state.Sessions.GetValueOrDefault(key);
 
-    public Session Create(string clientId, ClientIdentity identity)
+    /// <summary>Creates the session <paramref name="key"/> (see <see cref="SessionKey"/>) for <paramref name="identity"/>.</summary>
+    public Session Create(string key, ClientIdentity identity)
     {
-        var session = new Session(clientId, identity);
-        _state.Sessions.Add(clientId, session);
+        var session = new Session(key, identity);
+        _state.Sessions.Add(key, session);
         _state.Counters.Sessions = _state.Sessions.Count;
         return session;
     }

@@ -30,7 +30,7 @@ internal static class StateLoader
 
         foreach (StoredSession s in stored.Sessions)
         {
-            var session = sessions.Create(s.ClientId, new ClientIdentity(s.ClientId, s.UserName, null, "restored"));
+            var session = sessions.Create(s.ClientId, new ClientIdentity(SessionKey.ClientIdOf(s.ClientId), s.UserName, null, "restored"));
             session.ProtocolVersion = (MqttProtocolVersion)s.ProtocolVersion;
             session.ExpiryIntervalSeconds = s.ExpiryIntervalSeconds;
             // A client connected when the broker stopped is disconnected since the restart.

@@ -7,23 +7,30 @@ namespace IoTPE.Engine.Security;
 /// <summary>
 /// Deny by default, as the seed's user model says: an account may publish and subscribe in its own
 /// namespace <c>/&lt;account&gt;/...</c> and wherever another account granted it the right, and
-/// nowhere else; every client may read <c>$SYS/</c>. Anonymous clients (when allowed) may use
-/// any topic outside every existing account's namespace. Subscriptions are checked as filters
-/// (a filter is allowed only if everything it can match is allowed) and again for every message
-/// at delivery time, so a revoke takes effect at once, also on existing subscriptions.
+/// nowhere else; every client may read <c>$SYS/</c>. An account's subscriptions are checked as
+/// filters (a filter is allowed only if everything it can match is allowed), and every message
+/// again at delivery time, so a revoke takes effect at once, also on existing subscriptions.
 /// </summary>
+/// <remarks>
+/// Anonymous clients (when allowed) use the topics that do not start with <c>/</c>: every topic
+/// that does is the accounts' space (<see cref="TopicNamespace.IsAccountSpace"/>), also where it
+/// names an account that does not exist (yet), so an anonymous client can never plant a retained
+/// message or read what an account left behind. To them the accounts' space is what <c>$</c>
+/// topics are to every client (MQTT 5.0 §4.7.2): a filter starting with <c>/</c> is refused, and a
+/// filter starting with a wildcard (<c>#</c>, <c>+/x</c>) is accepted but never delivers a topic there.
+/// </remarks>
 public sealed class AccountAuthorizer(AccountDirectory directory) : IAuthorizer
 {
     /// <inheritdoc/>
     public bool CanPublish(ClientIdentity client, string topicName)
     {
         ArgumentNullException.ThrowIfNull(client);
-        AccountSnapshot accounts = directory.Current;
-        string? owner = TopicNamespace.OwnerOf(topicName);
         if (client.UserName is not { } account)
         {
-            return owner is null || !accounts.Exists(owner);
+            return !TopicNamespace.IsAccountSpace(topicName);
         }
+        AccountSnapshot accounts = directory.Current;
+        string? owner = TopicNamespace.OwnerOf(topicName);
         if (!accounts.Exists(account))
         {
             return false; // removed while connected
@@ -44,11 +51,11 @@ public sealed class AccountAuthorizer(AccountDirectory directory) : IAuthorizer
         {
             return topicFilter.StartsWith("$SYS/", StringComparison.Ordinal); // read-only broker counters
         }
-        AccountSnapshot accounts = directory.Current;
         if (client.UserName is not { } account)
         {
-            return !accounts.Accounts.Any(a => TopicNamespace.CouldReach(topicFilter, a.Name));
+            return !TopicNamespace.IsAccountSpace(topicFilter);
         }
+        AccountSnapshot accounts = directory.Current;
         if (!accounts.Exists(account))
         {
             return false;
@@ -75,12 +82,12 @@ public sealed class AccountAuthorizer(AccountDirectory directory) : IAuthorizer
         {
             return true; // the broker publishes only $SYS/ there
         }
-        AccountSnapshot accounts = directory.Current;
-        string? owner = TopicNamespace.OwnerOf(topicName);
         if (client.UserName is not { } account)
         {
-            return owner is null || !accounts.Exists(owner);
+            return !TopicNamespace.IsAccountSpace(topicName);
         }
+        AccountSnapshot accounts = directory.Current;
+        string? owner = TopicNamespace.OwnerOf(topicName);
         if (!accounts.Exists(account))
         {
             return false;

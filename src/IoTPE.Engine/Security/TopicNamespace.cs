@@ -2,11 +2,19 @@ namespace IoTPE.Engine.Security;
 
 /// <summary>
 /// The account namespaces of the seed's user model: a topic <c>/&lt;account&gt;</c> or
-/// <c>/&lt;account&gt;/...</c> belongs to that account. Also the filter algebra the authorizer
+/// <c>/&lt;account&gt;/...</c> belongs to that account. Every topic that starts with <c>/</c> is
+/// the accounts' space, whether the account it names exists or not, so that nothing can be put
+/// there before an account of that name is created. Also the filter algebra the authorizer
 /// needs: whether one topic filter only matches topics another one matches (MQTT 5.0 §4.7).
 /// </summary>
 internal static class TopicNamespace
 {
+    /// <summary>
+    /// Whether a topic name lies in the accounts' space (it starts with <c>/</c>); for a filter,
+    /// whether it matches only topics there. Anonymous clients never publish, retain or receive there.
+    /// </summary>
+    public static bool IsAccountSpace(string topic) => topic.Length > 0 && topic[0] == '/';
+
     /// <summary>The account a topic name (or filter) is addressed to, or null when it is not of the form <c>/name/...</c>.</summary>
     public static string? OwnerOf(string topic)
     {
@@ -48,25 +56,5 @@ internal static class TopicNamespace
                 return false;
             }
         }
-    }
-
-    /// <summary>Whether the topic filter could match a topic inside <paramref name="account"/>'s namespace.</summary>
-    public static bool CouldReach(string filter, string account)
-    {
-        string[] f = filter.Split('/');
-        // Level 0 must match "" and level 1 must match the account name.
-        if (f[0] == "#")
-        {
-            return true;
-        }
-        if (f[0] is not ("" or "+"))
-        {
-            return false;
-        }
-        if (f.Length < 2)
-        {
-            return false;
-        }
-        return f[1] is "#" or "+" || f[1] == account;
     }
 }

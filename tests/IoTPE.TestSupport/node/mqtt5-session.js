@@ -1,12 +1,13 @@
 // One MQTT.js client session driven by a JSON plan (argv[2]), printing one JSON line per event:
 //   {"event":"connack","sessionPresent":..,"reasonCode":..,"properties":{..}}
 //   {"event":"suback","granted":[..]}
-//   {"event":"message","topic":..,"payload":..,"qos":..,"retain":..,"properties":{..}}
+//   {"event":"message","topic":..,"payload":..,"qos":..,"retain":..,"dup":..,"properties":{..}}
 //   {"event":"published","index":N,"error":null|"..."}
 //   {"event":"disconnect","reasonCode":..}, {"event":"closed"}, {"event":"done"}
 // Plan: { url, clientId, clean, protocolVersion (default 5), connectProperties, will,
 //         subscribe: [{topic, qos, nl, rap, rh}], subscribeProperties,
-//         publish: [{topic, payload, qos, retain, properties}], stayMs, exitAfterMessages }
+//         publish: [{topic, payload, qos, retain, properties}], stayMs, exitAfterMessages,
+//         withholdAcks (never send PUBACK/PUBREC: received QoS 1/2 messages stay in flight) }
 const mqtt = require('mqtt');
 const plan = JSON.parse(process.argv[2]);
 const out = (o) => console.log(JSON.stringify(o));
@@ -21,6 +22,13 @@ const client = mqtt.connect(plan.url, {
   reconnectPeriod: 0, connectTimeout: 5000, properties: plan.connectProperties, will: plan.will,
   keepalive: plan.keepalive ?? 60, username: plan.username, password: plan.password,
 });
+if (plan.withholdAcks) {
+  const send = client._sendPacket.bind(client);
+  client._sendPacket = (packet, cb, ...rest) => {
+    if (packet.cmd === 'puback' || packet.cmd === 'pubrec') { if (cb) cb(); return; }
+    return send(packet, cb, ...rest);
+  };
+}
 let messages = 0;
 function finish() { out({ event: 'done' }); client.end(true, {}, () => process.exit(0)); }
 client.on('connect', async (connack) => {
@@ -43,7 +51,7 @@ client.on('connect', async (connack) => {
   setTimeout(finish, plan.stayMs ?? 1000);
 });
 client.on('message', (topic, payload, packet) => {
-  out({ event: 'message', topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, properties: toPlain(packet.properties) });
+  out({ event: 'message', topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup, properties: toPlain(packet.properties) });
   if (plan.exitAfterMessages && ++messages >= plan.exitAfterMessages) finish();
 });
 client.on('disconnect', (packet) => out({ event: 'disconnect', reasonCode: packet.reasonCode }));
