@@ -1,0 +1,17 @@
+namespace IoTPE.Scripting.Sandbox;
+
+/// <summary>Engine settings that are not <see cref="ScriptLimits"/>: fixed, and documented in README.md.</summary>
+internal static class SandboxEngineDefaults
+{
+    /// <summary>Nesting of JSON that JSON.parse, messages and host answers may have.</summary>
+    public const int JsonDepth = 1000;
+
+    /// <summary>JavaScript call depth (Node.js allows about 10,000 simple frames).</summary>
+    public const int CallDepth = 10_000;
+
+    /// <summary>Most elements an array may have (Jint's constraint): bounds what one built-in call can allocate.</summary>
+    public const uint MaxArrayLength = 16 * 1024 * 1024;
+
+    /// <summary>The source name the prelude's frames carry.</summary>
+    public const string PreludeName = "iotpe:prelude";
+}
