@@ -29,6 +29,37 @@ var TypeErrorType = TypeError;
 // instance is a whole new set of built-ins, i.e. memory for nothing a rule needs.
 delete global.ShadowRealm;
 
+// Jint's concat walks every index up to the result's length in one .NET loop that no time check
+// interrupts: [].concat(a) with a[4294967294] = 1 would hold a worker for minutes. Refuse results
+// longer than any array may be (the engine's MaxArraySize) before starting.
+var MAX_ARRAY_LENGTH = 16777216;
+var reflectApply = Reflect.apply;
+var originalConcat = Array.prototype.concat;
+function lengthOf(value) {
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+        return 1;
+    }
+    var length = +value.length;
+    return length > 0 ? length : 1;
+}
+defineProperty(Array.prototype, 'concat', {
+    value: {
+        concat: function (item) {
+            var total = lengthOf(this);
+            for (var i = 0; i < arguments.length; i++) {
+                total += lengthOf(arguments[i]);
+            }
+            if (total > MAX_ARRAY_LENGTH) {
+                throw new RangeError('Invalid array length');
+            }
+            return reflectApply(originalConcat, this, arguments);
+        }
+    }.concat,
+    writable: true,
+    enumerable: false,
+    configurable: true
+});
+
 function fail(message) {
     throw new TypeErrorType(message);
 }

@@ -16,6 +16,8 @@ namespace IoTPE.Scripting.Sandbox;
 /// </remarks>
 internal sealed class SandboxEngine : IDisposable
 {
+    private static readonly TimeSpan SetupBudget = TimeSpan.FromSeconds(30);
+
     private readonly Dictionary<CompiledScript, JsValue> _functions = new(ReferenceEqualityComparer.Instance);
 
     private SandboxEngine(Engine engine, HostCallBridge bridge, RunAllocationBudget memory)
@@ -61,7 +63,9 @@ internal sealed class SandboxEngine : IDisposable
         });
         var bridge = new HostCallBridge(engine, limits);
         var sandbox = new SandboxEngine(engine, bridge, memory);
-        budget.Begin(limits.RunTimeout);
+        // The prelude is trusted and quick; the budget only guards against a bug in it, generously
+        // (a first engine on a loaded machine includes warming up the interpreter).
+        budget.Begin(SetupBudget);
         try
         {
             JsValue prelude = engine.Evaluate(ScriptPrelude.Prepared);

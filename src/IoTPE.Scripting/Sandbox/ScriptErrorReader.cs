@@ -19,6 +19,9 @@ internal static class ScriptErrorReader
     /// <summary>Error messages are cut to this many UTF-8 bytes.</summary>
     public const int MaxMessageBytes = 4096;
 
+    /// <summary>Frames kept in <see cref="ScriptError.Stack"/>, innermost first (as Node.js keeps 10).</summary>
+    public const int MaxStackFrames = 10;
+
     private const string NotConvertible = "uncaught exception (its value could not be converted to a string)";
 
     /// <summary>
@@ -77,6 +80,9 @@ internal static class ScriptErrorReader
         }
         SourcePosition? innermost = null;
         var frames = new StringBuilder();
+        int kept = 0;
+        // The wrapper's closing line: the engine's own call of the script's function is located there.
+        int wrapperLine = script.Source.Text.AsSpan().Count('\n') + 2;
         foreach (string rawLine in stack.Split('\n'))
         {
             string line = rawLine.Trim();
@@ -99,8 +105,16 @@ internal static class ScriptErrorReader
             {
                 continue;
             }
+            if (frameLine >= wrapperLine)
+            {
+                continue;
+            }
             SourcePosition position = script.PositionOfWrapped(frameLine, frameColumn);
             innermost ??= position;
+            if (++kept > MaxStackFrames)
+            {
+                continue;
+            }
             frames.Append("    at ");
             if (name is not null && name != "<anonymous>")
             {
