@@ -155,7 +155,8 @@ public sealed class ScriptHeap : IDisposable
             JsValue message;
             try
             {
-                message = new JsonParser(engine.Engine).Parse(messageJson);
+                // Malformed UTF-8 becomes U+FFFD, as any decoder of a message would make it.
+                message = new JsonParser(engine.Engine).Parse(Encoding.UTF8.GetString(messageJson));
             }
             catch (JavaScriptException e)
             {

@@ -144,7 +144,44 @@ internal sealed class HostCallBridge
             }
         }
         _arguments.Write("]"u8);
+        ReplaceLoneSurrogates(System.Runtime.InteropServices.MemoryMarshal.AsMemory(_arguments.WrittenMemory).Span);
     }
+
+    // JSON.stringify escapes a lone surrogate as \udXXX, which System.Text.Json refuses to turn into
+    // a string; hosts get U+FFFD instead, as they would from any UTF-8 decoder. Same length, in place.
+    private static void ReplaceLoneSurrogates(Span<byte> json)
+    {
+        int i = json.IndexOf((byte)'\\');
+        if (i < 0)
+        {
+            return;
+        }
+        while (i < json.Length - 1)
+        {
+            if (json[i] != (byte)'\\')
+            {
+                i++;
+                continue;
+            }
+            if (json[i + 1] != (byte)'u' || i + 6 > json.Length || !TryHex(json.Slice(i + 2, 4), out int unit) || !char.IsSurrogate((char)unit))
+            {
+                i += 2;
+                continue;
+            }
+            bool paired = char.IsHighSurrogate((char)unit) && i + 12 <= json.Length && json[i + 6] == (byte)'\\' && json[i + 7] == (byte)'u' &&
+                TryHex(json.Slice(i + 8, 4), out int low) && char.IsLowSurrogate((char)low);
+            if (paired)
+            {
+                i += 12;
+                continue;
+            }
+            "fffd"u8.CopyTo(json.Slice(i + 2, 4));
+            i += 6;
+        }
+    }
+
+    private static bool TryHex(ReadOnlySpan<byte> digits, out int value) =>
+        int.TryParse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out value);
 
     private static JavaScriptException Error(ErrorConstructor type, string message) => new(type, message);
 
