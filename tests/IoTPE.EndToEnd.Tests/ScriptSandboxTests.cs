@@ -38,7 +38,7 @@ public sealed class ScriptSandboxTests : IAsyncLifetime
         { "otherdb", "return db.query(\"ATTACH DATABASE '../victim/account.db' AS v\");", "Threw" },
         { "vacuum", "return db.query(\"VACUUM INTO '/tmp/iotpe-stolen.db'\");", "Threw" },
         { "pragma", "return db.exec('PRAGMA max_page_count = 2147483647');", "Threw" },
-        { "noescape", "return typeof require + typeof Duktape + typeof process + typeof print;", "Completed" },
+        { "noescape", "return typeof require + typeof importNamespace + typeof process + typeof System;", "Completed" },
     };
 
     [Theory]
