@@ -156,7 +156,7 @@ public sealed class ScriptHeap : IDisposable
             try
             {
                 // Malformed UTF-8 becomes U+FFFD, as any decoder of a message would make it.
-                message = new JsonParser(engine.Engine).Parse(Encoding.UTF8.GetString(messageJson));
+                message = engine.MessageParser.Parse(Encoding.UTF8.GetString(messageJson));
             }
             catch (JavaScriptException e)
             {
@@ -188,7 +188,7 @@ public sealed class ScriptHeap : IDisposable
             JsValue message;
             try
             {
-                message = new JsonParser(engine.Engine).Parse(messageJson);
+                message = engine.MessageParser.Parse(messageJson);
             }
             catch (JavaScriptException e)
             {
@@ -275,7 +275,7 @@ public sealed class ScriptHeap : IDisposable
             JsValue result = Settle(engine, engine.Invoke(function, JsValue.Undefined, [message]));
             // No host calls from here on (a toJSON calling publish gets an Error), but the budget still counts.
             sandbox.Bridge.EndRun();
-            (status, resultJson, error) = Encode(engine, result);
+            (status, resultJson, error) = Encode(sandbox, result);
         }
         catch (JavaScriptException e)
         {
@@ -332,8 +332,9 @@ public sealed class ScriptHeap : IDisposable
 
     private static readonly CancellationToken AlreadyCanceled = new(canceled: true);
 
-    private (ScriptRunStatus, string?, ScriptError?) Encode(Engine engine, JsValue result)
+    private (ScriptRunStatus, string?, ScriptError?) Encode(SandboxEngine sandbox, JsValue result)
     {
+        Engine engine = sandbox.Engine;
         if (result.IsUndefined())
         {
             return (ScriptRunStatus.Completed, null, null);
@@ -341,7 +342,7 @@ public sealed class ScriptHeap : IDisposable
         JsValue json;
         try
         {
-            json = new JsonSerializer(engine).Serialize(result);
+            json = sandbox.ResultSerializer.Serialize(result);
         }
         catch (JavaScriptException e)
         {
