@@ -147,27 +147,8 @@ public sealed class ScriptHeap : IDisposable
     {
         ArgumentNullException.ThrowIfNull(scriptKey);
         ArgumentNullException.ThrowIfNull(host);
-        Enter();
-        try
-        {
-            LoadedScript script = Find(scriptKey);
-            SandboxEngine engine = CurrentEngine();
-            JsValue message;
-            try
-            {
-                // Malformed UTF-8 becomes U+FFFD, as any decoder of a message would make it.
-                message = engine.MessageParser.Parse(Encoding.UTF8.GetString(messageJson));
-            }
-            catch (JavaScriptException e)
-            {
-                return InvalidMessage(e);
-            }
-            return RunCore(engine, script, message, host);
-        }
-        finally
-        {
-            Exit();
-        }
+        // Malformed UTF-8 becomes U+FFFD, as any decoder of a message would make it.
+        return RunMessage(scriptKey, Encoding.UTF8.GetString(messageJson), host);
     }
 
     /// <summary>
@@ -180,26 +161,7 @@ public sealed class ScriptHeap : IDisposable
         ArgumentNullException.ThrowIfNull(scriptKey);
         ArgumentNullException.ThrowIfNull(messageJson);
         ArgumentNullException.ThrowIfNull(host);
-        Enter();
-        try
-        {
-            LoadedScript script = Find(scriptKey);
-            SandboxEngine engine = CurrentEngine();
-            JsValue message;
-            try
-            {
-                message = engine.MessageParser.Parse(messageJson);
-            }
-            catch (JavaScriptException e)
-            {
-                return InvalidMessage(e);
-            }
-            return RunCore(engine, script, message, host);
-        }
-        finally
-        {
-            Exit();
-        }
+        return RunMessage(scriptKey, messageJson, host);
     }
 
     /// <summary>Releases the engine and everything in it.</summary>
@@ -234,6 +196,30 @@ public sealed class ScriptHeap : IDisposable
 
     /// <summary>Withdraws an interrupt request that no run has seen yet.</summary>
     internal void ClearInterrupt() => _budget.ClearInterrupt();
+
+    private ScriptRunResult RunMessage(string scriptKey, string messageJson, IScriptHost host)
+    {
+        Enter();
+        try
+        {
+            LoadedScript script = Find(scriptKey);
+            SandboxEngine engine = CurrentEngine();
+            JsValue message;
+            try
+            {
+                message = engine.MessageParser.Parse(messageJson);
+            }
+            catch (JavaScriptException e)
+            {
+                return InvalidMessage(e);
+            }
+            return RunCore(engine, script, message, host);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 
     private LoadedScript Find(string scriptKey)
     {
