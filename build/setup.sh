@@ -6,7 +6,6 @@ set -euo pipefail
 
 # Debian packages and, for each, a file that proves it is installed (cheaper than dpkg -s per run).
 declare -A APT_PROBES=(
-  [duktape-dev]=/usr/share/duktape/duktape.c
   [clang]=/usr/bin/clang
   [lld]=/usr/bin/ld.lld
   [zlib1g-dev]=/usr/include/zlib.h

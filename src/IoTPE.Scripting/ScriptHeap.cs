@@ -1,116 +1,85 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using System.Reflection;
+using System.Text;
 using System.Text.RegularExpressions;
-using IoTPE.Scripting.Interop;
-using IoTPE.Scripting.Prelude;
+using IoTPE.Scripting.Sandbox;
+using Jint;
+using Jint.Native;
+using Jint.Native.Json;
+using Jint.Runtime;
 
 namespace IoTPE.Scripting;
 
 /// <summary>
-/// One Duktape heap: an isolated JavaScript world with its own memory cap and run deadline, the
-/// script API (publish, db, kv, log, console) and the scripts loaded into it. Used by one thread
-/// at a time (a second concurrent use throws instead of corrupting the heap).
+/// One account's JavaScript world: a Jint engine with its own realm (globals, prototypes, the
+/// script API), the run limits, and the scripts loaded into it. Used by one thread at a time (a
+/// second concurrent use throws instead of corrupting the engine).
 /// </summary>
 /// <remarks>
-/// Deep recursion in the engine's C code (nested source text, JSON, regular expressions,
-/// native-call chains) is stopped with an error before the calling thread's native stack runs
-/// out, whatever its size; <see cref="ScriptRuntime"/> still runs scripts on threads with large
-/// stacks so that scripts get Duktape's full recursion limits.
+/// Scripts are parsed once when loaded; the engine behind the heap is renewed, without parsing
+/// again, after a run that did not end cleanly (timeout, memory, recursion, interruption) and after
+/// its runs together allocated four times <see cref="ScriptLimits.MemoryLimitBytes"/>. Recursion
+/// is bounded in depth and checked against the thread's native stack, so it ends with an error on
+/// any stack; <see cref="ScriptRuntime"/>'s workers have large stacks so that scripts get the full depth.
 /// </remarks>
-public sealed partial class ScriptHeap : IDisposable
+public sealed class ScriptHeap : IDisposable
 {
     private readonly ScriptLimits _limits;
-    private readonly HostCallBridge _bridge;
-    private readonly Lock _handleLock = new();
+    private readonly RunBudget _budget = new();
     private readonly Dictionary<string, LoadedScript> _loaded = new(StringComparer.Ordinal);
-    private GCHandle _bridgeHandle;
-    private nint _heap;
+    private SandboxEngine? _engine;
+    private bool _renewEngine;
     private int _busy;
+    private bool _disposed;
     private long _useClock;
 
-    private ScriptHeap(nint heap, ScriptLimits limits, HostCallBridge bridge, GCHandle bridgeHandle)
+    private ScriptHeap(ScriptLimits limits)
     {
-        _heap = heap;
         _limits = limits;
-        _bridge = bridge;
-        _bridgeHandle = bridgeHandle;
     }
 
-    /// <summary>The script engine's (Duktape's) version, e.g. <c>2.7.0</c>.</summary>
-    public static string EngineVersion
-    {
-        get
-        {
-            long v = DuktapeNative.iotpe_version();
-            return $"{v / 10000}.{v % 10000 / 100}.{v % 100}";
-        }
-    }
+    /// <summary>The script engine's (Jint's) version, e.g. <c>4.18.0</c>.</summary>
+    public static string EngineVersion { get; } =
+        (typeof(Engine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? typeof(Engine).Assembly.GetName().Version?.ToString() ?? "unknown").Split('+')[0];
 
     /// <summary>The limits this heap enforces.</summary>
     public ScriptLimits Limits => _limits;
 
-    /// <summary>Bytes the heap holds now.</summary>
-    public long MemoryUsed => (long)DuktapeNative.iotpe_heap_used(Handle);
+    /// <summary>Managed bytes the current engine has allocated since it was created (its setup and its runs).</summary>
+    public long AllocatedBytes => _disposed ? throw new ObjectDisposedException(nameof(ScriptHeap)) : _engine?.AllocatedBytes ?? 0;
 
     /// <summary>
-    /// Whether the heap should be replaced before its next run: a run timed out, ran out of
-    /// memory or was interrupted, or the engine failed outside a script. Such a heap is still
-    /// safe to use and to dispose, but its global state may be left half-changed or full.
+    /// Whether the engine will be renewed before the next run: a run timed out, ran out of memory,
+    /// overflowed the call stack or was interrupted. The heap stays safe to use (it renews itself);
+    /// <see cref="ScriptRuntime"/> replaces such a heap.
     /// </summary>
-    public bool NeedsRebuild { get; private set; }
+    public bool NeedsRebuild => _renewEngine;
 
     /// <summary>The keys of the scripts loaded in this heap.</summary>
     public IReadOnlyCollection<string> LoadedScripts => _loaded.Keys;
 
     /// <summary>Creates a heap with the given limits and runs the prelude (the script API) in it.</summary>
-    /// <exception cref="InvalidOperationException">The engine could not create or set up a heap (out of memory).</exception>
-    public static unsafe ScriptHeap Create(ScriptLimits? limits = null)
+    /// <exception cref="InvalidOperationException">The engine could not set up the script API.</exception>
+    public static ScriptHeap Create(ScriptLimits? limits = null)
     {
         limits ??= ScriptLimits.Default;
         limits.Validate();
-        var bridge = new HostCallBridge();
-        GCHandle bridgeHandle = GCHandle.Alloc(bridge);
-        nint heap = DuktapeNative.iotpe_heap_create((nuint)limits.MemoryLimitBytes, HostCallBridge.Callback, GCHandle.ToIntPtr(bridgeHandle));
-        if (heap == 0)
-        {
-            bridgeHandle.Free();
-            throw new InvalidOperationException("The script engine could not create a heap.");
-        }
-        bridge.Heap = heap;
-        DuktapeNative.iotpe_heap_set_limits(heap, limits.MaxHostCallsPerRun, limits.MaxPublishesPerRun,
-            (nuint)limits.MaxHostCallBytes, (nuint)limits.MaxResultBytes);
-        byte[] prelude = ScriptPrelude.Text;
-        int outcome;
-        fixed (byte* text = prelude)
-        {
-            outcome = DuktapeNative.iotpe_heap_init(heap, text, (nuint)prelude.Length, limits.RunTimeoutMilliseconds);
-        }
-        if (outcome != DuktapeNative.Ok)
-        {
-            string message = ErrorMessage(heap) ?? "unknown error";
-            DuktapeNative.iotpe_heap_destroy(heap);
-            bridgeHandle.Free();
-            throw new InvalidOperationException($"The script engine could not set up a heap: {message}");
-        }
-        return new ScriptHeap(heap, limits, bridge, bridgeHandle);
+        var heap = new ScriptHeap(limits);
+        heap._engine = SandboxEngine.Create(limits, heap._budget);
+        return heap;
     }
 
-    /// <summary>Compiles <paramref name="source"/> without running or keeping it.</summary>
+    /// <summary>Parses <paramref name="source"/> without running or keeping it.</summary>
     /// <returns><see langword="null"/> when the script compiles, else the error and its position.</returns>
-    public unsafe ScriptError? Check(ScriptSource source)
+    public ScriptError? Check(ScriptSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
         Enter();
         try
         {
-            byte[] fileName = FileName(source);
-            int outcome;
-            fixed (byte* text = source.CompiledUtf8)
-            fixed (byte* name = fileName)
-            {
-                outcome = DuktapeNative.iotpe_check(_heap, text, (nuint)source.CompiledUtf8.Length, name, _limits.RunTimeoutMilliseconds);
-            }
-            return CompileError(outcome, source);
+            CompiledScript.Compile(source, out ScriptError? error);
+            return error;
         }
         finally
         {
@@ -125,33 +94,25 @@ public sealed partial class ScriptHeap : IDisposable
     /// are loaded, the least recently used one is unloaded first.
     /// </summary>
     /// <returns><see langword="null"/> when loaded, else the compile error with line and column (nothing was changed).</returns>
-    public unsafe ScriptError? Load(string scriptKey, ScriptSource source)
+    public ScriptError? Load(string scriptKey, ScriptSource source)
     {
         ArgumentException.ThrowIfNullOrEmpty(scriptKey);
         ArgumentNullException.ThrowIfNull(source);
         Enter();
         try
         {
+            CompiledScript? compiled = CompiledScript.Compile(source, out ScriptError? error);
+            if (compiled is null)
+            {
+                return error;
+            }
             if (_loaded.Count >= _limits.MaxLoadedScripts && !_loaded.ContainsKey(scriptKey))
             {
                 UnloadLeastRecentlyUsed();
             }
-            byte[] key = Cesu8.Encode(scriptKey);
-            byte[] fileName = FileName(source);
-            int outcome;
-            fixed (byte* keyBytes = key)
-            fixed (byte* text = source.CompiledUtf8)
-            fixed (byte* name = fileName)
-            {
-                outcome = DuktapeNative.iotpe_load(_heap, keyBytes, (nuint)key.Length, text, (nuint)source.CompiledUtf8.Length, name,
-                    _limits.RunTimeoutMilliseconds);
-            }
-            ScriptError? error = CompileError(outcome, source);
-            if (error is null)
-            {
-                _loaded[scriptKey] = new LoadedScript(source, key) { LastUse = ++_useClock };
-            }
-            return error;
+            UnloadCore(scriptKey);
+            _loaded[scriptKey] = new LoadedScript(compiled) { LastUse = ++_useClock };
+            return null;
         }
         finally
         {
@@ -186,7 +147,8 @@ public sealed partial class ScriptHeap : IDisposable
     {
         ArgumentNullException.ThrowIfNull(scriptKey);
         ArgumentNullException.ThrowIfNull(host);
-        return RunCore(scriptKey, Cesu8.FromUtf8(messageJson), host);
+        // Malformed UTF-8 becomes U+FFFD, as any decoder of a message would make it.
+        return RunMessage(scriptKey, Encoding.UTF8.GetString(messageJson), host);
     }
 
     /// <summary>
@@ -199,44 +161,27 @@ public sealed partial class ScriptHeap : IDisposable
         ArgumentNullException.ThrowIfNull(scriptKey);
         ArgumentNullException.ThrowIfNull(messageJson);
         ArgumentNullException.ThrowIfNull(host);
-        return RunCore(scriptKey, Cesu8.Encode(messageJson), host);
+        return RunMessage(scriptKey, messageJson, host);
     }
 
-    /// <summary>Runs a full garbage collection (reference counting already frees most garbage at once).</summary>
-    public void CollectGarbage()
-    {
-        Enter();
-        try
-        {
-            DuktapeNative.iotpe_heap_collect(_heap);
-        }
-        finally
-        {
-            Exit();
-        }
-    }
-
-    /// <summary>Releases the heap and everything in it.</summary>
+    /// <summary>Releases the engine and everything in it.</summary>
     /// <exception cref="InvalidOperationException">The heap is in use (e.g. disposed from a host call).</exception>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _busy, 1) != 0)
         {
-            if (Volatile.Read(ref _heap) == 0)
+            if (Volatile.Read(ref _disposed))
             {
-                return; // already disposed
+                return;
             }
             throw new InvalidOperationException("A script heap cannot be disposed while it is running.");
         }
-        lock (_handleLock)
+        if (!_disposed)
         {
-            if (_heap != 0)
-            {
-                DuktapeNative.iotpe_heap_destroy(_heap);
-                _heap = 0;
-                _bridgeHandle.Free();
-                _loaded.Clear();
-            }
+            _disposed = true;
+            _engine?.Dispose();
+            _engine = null;
+            _loaded.Clear();
         }
         // Stays busy: any later use fails with ObjectDisposedException in Enter().
     }
@@ -244,138 +189,189 @@ public sealed partial class ScriptHeap : IDisposable
     /// <summary>Whether <paramref name="source"/> is what is loaded under <paramref name="scriptKey"/>.</summary>
     internal bool IsLoaded(string scriptKey, ScriptSource source) =>
         _loaded.TryGetValue(scriptKey, out LoadedScript? loaded) &&
-        (ReferenceEquals(loaded.Source, source) || (loaded.Source.Text == source.Text && loaded.Source.Name == source.Name));
+        (ReferenceEquals(loaded.Script.Source, source) || (loaded.Script.Source.Text == source.Text && loaded.Script.Source.Name == source.Name));
 
     /// <summary>Asks the run in progress (or the next one) to stop as if it timed out. Any thread.</summary>
-    internal void RequestInterrupt()
-    {
-        lock (_handleLock)
-        {
-            if (_heap != 0)
-            {
-                DuktapeNative.iotpe_heap_interrupt(_heap);
-            }
-        }
-    }
+    internal void RequestInterrupt() => _budget.RequestInterrupt();
 
     /// <summary>Withdraws an interrupt request that no run has seen yet.</summary>
-    internal void ClearInterrupt()
-    {
-        lock (_handleLock)
-        {
-            if (_heap != 0)
-            {
-                DuktapeNative.iotpe_heap_clear_interrupt(_heap);
-            }
-        }
-    }
+    internal void ClearInterrupt() => _budget.ClearInterrupt();
 
-    private nint Handle => _heap != 0 ? _heap : throw new ObjectDisposedException(nameof(ScriptHeap));
-
-    private unsafe ScriptRunResult RunCore(string scriptKey, ReadOnlySpan<byte> messageCesu8, IScriptHost host)
+    private ScriptRunResult RunMessage(string scriptKey, string messageJson, IScriptHost host)
     {
         Enter();
         try
         {
-            if (!_loaded.TryGetValue(scriptKey, out LoadedScript? script))
+            LoadedScript script = Find(scriptKey);
+            SandboxEngine engine = CurrentEngine();
+            JsValue message;
+            try
             {
-                throw new InvalidOperationException($"No script is loaded under '{scriptKey}'.");
+                message = engine.MessageParser.Parse(messageJson);
             }
-            script.LastUse = ++_useClock;
-            _bridge.BeginRun(host);
-            int outcome;
-            long started = Stopwatch.GetTimestamp();
-            fixed (byte* key = script.Key)
-            fixed (byte* message = messageCesu8)
+            catch (JavaScriptException e)
             {
-                outcome = DuktapeNative.iotpe_run(_heap, key, (nuint)script.Key.Length, message, (nuint)messageCesu8.Length,
-                    _limits.RunTimeoutMilliseconds);
+                return InvalidMessage(e);
             }
-            TimeSpan duration = Stopwatch.GetElapsedTime(started);
-            if (outcome == DuktapeNative.NotLoaded)
-            {
-                throw new InvalidOperationException($"The script under '{scriptKey}' is missing from the engine.");
-            }
-            return RunResult(outcome, duration);
+            return RunCore(engine, script, message, host);
         }
         finally
         {
-            _bridge.EndRun();
             Exit();
         }
     }
 
-    private unsafe ScriptRunResult RunResult(int outcome, TimeSpan duration)
+    private LoadedScript Find(string scriptKey)
     {
-        bool interrupted = DuktapeNative.iotpe_heap_interrupted(_heap) != 0;
-        bool timedOut = DuktapeNative.iotpe_heap_timed_out(_heap) != 0;
-        bool allocationRefused = DuktapeNative.iotpe_heap_allocation_refused(_heap) != 0;
-
-        ScriptRunStatus status = outcome switch
+        if (!_loaded.TryGetValue(scriptKey, out LoadedScript? script))
         {
-            _ when timedOut || interrupted => ScriptRunStatus.TimedOut,
-            DuktapeNative.Ok => ScriptRunStatus.Completed,
-            DuktapeNative.BadMessage => ScriptRunStatus.InvalidMessage,
-            _ when allocationRefused => ScriptRunStatus.OutOfMemory,
-            _ => ScriptRunStatus.Threw,
-        };
-        if (status is ScriptRunStatus.TimedOut or ScriptRunStatus.OutOfMemory || allocationRefused || outcome == DuktapeNative.EngineError)
-        {
-            NeedsRebuild = true;
+            throw new InvalidOperationException($"No script is loaded under '{scriptKey}'.");
         }
+        script.LastUse = ++_useClock;
+        return script;
+    }
 
+    private SandboxEngine CurrentEngine()
+    {
+        if (_engine is null || _renewEngine || _engine.AllocatedBytes > _limits.EngineRenewalBytes)
+        {
+            _engine?.Dispose();
+            _engine = null;
+            _engine = SandboxEngine.Create(_limits, _budget);
+            _renewEngine = false;
+        }
+        return _engine;
+    }
+
+    private ScriptRunResult RunCore(SandboxEngine sandbox, LoadedScript loaded, JsValue message, IScriptHost host)
+    {
+        CompiledScript script = loaded.Script;
+        Engine engine = sandbox.Engine;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        long started = Stopwatch.GetTimestamp();
+        sandbox.Bridge.BeginRun(host);
+        sandbox.Memory.Begin(_limits.MemoryLimitBytes);
+        _budget.Begin(_limits.RunTimeout);
+        ScriptRunStatus status;
         string? resultJson = null;
         ScriptError? error = null;
-        if (status == ScriptRunStatus.Completed)
+        try
         {
-            byte* json = DuktapeNative.iotpe_heap_result_json(_heap, out nuint length);
-            resultJson = json == null ? null : Cesu8.Decode(json, length);
+            JsValue function = sandbox.FunctionOf(script);
+            JsValue result = Settle(engine, engine.Invoke(function, JsValue.Undefined, [message]));
+            // No host calls from here on (a toJSON calling publish gets an Error), but the budget still counts.
+            sandbox.Bridge.EndRun();
+            (status, resultJson, error) = Encode(sandbox, result);
         }
-        else
+        catch (JavaScriptException e)
         {
-            long line = DuktapeNative.iotpe_heap_error_line(_heap);
-            string message = status switch
-            {
-                ScriptRunStatus.TimedOut when interrupted => "RangeError: execution interrupted",
-                ScriptRunStatus.TimedOut => $"RangeError: execution timeout: the script ran longer than {_limits.RunTimeoutMilliseconds} ms",
-                ScriptRunStatus.OutOfMemory => $"RangeError: out of memory: the script's heap reached its limit of {_limits.MemoryLimitBytes} bytes",
-                _ => ErrorMessage(_heap) ?? "Error: the script failed",
-            };
-            error = new ScriptError(message, line > 0 ? new SourcePosition((int)Math.Min(line, int.MaxValue), null) : null);
+            status = ScriptRunStatus.Threw;
+            error = ScriptErrorReader.FromThrown(e, script, engine);
         }
-
+        catch (PromiseRejectedException e)
+        {
+            status = ScriptRunStatus.Threw;
+            error = ScriptErrorReader.FromRejection(e.RejectedValue, script, engine);
+        }
+        catch (OperationCanceledException e) when (e.CancellationToken == AlreadyCanceled)
+        {
+            status = ScriptRunStatus.Threw;
+            error = new ScriptError(
+                "Error: the script's promise never settled: a run ends when its code and the promise jobs it queued are done (there are no timers)", null);
+        }
+        catch (Exception e) when (Stopped(e) is { } stopped)
+        {
+            _renewEngine = true;
+            status = stopped.Status;
+            error = ScriptErrorReader.Stopped(stopped.Message, e, script);
+        }
+        finally
+        {
+            _budget.End();
+            sandbox.Memory.End();
+            sandbox.Bridge.EndRun();
+        }
+        TimeSpan duration = Stopwatch.GetElapsedTime(started);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        sandbox.AllocatedBytes += allocated;
+        bool interrupted = _budget.Interrupted && status == ScriptRunStatus.TimedOut;
         return new ScriptRunResult
         {
             Status = status,
             ResultJson = resultJson,
             Error = error,
             Duration = duration,
-            MemoryUsed = (long)DuktapeNative.iotpe_heap_used(_heap),
-            PeakMemoryUsed = (long)DuktapeNative.iotpe_heap_peak(_heap),
-            HostException = _bridge.HostException,
+            AllocatedBytes = allocated,
+            HostException = sandbox.Bridge.HostException,
             Interrupted = interrupted,
         };
     }
 
-    private ScriptError? CompileError(int outcome, ScriptSource source)
+    // Runs the promise jobs the run queued and takes the value of a promise the script returned
+    // (an async script returns one). There are no timers, so a promise still pending once the jobs
+    // are done never settles: the pre-canceled token makes Jint say so instead of waiting.
+    private static JsValue Settle(Engine engine, JsValue result)
     {
-        if (outcome == DuktapeNative.Ok)
-        {
-            return null;
-        }
-        if (DuktapeNative.iotpe_heap_allocation_refused(_heap) != 0 || outcome == DuktapeNative.EngineError)
-        {
-            NeedsRebuild = true;
-        }
-        if (DuktapeNative.iotpe_heap_allocation_refused(_heap) != 0)
-        {
-            return new ScriptError($"RangeError: out of memory: the script does not compile within the heap's limit of {_limits.MemoryLimitBytes} bytes", null);
-        }
-        long offset = DuktapeNative.iotpe_heap_error_offset(_heap);
-        return new ScriptError(
-            StripDuktapeLineSuffix(ErrorMessage(_heap) ?? "SyntaxError: the script does not compile"),
-            offset >= 0 ? source.PositionOfCompiledOffset(offset) : null);
+        engine.Advanced.ProcessTasks();
+        return result.UnwrapIfPromise(AlreadyCanceled);
     }
+
+    private static readonly CancellationToken AlreadyCanceled = new(canceled: true);
+
+    private (ScriptRunStatus, string?, ScriptError?) Encode(SandboxEngine sandbox, JsValue result)
+    {
+        Engine engine = sandbox.Engine;
+        if (result.IsUndefined())
+        {
+            return (ScriptRunStatus.Completed, null, null);
+        }
+        JsValue json;
+        try
+        {
+            json = sandbox.ResultSerializer.Serialize(result);
+        }
+        catch (JavaScriptException e)
+        {
+            return (ScriptRunStatus.Threw, null, new ScriptError(
+                "the return value cannot be encoded as JSON: " + ScriptErrorReader.Describe(e.Error, engine), null));
+        }
+        if (!json.IsString())
+        {
+            return (ScriptRunStatus.Completed, null, null); // a function or a symbol: no JSON, as for undefined
+        }
+        string text = json.AsString();
+        int bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > _limits.MaxResultBytes)
+        {
+            return (ScriptRunStatus.Threw, null, new ScriptError(
+                $"RangeError: the return value is {bytes} bytes as JSON, the limit is {_limits.MaxResultBytes}", null));
+        }
+        return (ScriptRunStatus.Completed, text, null);
+    }
+
+    private ScriptRunResult InvalidMessage(JavaScriptException e) => new()
+    {
+        Status = ScriptRunStatus.InvalidMessage,
+        Error = new ScriptError("the message is not JSON: " + e.Message, null),
+    };
+
+    /// <summary>How a run the engine stopped ended, or <see langword="null"/> for exceptions that are bugs.</summary>
+    private (ScriptRunStatus Status, string Message)? Stopped(Exception e) => e switch
+    {
+        OperationCanceledException when _budget.Interrupted => (ScriptRunStatus.TimedOut, "RangeError: execution interrupted"),
+        RegexMatchTimeoutException =>
+            (ScriptRunStatus.TimedOut, $"RangeError: execution timeout: a regular expression ran longer than {(long)_limits.RegexTimeout.TotalMilliseconds} ms"),
+        TimeoutException or OperationCanceledException =>
+            (ScriptRunStatus.TimedOut, $"RangeError: execution timeout: the script ran longer than {_limits.RunTimeoutMilliseconds} ms"),
+        InsufficientMemoryException or MemoryLimitExceededException or OutOfMemoryException =>
+            (ScriptRunStatus.OutOfMemory, $"RangeError: out of memory: the script allocated more than its limit of {_limits.MemoryLimitBytes} bytes"),
+        RecursionDepthOverflowException or InsufficientExecutionStackException =>
+            (ScriptRunStatus.Threw, "RangeError: Maximum call stack size exceeded"),
+        StatementsCountOverflowException =>
+            (ScriptRunStatus.Threw, $"RangeError: statement limit reached: at most {_limits.MaxStatementsPerRun} statements per run"),
+        JintException => (ScriptRunStatus.Threw, "Error: " + e.Message),
+        _ => null,
+    };
 
     private void UnloadLeastRecentlyUsed()
     {
@@ -395,18 +391,11 @@ public sealed partial class ScriptHeap : IDisposable
         }
     }
 
-    private unsafe void UnloadCore(string scriptKey)
+    private void UnloadCore(string scriptKey)
     {
-        if (!_loaded.Remove(scriptKey, out LoadedScript? script))
+        if (_loaded.Remove(scriptKey, out LoadedScript? script))
         {
-            return;
-        }
-        fixed (byte* key = script.Key)
-        {
-            if (DuktapeNative.iotpe_unload(_heap, key, (nuint)script.Key.Length) != DuktapeNative.Ok)
-            {
-                NeedsRebuild = true;
-            }
+            _engine?.Forget(script.Script);
         }
     }
 
@@ -414,40 +403,22 @@ public sealed partial class ScriptHeap : IDisposable
     {
         if (Interlocked.Exchange(ref _busy, 1) != 0)
         {
-            ObjectDisposedException.ThrowIf(_heap == 0, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             throw new InvalidOperationException(
                 "This script heap is already in use: a heap runs one thing at a time (and a host call cannot use the heap that called it).");
         }
-        if (_heap == 0)
+        if (_disposed)
         {
-            Volatile.Write(ref _busy, 0);
             throw new ObjectDisposedException(nameof(ScriptHeap));
         }
     }
 
     private void Exit() => Volatile.Write(ref _busy, 0);
 
-    private static unsafe string? ErrorMessage(nint heap)
+    /// <summary>A script loaded into this heap, and when it was last used.</summary>
+    private sealed class LoadedScript(CompiledScript script)
     {
-        byte* message = DuktapeNative.iotpe_heap_error_message(heap, out nuint length);
-        return message == null ? null : Cesu8.Decode(message, length);
-    }
-
-    private static byte[] FileName(ScriptSource source) => Cesu8.Encode(source.Name + "\0");
-
-    // Duktape appends " (line N)" or " (line N, end of input)" for the wrapped text; IoTPE reports
-    // its own position in the author's text instead.
-    private static string StripDuktapeLineSuffix(string message) => DuktapeLineSuffix().Replace(message, string.Empty);
-
-    [GeneratedRegex(@" \(line \d+(, end of input)?\)$")]
-    private static partial Regex DuktapeLineSuffix();
-
-    /// <summary>A script compiled into this heap: its source, its key as the engine stores it, when it was last used.</summary>
-    private sealed class LoadedScript(ScriptSource source, byte[] key)
-    {
-        public ScriptSource Source { get; } = source;
-
-        public byte[] Key { get; } = key;
+        public CompiledScript Script { get; } = script;
 
         public long LastUse { get; set; }
     }

@@ -18,11 +18,8 @@ public sealed record ScriptRunResult
     /// <summary>Wall-clock time of the run, host calls included.</summary>
     public TimeSpan Duration { get; init; }
 
-    /// <summary>Bytes the heap held when the run ended.</summary>
-    public long MemoryUsed { get; init; }
-
-    /// <summary>Most bytes the heap held during the run.</summary>
-    public long PeakMemoryUsed { get; init; }
+    /// <summary>Managed bytes the run allocated, host calls included (what <see cref="ScriptLimits.MemoryLimitBytes"/> bounds).</summary>
+    public long AllocatedBytes { get; init; }
 
     /// <summary>
     /// The first exception other than <see cref="ScriptHostException"/> that the host threw during

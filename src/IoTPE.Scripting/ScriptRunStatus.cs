@@ -12,10 +12,13 @@ public enum ScriptRunStatus
     /// </summary>
     Threw,
 
-    /// <summary>The run exceeded <see cref="ScriptLimits.RunTimeout"/>. The heap is rebuilt before its next run.</summary>
+    /// <summary>
+    /// The run exceeded <see cref="ScriptLimits.RunTimeout"/> (or one regular-expression match ran
+    /// longer than a quarter of it). The account's engine is renewed before its next run.
+    /// </summary>
     TimedOut,
 
-    /// <summary>The heap reached <see cref="ScriptLimits.MemoryLimitBytes"/>. The heap is rebuilt before its next run.</summary>
+    /// <summary>The run allocated more than <see cref="ScriptLimits.MemoryLimitBytes"/>. The account's engine is renewed before its next run.</summary>
     OutOfMemory,
 
     /// <summary>The script did not compile; <see cref="ScriptRunResult.Error"/> has the line and column.</summary>

@@ -10,10 +10,10 @@ public sealed record ScriptRuntimeOptions
     public int WorkerCount { get; init; } = Environment.ProcessorCount;
 
     /// <summary>
-    /// Native stack of each worker thread (default 16 MiB). The engine recurses in C for nested
-    /// source, JSON, regular expressions and native-call chains; it stops with a RangeError or a
-    /// SyntaxError 1 MiB before the end of the stack, so a large stack lets scripts use Duktape's
-    /// full recursion limits and leaves room for host calls at the deepest point.
+    /// Native stack of each worker thread (default 16 MiB). The interpreter recurses on the native
+    /// stack for nested calls, source, JSON and built-in callbacks; its stack guard turns exhaustion
+    /// into a RangeError before the end, so a large stack lets scripts use the full call depth and
+    /// leaves room for host calls at the deepest point.
     /// </summary>
     public int WorkerStackBytes { get; init; } = 16 * 1024 * 1024;
 
@@ -21,7 +21,7 @@ public sealed record ScriptRuntimeOptions
     /// How long an owner's heap is kept without a run before it is freed (default 10 minutes;
     /// <see cref="Timeout.InfiniteTimeSpan"/> keeps heaps for good). A device with many accounts
     /// that each run rarely then holds heaps only for the active ones; the next run builds a fresh
-    /// heap (about half a millisecond), so global variables do not outlive it.
+    /// engine (a few milliseconds), so global variables do not outlive it.
     /// </summary>
     public TimeSpan IdleHeapLifetime { get; init; } = TimeSpan.FromMinutes(10);
 

@@ -4,7 +4,7 @@ namespace IoTPE.Scripting;
 /// <param name="Line">The line, counting from 1.</param>
 /// <param name="Column">
 /// The column in characters (Unicode code points), counting from 1; <see langword="null"/> when
-/// only the line is known (errors at run time).
+/// only the line is known.
 /// </param>
 public readonly record struct SourcePosition(int Line, int? Column)
 {
@@ -41,6 +41,36 @@ public readonly record struct SourcePosition(int Line, int? Column)
             {
                 column++;
                 i += b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+            }
+        }
+        return new SourcePosition(line, column);
+    }
+
+    /// <summary>
+    /// The position of the UTF-16 code unit at <paramref name="index"/> in <paramref name="text"/>,
+    /// with the same line terminators as <see cref="At(ReadOnlySpan{byte}, int)"/>; a surrogate
+    /// pair counts as one column.
+    /// </summary>
+    public static SourcePosition At(string text, int index)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        int end = Math.Min(index, text.Length);
+        int line = 1, column = 1;
+        for (int i = 0; i < end; i++)
+        {
+            char c = text[i];
+            if (c == '\r' && i + 1 < end && text[i + 1] == '\n')
+            {
+                continue; // CR LF counts once, at the LF
+            }
+            if (c is '\n' or '\r' or '\u2028' or '\u2029')
+            {
+                line++; column = 1;
+            }
+            else if (!char.IsLowSurrogate(c) || i == 0 || !char.IsHighSurrogate(text[i - 1]))
+            {
+                column++;
             }
         }
         return new SourcePosition(line, column);

@@ -12,11 +12,11 @@ public sealed class CommandLineTests : IDisposable
     private static Task<ProcessRun> Iotpe(params string[] args) => ProcessRun.RunAsync(IotpeBinary.Path, args);
 
     [Fact]
-    public async Task Version_names_the_runtime_SQLite_and_Duktape_inside_the_binary()
+    public async Task Version_names_the_runtime_SQLite_and_Jint_inside_the_binary()
     {
         ProcessRun run = await Iotpe("--version");
         Assert.Equal(0, run.ExitCode);
-        Assert.Matches(@"^iotpe \d+\.\d+\.\d+ \(\.NET (9|10)\.\d+\.\d+, linux-[a-z0-9]+, SQLite 3\.\d+\.\d+, Duktape 2\.\d+\.\d+\)\s*$", run.StandardOutput);
+        Assert.Matches(@"^iotpe \d+\.\d+\.\d+ \(\.NET (9|10)\.\d+\.\d+, linux-[a-z0-9]+, SQLite 3\.\d+\.\d+, Jint 4\.\d+\.\d+\)\s*$", run.StandardOutput);
     }
 
     [Fact]

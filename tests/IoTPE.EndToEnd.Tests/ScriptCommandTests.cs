@@ -53,7 +53,7 @@ public sealed class ScriptCommandTests : IAsyncLifetime
         using OutputCollector results = await ResultsAsync("double");
         Assert.Equal(0, (await CallAsync("double", """{"messageId":"m-2","payload":{"x":"twenty"}}""")).ExitCode);
         Assert.True(await results.WaitForLineAsync(l => l.StartsWith("/acme/cmd/double/reject", StringComparison.Ordinal)), string.Join('\n', results.Lines));
-        Assert.Equal("""/acme/cmd/double/reject {"messageId":"m-2","error":{"message":"TypeError: x must be a number","code":"Threw","details":{"line":1}}}""", results.Lines.Single());
+        Assert.Equal("""/acme/cmd/double/reject {"messageId":"m-2","error":{"message":"TypeError: x must be a number","code":"Threw","details":{"line":1,"column":49}}}""", results.Lines.Single());
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class ScriptLimitSettingsTests : IAsyncLifetime
         string line = await RunAsync("fill", """
             db.exec('CREATE TABLE IF NOT EXISTS blobs (b)');
             db.exec('INSERT INTO blobs VALUES (?)', ['kept']);
-            var chunk = new Array(100001).join('x');
+            var chunk = 'x'.repeat(100000);
             for (var i = 0; i < 100; i++) { db.exec('INSERT INTO blobs VALUES (?)', [chunk + i]); }
             """);
         Assert.StartsWith("/acme/run/fill/error ", line, StringComparison.Ordinal);

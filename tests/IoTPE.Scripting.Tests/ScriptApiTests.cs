@@ -195,7 +195,7 @@ public class ScriptApiTests
         (ScriptRunResult result, _) = Run("var x = 1;\nvar rows = db.query('SELECT * FROM missing');", host);
         Assert.Equal(ScriptRunStatus.Threw, result.Status);
         Assert.Equal("Error: no such table: missing", result.Error!.Message);
-        Assert.Equal(new SourcePosition(2, null), result.Error.Position);
+        Assert.Equal(new SourcePosition(2, 12), result.Error.Position);
     }
 
     [Fact]

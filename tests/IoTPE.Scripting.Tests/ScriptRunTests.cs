@@ -76,21 +76,40 @@ public class ScriptRunTests
     }
 
     [Theory]
-    [InlineData("throw new Error('boom');", "Error: boom", 1)]
-    [InlineData("var a = 1;\nvar b = 2;\nthrow new TypeError('bad ' + (a + b));", "TypeError: bad 3", 3)]
-    [InlineData("var x = null;\n\nx.y = 1;", "TypeError: cannot write property 'y' of null", 3)]
-    [InlineData("\nundefinedFunction();", "ReferenceError: identifier 'undefinedFunction' undefined", 2)]
-    [InlineData("function inner() {\n  throw new RangeError('deep');\n}\nfunction outer() { inner(); }\nouter();", "RangeError: deep", 2)]
-    [InlineData("[1, 2].forEach(function (v) {\n  if (v === 2) {\n    throw new Error('in callback');\n  }\n});", "Error: in callback", 3)]
-    [InlineData("\n\n\npublish(42);", "TypeError: publish: topic must be a non-empty string, not number", 4)]
-    public void Thrown_errors_carry_the_message_and_the_line_in_the_script(string text, string message, int line)
+    [InlineData("throw new Error('boom');", "Error: boom", 1, 7)]
+    [InlineData("var a = 1;\nvar b = 2;\nthrow new TypeError('bad ' + (a + b));", "TypeError: bad 3", 3, 7)]
+    [InlineData("var x = null;\n\nx.y.z = 1;", "TypeError: Cannot read properties of null (reading 'y')", 3, 3)]
+    [InlineData("\nundefinedFunction();", "ReferenceError: undefinedFunction is not defined", 2, 1)]
+    [InlineData("function inner() {\n  throw new RangeError('deep');\n}\nfunction outer() { inner(); }\nouter();", "RangeError: deep", 2, 9)]
+    [InlineData("[1, 2].forEach(function (v) {\n  if (v === 2) {\n    throw new Error('in callback');\n  }\n});", "Error: in callback", 3, 11)]
+    [InlineData("\n\n\n  publish(42);", "TypeError: publish: topic must be a non-empty string, not number", 4, 3)]
+    public void Thrown_errors_carry_the_message_and_the_line_and_column_in_the_script(string text, string message, int line, int column)
     {
         ScriptRunResult result = ScriptRunner.Run(text);
         Assert.Equal(ScriptRunStatus.Threw, result.Status);
         Assert.Null(result.ResultJson);
         Assert.Equal(message, result.Error!.Message);
-        Assert.Equal(new SourcePosition(line, null), result.Error.Position);
-        Assert.Equal($"{line}: {message}", result.Error.ToString());
+        Assert.Equal(new SourcePosition(line, column), result.Error.Position);
+        Assert.Equal($"{line}:{column}: {message}", result.Error.ToString());
+    }
+
+    [Fact]
+    public void Runtime_errors_carry_the_scripts_stack_in_the_authors_positions()
+    {
+        ScriptRunResult result = ScriptRunner.Run(
+            "function inner() {\n  throw new RangeError('deep');\n}\nconst outer = () => inner();\nouter();");
+        Assert.Equal(
+            "    at inner (test.js:2:9)\n    at outer (test.js:4:21)\n    at test.js:5:1",
+            result.Error!.Stack);
+    }
+
+    [Fact]
+    public void The_stack_keeps_the_ten_innermost_frames()
+    {
+        ScriptRunResult result = ScriptRunner.Run("function down(n) { if (n === 0) throw new Error('bottom'); down(n - 1); }\ndown(50);");
+        string[] frames = result.Error!.Stack!.Split('\n');
+        Assert.Equal(10, frames.Length);
+        Assert.All(frames, f => Assert.StartsWith("    at down (test.js:1:", f, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -98,12 +117,12 @@ public class ScriptRunTests
     [InlineData("throw 42;", "42")]
     [InlineData("throw { code: 7 };", "{\"code\":7}")]
     [InlineData("throw null;", "null")]
-    public void Thrown_values_that_are_not_errors_are_described_without_a_line(string text, string message)
+    public void Thrown_values_that_are_not_errors_are_described_with_the_throw_position(string text, string message)
     {
-        ScriptRunResult result = ScriptRunner.Run(text);
+        ScriptRunResult result = ScriptRunner.Run("\n" + text);
         Assert.Equal(ScriptRunStatus.Threw, result.Status);
         Assert.Equal(message, result.Error!.Message);
-        Assert.Null(result.Error.Position);
+        Assert.Equal(2, result.Error.Position!.Value.Line);
     }
 
     [Fact]
@@ -150,6 +169,7 @@ public class ScriptRunTests
         ScriptError? error = heap.Load("bad@1", new ScriptSource("bad.js", "var ok = 1;\nvar broken = ;"));
         Assert.NotNull(error);
         Assert.Equal(new SourcePosition(2, 14), error.Position);
+        Assert.Equal("SyntaxError: Unexpected token ';'", error.Message);
         Assert.StartsWith("SyntaxError", error.Message, StringComparison.Ordinal);
         Assert.False(heap.IsLoaded("bad@1"));
         Assert.Throws<InvalidOperationException>(() => heap.Run("bad@1", "{}", new RecordingHost()));
@@ -192,8 +212,7 @@ public class ScriptRunTests
         ScriptRunResult result = ScriptRunner.Run("var a = []; for (var i = 0; i < 10000; i++) a.push({ i: i }); return a.length;");
         Assert.Equal("10000", result.ResultJson);
         Assert.True(result.Duration > TimeSpan.Zero);
-        Assert.True(result.PeakMemoryUsed > result.MemoryUsed, $"peak {result.PeakMemoryUsed}, after {result.MemoryUsed}");
-        Assert.True(result.PeakMemoryUsed > 300_000, $"peak {result.PeakMemoryUsed}");
+        Assert.True(result.AllocatedBytes > 300_000, $"allocated {result.AllocatedBytes}");
     }
 
     [Fact]
@@ -218,6 +237,6 @@ public class ScriptRunTests
         heap.Dispose();
         heap.Dispose();
         Assert.Throws<ObjectDisposedException>(() => heap.Load("s@1", new ScriptSource("s", "return 1;")));
-        Assert.Throws<ObjectDisposedException>(() => heap.MemoryUsed);
+        Assert.Throws<ObjectDisposedException>(() => heap.AllocatedBytes);
     }
 }

@@ -17,7 +17,7 @@ internal sealed class VersionAction : SynchronousCommandLineAction
     {
         parseResult.InvocationConfiguration.Output.WriteLine(
             $"iotpe {ProductVersion} (.NET {Environment.Version}, {RuntimeInformation.RuntimeIdentifier}, " +
-            $"SQLite {SqliteRuntime.Version}, Duktape {ScriptHeap.EngineVersion})");
+            $"SQLite {SqliteRuntime.Version}, Jint {ScriptHeap.EngineVersion})");
         return 0;
     }
 

@@ -12,7 +12,7 @@ namespace IoTPE.Engine.Scripts;
 /// Tells the caller how a run ended. The return value (as JSON; <c>null</c> when the script returned
 /// nothing) goes to the MQTT 5.0 Response Topic of the request, with its Correlation Data, when the
 /// requester may publish there; otherwise to <c>&lt;request topic&gt;/result</c>. A failure goes to
-/// <c>&lt;request topic&gt;/error</c> as <c>{"error", "status", "line", "column", "script", "version"}</c>,
+/// <c>&lt;request topic&gt;/error</c> as <c>{"error", "status", "line", "column", "script", "stack", "version"}</c> (stack only for runtime errors),
 /// and also to the Response Topic, marked with the user property <c>status=error</c>.
 /// </summary>
 internal sealed class RunOutcomePublisher(ScriptServices services)
@@ -28,11 +28,12 @@ internal sealed class RunOutcomePublisher(ScriptServices services)
             return;
         }
         ScriptError? error = result.Error;
-        PublishFailure(requestTopic, request, account, script, version, result.Status.ToString(), error?.Message ?? "the run failed", error?.Position);
+        PublishFailure(requestTopic, request, account, script, version, result.Status.ToString(), error?.Message ?? "the run failed", error?.Position, error?.Stack);
     }
 
     /// <summary>The engine could not start the run (no such script, unreadable file, ...).</summary>
-    public void PublishFailure(string requestTopic, ApplicationMessage? request, string account, string script, string? version, string status, string message, SourcePosition? position)
+    public void PublishFailure(string requestTopic, ApplicationMessage? request, string account, string script, string? version, string status, string message, SourcePosition? position,
+        string? stack = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -58,6 +59,10 @@ internal sealed class RunOutcomePublisher(ScriptServices services)
                 json.WriteNull("column");
             }
             json.WriteString("script", script);
+            if (stack is not null)
+            {
+                json.WriteString("stack", stack); // the script's frames, "    at f (calc:3:7)" per line
+            }
             if (version is null)
             {
                 json.WriteNull("version");

@@ -1,91 +1,107 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Text.Json;
+using Jint;
+using Jint.Native;
+using Jint.Native.Json;
+using Jint.Runtime;
+using Jint.Native.Error;
+using Jint.Runtime.Interop;
+using IoTPE.Scripting.Sandbox;
 
 namespace IoTPE.Scripting.Interop;
 
 /// <summary>
-/// The managed end of host calls for one heap. The shim's native bridge (iotpe_host_bridge in
-/// iotpe_duk.c) JSON-encodes a script's call and calls <see cref="OnHostCall"/> with plain bytes;
-/// this class hands the call to the run's <see cref="IScriptHost"/> and answers through
-/// <c>iotpe_host_reply</c>, which only copies bytes.
+/// The one host function of an engine, <c>host(name, argumentsArray)</c>, which only the prelude
+/// holds: it counts the call against the run's limits, encodes the arguments as UTF-8 JSON, hands
+/// them to the run's <see cref="IScriptHost"/> and decodes its answer.
 /// </summary>
 /// <remarks>
-/// This callback runs with Duktape frames below it, so nothing here may call a Duktape function
-/// that can throw (a longjmp across this frame would crash the process; see iotpe_duk.c), and no
-/// exception may leave <see cref="OnHostCall"/> (it would cross native frames). The native side
-/// pushes the answer or throws the error in C, after this method has returned.
+/// Failures the script should see are thrown as <see cref="JavaScriptException"/> (a CLR
+/// exception would escape the script's try/catch and end the run); everything the host throws is
+/// turned into one.
 /// </remarks>
-internal sealed unsafe class HostCallBridge
+internal sealed class HostCallBridge
 {
-    // As deep as Duktape's JSON encoder goes (DUK_USE_JSON_ENC_RECLIMIT), so that any value a
-    // script can encode, e.g. for kv.set, reaches the host.
-    private static readonly JsonDocumentOptions ArgumentsOptions = new() { MaxDepth = 1000 };
+    // As deep as the engine's JSON parser goes (SandboxEngine), so that any value a script can
+    // encode, e.g. for kv.set, reaches the host.
+    private static readonly JsonDocumentOptions ArgumentsOptions = new() { MaxDepth = SandboxEngineDefaults.JsonDepth };
 
+    private readonly Engine _engine;
+    private readonly ErrorConstructor _rangeError;
+    private readonly ScriptLimits _limits;
+    private readonly Jint.Native.Json.JsonSerializer _serializer;
+    private readonly JsonParser _parser;
+    private readonly ArrayBufferWriter<byte> _arguments = new(256);
     private readonly ArrayBufferWriter<byte> _result = new(256);
     private readonly Utf8JsonWriter _writer;
     private IScriptHost? _host;
+    private int _hostCalls;
+    private int _publishes;
 
-    public HostCallBridge()
+    public HostCallBridge(Engine engine, ScriptLimits limits)
     {
+        _engine = engine;
+        // Taken before any script runs, so a script replacing the global cannot change what the API throws.
+        _rangeError = (ErrorConstructor)engine.GetValue("RangeError");
+        _limits = limits;
+        _serializer = new Jint.Native.Json.JsonSerializer(engine);
+        _parser = new JsonParser(engine);
         _writer = new Utf8JsonWriter(_result);
+        Function = new ClrFunction(engine, "host", Call, 2);
     }
 
-    /// <summary>The native heap this bridge answers for; set once the heap exists.</summary>
-    public nint Heap { get; set; }
+    /// <summary>The function handed to the prelude.</summary>
+    public ClrFunction Function { get; }
 
     /// <summary>The first unexpected exception of the current run's host (see <see cref="ScriptRunResult.HostException"/>).</summary>
     public Exception? HostException { get; private set; }
 
-    /// <summary>The native callback, passed to <c>iotpe_heap_create</c>.</summary>
-    public static delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, void> Callback => &OnHostCall;
-
     public void BeginRun(IScriptHost host)
     {
         _host = host;
+        _hostCalls = 0;
+        _publishes = 0;
         HostException = null;
     }
 
     public void EndRun() => _host = null;
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void OnHostCall(nint state, byte* function, nuint functionLength, byte* arguments, nuint argumentsLength)
+    private JsValue Call(JsValue thisObject, JsValue[] arguments)
     {
-        HostCallBridge? bridge = null;
-        try
-        {
-            bridge = (HostCallBridge)GCHandle.FromIntPtr(state).Target!;
-            bridge.Dispatch(
-                new ReadOnlySpan<byte>(function, checked((int)functionLength)),
-                new ReadOnlySpan<byte>(arguments, checked((int)argumentsLength)));
-        }
-        catch (Exception e)
-        {
-            // Dispatch catches the host's exceptions; this is for failures of the bridge itself.
-            if (bridge is not null)
-            {
-                bridge.HostException ??= e;
-                bridge.ReplyError("host call failed");
-            }
-        }
-    }
-
-    private void Dispatch(ReadOnlySpan<byte> functionCesu8, ReadOnlySpan<byte> argumentsCesu8)
-    {
-        string function = FunctionName(functionCesu8);
+        string function = FunctionName(arguments.Length > 0 ? arguments[0] : JsValue.Undefined);
         if (_host is null)
         {
-            ReplyError($"{function}: no host is attached to this run");
-            return;
+            // e.g. a host function called from a toJSON() while the run's result is encoded
+            throw Error(_engine.Intrinsics.Error, "host functions can only be called while the script runs");
+        }
+        if (_hostCalls >= _limits.MaxHostCallsPerRun)
+        {
+            throw Error(_rangeError,
+                $"host call limit reached: at most {_limits.MaxHostCallsPerRun} calls of publish, db, kv and log per run");
+        }
+        _hostCalls++;
+        if (ReferenceEquals(function, ScriptHostFunction.Publish))
+        {
+            if (_publishes >= _limits.MaxPublishesPerRun)
+            {
+                throw Error(_rangeError, $"publish limit reached: at most {_limits.MaxPublishesPerRun} publishes per run");
+            }
+            _publishes++;
+        }
+
+        EncodeArguments(arguments.Length > 1 ? arguments[1] : JsValue.Undefined);
+        if (_arguments.WrittenCount > _limits.MaxHostCallBytes)
+        {
+            throw Error(_rangeError,
+                $"{function}: arguments too large: {_arguments.WrittenCount} bytes as JSON, the limit is {_limits.MaxHostCallBytes}");
         }
 
         _result.ResetWrittenCount();
         _writer.Reset(_result);
         try
         {
-            using JsonDocument arguments = JsonDocument.Parse(Cesu8.ToUtf8(argumentsCesu8), ArgumentsOptions);
-            _host.Invoke(function, arguments.RootElement, _writer);
+            using JsonDocument document = JsonDocument.Parse(_arguments.WrittenMemory, ArgumentsOptions);
+            _host.Invoke(function, document.RootElement, _writer);
             _writer.Flush();
             if (_writer.CurrentDepth != 0)
             {
@@ -94,42 +110,91 @@ internal sealed unsafe class HostCallBridge
         }
         catch (ScriptHostException e)
         {
-            ReplyError(e.Message);
-            return;
+            throw Error(_engine.Intrinsics.Error, e.Message);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not JintException)
         {
             HostException ??= e;
-            ReplyError($"{function} failed");
+            throw Error(_engine.Intrinsics.Error, $"{function} failed");
+        }
+        return _result.WrittenCount == 0 ? JsValue.Undefined : _parser.Parse(_result.WrittenSpan);
+    }
+
+    // The arguments array element by element, so that a toJSON the script put on
+    // Array.prototype cannot turn the array itself into something else.
+    private void EncodeArguments(JsValue arguments)
+    {
+        _arguments.ResetWrittenCount();
+        _arguments.Write("["u8);
+        if (arguments is JsArray array)
+        {
+            uint length = array.Length;
+            for (uint i = 0; i < length; i++)
+            {
+                if (i > 0)
+                {
+                    _arguments.Write(","u8);
+                }
+                int before = _arguments.WrittenCount;
+                _serializer.Serialize(array[i], _arguments);
+                if (_arguments.WrittenCount == before)
+                {
+                    _arguments.Write("null"u8); // undefined, a function or a symbol, as JSON.stringify does in arrays
+                }
+            }
+        }
+        _arguments.Write("]"u8);
+        ReplaceLoneSurrogates(System.Runtime.InteropServices.MemoryMarshal.AsMemory(_arguments.WrittenMemory).Span);
+    }
+
+    // JSON.stringify escapes a lone surrogate as \udXXX, which System.Text.Json refuses to turn into
+    // a string; hosts get U+FFFD instead, as they would from any UTF-8 decoder. Same length, in place.
+    private static void ReplaceLoneSurrogates(Span<byte> json)
+    {
+        int i = json.IndexOf((byte)'\\');
+        if (i < 0)
+        {
             return;
         }
-
-        if (_result.WrittenCount > 0)
+        while (i < json.Length - 1)
         {
-            Reply(DuktapeNative.ReplyJson, Cesu8.FromUtf8(_result.WrittenSpan));
+            if (json[i] != (byte)'\\')
+            {
+                i++;
+                continue;
+            }
+            if (json[i + 1] != (byte)'u' || i + 6 > json.Length || !TryHex(json.Slice(i + 2, 4), out int unit) || !char.IsSurrogate((char)unit))
+            {
+                i += 2;
+                continue;
+            }
+            bool paired = char.IsHighSurrogate((char)unit) && i + 12 <= json.Length && json[i + 6] == (byte)'\\' && json[i + 7] == (byte)'u' &&
+                TryHex(json.Slice(i + 8, 4), out int low) && char.IsLowSurrogate((char)low);
+            if (paired)
+            {
+                i += 12;
+                continue;
+            }
+            "fffd"u8.CopyTo(json.Slice(i + 2, 4));
+            i += 6;
         }
     }
 
-    private void ReplyError(string message) => Reply(DuktapeNative.ReplyError, Cesu8.Encode(message));
+    private static bool TryHex(ReadOnlySpan<byte> digits, out int value) =>
+        int.TryParse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out value);
 
-    private void Reply(int kind, ReadOnlySpan<byte> data)
-    {
-        fixed (byte* bytes = data)
-        {
-            DuktapeNative.iotpe_host_reply(Heap, kind, bytes, (nuint)data.Length);
-        }
-    }
+    private static JavaScriptException Error(ErrorConstructor type, string message) => new(type, message);
 
-    // The prelude calls a handful of names; avoid a string allocation per call for them.
-    private static string FunctionName(ReadOnlySpan<byte> name) => name switch
+    // The prelude calls a handful of names; the constants let the limits compare by reference.
+    private static string FunctionName(JsValue name) => name.IsString() ? name.AsString() switch
     {
-        _ when name.SequenceEqual("publish"u8) => ScriptHostFunction.Publish,
-        _ when name.SequenceEqual("db.query"u8) => ScriptHostFunction.DbQuery,
-        _ when name.SequenceEqual("db.exec"u8) => ScriptHostFunction.DbExec,
-        _ when name.SequenceEqual("kv.get"u8) => ScriptHostFunction.KvGet,
-        _ when name.SequenceEqual("kv.set"u8) => ScriptHostFunction.KvSet,
-        _ when name.SequenceEqual("kv.remove"u8) => ScriptHostFunction.KvRemove,
-        _ when name.SequenceEqual("log"u8) => ScriptHostFunction.Log,
-        _ => Cesu8.Decode(name),
-    };
+        ScriptHostFunction.Publish => ScriptHostFunction.Publish,
+        ScriptHostFunction.DbQuery => ScriptHostFunction.DbQuery,
+        ScriptHostFunction.DbExec => ScriptHostFunction.DbExec,
+        ScriptHostFunction.KvGet => ScriptHostFunction.KvGet,
+        ScriptHostFunction.KvSet => ScriptHostFunction.KvSet,
+        ScriptHostFunction.KvRemove => ScriptHostFunction.KvRemove,
+        ScriptHostFunction.Log => ScriptHostFunction.Log,
+        string other => other,
+    } : "host";
 }

@@ -1,12 +1,12 @@
-// IoTPE's script API, set up once per heap before any script runs.
+// IoTPE's script API, set up once per engine (one per account) before any script runs.
 //
-// This file is the body of `function (host) { ... }` (compiled in strict mode). `host` is the one
-// native bridge to the engine's host functions (IScriptHost): host(name, argumentsArray) returns
-// the host's answer, decoded from JSON, or throws the host's error. It is passed in as an
+// This file is the body of `function (host) { ... }` (strict mode). `host` is the one bridge to
+// the engine's host functions (IScriptHost, Interop/HostCallBridge.cs): host(name, argumentsArray)
+// returns the host's answer, decoded from JSON, or throws the host's error. It is passed in as an
 // argument and kept in the closures below: it is never on the global object, so no script can
 // reach it except through the functions defined here.
 //
-// The native side of the bridge counts calls and publishes against the run's limits and checks
+// The .NET side of the bridge counts calls and publishes against the run's limits and checks
 // argument sizes. This file gives each host function its JavaScript shape and checks argument
 // types, so that mistakes end in a clear TypeError instead of a confusing host error.
 // Function names and argument shapes: ScriptHostFunction.cs and README.md.
@@ -25,15 +25,40 @@ var toText = String;
 var ErrorType = Error;
 var TypeErrorType = TypeError;
 
-// Nothing beyond the documented surface: Duktape's own object reaches engine internals
-// (Duktape.act, .gc, .fin, .compact, .Thread, .Pointer, .info), and the other removals are
-// Duktape-specific extras that standard built-ins cover (Uint8Array, DataView, TextEncoder and
-// TextDecoder instead of Buffer; JSON instead of CBOR).
-delete global.Duktape;
-delete global.CBOR;
-delete global.Buffer;
-delete Uint8Array.allocPlain;
-delete Uint8Array.plainOf;
+// Nothing beyond the documented surface. ShadowRealm is a proposal Node.js does not have; each
+// instance is a whole new set of built-ins, i.e. memory for nothing a rule needs.
+delete global.ShadowRealm;
+
+// Jint's concat walks every index up to the result's length in one .NET loop that no time check
+// interrupts: [].concat(a) with a[4294967294] = 1 would hold a worker for minutes. Refuse results
+// longer than any array may be (the engine's MaxArraySize) before starting.
+var MAX_ARRAY_LENGTH = 16777216;
+var reflectApply = Reflect.apply;
+var originalConcat = Array.prototype.concat;
+function lengthOf(value) {
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+        return 1;
+    }
+    var length = +value.length;
+    return length > 0 ? length : 1;
+}
+defineProperty(Array.prototype, 'concat', {
+    value: {
+        concat: function (item) {
+            var total = lengthOf(this);
+            for (var i = 0; i < arguments.length; i++) {
+                total += lengthOf(arguments[i]);
+            }
+            if (total > MAX_ARRAY_LENGTH) {
+                throw new RangeError('Invalid array length');
+            }
+            return reflectApply(originalConcat, this, arguments);
+        }
+    }.concat,
+    writable: true,
+    enumerable: false,
+    configurable: true
+});
 
 function fail(message) {
     throw new TypeErrorType(message);
