@@ -364,7 +364,7 @@ public sealed class ScriptHeap : IDisposable
         TimeoutException or OperationCanceledException =>
             (ScriptRunStatus.TimedOut, $"RangeError: execution timeout: the script ran longer than {_limits.RunTimeoutMilliseconds} ms"),
         InsufficientMemoryException or MemoryLimitExceededException or OutOfMemoryException =>
-            (ScriptRunStatus.OutOfMemory, $"RangeError: out of memory: the script allocated more than its limit of {_limits.MemoryLimitBytes} bytes"),
+            (ScriptRunStatus.OutOfMemory, $"RangeError: out of memory: the script holds more than its limit of {_limits.MemoryLimitBytes} bytes"),
         RecursionDepthOverflowException or InsufficientExecutionStackException =>
             (ScriptRunStatus.Threw, "RangeError: Maximum call stack size exceeded"),
         StatementsCountOverflowException =>
