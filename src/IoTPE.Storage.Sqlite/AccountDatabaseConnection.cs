@@ -147,11 +147,12 @@ internal sealed class AccountDatabaseConnection : IDisposable
     /// <summary>The script-visible error for SQLite's result <paramref name="rc"/>.</summary>
     public AccountDatabaseException Failure(int rc)
     {
-        string reason = (rc & 0xFF) switch
+        // A refusal surfaces as SQLITE_AUTH, or as SQLITE_ERROR "not authorized to use function ...".
+        string reason = _authorizer.Refused is { } refused ? "not allowed in a script's database: " + refused : (rc & 0xFF) switch
         {
             raw.SQLITE_INTERRUPT => _stopReason ?? "interrupted",
             raw.SQLITE_FULL => $"the account's database is full (limit {Mebibytes(_limits.MaxDatabaseBytes)})",
-            raw.SQLITE_AUTH => $"not allowed in a script's database: {_authorizer.Refused ?? "this statement"}",
+            raw.SQLITE_AUTH => "not allowed in a script's database",
             raw.SQLITE_TOOBIG => $"{Message(rc)} (a string, blob or row may have at most {Mebibytes(_limits.MaxValueBytes)}, "
                 + $"a statement at most {AccountDatabaseLimits.MaxSqlBytes.ToString(CultureInfo.InvariantCulture)} bytes)",
             raw.SQLITE_NOMEM => $"{Message(rc)} (SQLite could not allocate memory)",

@@ -105,12 +105,20 @@ internal sealed class ScriptSqlAuthorizer
     /// <summary>What was refused last, e.g. "function fts3_tokenizer", or null.</summary>
     public string? Refused { get; private set; }
 
+    // True while an ALTER TABLE compiles: SQLite's own statements for it then touch the temp schema.
+    private bool _altering;
+
     /// <summary>Forgets the last refusal, before a new statement is compiled.</summary>
-    public void Reset() => Refused = null;
+    public void Reset()
+    {
+        Refused = null;
+        _altering = false;
+    }
 
     private int Authorize(object userData, int action, utf8z arg1, utf8z arg2, utf8z database, utf8z trigger)
     {
-        string? refusal = Check(action, arg1.utf8_to_string(), arg2.utf8_to_string(), database.utf8_to_string());
+        _altering |= action == SQLITE_ALTER_TABLE;
+        string? refusal = Check(action, arg1.utf8_to_string(), arg2.utf8_to_string(), database.utf8_to_string(), _altering);
         if (refusal is null)
         {
             return SQLITE_OK;
@@ -120,7 +128,7 @@ internal sealed class ScriptSqlAuthorizer
     }
 
     /// <summary>Null when the action is allowed, else a short description of what is refused.</summary>
-    internal static string? Check(int action, string? arg1, string? arg2, string? database)
+    internal static string? Check(int action, string? arg1, string? arg2, string? database, bool altering)
     {
         switch (action)
         {
@@ -138,8 +146,8 @@ internal sealed class ScriptSqlAuthorizer
                 {
                     return null;
                 }
-                // ALTER TABLE's own statements read and rewrite the temp schema's (empty) table.
-                if (database == "temp" && arg1 == "sqlite_temp_master" && action is SQLITE_READ or SQLITE_UPDATE)
+                // ALTER TABLE's own statements read and rewrite the temp schema's table (empty: no TEMP objects).
+                if (altering && database == "temp" && arg1 == "sqlite_temp_master" && action is SQLITE_READ or SQLITE_UPDATE)
                 {
                     return null;
                 }
