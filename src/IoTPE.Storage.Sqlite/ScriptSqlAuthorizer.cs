@@ -130,6 +130,13 @@ internal sealed class ScriptSqlAuthorizer
     /// <summary>Null when the action is allowed, else a short description of what is refused.</summary>
     internal static string? Check(int action, string? arg1, string? arg2, string? database, bool altering)
     {
+        if (database == "temp")
+        {
+            // ALTER TABLE's own statements read and rewrite the temp schema's table (empty: no TEMP objects).
+            return altering && arg1 == "sqlite_temp_master" && action is SQLITE_READ or SQLITE_UPDATE
+                ? null
+                : $"{arg1} in the temp schema (TEMP objects are not allowed: they would live outside the database's size cap)";
+        }
         switch (action)
         {
             case SQLITE_SELECT:
@@ -142,16 +149,7 @@ internal sealed class ScriptSqlAuthorizer
             case SQLITE_UPDATE:
             case SQLITE_DELETE:
                 // A null database: a table-less read, e.g. of a window function's input.
-                if (database is null or Main)
-                {
-                    return null;
-                }
-                // ALTER TABLE's own statements read and rewrite the temp schema's table (empty: no TEMP objects).
-                if (altering && database == "temp" && arg1 == "sqlite_temp_master" && action is SQLITE_READ or SQLITE_UPDATE)
-                {
-                    return null;
-                }
-                return $"table {database}.{arg1} (only the account's own tables are reachable; TEMP tables are not allowed)";
+                return database is null or Main ? null : $"table {database}.{arg1} (only the account's own tables are reachable)";
             case SQLITE_CREATE_TABLE:
             case SQLITE_CREATE_INDEX:
             case SQLITE_CREATE_VIEW:
@@ -160,7 +158,7 @@ internal sealed class ScriptSqlAuthorizer
             case SQLITE_DROP_INDEX:
             case SQLITE_DROP_VIEW:
             case SQLITE_DROP_TRIGGER:
-                return database == Main ? null : $"{database}.{arg1} (objects can only be created in the account's own database; TEMP objects are not allowed)";
+                return database == Main ? null : $"{database}.{arg1} (objects can only be created in the account's own database)";
             case SQLITE_ALTER_TABLE:
                 return arg1 == Main ? null : $"ALTER TABLE {arg1}.{arg2}";
             case SQLITE_REINDEX:
@@ -190,8 +188,7 @@ internal sealed class ScriptSqlAuthorizer
         28 => "ANALYZE",
         29 => $"virtual table {arg1} using {arg2}",
         30 => $"DROP of virtual table {arg1}",
-        3 or 4 or 5 or 6 => $"TEMP object {arg1} (TEMP objects are not allowed)",
-        12 or 13 or 14 or 15 => $"DROP of TEMP object {arg1}",
+        3 or 4 or 5 or 6 or 12 or 13 or 14 or 15 => $"TEMP object {arg1} (TEMP objects are not allowed: they would live outside the database's size cap)",
         _ => $"operation {action} ({arg1}, {arg2})",
     };
 }

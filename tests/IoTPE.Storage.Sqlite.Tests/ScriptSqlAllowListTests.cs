@@ -83,12 +83,12 @@ public sealed class ScriptSqlAllowListTests : IDisposable
         { "VACUUM INTO '/tmp/iotpe-stolen.db'", "" },
         { "PRAGMA max_page_count = 2147483647", "PRAGMA max_page_count = 2147483647" },
         // TEMP objects live outside the database's size cap.
-        { "CREATE TEMP TABLE t (a)", "TEMP" },
-        { "CREATE TEMPORARY TABLE t AS SELECT randomblob(1000)", "TEMP" },
-        { "CREATE TABLE temp.t (a)", "TEMP" },
-        { "CREATE TEMP VIEW v AS SELECT 1", "TEMP" },
-        { "CREATE TEMP TRIGGER tr AFTER INSERT ON x BEGIN SELECT 1; END", "TEMP" },
-        { "SELECT * FROM temp.sqlite_master", "temp" },
+        { "CREATE TEMP TABLE t (a)", "TEMP objects are not allowed" },
+        { "CREATE TEMPORARY TABLE t AS SELECT randomblob(1000)", "TEMP objects are not allowed" },
+        { "CREATE TABLE temp.t (a)", "TEMP objects are not allowed" },
+        { "CREATE TEMP VIEW v AS SELECT 1", "TEMP objects are not allowed" },
+        { "CREATE TEMP TRIGGER tr AFTER INSERT ON x BEGIN SELECT 1; END", "TEMP objects are not allowed" },
+        { "SELECT * FROM temp.sqlite_master", "TEMP objects are not allowed" },
         // Settings that would weaken the connection or reach outside it.
         { "PRAGMA writable_schema = ON", "PRAGMA writable_schema" },
         { "PRAGMA trusted_schema = ON", "PRAGMA trusted_schema" },
