@@ -1,5 +1,6 @@
 using System.Globalization;
 using IoTPE.EndToEnd.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace IoTPE.EndToEnd.Tests;
 
@@ -9,7 +10,7 @@ namespace IoTPE.EndToEnd.Tests;
 /// database's cap each end the run with a clear error, the process stays up and small, and another
 /// account keeps being served.
 /// </summary>
-public sealed class ScriptSqlIsolationTests : IAsyncLifetime
+public sealed class ScriptSqlIsolationTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Password = "s3cret-pw";
     private const long MiB = 1024 * 1024;
@@ -72,12 +73,13 @@ public sealed class ScriptSqlIsolationTests : IAsyncLifetime
 
         // 200 MB to sort: in memory (not in a temporary file), and stopped at the statement's memory limit.
         string sort = await RunAsync("alice", "sort", """
-            return db.exec('WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000) SELECT randomblob(100000) AS b FROM c ORDER BY b');
+            return db.exec('WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000) SELECT zeroblob(100000) AS b, i FROM c ORDER BY b');
             """);
         AssertRefused(sort, "the statement needs more than 64 MiB of memory");
 
         // VmHWM is the peak: a transient 3 GB spike, as before the fix, would show here after the fact.
         long peak = MemoryOf(_server.ProcessId, "VmHWM");
+        output.WriteLine($"VmRSS before: {before / MiB} MiB; VmHWM after: {peak / MiB} MiB");
         Assert.True(peak - before < 200 * MiB, $"iotpe's resident memory peaked at {peak / MiB} MiB, from {before / MiB} MiB");
         await AssertBobIsServedAsync();
     }
