@@ -108,7 +108,7 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     {
         lock (_gate)
         {
-            if (_open.Remove(account, out SqliteConnection? connection))
+            if (_open.Remove(account, out AccountDatabaseConnection? connection))
             {
                 connection.Dispose();
             }
