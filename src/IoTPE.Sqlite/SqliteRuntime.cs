@@ -24,6 +24,8 @@ public static class SqliteRuntime
                 return;
             }
             NativeLibrary.SetDllImportResolver(typeof(SQLite3Provider_e_sqlite3).Assembly, ResolveSqlite);
+            // This assembly calls a few SQLite functions SQLitePCLRaw does not wrap (SqliteModules).
+            NativeLibrary.SetDllImportResolver(typeof(SqliteRuntime).Assembly, ResolveSqlite);
             raw.SetProvider(new SQLite3Provider_e_sqlite3());
             s_initialized = true;
         }

@@ -2,53 +2,38 @@ using IoTPE.Sqlite;
 using System.Globalization;
 using System.Text.Json;
 using IoTPE.Engine.Scripts;
-using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace IoTPE.Storage.Sqlite;
 
 /// <summary>
 /// Each account's SQL database: <c>&lt;data&gt;/accounts/&lt;account&gt;/account.db</c>, reached by its
-/// scripts through <c>db.query</c>/<c>db.exec</c>. Parameters are always bound. A script cannot
-/// leave its own file: an authorizer denies ATTACH, DETACH, VACUUM INTO and every PRAGMA except a
-/// few read-only ones, and <c>load_extension</c>; a size cap protects the disk; a query running
-/// past the run's time budget is interrupted.
+/// scripts through <c>db.query</c>/<c>db.exec</c>. Parameters are always bound. Only allow-listed SQL
+/// compiles (<see cref="ScriptSqlAuthorizer"/>): a script cannot leave its own file, create TEMP
+/// objects, load code or touch native pointers. Every statement is bounded (see
+/// <see cref="AccountDatabaseLimits"/>): the file's size, each value's length, the memory a statement
+/// takes, the bytes a query returns, and the run's time budget.
 /// </summary>
 public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
 {
-    private const int SQLITE_OK = 0;
-    private const int SQLITE_DENY = 1;
-    private const int SQLITE_PRAGMA = 19;
-    private const int SQLITE_ATTACH = 24;
-    private const int SQLITE_DETACH = 25;
-    private const int SQLITE_FUNCTION = 31;
-    private const int SQLITE_LIMIT_ATTACHED = 7;
-
-    // Read-only pragmas a script may use to inspect its own schema.
-    private static readonly HashSet<string> SchemaPragmas = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo", "foreign_key_list",
-    };
-
-    // Pragmas that are read-only without an argument and would change a setting with one.
-    private static readonly HashSet<string> ReadOnlyPragmas = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "user_version", "data_version", "page_count", "page_size", "freelist_count",
-    };
-
-    private static readonly delegate_authorizer Authorizer = Authorize;
-
     private readonly string _root;
-    private readonly long _maxBytes;
+    private readonly AccountDatabaseLimits _limits;
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, SqliteConnection> _open = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AccountDatabaseConnection> _open = new(StringComparer.Ordinal);
 
-    /// <summary>Databases under <c>&lt;dataFolder&gt;/accounts/</c>, each capped at <paramref name="maxBytesPerAccount"/>.</summary>
+    /// <summary>Databases under <c>&lt;dataFolder&gt;/accounts/</c>, each capped at <paramref name="maxBytesPerAccount"/>, with the other limits at their defaults.</summary>
     public SqliteAccountDatabases(string dataFolder, long maxBytesPerAccount = 64L * 1024 * 1024)
+        : this(dataFolder, AccountDatabaseLimits.Default with { MaxDatabaseBytes = maxBytesPerAccount })
     {
+    }
+
+    /// <summary>Databases under <c>&lt;dataFolder&gt;/accounts/</c>, bounded by <paramref name="limits"/>.</summary>
+    public SqliteAccountDatabases(string dataFolder, AccountDatabaseLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
         SqliteRuntime.Initialize();
         _root = Path.Combine(Path.GetFullPath(dataFolder), "accounts");
-        _maxBytes = maxBytesPerAccount;
+        _limits = limits;
     }
 
     /// <summary>The file of <paramref name="account"/>'s database.</summary>
@@ -58,17 +43,27 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     public void Query(string account, string sql, JsonElement parameters, Utf8JsonWriter result, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(result);
+        long start = result.BytesCommitted + result.BytesPending;
         result.WriteStartArray();
-        Run(account, sql, parameters, timeout, statement =>
+        Run(account, sql, parameters, timeout, (connection, statement) =>
         {
             int columns = raw.sqlite3_column_count(statement);
-            while (Step(statement) == raw.SQLITE_ROW)
+            while (connection.Step(statement))
             {
                 result.WriteStartObject();
                 for (int i = 0; i < columns; i++)
                 {
+                    // Checked before each value is read, so an oversized result stops at the cap
+                    // (give or take one value, itself at most MaxValueBytes) rather than after it.
+                    int type = raw.sqlite3_column_type(statement, i);
+                    long size = type is raw.SQLITE_TEXT or raw.SQLITE_BLOB ? raw.sqlite3_column_bytes(statement, i) : 0;
+                    if (result.BytesCommitted + result.BytesPending - start + size > _limits.MaxResultBytes)
+                    {
+                        throw new AccountDatabaseException($"SQL error: the query's result exceeds {AccountDatabaseConnection.Mebibytes(_limits.MaxResultBytes)}; "
+                            + "select fewer rows (LIMIT/OFFSET) or fewer columns");
+                    }
                     result.WritePropertyName(raw.sqlite3_column_name(statement, i).utf8_to_string());
-                    WriteValue(result, statement, i);
+                    WriteValue(result, statement, i, type);
                 }
                 result.WriteEndObject();
             }
@@ -80,18 +75,19 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     public void Execute(string account, string sql, JsonElement parameters, Utf8JsonWriter result, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(result);
-        sqlite3 db = Open(account).Handle!;
         long changes = 0;
-        Run(account, sql, parameters, timeout, statement =>
+        sqlite3? db = null;
+        Run(account, sql, parameters, timeout, (connection, statement) =>
         {
-            while (Step(statement) == raw.SQLITE_ROW)
+            db = connection.Handle;
+            while (connection.Step(statement))
             {
             }
             changes += raw.sqlite3_changes(db);
         });
         result.WriteStartObject();
         result.WriteNumber("changes", changes);
-        result.WriteNumber("lastInsertRowid", raw.sqlite3_last_insert_rowid(db));
+        result.WriteNumber("lastInsertRowid", db is null ? 0 : raw.sqlite3_last_insert_rowid(db));
         result.WriteEndObject();
     }
 
@@ -100,7 +96,7 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     {
         lock (_gate)
         {
-            if (_open.Remove(account, out SqliteConnection? connection))
+            if (_open.Remove(account, out AccountDatabaseConnection? connection))
             {
                 connection.Dispose();
             }
@@ -112,7 +108,7 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     {
         lock (_gate)
         {
-            if (_open.Remove(account, out SqliteConnection? connection))
+            if (_open.Remove(account, out AccountDatabaseConnection? connection))
             {
                 connection.Dispose();
             }
@@ -131,7 +127,7 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     {
         lock (_gate)
         {
-            foreach (SqliteConnection connection in _open.Values)
+            foreach (AccountDatabaseConnection connection in _open.Values)
             {
                 connection.Dispose();
             }
@@ -143,99 +139,45 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
     /// Prepares and runs each statement of <paramref name="sql"/> in turn, binding the parameters
     /// to each (by position for <c>?</c>, by name for <c>:name</c>, <c>@name</c>, <c>$name</c>).
     /// </summary>
-    private void Run(string account, string sql, JsonElement parameters, TimeSpan timeout, Action<sqlite3_stmt> body)
+    private void Run(string account, string sql, JsonElement parameters, TimeSpan timeout, Action<AccountDatabaseConnection, sqlite3_stmt> body)
     {
-        sqlite3 db = Open(account).Handle!;
-        // The script's time budget keeps running during SQL: interrupt a statement that outlives it.
-        using var interrupt = new Timer(_ => raw.sqlite3_interrupt(db), null, timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, Timeout.InfiniteTimeSpan);
+        AccountDatabaseConnection connection = Open(account);
+        // The script's time budget keeps running during SQL: a statement that outlives it is stopped.
+        connection.BeginCall(timeout);
         ReadOnlySpan<byte> remaining = System.Text.Encoding.UTF8.GetBytes(sql);
         while (!remaining.IsEmpty)
         {
-            int rc = raw.sqlite3_prepare_v2(db, remaining, out sqlite3_stmt statement, out ReadOnlySpan<byte> tail);
-            using (statement)
+            using sqlite3_stmt statement = connection.Prepare(remaining, out remaining);
+            if (statement.IsInvalid)
             {
-                Check(db, rc);
-                remaining = tail;
-                if (statement.IsInvalid)
-                {
-                    continue; // whitespace or a comment
-                }
-                Bind(statement, parameters);
-                body(statement);
+                continue; // whitespace or a comment
             }
+            Bind(statement, parameters);
+            body(connection, statement);
         }
     }
 
-    private int Step(sqlite3_stmt statement)
-    {
-        int rc = raw.sqlite3_step(statement);
-        if (rc is not (raw.SQLITE_ROW or raw.SQLITE_DONE))
-        {
-            Check(raw.sqlite3_db_handle(statement), rc);
-        }
-        return rc;
-    }
-
-    private void Check(sqlite3 db, int rc)
-    {
-        if (rc == raw.SQLITE_OK)
-        {
-            return;
-        }
-        string reason = rc switch
-        {
-            raw.SQLITE_INTERRUPT => "interrupted: the run's time budget ran out during SQL",
-            raw.SQLITE_FULL => $"the account's database is full (limit {_maxBytes / (1024 * 1024)} MiB)",
-            raw.SQLITE_AUTH => "not allowed in a script's database (ATTACH, DETACH, VACUUM INTO, PRAGMAs that change settings, load_extension)",
-            _ => raw.sqlite3_errmsg(db).utf8_to_string() ?? "error " + rc.ToString(CultureInfo.InvariantCulture),
-        };
-        throw new AccountDatabaseException("SQL error: " + reason);
-    }
-
-    private SqliteConnection Open(string account)
+    private AccountDatabaseConnection Open(string account)
     {
         lock (_gate)
         {
-            if (_open.TryGetValue(account, out SqliteConnection? existing))
+            if (_open.TryGetValue(account, out AccountDatabaseConnection? existing))
             {
                 return existing;
             }
             string path = PathOf(account);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 5 }.ToString());
-            connection.Open();
-            sqlite3 handle = connection.Handle!;
-            raw.sqlite3_limit(handle, SQLITE_LIMIT_ATTACHED, 0);
-            using (SqliteCommand setup = connection.CreateCommand())
+            AccountDatabaseConnection connection;
+            try
             {
-                setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA trusted_schema=OFF;";
-                setup.ExecuteNonQuery();
-                setup.CommandText = "PRAGMA page_size";
-                long pageSize = (long)setup.ExecuteScalar()!;
-                setup.CommandText = "PRAGMA max_page_count=" + (_maxBytes / pageSize).ToString(CultureInfo.InvariantCulture);
-                setup.ExecuteNonQuery();
+                connection = AccountDatabaseConnection.Open(path, _limits);
             }
-            // Set last: from here on, PRAGMAs other than the read-only ones above are denied.
-            raw.sqlite3_set_authorizer(handle, Authorizer, null);
+            catch (SqliteStoreException e)
+            {
+                throw new AccountDatabaseException("SQL error: the account's database cannot be opened: " + e.Message);
+            }
             _open.Add(account, connection);
             return connection;
-        }
-    }
-
-    private static int Authorize(object user_data, int action, utf8z arg1, utf8z arg2, utf8z database, utf8z trigger)
-    {
-        switch (action)
-        {
-            case SQLITE_ATTACH:
-            case SQLITE_DETACH:
-                return SQLITE_DENY;
-            case SQLITE_PRAGMA:
-                string pragma = arg1.utf8_to_string() ?? "";
-                return SchemaPragmas.Contains(pragma) || (ReadOnlyPragmas.Contains(pragma) && arg2.utf8_to_string() is null) ? SQLITE_OK : SQLITE_DENY;
-            case SQLITE_FUNCTION:
-                return string.Equals(arg2.utf8_to_string(), "load_extension", StringComparison.OrdinalIgnoreCase) ? SQLITE_DENY : SQLITE_OK;
-            default:
-                return SQLITE_OK;
         }
     }
 
@@ -290,13 +232,15 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
         };
         if (rc != raw.SQLITE_OK)
         {
-            throw new AccountDatabaseException($"SQL parameter {name}: cannot be bound (error {rc.ToString(CultureInfo.InvariantCulture)})");
+            throw new AccountDatabaseException(rc == raw.SQLITE_TOOBIG
+                ? $"SQL parameter {name}: the value is too long"
+                : $"SQL parameter {name}: cannot be bound (error {rc.ToString(CultureInfo.InvariantCulture)})");
         }
     }
 
-    private static void WriteValue(Utf8JsonWriter writer, sqlite3_stmt statement, int column)
+    private static void WriteValue(Utf8JsonWriter writer, sqlite3_stmt statement, int column, int type)
     {
-        switch (raw.sqlite3_column_type(statement, column))
+        switch (type)
         {
             case raw.SQLITE_INTEGER:
                 writer.WriteNumberValue(raw.sqlite3_column_int64(statement, column));

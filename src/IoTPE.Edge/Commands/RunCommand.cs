@@ -89,10 +89,9 @@ internal static class RunCommand
             return 1;
         }
 
-        long databaseLimit = (configuration.Engine.DatabaseLimitMegabytes ?? 64) * 1024L * 1024;
         await using (store.ConfigureAwait(false))
         using (engineDatabase)
-        using (var accountDatabases = new SqliteAccountDatabases(dataFolder, databaseLimit))
+        using (var accountDatabases = new SqliteAccountDatabases(dataFolder, configuration.Engine.ToDatabaseLimits()))
         {
             bool allowAnonymous = configuration.AllowAnonymous ?? false;
             var stores = new EngineStores(new SqliteAccountStore(engineDatabase), new SqliteScriptStore(engineDatabase),

@@ -1,5 +1,6 @@
 using IoTPE.Engine;
 using IoTPE.Scripting;
+using IoTPE.Storage.Sqlite;
 
 namespace IoTPE.Edge.Configuration;
 
@@ -51,6 +52,15 @@ public sealed class EngineSettings
     /// <summary>Most bytes (topics and payloads) of retained messages in an account's namespace (default 4 MiB).</summary>
     public long? MaxRetainedBytesPerAccount { get; set; }
 
+    /// <summary>Most JSON one <c>db.query</c> returns, in MiB (default 4).</summary>
+    public int? DatabaseResultLimitMegabytes { get; set; }
+
+    /// <summary>Largest string, blob or row in an account's SQL database, in MiB (default 1).</summary>
+    public int? DatabaseValueLimitMegabytes { get; set; }
+
+    /// <summary>Most memory one SQL statement of a script may take, in MiB (default 64).</summary>
+    public int? DatabaseStatementMemoryMegabytes { get; set; }
+
     /// <summary>Checks that every value given is in range.</summary>
     /// <exception cref="ConfigurationException">A value is out of range; the message names it.</exception>
     public void Validate()
@@ -74,6 +84,13 @@ public sealed class EngineSettings
         AtLeast(MaxScriptVersions, 1, "maxScriptVersions");
         AtLeast(MaxScriptBytesPerAccount, 1024, "maxScriptBytesPerAccount");
         AtLeast(MaxRetainedBytesPerAccount, 1024, "maxRetainedBytesPerAccount");
+        AtLeast(DatabaseResultLimitMegabytes, 1, "databaseResultLimitMegabytes");
+        AtLeast(DatabaseValueLimitMegabytes, 1, "databaseValueLimitMegabytes");
+        AtLeast(DatabaseStatementMemoryMegabytes, 1, "databaseStatementMemoryMegabytes");
+        if (DatabaseResultLimitMegabytes > 1024 || DatabaseValueLimitMegabytes > 512)
+        {
+            throw new ConfigurationException("engine.databaseResultLimitMegabytes can be at most 1024 and engine.databaseValueLimitMegabytes at most 512");
+        }
 
         static void AtLeast(long? value, long minimum, string name)
         {
@@ -82,6 +99,20 @@ public sealed class EngineSettings
                 throw new ConfigurationException($"engine.{name} must be at least {minimum}, not {value}");
             }
         }
+    }
+
+    /// <summary>The limits of the accounts' SQL databases these settings give.</summary>
+    public AccountDatabaseLimits ToDatabaseLimits()
+    {
+        const long MiB = 1024 * 1024;
+        AccountDatabaseLimits defaults = AccountDatabaseLimits.Default;
+        return defaults with
+        {
+            MaxDatabaseBytes = DatabaseLimitMegabytes is { } database ? database * MiB : defaults.MaxDatabaseBytes,
+            MaxResultBytes = DatabaseResultLimitMegabytes is { } result ? (int)(result * MiB) : defaults.MaxResultBytes,
+            MaxValueBytes = DatabaseValueLimitMegabytes is { } value ? (int)(value * MiB) : defaults.MaxValueBytes,
+            MaxStatementMemoryBytes = DatabaseStatementMemoryMegabytes is { } memory ? memory * MiB : defaults.MaxStatementMemoryBytes,
+        };
     }
 
     /// <summary>The engine options these settings give, with scripts in <c>&lt;data&gt;/scripts</c>.</summary>
