@@ -94,6 +94,46 @@ public sealed class CommandTests(BrokerFixture brokers)
     }
 
     [Fact]
+    public async Task A_restarted_caller_cancels_its_earlier_call_by_its_stored_message_id()
+    {
+        TestBroker broker = brokers.Mosquitto;
+        await using var setup = await Setup.StartAsync(broker, MqttProtocolVersion.V500);
+        var started = new TaskCompletionSource();
+        var observed = new TaskCompletionSource();
+        await setup.Callee.RegisterCommandAsync(setup.Topic, async (_, token) =>
+        {
+            using CancellationTokenRegistration registration = token.Register(() => observed.TrySetResult());
+            started.TrySetResult();
+            await Task.Delay(System.Threading.Timeout.Infinite, token);
+            return default;
+        }).WaitAsync(Timeout);
+
+        string storedId = (await setup.Caller.CallAsync(setup.Topic, default)).MessageId;
+        await started.Task.WaitAsync(Timeout);
+        await setup.Caller.DisposeAsync(); // The caller's process ends; the application kept only the message id.
+
+        var results = new ConcurrentDictionary<string, CommandResult>();
+        MqttClient caller = setup.Clients.Create(setup.Clients.Options(broker, setup.CallerId, MqttProtocolVersion.V500));
+        Task subscribed = caller.SubscribeCommandResultsAsync(setup.Topic, (result, _) =>
+        {
+            results[result.MessageId] = result;
+            return ValueTask.CompletedTask;
+        });
+        await caller.StartAsync();
+        await subscribed.WaitAsync(Timeout);
+        await caller.CancelAsync(setup.Topic, storedId).WaitAsync(Timeout);
+
+        await observed.Task.WaitAsync(Timeout);
+        DateTime deadline = DateTime.UtcNow + Timeout;
+        while (!results.ContainsKey(storedId) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(results[storedId].Error!.IsCancellation);
+    }
+
+    [Fact]
     public async Task Calls_run_concurrently_so_a_slow_one_does_not_hold_up_the_next()
     {
         await using var setup = await Setup.StartAsync(brokers.Iotpe, MqttProtocolVersion.V500);

@@ -463,7 +463,6 @@ internal sealed class OutgoingPublishes
     {
         message.Finishing = true;
         _inFlight.Remove(message.PacketId);
-        message.Completion.TrySetResult();
         _session.Store.Submit(new StoreWork(
             database =>
             {
@@ -485,6 +484,9 @@ internal sealed class OutgoingPublishes
                     _session.Ids.Return(message.PacketId);
                 }
             }));
+
+        // After the deletion was queued: a publish of the same identity that the caller makes now is checked after it.
+        message.Completion.TrySetResult();
         Pump();
     }
 
