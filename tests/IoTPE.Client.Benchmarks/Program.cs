@@ -1,6 +1,6 @@
 // Publish throughput of IoTPE.Client and of MQTTnet's client, to one Mosquitto on loopback, in one run.
 //
-//   dotnet run -c Release --project tests/IoTPE.Client.Benchmarks [-- --messages N --reps R]
+//   dotnet run -c Release --project tests/IoTPE.Client.Benchmarks [-- --messages N --reps R --only TEXT]
 //
 // Every round publishes N messages of 64 bytes with a fixed number of publishes in flight (the application starts the
 // next one when one is acknowledged: PUBACK for QoS 1, PUBCOMP for QoS 2) and reports messages per second from the
@@ -16,19 +16,25 @@ using IoTPE.Client;
 using IoTPE.Mqtt;
 using MQTTnet;
 using MQTTnet.Protocol;
+using MqttClient = IoTPE.Client.MqttClient;
+using MqttClientOptions = IoTPE.Client.MqttClientOptions;
 
 int messages = 20_000;
 int reps = 3;
+string? only = null;
 for (int i = 0; i < args.Length - 1; i += 2)
 {
     switch (args[i])
     {
         case "--messages": messages = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--reps": reps = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--only": only = args[i + 1]; break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
 
+byte[] payload = new byte[64];
+Random.Shared.NextBytes(payload);
 string work = Directory.CreateTempSubdirectory("iotpe-client-bench-").FullName;
 int port = FreePort();
 File.WriteAllText(Path.Combine(work, "mosquitto.conf"), string.Join('\n',
@@ -43,8 +49,6 @@ using Process mosquitto = Process.Start(new ProcessStartInfo("mosquitto", ["-c",
 try
 {
     await WaitForPortAsync(port);
-    byte[] payload = new byte[64];
-    Random.Shared.NextBytes(payload);
 
     (string Name, Func<int, Task<double>> Run)[] configurations =
     [
@@ -59,6 +63,7 @@ try
         ("MQTTnet QoS 2, 1 in flight", n => MqttNetAsync(MqttQualityOfServiceLevel.ExactlyOnce, 1, n / 10)),
     ];
 
+    configurations = configurations.Where(c => only is null || c.Name.Contains(only, StringComparison.Ordinal)).ToArray();
     var results = configurations.ToDictionary(c => c.Name, _ => new List<double>());
     foreach ((string name, Func<int, Task<double>> run) in configurations)
     {
