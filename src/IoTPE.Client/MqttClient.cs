@@ -18,13 +18,17 @@ namespace IoTPE.Client;
 /// <list type="bullet">
 /// <item><description><b>Publishing.</b> A QoS 1/2 publish is committed before it is sent and stays stored until the
 /// broker acknowledged it (PUBACK/PUBCOMP). If the process dies, the next run sends it; a QoS 2 publish the broker
-/// had already received is completed with PUBREL, never sent twice.</description></item>
+/// had already received is completed with PUBREL, never sent twice. <see cref="Publish(MqttMessage, string?)"/>
+/// reports both moments (stored, delivered) and deduplicates on an application message identity, which makes
+/// resuming after a crash exact.</description></item>
 /// <item><description><b>Receiving.</b> A QoS 2 message is committed before PUBREC and handed to the handlers once
 /// PUBREL arrived; its acknowledgement (PUBCOMP) waits until the handlers succeeded. A resent PUBLISH is recognised by
 /// its packet identifier and never handed over twice. A QoS 1 message is acknowledged when its handlers
 /// succeeded.</description></item>
 /// <item><description><b>Connection.</b> TCP (TCP_NODELAY, one write per batch of packets) or TLS, with user name
-/// and password; clean start off, so the broker keeps the session; reconnection with exponential backoff and jitter.
+/// and password; clean start off, so the broker keeps the session; reconnection with exponential backoff and jitter
+/// (<see cref="MqttClientOptions.ReconnectBackoff"/>), cut short by probing while the broker is unreachable
+/// (<see cref="MqttClientOptions.ReconnectProbeInterval"/>); <see cref="ConnectionStateChanged"/> reports each change.
 /// </description></item>
 /// </list>
 /// Register handlers (<see cref="SubscribeAsync"/>, <see cref="RegisterCommandAsync(string, Func{JsonElement, CancellationToken, ValueTask{JsonElement}}, CancellationToken)"/>)
@@ -313,7 +317,7 @@ public sealed class MqttClient : IAsyncDisposable
     /// <b>Poison messages.</b> An unacknowledged message holds one of the broker's send slots for this client (MQTT 5.0
     /// Receive Maximum, <see cref="MqttClientOptions.ReceiveMaximum"/>; in 3.1.1 the broker's in-flight limit); when
     /// all are held, the broker sends nothing more. So a message whose handler fails
-    /// <see cref="MqttClientOptions.HandlerMaxAttempts"/> times (20 by default, about 15 minutes) is given up on: it is
+    /// <see cref="MqttClientOptions.HandlerMaxAttempts"/> times (20 by default: 7.5–15 minutes with the default backoff) is given up on: it is
     /// committed to the state file's <c>dead_letter</c> table, logged as an error, passed to
     /// <see cref="MqttClientOptions.DeadLetterHandler"/>, and acknowledged. Set the limit to null to retry for ever
     /// (and accept that poison messages can stall the subscription).
