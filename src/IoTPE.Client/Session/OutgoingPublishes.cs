@@ -85,7 +85,8 @@ internal sealed class OutgoingPublishes
                 {
                     stored.TrySetResult(message.Status);
                 }
-            }));
+            })
+        { SingleStatement = messageId is null });
         return new PublishResult(messageId, stored.Task, delivered.Task);
     }
 
@@ -298,7 +299,8 @@ internal sealed class OutgoingPublishes
                     message.Released = true;
                     _session.Send(new PubRelPacket(message.PacketId));
                 }
-            }));
+            })
+        { SingleStatement = true });
     }
 
     /// <summary>PUBCOMP: a QoS 2 flow is over.</summary>
@@ -483,7 +485,8 @@ internal sealed class OutgoingPublishes
                     _inMemory.Remove(message.Seq);
                     _session.Ids.Return(message.PacketId);
                 }
-            }));
+            })
+        { SingleStatement = message.MessageId is null });
 
         // After the deletion was queued: a publish of the same identity that the caller makes now is checked after it.
         message.Completion.TrySetResult();

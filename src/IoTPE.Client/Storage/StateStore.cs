@@ -16,6 +16,9 @@ internal sealed class StateStore : IAsyncDisposable
     /// <summary>The smallest batch that counts as a pipeline worth waiting for (see <see cref="GatherFollowers"/>).</summary>
     private const int MinPipelinedBatch = 16;
 
+    /// <summary>SQLITE_CONSTRAINT: a statement that violated a constraint is undone alone (conflict resolution ABORT).</summary>
+    private const int ConstraintFailed = 19;
+
     /// <summary>Milliseconds a batch may wait for its followers.</summary>
     private const int FollowerWait = 1;
 
@@ -176,6 +179,21 @@ internal sealed class StateStore : IAsyncDisposable
             _database.Begin();
             for (int i = 0; i < batch.Count; i++)
             {
+                if (batch[i].SingleStatement)
+                {
+                    try
+                    {
+                        batch[i].Execute(_database);
+                    }
+                    catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.SqliteErrorCode == ConstraintFailed)
+                    {
+                        errors[i] = ex; // Only this statement was undone; the transaction goes on.
+                    }
+
+                    // Any other failure may have ended the transaction: it fails the batch (below).
+                    continue;
+                }
+
                 _database.Savepoint();
                 try
                 {
