@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net.Sockets;
+using IoTPE.Client.Storage;
 using IoTPE.Client.Tests.Infrastructure;
 using IoTPE.Mqtt;
+using Microsoft.Data.Sqlite;
 
 namespace IoTPE.Client.Tests;
 
@@ -173,6 +175,43 @@ public sealed class PublishResultTests
         await using var onGarbage = new MqttClient(clients.Options(1883, TestClients.NewClientId("garbage")) with { StatePath = garbage });
         IOException notDatabase = await Assert.ThrowsAsync<IOException>(() => onGarbage.StartAsync());
         Assert.Contains(garbage, notDatabase.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_state_file_of_schema_version_1_is_upgraded_and_its_pending_publish_still_goes_out()
+    {
+        await using MosquittoBroker broker = await MosquittoBroker.StartAsync();
+        await using var clients = new TestClients();
+        string clientId = TestClients.NewClientId("v1");
+        using (var connection = new SqliteConnection($"Data Source={clients.StatePath(clientId)};Pooling=False"))
+        {
+            // What version 1 wrote: no message_id column, no delivered table.
+            connection.Open();
+            using SqliteCommand create = connection.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE client_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO client_meta VALUES ('client_id', $client), ('schema_version', '1');
+                CREATE TABLE outgoing (seq INTEGER PRIMARY KEY AUTOINCREMENT, packet_id INTEGER UNIQUE, qos INTEGER NOT NULL,
+                    released INTEGER NOT NULL DEFAULT 0, topic TEXT NOT NULL, packet BLOB NOT NULL, created_at INTEGER NOT NULL);
+                INSERT INTO outgoing (packet_id, qos, topic, packet, created_at) VALUES (7, 2, 'v1/t', $packet, 0);
+                """;
+            create.Parameters.AddWithValue("$client", clientId);
+            create.Parameters.AddWithValue("$packet", StoredPublish.Encode(new PublishPacket("v1/t", "from v1"u8.ToArray()) { QoS = QualityOfService.ExactlyOnce, PacketIdentifier = 1 }));
+            create.ExecuteNonQuery();
+        }
+
+        var log = new MessageLog();
+        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
+        Task subscribed = subscriber.SubscribeAsync("v1/t", log.Handler);
+        await subscriber.StartAsync();
+        await subscribed.WaitAsync(Timeout);
+        MqttClient client = clients.Create(clients.Options(broker, clientId));
+        await client.StartAsync();
+
+        Assert.True(await log.WaitForCountAsync(1, Timeout));
+        Assert.Equal("from v1", log.Payloads[0]);
+        Assert.Equal(PublishStatus.Stored, await client.Publish("v1/t", "with id", messageId: "x").Stored.WaitAsync(Timeout));
+        Assert.NotEqual(PublishStatus.Stored, await client.Publish("v1/t", "with id", messageId: "x").Stored.WaitAsync(Timeout));
     }
 
     private static string Text(int n) => n.ToString(CultureInfo.InvariantCulture);
