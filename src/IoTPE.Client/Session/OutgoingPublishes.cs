@@ -486,7 +486,7 @@ internal sealed class OutgoingPublishes
                     _session.Ids.Return(message.PacketId);
                 }
             })
-        { SingleStatement = message.MessageId is null });
+        { SingleStatement = message.MessageId is null, Deferrable = true });
 
         // After the deletion was queued: a publish of the same identity that the caller makes now is checked after it.
         message.Completion.TrySetResult();

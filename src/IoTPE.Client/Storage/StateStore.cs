@@ -19,6 +19,9 @@ internal sealed class StateStore : IAsyncDisposable
     /// <summary>SQLITE_CONSTRAINT: a statement that violated a constraint is undone alone (conflict resolution ABORT).</summary>
     private const int ConstraintFailed = 19;
 
+    /// <summary>Milliseconds deferrable units wait for a group commit to ride on before they get one of their own.</summary>
+    internal const int DeferredWaitMs = 50;
+
     /// <summary>Milliseconds a batch may wait for its followers.</summary>
     private const int FollowerWait = 1;
 
@@ -110,6 +113,7 @@ internal sealed class StateStore : IAsyncDisposable
                     batch.Add(next);
                 }
 
+                WaitForUrgentWork(batch);
                 GatherFollowers(batch, previous);
                 previous = batch.Count;
 
@@ -139,6 +143,31 @@ internal sealed class StateStore : IAsyncDisposable
         {
             _database.Dispose();
             _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>Holds a batch of deferrable units only (<see cref="StoreWork.Deferrable"/>) until a unit someone waits for arrives, or <see cref="DeferredWaitMs"/> passed.</summary>
+    private void WaitForUrgentWork(List<StoreWork> batch)
+    {
+        if (!batch.TrueForAll(work => work.Deferrable))
+        {
+            return;
+        }
+
+        long deadline = Environment.TickCount64 + DeferredWaitMs;
+        while (batch.Count < MaxBatch)
+        {
+            long remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0 || !_queue.TryTake(out StoreWork? next, (int)remaining))
+            {
+                return; // Waited long enough, or the store is closing.
+            }
+
+            batch.Add(next);
+            if (!next.Deferrable)
+            {
+                return;
+            }
         }
     }
 

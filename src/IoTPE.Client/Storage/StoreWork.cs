@@ -14,4 +14,11 @@ internal sealed record StoreWork(Action<StateDatabase> Execute, Action<Exception
     /// runs without the savepoint (two statements less on the hot paths of a publish).
     /// </summary>
     public bool SingleStatement { get; init; }
+
+    /// <summary>
+    /// Nobody waits for the unit's commit (e.g. deleting a publish the broker acknowledged, whose caller already knows):
+    /// it does not start a group commit by itself but rides on the next one, or waits at most
+    /// <see cref="StateStore.DeferredWaitMs"/>, so acknowledgements cost no fsync of their own.
+    /// </summary>
+    public bool Deferrable { get; init; }
 }
