@@ -26,7 +26,7 @@ public sealed class CrashTests
         await using TestBroker broker = brokerName == "iotpe" ? await IotpeBroker.StartAsync() : await MosquittoBroker.StartAsync();
         await using var clients = new TestClients();
         string topic = $"crash/publisher/{Guid.NewGuid():N}";
-        MessageLog log = await SubscribeAsync(clients, broker, topic, version);
+        MessageLog log = await clients.SubscribeAsync(broker, topic, version);
 
         string publisherId = TestClients.NewClientId("crash-pub");
         string[] common = [Port(broker), Version(version), clients.StatePath(publisherId), publisherId, topic];
@@ -86,7 +86,7 @@ public sealed class CrashTests
         await using TestBroker broker = brokerName == "iotpe" ? await IotpeBroker.StartAsync() : await MosquittoBroker.StartAsync();
         await using var clients = new TestClients();
         string topic = $"crash/resume/{Guid.NewGuid():N}";
-        MessageLog log = await SubscribeAsync(clients, broker, topic, version);
+        MessageLog log = await clients.SubscribeAsync(broker, topic, version);
 
         string publisherId = TestClients.NewClientId("resume-pub");
         string[] common = [Port(broker), Version(version), clients.StatePath(publisherId), publisherId, topic];
@@ -219,17 +219,6 @@ public sealed class CrashTests
         IReadOnlyList<int> received = log.Numbers;
         Assert.True(receivedAtKill < count, "the kill happened mid-stream");
         Assert.Equal(Enumerable.Range(1, count), received.Order()); // Each exactly once.
-    }
-
-    /// <summary>A subscriber (persistent session, QoS 2) recording what arrives on <paramref name="topic"/>, subscribed.</summary>
-    private static async Task<MessageLog> SubscribeAsync(TestClients clients, TestBroker broker, string topic, MqttProtocolVersion version)
-    {
-        var log = new MessageLog();
-        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub"), version));
-        Task subscribed = subscriber.SubscribeAsync(topic, log.Handler);
-        await subscriber.StartAsync();
-        await subscribed.WaitAsync(Timeout);
-        return log;
     }
 
     /// <summary>Publishes 1..count at QoS 2, ten every 10 ms, without waiting for each; returns their completions.</summary>

@@ -20,11 +20,7 @@ public sealed class PublishResultTests
     {
         await using MosquittoBroker broker = await MosquittoBroker.StartAsync();
         await using var clients = new TestClients();
-        var log = new MessageLog();
-        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
-        Task subscribed = subscriber.SubscribeAsync("ids/t", log.Handler);
-        await subscriber.StartAsync();
-        await subscribed.WaitAsync(Timeout);
+        MessageLog log = await clients.SubscribeAsync(broker, "ids/t");
         await broker.StopAsync(); // The subscriber's session is saved; nothing listens now.
 
         string publisherId = TestClients.NewClientId("pub");
@@ -70,11 +66,7 @@ public sealed class PublishResultTests
     {
         await using MosquittoBroker broker = await MosquittoBroker.StartAsync();
         await using var clients = new TestClients();
-        var log = new MessageLog();
-        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
-        Task subscribed = subscriber.SubscribeAsync("ids/same", log.Handler);
-        await subscriber.StartAsync();
-        await subscribed.WaitAsync(Timeout);
+        MessageLog log = await clients.SubscribeAsync(broker, "ids/same");
         MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub")));
 
         PublishResult[] results = Enumerable.Range(0, 20).Select(_ => publisher.Publish("ids/same", "7", messageId: "same")).ToArray();
@@ -200,11 +192,7 @@ public sealed class PublishResultTests
             create.ExecuteNonQuery();
         }
 
-        var log = new MessageLog();
-        MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")));
-        Task subscribed = subscriber.SubscribeAsync("v1/t", log.Handler);
-        await subscriber.StartAsync();
-        await subscribed.WaitAsync(Timeout);
+        MessageLog log = await clients.SubscribeAsync(broker, "v1/t");
         MqttClient client = clients.Create(clients.Options(broker, clientId));
         await client.StartAsync();
 
