@@ -18,13 +18,17 @@ namespace IoTPE.Client;
 /// <list type="bullet">
 /// <item><description><b>Publishing.</b> A QoS 1/2 publish is committed before it is sent and stays stored until the
 /// broker acknowledged it (PUBACK/PUBCOMP). If the process dies, the next run sends it; a QoS 2 publish the broker
-/// had already received is completed with PUBREL, never sent twice.</description></item>
+/// had already received is completed with PUBREL, never sent twice. <see cref="Publish(MqttMessage, string?)"/>
+/// reports both moments (stored, delivered) and deduplicates on an application message identity, which makes
+/// resuming after a crash exact.</description></item>
 /// <item><description><b>Receiving.</b> A QoS 2 message is committed before PUBREC and handed to the handlers once
 /// PUBREL arrived; its acknowledgement (PUBCOMP) waits until the handlers succeeded. A resent PUBLISH is recognised by
 /// its packet identifier and never handed over twice. A QoS 1 message is acknowledged when its handlers
 /// succeeded.</description></item>
 /// <item><description><b>Connection.</b> TCP (TCP_NODELAY, one write per batch of packets) or TLS, with user name
-/// and password; clean start off, so the broker keeps the session; reconnection with exponential backoff and jitter.
+/// and password; clean start off, so the broker keeps the session; reconnection with exponential backoff and jitter
+/// (<see cref="MqttClientOptions.ReconnectBackoff"/>), cut short by probing while the broker is unreachable
+/// (<see cref="MqttClientOptions.ReconnectProbeInterval"/>); <see cref="ConnectionStateChanged"/> reports each change.
 /// </description></item>
 /// </list>
 /// Register handlers (<see cref="SubscribeAsync"/>, <see cref="RegisterCommandAsync(string, Func{JsonElement, CancellationToken, ValueTask{JsonElement}}, CancellationToken)"/>)
@@ -42,10 +46,15 @@ public sealed class MqttClient : IAsyncDisposable
     private readonly Lock _lifecycle = new();
     private Task? _starting;
     private bool _disposed;
+    private Exception? _lastConnectionError;
 
     /// <summary>Creates a client; nothing happens until <see cref="StartAsync"/>.</summary>
     /// <param name="options">Where to connect and where to keep the state.</param>
-    /// <param name="logger">Where to log connections, retries and dead letters; none if null.</param>
+    /// <param name="logger">
+    /// A <c>Microsoft.Extensions.Logging.ILogger</c> for connections, failed connection attempts, handler retries and
+    /// dead letters (e.g. <c>loggerFactory.CreateLogger("mqtt")</c>); nothing is logged if null — then
+    /// <see cref="ConnectionStateChanged"/> is the way to learn why the client is not connected.
+    /// </param>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     public MqttClient(MqttClientOptions options, ILogger? logger = null)
     {
@@ -54,7 +63,7 @@ public sealed class MqttClient : IAsyncDisposable
         _options = options;
         ILogger log = logger ?? NullLogger.Instance;
         _session = new ClientSession(options, log, _stopping.Token);
-        _supervisor = new ConnectionSupervisor(_session);
+        _supervisor = new ConnectionSupervisor(_session, OnConnectionStateChanged);
         _commands = new CommandHost(log);
     }
 
@@ -122,15 +131,117 @@ public sealed class MqttClient : IAsyncDisposable
         _supervisor.Start();
     }
 
-    /// <summary>Completes when a connection to the broker is up (at once if it is).</summary>
+    /// <summary>
+    /// Raised when a connection comes up, when it ends, and when a connection attempt fails (with the error and the delay
+    /// until the next attempt), so that an application sees a broker that is down or refuses it, without a logger. Runs
+    /// on the client's connection loop: keep handlers short; their exceptions are logged and ignored.
+    /// </summary>
+    public event EventHandler<ConnectionStateChangedEventArgs>? ConnectionStateChanged;
+
+    /// <summary>
+    /// Completes when a connection to the broker is up (at once if it is). Publishing does not need it — publishes wait
+    /// in the state file — but an application may want to know, e.g. to report a broker that is down
+    /// (<see cref="ConnectionStateChanged"/> says why).
+    /// </summary>
     /// <param name="cancellationToken">Stops waiting.</param>
     public Task WaitUntilConnectedAsync(CancellationToken cancellationToken = default) => _session.WaitUntilConnectedAsync(cancellationToken);
 
+    /// <summary>Completes when a connection to the broker is up, or fails with <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
+    /// <param name="timeout">How long to wait.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="TimeoutException">No connection within <paramref name="timeout"/>; the message names the last connection error.</exception>
+    public async Task WaitUntilConnectedAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _session.WaitUntilConnectedAsync(cancellationToken).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            Exception? last = Volatile.Read(ref _lastConnectionError);
+            throw new TimeoutException(
+                $"Not connected to {_options.Host}:{_options.Port} within {timeout}" + (last is null ? "." : $"; last error: {last.Message}"),
+                last ?? ex);
+        }
+    }
+
     /// <summary>
-    /// Publishes a message. At QoS 1/2 (QoS 2 unless told otherwise) the message is committed to the state file before
-    /// anything is sent, and the task completes when the broker took responsibility for it (PUBACK/PUBCOMP) — which may
-    /// be much later if the client is offline. A message accepted before the process died is sent by the next run (its
-    /// task is gone with the process; the message is not). At QoS 0 the task completes once the packet is written.
+    /// Publishes a message and returns at once with its two moments: <see cref="PublishResult.Stored"/> (committed to the
+    /// state file: from then on it is sent even if this process dies) and <see cref="PublishResult.Delivered"/> (the
+    /// broker took responsibility: PUBACK/PUBCOMP).
+    /// <para>
+    /// <b>Message identity.</b> With <paramref name="messageId"/> (a string of the application's choosing, unique among
+    /// its messages, e.g. its database key), the state file deduplicates: publishing an identity that is stored and not
+    /// yet delivered, or that was delivered (the last <see cref="MqttClientOptions.MessageIdRetention"/> are
+    /// remembered), adds nothing, <see cref="PublishResult.Stored"/> says so
+    /// (<see cref="PublishStatus.AlreadyStored"/>, <see cref="PublishStatus.AlreadyDelivered"/>) and
+    /// <see cref="PublishResult.Delivered"/> reports the earlier publish's outcome. This makes resuming after a crash
+    /// safe: publish again, with the same identities, everything whose <see cref="PublishResult.Stored"/> (or
+    /// <see cref="PublishResult.Delivered"/>) you had not seen complete. The identity is local to this client's state
+    /// file: it is not sent to the broker.
+    /// </para>
+    /// </summary>
+    /// <param name="message">The message (QoS 2 unless set).</param>
+    /// <param name="messageId">The application's identity for the message (QoS 1/2 only), or null.</param>
+    /// <returns>The publish's two moments.</returns>
+    /// <exception cref="ArgumentException">An invalid topic, QoS, or a message identity on a QoS 0 message.</exception>
+    /// <exception cref="InvalidOperationException">The client is not started.</exception>
+    public PublishResult Publish(MqttMessage message, string? messageId = null)
+    {
+        PublishPacket packet = ToPacket(message);
+        if (messageId is not null && (messageId.Length == 0 || packet.QoS == QualityOfService.AtMostOnce))
+        {
+            throw new ArgumentException("A message identity must be non-empty, and QoS 0 messages cannot have one (they are not stored).", nameof(messageId));
+        }
+
+        EnsureStarted();
+        return _session.Outgoing.Enqueue(packet, messageId);
+    }
+
+    /// <summary>Publishes a payload; see <see cref="Publish(MqttMessage, string?)"/>.</summary>
+    /// <param name="topic">A topic name (no wildcards).</param>
+    /// <param name="payload">The payload; not copied until it is stored, so do not change it before <see cref="PublishResult.Stored"/> completes.</param>
+    /// <param name="qos">The quality of service.</param>
+    /// <param name="retain">Whether the broker keeps it as the topic's retained message.</param>
+    /// <param name="messageId">The application's identity for the message (QoS 1/2 only), or null.</param>
+    /// <returns>The publish's two moments.</returns>
+    public PublishResult Publish(string topic, ReadOnlyMemory<byte> payload, QualityOfService qos = QualityOfService.ExactlyOnce, bool retain = false, string? messageId = null) =>
+        Publish(new MqttMessage(topic, payload) { QoS = qos, Retain = retain }, messageId);
+
+    /// <summary>Publishes a UTF-8 text payload; see <see cref="Publish(MqttMessage, string?)"/>.</summary>
+    /// <param name="topic">A topic name (no wildcards).</param>
+    /// <param name="payload">The text, sent as UTF-8.</param>
+    /// <param name="qos">The quality of service.</param>
+    /// <param name="retain">Whether the broker keeps it as the topic's retained message.</param>
+    /// <param name="messageId">The application's identity for the message (QoS 1/2 only), or null.</param>
+    /// <returns>The publish's two moments.</returns>
+    public PublishResult Publish(string topic, string payload, QualityOfService qos = QualityOfService.ExactlyOnce, bool retain = false, string? messageId = null)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return Publish(topic, Encoding.UTF8.GetBytes(payload), qos, retain, messageId);
+    }
+
+    /// <summary>
+    /// The publishes stored in the state file and not yet acknowledged by the broker, in send order — those of earlier
+    /// runs included. After a crash this is what the client will send by itself; with message identities an
+    /// application can compare it with its own records (publishing them again is a no-op anyway).
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="InvalidOperationException">The client is not started.</exception>
+    public Task<IReadOnlyList<PendingPublish>> GetPendingPublishesAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureStarted();
+        return _session.Outgoing.ReadPendingAsync().WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes a message and waits until the broker took responsibility for it. At QoS 1/2 (QoS 2 unless told
+    /// otherwise) the message is committed to the state file before anything is sent, and the task completes at
+    /// PUBACK/PUBCOMP — which may be much later if the client is offline (<see cref="MqttClientOptions.PublishTimeout"/>
+    /// bounds the wait). A message committed before the process died is sent by the next run; this task cannot tell
+    /// whether it was committed, so an application that must resume after a crash without duplicates uses
+    /// <see cref="Publish(MqttMessage, string?)"/> with a message identity instead. At QoS 0 the task completes once the
+    /// packet is written.
     /// </summary>
     /// <param name="topic">A topic name (no wildcards).</param>
     /// <param name="payload">The payload; not copied until the call commits it, so do not change it before the task completes.</param>
@@ -138,6 +249,7 @@ public sealed class MqttClient : IAsyncDisposable
     /// <param name="retain">Whether the broker keeps it as the topic's retained message.</param>
     /// <param name="cancellationToken">Stops waiting. A message already accepted is still delivered.</param>
     /// <exception cref="MqttRejectedException">The broker refused the publish (it is also dead-lettered).</exception>
+    /// <exception cref="TimeoutException">No acknowledgement within <see cref="MqttClientOptions.PublishTimeout"/> (the message stays stored and is still sent).</exception>
     /// <exception cref="OperationCanceledException">Stopped waiting, or the client was disposed first.</exception>
     public Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, QualityOfService qos = QualityOfService.ExactlyOnce, bool retain = false, CancellationToken cancellationToken = default) =>
         PublishAsync(new MqttMessage(topic, payload) { QoS = qos, Retain = retain }, cancellationToken);
@@ -185,10 +297,10 @@ public sealed class MqttClient : IAsyncDisposable
     /// </summary>
     /// <param name="message">The message.</param>
     /// <param name="cancellationToken">Stops waiting. A message already accepted is still delivered.</param>
-    public async Task PublishAsync(MqttMessage message, CancellationToken cancellationToken = default)
+    public Task PublishAsync(MqttMessage message, CancellationToken cancellationToken = default)
     {
-        Task completion = await AcceptAsync(ToPacket(message), cancellationToken).ConfigureAwait(false);
-        await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return WaitDeliveredAsync(Publish(message), message.Topic, cancellationToken);
     }
 
     /// <summary>
@@ -205,7 +317,7 @@ public sealed class MqttClient : IAsyncDisposable
     /// <b>Poison messages.</b> An unacknowledged message holds one of the broker's send slots for this client (MQTT 5.0
     /// Receive Maximum, <see cref="MqttClientOptions.ReceiveMaximum"/>; in 3.1.1 the broker's in-flight limit); when
     /// all are held, the broker sends nothing more. So a message whose handler fails
-    /// <see cref="MqttClientOptions.HandlerMaxAttempts"/> times (20 by default, about 15 minutes) is given up on: it is
+    /// <see cref="MqttClientOptions.HandlerMaxAttempts"/> times (20 by default: 7.5–15 minutes with the default backoff) is given up on: it is
     /// committed to the state file's <c>dead_letter</c> table, logged as an error, passed to
     /// <see cref="MqttClientOptions.DeadLetterHandler"/>, and acknowledged. Set the limit to null to retry for ever
     /// (and accept that poison messages can stall the subscription).
@@ -443,11 +555,28 @@ public sealed class MqttClient : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>Publishes a call's cancellation (used by <see cref="CommandCall.CancelAsync"/>).</summary>
-    internal async Task CancelCallAsync(string topic, string messageId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks the callee of a call this client made — possibly in an earlier run: store <see cref="CommandCall.MessageId"/>
+    /// to cancel after a restart — to cancel it: publishes <c>{"messageId":…}</c> to <c>&lt;topic&gt;/cancel</c>
+    /// (QoS 2). A running handler sees its cancellation token cancelled; a call not started yet is rejected without
+    /// running; a call that already finished is not affected. Completes when the broker took the cancellation.
+    /// </summary>
+    /// <param name="topic">The command's topic, as called.</param>
+    /// <param name="messageId">The call's <see cref="CommandCall.MessageId"/>.</param>
+    /// <param name="cancellationToken">Stops waiting (the cancellation is still sent once stored).</param>
+    /// <exception cref="TimeoutException">No acknowledgement within <see cref="MqttClientOptions.PublishTimeout"/> (the cancellation is still sent).</exception>
+    public Task CancelAsync(string topic, string messageId, CancellationToken cancellationToken = default)
     {
-        Task completion = await AcceptAsync(CommandWire.Cancel(topic, messageId), cancellationToken).ConfigureAwait(false);
-        await completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        CommandWire.ValidateTopic(topic);
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        if (!TopicName.IsValid(topic))
+        {
+            throw new ArgumentException($"'{topic}' is not a valid topic name: a call goes to one command.", nameof(topic));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureStarted();
+        return WaitDeliveredAsync(_session.Outgoing.Enqueue(CommandWire.Cancel(topic, messageId), null), topic + CommandWire.CancelSuffix, cancellationToken);
     }
 
     private static void ValidateFilter(string topicFilter)
@@ -490,16 +619,43 @@ public sealed class MqttClient : IAsyncDisposable
         }
 
         string messageId = Guid.NewGuid().ToString("D");
-        Task delivered = await AcceptAsync(CommandWire.Call(topic, messageId, writePayload), cancellationToken).ConfigureAwait(false);
-        return new CommandCall(this, topic, messageId, delivered);
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureStarted();
+        PublishResult published = _session.Outgoing.Enqueue(CommandWire.Call(topic, messageId, writePayload), null);
+        await published.Stored.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new CommandCall(this, topic, messageId, published.Delivered);
     }
 
-    /// <summary>Commits a publish; returns its completion (PUBACK/PUBCOMP) once accepted.</summary>
-    private Task<Task> AcceptAsync(in PublishPacket packet, CancellationToken cancellationToken)
+    /// <summary>Waits for a publish's acknowledgement, within <see cref="MqttClientOptions.PublishTimeout"/>.</summary>
+    private async Task WaitDeliveredAsync(PublishResult published, string topic, CancellationToken cancellationToken)
     {
-        EnsureStarted();
-        cancellationToken.ThrowIfCancellationRequested();
-        return _session.Outgoing.EnqueueAsync(packet);
+        TimeSpan timeout = _options.PublishTimeout;
+        try
+        {
+            await published.Delivered.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (!published.Delivered.IsCompleted)
+        {
+            string state = IsConnected ? "the client is connected" : "the client is not connected" + (Volatile.Read(ref _lastConnectionError) is { } last ? $": {last.Message}" : string.Empty);
+            throw new TimeoutException($"The broker did not acknowledge the publish to '{topic}' within {timeout} ({state}). The message stays stored and is still sent: do not publish it again without a message identity.");
+        }
+    }
+
+    private void OnConnectionStateChanged(ConnectionStateChangedEventArgs change)
+    {
+        if (!change.IsConnected && change.Error is { } error)
+        {
+            Volatile.Write(ref _lastConnectionError, error);
+        }
+
+        try
+        {
+            ConnectionStateChanged?.Invoke(this, change);
+        }
+        catch (Exception ex)
+        {
+            Logging.ClientLog.ConnectionStateHandlerFailed(_session.Logger, ex);
+        }
     }
 
     private async Task SubscribeCoreAsync(IReadOnlyList<Subscription> subscriptions, CancellationToken cancellationToken)

@@ -70,15 +70,50 @@ public sealed record MqttClientOptions
     /// <summary>SQLite's synchronous mode for <see cref="StatePath"/>: <see cref="SqliteSynchronous.Full"/> unless set.</summary>
     public SqliteSynchronous StateSynchronous { get; init; } = SqliteSynchronous.Full;
 
-    /// <summary>Delays between connection attempts: 0.5 s doubling to 30 s, with jitter, unless set.</summary>
+    /// <summary>
+    /// Delays between connection attempts, unless set: nominally 0.5 s doubling to 30 s, each drawn between half and
+    /// all of the nominal delay (<see cref="BackoffPolicy"/>), so the first retry comes after 0.25–0.5 s, the second
+    /// after 0.5–1 s, and from the eighth on after 15–30 s. While the broker is unreachable (the TCP connection
+    /// itself fails), <see cref="ReconnectProbeInterval"/> cuts the wait short as soon as it is back. The backoff
+    /// starts over once a connection stayed up for ten seconds.
+    /// </summary>
     public BackoffPolicy ReconnectBackoff { get; init; } = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30));
 
-    /// <summary>Delays between attempts of a failing handler: 1 s doubling to 60 s, with jitter, unless set.</summary>
+    /// <summary>
+    /// While waiting to reconnect to a broker that could not be reached at all (TCP connection refused, unreachable,
+    /// timed out), how often a bare TCP connection attempt checks whether it is back; if it is, the client connects at
+    /// once instead of waiting out <see cref="ReconnectBackoff"/>. One second unless set; null turns probing off. A
+    /// broker that accepts TCP but refuses the client (e.g. bad credentials) is retried on the backoff only.
+    /// </summary>
+    public TimeSpan? ReconnectProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long <see cref="MqttClient.PublishAsync(MqttMessage, CancellationToken)"/> (and <see cref="MqttClient.CancelAsync"/>)
+    /// wait for the broker's acknowledgement before failing with <see cref="TimeoutException"/>. Infinite unless set. A
+    /// message that timed out stays stored and is still sent when the broker is reachable: do not publish it again
+    /// without a message identity (<see cref="MqttClient.Publish(MqttMessage, string?)"/>), or it may arrive twice.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// How many identities of delivered publishes (<see cref="MqttClient.Publish(MqttMessage, string?)"/> with a message
+    /// identity) the state file remembers, most recent first; publishing a remembered identity again is a no-op. A
+    /// count, not an age, so that a device that was off for a month still recognises what it delivered before. 100,000
+    /// unless set (a few MB of state file); 0 remembers none (only identities still pending are recognised). Make it
+    /// larger than the number of messages your application may publish again after a crash.
+    /// </summary>
+    public int MessageIdRetention { get; init; } = 100_000;
+
+    /// <summary>
+    /// Delays between attempts of a failing handler, unless set: nominally 1 s doubling to 60 s, each drawn between
+    /// half and all of the nominal delay (<see cref="BackoffPolicy"/>): 0.5–1 s before the second attempt, 1–2 s before
+    /// the third, and 30–60 s from the eighth on.
+    /// </summary>
     public BackoffPolicy HandlerRetryBackoff { get; init; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
 
     /// <summary>
     /// How many times a handler may fail for one message before the message is dead-lettered and acknowledged
-    /// (20 unless set: about 15 minutes with the default backoff). Null retries for ever — then a message that
+    /// (20 unless set: between 7.5 and 15 minutes with the default backoff). Null retries for ever — then a message that
     /// can never be handled holds its acknowledgement slot for ever, and enough of them stop the broker from sending
     /// anything (its receive window is full). QoS 2 attempts are counted across restarts, so a message that crashes
     /// the process each time it is handled is dead-lettered too, instead of crashing it for ever.
@@ -174,6 +209,21 @@ public sealed record MqttClientOptions
         if (MaxConcurrentCommands < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxConcurrentCommands), MaxConcurrentCommands, "MaxConcurrentCommands must be at least 1.");
+        }
+
+        if (ReconnectProbeInterval is { } probe && probe <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReconnectProbeInterval), probe, "ReconnectProbeInterval must be positive (or null: no probing).");
+        }
+
+        if (PublishTimeout != Timeout.InfiniteTimeSpan && PublishTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PublishTimeout), PublishTimeout, "PublishTimeout must be positive or infinite.");
+        }
+
+        if (MessageIdRetention < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MessageIdRetention), MessageIdRetention, "MessageIdRetention must be 0 or more.");
         }
 
         ArgumentNullException.ThrowIfNull(ReconnectBackoff);

@@ -8,6 +8,13 @@
 //       "acked <n>." when the broker took each one. With <suicide>, it SIGKILLs itself right after that many
 //       acknowledgements: a crash at a known point, however fast the broker is.
 //       Prints "done." when all are acknowledged, then exits.
+//   IoTPE.Client.CrashHelper resume <port> <3|5> <state-file> <client-id> <topic> <first> <last> <in-flight>
+//       The resume-after-crash pattern of the README: publishes first..last at QoS 2 with the message identity
+//       "m-<n>" through Publish, keeping <in-flight> of them unacknowledged, and prints "stored <n> <S|P|D>." when
+//       Publish's Stored completed (S: stored now, P: already stored and pending, D: already delivered) and
+//       "delivered <n>." when Delivered did. The test restarts it from the first number whose "stored" it did not see
+//       (or earlier): what the state file already holds is not added twice. When all are delivered and nothing is
+//       pending, publishes the marker "0" (no identity) and prints "done." once it is delivered.
 //   IoTPE.Client.CrashHelper consume <port> <3|5> <state-file> <client-id> <filter>
 //       Subscribes at QoS 2 and prints "handled <n> <attempt> <redelivery>." from the handler. Runs until killed.
 // Both print "ready." once the state file is open and "connected." once a connection is up.
@@ -16,7 +23,7 @@ using System.Text;
 using IoTPE.Client;
 using IoTPE.Mqtt;
 
-if (args.Length < 5 || args[0] is not ("publish" or "consume"))
+if (args.Length < 5 || args[0] is not ("publish" or "consume" or "resume"))
 {
     Console.Error.WriteLine("usage: IoTPE.Client.CrashHelper publish|consume <port> <3|5> <state-file> <client-id> ...");
     return 2;
@@ -62,6 +69,47 @@ if (args[0] == "consume")
     await subscribed;
     Say("subscribed.");
     await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
+if (args[0] == "resume")
+{
+    string resumeTopic = args[5];
+    int from = int.Parse(args[6], CultureInfo.InvariantCulture);
+    int to = int.Parse(args[7], CultureInfo.InvariantCulture);
+    using var slots = new SemaphoreSlim(int.Parse(args[8], CultureInfo.InvariantCulture));
+    var delivered = new List<Task>();
+    for (int n = from; n <= to; n++)
+    {
+        await slots.WaitAsync();
+        int number = n;
+        PublishResult result = client.Publish(resumeTopic, number.ToString(CultureInfo.InvariantCulture), messageId: "m-" + number.ToString(CultureInfo.InvariantCulture));
+        _ = result.Stored.ContinueWith(
+            t => Say(string.Create(CultureInfo.InvariantCulture, $"stored {number} {t.Result switch { PublishStatus.Stored => "S", PublishStatus.AlreadyStored => "P", _ => "D" }}.")),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
+        delivered.Add(result.Delivered.ContinueWith(
+            t =>
+            {
+                slots.Release();
+                t.GetAwaiter().GetResult();
+                Say(string.Create(CultureInfo.InvariantCulture, $"delivered {number}."));
+            },
+            TaskScheduler.Default));
+    }
+
+    await Task.WhenAll(delivered);
+
+    // Publishes stored by an earlier run below <first> are sent by the client itself: wait for them too, then send a
+    // marker ("0", no identity) behind everything, so a subscriber that has the marker has all the rest.
+    while ((await client.GetPendingPublishesAsync()).Count > 0)
+    {
+        await Task.Delay(20);
+    }
+
+    await client.Publish(resumeTopic, "0").Delivered;
+    Say("done.");
     return 0;
 }
 

@@ -73,24 +73,48 @@ public sealed class CommandTests(BrokerFixture brokers)
     public async Task Cancelling_a_call_cancels_the_running_handlers_token_and_rejects_it(string brokerName, MqttProtocolVersion version)
     {
         await using var setup = await Setup.StartAsync(brokers.Get(brokerName), version);
-        var started = new TaskCompletionSource();
-        var observed = new TaskCompletionSource();
-        await setup.Callee.RegisterCommandAsync(setup.Topic, async (_, token) =>
-        {
-            using CancellationTokenRegistration registration = token.Register(() => observed.TrySetResult());
-            started.TrySetResult();
-            await Task.Delay(System.Threading.Timeout.Infinite, token);
-            return default;
-        }).WaitAsync(Timeout);
+        (Task started, Task observed) = await RegisterUntilCancelledAsync(setup);
 
         CommandCall call = await setup.Caller.CallAsync(setup.Topic, default);
-        await started.Task.WaitAsync(Timeout);
+        await started.WaitAsync(Timeout);
         await call.CancelAsync().WaitAsync(Timeout);
 
-        await observed.Task.WaitAsync(Timeout);
+        await observed.WaitAsync(Timeout);
         CommandResult result = await setup.ResultOf(call.MessageId);
         Assert.False(result.IsResolved);
         Assert.True(result.Error!.IsCancellation);
+    }
+
+    [Fact]
+    public async Task A_restarted_caller_cancels_its_earlier_call_by_its_stored_message_id()
+    {
+        TestBroker broker = brokers.Mosquitto;
+        await using var setup = await Setup.StartAsync(broker, MqttProtocolVersion.V500);
+        (Task started, Task observed) = await RegisterUntilCancelledAsync(setup);
+
+        string storedId = (await setup.Caller.CallAsync(setup.Topic, default)).MessageId;
+        await started.WaitAsync(Timeout);
+        await setup.Caller.DisposeAsync(); // The caller's process ends; the application kept only the message id.
+
+        var results = new ConcurrentDictionary<string, CommandResult>();
+        MqttClient caller = setup.Clients.Create(setup.Clients.Options(broker, setup.CallerId, MqttProtocolVersion.V500));
+        Task subscribed = caller.SubscribeCommandResultsAsync(setup.Topic, (result, _) =>
+        {
+            results[result.MessageId] = result;
+            return ValueTask.CompletedTask;
+        });
+        await caller.StartAsync();
+        await subscribed.WaitAsync(Timeout);
+        await caller.CancelAsync(setup.Topic, storedId).WaitAsync(Timeout);
+
+        await observed.WaitAsync(Timeout);
+        DateTime deadline = DateTime.UtcNow + Timeout;
+        while (!results.ContainsKey(storedId) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(results[storedId].Error!.IsCancellation);
     }
 
     [Fact]
@@ -192,6 +216,21 @@ public sealed class CommandTests(BrokerFixture brokers)
     }
 
     private static ValueTask<JsonElement> Echo(JsonElement payload, CancellationToken cancellationToken) => ValueTask.FromResult(payload);
+
+    /// <summary>Serves the command with a handler that runs until cancelled: tasks for its start and for its token's cancellation.</summary>
+    private static async Task<(Task Started, Task Observed)> RegisterUntilCancelledAsync(Setup setup)
+    {
+        var started = new TaskCompletionSource();
+        var observed = new TaskCompletionSource();
+        await setup.Callee.RegisterCommandAsync(setup.Topic, async (_, token) =>
+        {
+            using CancellationTokenRegistration registration = token.Register(() => observed.TrySetResult());
+            started.TrySetResult();
+            await Task.Delay(System.Threading.Timeout.Infinite, token);
+            return default;
+        }).WaitAsync(Timeout);
+        return (started.Task, observed.Task);
+    }
 
     private static JsonElement Json(string json)
     {

@@ -4,6 +4,7 @@ namespace IoTPE.Client;
 /// A command call this client made (<see cref="MqttClient.CallAsync(string, System.Text.Json.JsonElement, CancellationToken)"/>):
 /// its identifier, and the means to cancel it. The result arrives through
 /// <see cref="MqttClient.SubscribeCommandResultsAsync"/>, even if the callee answers while this client is offline.
+/// After a restart, cancel a stored call with <see cref="MqttClient.CancelAsync(string, string, CancellationToken)"/>.
 /// </summary>
 public sealed class CommandCall
 {
@@ -32,5 +33,5 @@ public sealed class CommandCall
     /// A call that already finished is not affected. Completes when the broker took the cancellation.
     /// </summary>
     /// <param name="cancellationToken">Stops waiting (the cancellation is still sent once accepted).</param>
-    public Task CancelAsync(CancellationToken cancellationToken = default) => _client.CancelCallAsync(Topic, MessageId, cancellationToken);
+    public Task CancelAsync(CancellationToken cancellationToken = default) => _client.CancelAsync(Topic, MessageId, cancellationToken);
 }

@@ -21,6 +21,9 @@ internal static partial class ClientLog
     [LoggerMessage(5, LogLevel.Warning, "The broker has no session for this client: {Count} received QoS 2 message(s) are handled without waiting for PUBREL, and subscriptions are renewed")]
     public static partial void SessionLost(ILogger logger, int count);
 
+    [LoggerMessage(6, LogLevel.Error, "A ConnectionStateChanged handler failed")]
+    public static partial void ConnectionStateHandlerFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(10, LogLevel.Warning, "The broker refused a publish to {Topic}: {ReasonCode}")]
     public static partial void PublishRefused(ILogger logger, string topic, ReasonCode reasonCode);
 

@@ -172,7 +172,7 @@ internal sealed class IncomingPublishes
     public void Complete(Delivery delivery, (DeadLetterReason Reason, string Error)? deadLetter)
     {
         IReadOnlyList<PublishPacket> replies = delivery.Replies;
-        var outgoing = replies.Select(reply => OutgoingPublishes.Create(reply, null)).ToList();
+        var outgoing = replies.Select(reply => OutgoingPublishes.Create(reply, null, null)).ToList();
         bool durable = delivery.InboxId != 0;
         if (!durable && outgoing.Count == 0 && deadLetter is null)
         {

@@ -9,12 +9,13 @@ namespace IoTPE.Client.Session;
 /// </summary>
 internal sealed class OutgoingMessage
 {
-    public OutgoingMessage(string topic, QualityOfService qos, byte[] stored, TaskCompletionSource? completion)
+    public OutgoingMessage(string topic, QualityOfService qos, byte[] stored, string? messageId, TaskCompletionSource? completion)
     {
         Topic = topic;
         QoS = qos;
         Stored = stored;
-        Completion = completion;
+        MessageId = messageId;
+        Completion = completion ?? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>The send order (the row's <c>seq</c>); 0 until committed.</summary>
@@ -35,8 +36,23 @@ internal sealed class OutgoingMessage
     /// <summary>The stored PUBLISH.</summary>
     public byte[] Stored { get; }
 
-    /// <summary>Completed at PUBACK/PUBCOMP; null for messages of an earlier run (their caller is gone).</summary>
-    public TaskCompletionSource? Completion { get; set; }
+    /// <summary>The application's identity for the message, if it gave one.</summary>
+    public string? MessageId { get; }
+
+    /// <summary>
+    /// Completed at PUBACK/PUBCOMP (faulted if the broker refused it); for messages of an earlier run nobody waits on
+    /// it unless the application publishes the same identity again.
+    /// </summary>
+    public TaskCompletionSource Completion { get; }
+
+    /// <summary>Set by <see cref="OutgoingPublishes.Insert"/> when the identity was already stored or delivered, so no row was written.</summary>
+    public PublishStatus Status { get; set; } = PublishStatus.Stored;
+
+    /// <summary>With <see cref="PublishStatus.AlreadyStored"/>: the row of the earlier publish.</summary>
+    public long EarlierSeq { get; set; }
+
+    /// <summary>With <see cref="PublishStatus.AlreadyDelivered"/>: the broker's refusal of the earlier publish, if it refused it.</summary>
+    public ReasonCode? EarlierRefusal { get; set; }
 
     /// <summary>PUBREC arrived and is committed: PUBREL is (re)sent instead of the PUBLISH.</summary>
     public bool Released { get; set; }
@@ -54,7 +70,7 @@ internal sealed class OutgoingMessage
     public static OutgoingMessage FromRow(in OutgoingRow row, TaskCompletionSource? completion)
     {
         PublishPacket packet = StoredPublish.Decode(row.Packet);
-        return new OutgoingMessage(packet.GetTopicName(), row.QoS, row.Packet, completion)
+        return new OutgoingMessage(packet.GetTopicName(), row.QoS, row.Packet, row.MessageId, completion)
         {
             Seq = row.Seq,
             PacketId = row.PacketId,

@@ -6,9 +6,14 @@ namespace IoTPE.Client.Session;
 
 /// <summary>
 /// This client's publishes (spec 4.3.2, 4.3.3 sender side, 4.4, 4.9). A QoS 1/2 publish is committed to the
-/// <c>outgoing</c> table — with its packet identifier when one is free — before it is sent, and deleted only when
+/// <c>outgoing</c> table — with its packet identifier when one is free — before it is sent, and deleted when
 /// PUBACK/PUBCOMP arrives; PUBREC is committed (the row becomes <c>released</c>) before PUBREL goes out, so after a
-/// crash the client resends PUBREL, never the PUBLISH the broker already has. Sending follows the table's order and
+/// crash the client resends PUBREL, never the PUBLISH the broker already has. The caller learns of the
+/// acknowledgement at once, and the window slot is free at once: the deletion rides on the next group commit, and a
+/// crash before it only means the next run repeats the end of the flow (PUBREL for QoS 2, which the broker answers
+/// without delivering anything; the PUBLISH for QoS 1, which is at least once). A publish with an application
+/// identity is checked against the stored and the remembered delivered ones in the unit of work that would insert it,
+/// so two publishes of one identity never both reach the table. Sending follows the table's order and
 /// is limited to a window (<see cref="MqttClientOptions.MaxInflight"/> and the broker's Receive Maximum). Only up to
 /// <see cref="MaxBuffered"/> queued rows are kept in memory; a larger backlog (e.g. after days offline) stays on
 /// disk and is read back page by page. QoS 0 publishes wait in memory for a connection. Used under the session lock.
@@ -27,6 +32,7 @@ internal sealed class OutgoingPublishes
     private readonly ClientSession _session;
     private readonly Queue<OutgoingMessage> _ready = new();
     private readonly Dictionary<ushort, OutgoingMessage> _inFlight = [];
+    private readonly Dictionary<long, OutgoingMessage> _inMemory = [];
     private readonly Dictionary<long, TaskCompletionSource> _waitingOnDisk = [];
     private readonly Queue<(PublishPacket Packet, TaskCompletionSource Written)> _atMostOnce = new();
     private bool _backlog = true;
@@ -35,6 +41,7 @@ internal sealed class OutgoingPublishes
     private int _window = 1;
     private QualityOfService _maximumQoS = QualityOfService.ExactlyOnce;
     private long _maximumPacketSize = long.MaxValue;
+    private int _deliveredSincePrune;
 
     public OutgoingPublishes(ClientSession session) => _session = session;
 
@@ -45,10 +52,10 @@ internal sealed class OutgoingPublishes
     public void Restore() => RequestPage();
 
     /// <summary>
-    /// Commits a QoS 1/2 publish (QoS 0: queues it in memory). The returned task completes once the publish is
-    /// accepted (committed) with the task that completes when the broker took responsibility (PUBACK/PUBCOMP).
+    /// Commits a QoS 1/2 publish (QoS 0: queues it in memory) unless its identity was stored or delivered before.
+    /// Returns at once; the result's tasks say when it is stored and when the broker took it.
     /// </summary>
-    public Task<Task> EnqueueAsync(in PublishPacket packet)
+    public PublishResult Enqueue(in PublishPacket packet, string? messageId)
     {
         if (packet.QoS == QualityOfService.AtMostOnce)
         {
@@ -59,35 +66,57 @@ internal sealed class OutgoingPublishes
                 Pump();
             }
 
-            return Task.FromResult(written.Task);
+            return new PublishResult(null, Task.FromResult(PublishStatus.NotStored), written.Task);
         }
 
-        var accepted = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-        OutgoingMessage message = Create(packet, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var stored = new TaskCompletionSource<PublishStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        OutgoingMessage message = Create(packet, messageId, delivered);
         _session.Store.Submit(new StoreWork(
             database => Insert(database, message),
             error =>
             {
                 OnInserted(message, error);
-                if (error is null)
+                if (error is not null)
                 {
-                    accepted.TrySetResult(message.Completion!.Task);
+                    stored.TrySetException(error);
                 }
                 else
                 {
-                    accepted.TrySetException(error);
+                    stored.TrySetResult(message.Status);
                 }
-            }));
-        return accepted.Task;
+            })
+        { SingleStatement = messageId is null });
+        return new PublishResult(messageId, stored.Task, delivered.Task);
     }
 
     /// <summary>A message for a publish to be inserted with <see cref="Insert"/> (possibly within a larger unit of work).</summary>
-    public static OutgoingMessage Create(in PublishPacket packet, TaskCompletionSource? completion) =>
-        new(packet.GetTopicName(), packet.QoS, StoredPublish.Encode(packet), completion);
+    public static OutgoingMessage Create(in PublishPacket packet, string? messageId, TaskCompletionSource? completion) =>
+        new(packet.GetTopicName(), packet.QoS, StoredPublish.Encode(packet), messageId, completion);
 
-    /// <summary>Writes the row (store thread); takes a packet identifier when the message will be kept in memory.</summary>
+    /// <summary>
+    /// Writes the row (store thread) unless the identity is already stored or delivered; takes a packet identifier
+    /// when the message will be kept in memory.
+    /// </summary>
     public void Insert(StateDatabase database, OutgoingMessage message)
     {
+        if (message.MessageId is { } messageId)
+        {
+            if (database.FindOutgoing(messageId) is { } earlier)
+            {
+                message.Status = PublishStatus.AlreadyStored;
+                message.EarlierSeq = earlier;
+                return;
+            }
+
+            if (database.TryFindDelivered(messageId, out ReasonCode? refused))
+            {
+                message.Status = PublishStatus.AlreadyDelivered;
+                message.EarlierRefusal = refused;
+                return;
+            }
+        }
+
         bool inMemory;
         lock (_session.Gate)
         {
@@ -95,7 +124,7 @@ internal sealed class OutgoingPublishes
         }
 
         message.PacketId = inMemory ? _session.Ids.Rent(KeepFree) : (ushort)0;
-        message.Seq = database.InsertOutgoing(message.PacketId, message.QoS, message.Topic, message.Stored);
+        message.Seq = database.InsertOutgoing(message.PacketId, message.QoS, message.Topic, message.Stored, message.MessageId);
     }
 
     /// <summary>After the insert's commit (store thread, in commit order): queues the message, or leaves it in the backlog.</summary>
@@ -104,27 +133,72 @@ internal sealed class OutgoingPublishes
         if (error is not null)
         {
             _session.Ids.Return(message.PacketId);
-            message.Completion?.TrySetException(error);
+            message.Completion.TrySetException(error);
             return;
         }
 
         lock (_session.Gate)
         {
+            switch (message.Status)
+            {
+                case PublishStatus.AlreadyStored:
+                    Follow(message.Completion, EarlierCompletion(message.EarlierSeq));
+                    return;
+                case PublishStatus.AlreadyDelivered:
+                    if (message.EarlierRefusal is { } refusal)
+                    {
+                        message.Completion.TrySetException(new MqttRejectedException(refusal, $"The broker refused the publish with message identity '{message.MessageId}': {refusal} (0x{(byte)refusal:X2})."));
+                    }
+                    else
+                    {
+                        message.Completion.TrySetResult();
+                    }
+
+                    return;
+            }
+
             if (!_backlog && message.PacketId != 0 && _ready.Count < MaxBuffered)
             {
                 _ready.Enqueue(message);
+                _inMemory[message.Seq] = message;
                 _cursor = message.Seq;
             }
             else
             {
                 _backlog = true;
-                if (message.Completion is { } completion)
-                {
-                    _waitingOnDisk[message.Seq] = completion;
-                }
+                _waitingOnDisk[message.Seq] = message.Completion;
             }
 
             Pump();
+        }
+    }
+
+    /// <summary>
+    /// The pending publishes in the state file, in send order (store thread reads them): those acknowledged already,
+    /// whose deletion is not committed yet, are left out.
+    /// </summary>
+    public async Task<IReadOnlyList<PendingPublish>> ReadPendingAsync()
+    {
+        List<OutgoingRow> rows = [];
+        await _session.Store.SubmitAsync(database =>
+        {
+            const int page = 1024;
+            long after = 0;
+            List<OutgoingRow> read;
+            do
+            {
+                read = database.ReadOutgoing(after, page);
+                rows.AddRange(read);
+                after = read.Count > 0 ? read[^1].Seq : after;
+            }
+            while (read.Count == page);
+        }).ConfigureAwait(false);
+        lock (_session.Gate)
+        {
+            return rows
+                .Where(row => !(_inMemory.TryGetValue(row.Seq, out OutgoingMessage? message) && message.Completion.Task.IsCompleted))
+                .Select(row => new PendingPublish(row.MessageId, StoredPublish.ToMessage(row.Packet), row.Released))
+                .ToList();
         }
     }
 
@@ -149,7 +223,7 @@ internal sealed class OutgoingPublishes
                 if (message.Released)
                 {
                     // The broker took responsibility at PUBREC; its session, and the flow with it, is gone.
-                    Finish(message);
+                    Acknowledged(message);
                     continue;
                 }
 
@@ -176,7 +250,7 @@ internal sealed class OutgoingPublishes
         }
         else
         {
-            Finish(message);
+            Acknowledged(message);
         }
     }
 
@@ -225,7 +299,8 @@ internal sealed class OutgoingPublishes
                     message.Released = true;
                     _session.Send(new PubRelPacket(message.PacketId));
                 }
-            }));
+            })
+        { SingleStatement = true });
     }
 
     /// <summary>PUBCOMP: a QoS 2 flow is over.</summary>
@@ -233,16 +308,16 @@ internal sealed class OutgoingPublishes
     {
         if (_inFlight.TryGetValue(packetId, out OutgoingMessage? message) && message.Released && !message.Finishing)
         {
-            Finish(message);
+            Acknowledged(message);
         }
     }
 
     /// <summary>The client is being disposed: callers still waiting learn that their publish will complete later (it stays stored).</summary>
     public void CancelWaiters()
     {
-        foreach (OutgoingMessage message in _inFlight.Values.Concat(_ready))
+        foreach (OutgoingMessage message in _inMemory.Values)
         {
-            message.Completion?.TrySetCanceled();
+            message.Completion.TrySetCanceled();
         }
 
         foreach (TaskCompletionSource waiting in _waitingOnDisk.Values)
@@ -303,7 +378,7 @@ internal sealed class OutgoingPublishes
         _session.Send(packet);
         if (qos == QualityOfService.AtMostOnce)
         {
-            Finish(message); // The broker's Maximum QoS is 0: nothing will acknowledge it.
+            Acknowledged(message); // The broker's Maximum QoS is 0: nothing will acknowledge it.
         }
     }
 
@@ -363,7 +438,9 @@ internal sealed class OutgoingPublishes
                     foreach (OutgoingRow row in rows)
                     {
                         _waitingOnDisk.Remove(row.Seq, out TaskCompletionSource? completion);
-                        _ready.Enqueue(OutgoingMessage.FromRow(row, completion));
+                        OutgoingMessage message = OutgoingMessage.FromRow(row, completion);
+                        _ready.Enqueue(message);
+                        _inMemory[row.Seq] = message;
                         _cursor = row.Seq;
                     }
 
@@ -380,13 +457,40 @@ internal sealed class OutgoingPublishes
             }));
     }
 
-    /// <summary>Deletes the row, then frees the identifier and completes the caller's task.</summary>
-    private void Finish(OutgoingMessage message)
+    /// <summary>
+    /// The broker took responsibility: the caller learns it now and the window slot is free; the row's deletion (and
+    /// the record of its identity) rides on the next group commit. Until that commit the packet identifier stays taken.
+    /// </summary>
+    private void Acknowledged(OutgoingMessage message)
     {
         message.Finishing = true;
+        _inFlight.Remove(message.PacketId);
         _session.Store.Submit(new StoreWork(
-            database => database.DeleteOutgoing(message.Seq),
-            error => Finished(message, error, null)));
+            database =>
+            {
+                database.DeleteOutgoing(message.Seq);
+                RememberDelivered(database, message.MessageId, null);
+            },
+            error =>
+            {
+                lock (_session.Gate)
+                {
+                    if (error is not null)
+                    {
+                        // The row stays (and its identifier with it): the next run repeats the end of the flow.
+                        ClientLog.StoreWriteFailed(_session.Logger, error);
+                        return;
+                    }
+
+                    _inMemory.Remove(message.Seq);
+                    _session.Ids.Return(message.PacketId);
+                }
+            })
+        { SingleStatement = message.MessageId is null, Deferrable = true });
+
+        // After the deletion was queued: a publish of the same identity that the caller makes now is checked after it.
+        message.Completion.TrySetResult();
+        Pump();
     }
 
     /// <summary>The broker refused the publish (or it cannot be sent): dead-letters it.</summary>
@@ -400,11 +504,29 @@ internal sealed class OutgoingPublishes
             {
                 database.InsertDeadLetter(incoming: false, DeadLetterReason.RejectedByBroker, 0, reason, message.Topic, message.Stored);
                 database.DeleteOutgoing(message.Seq);
+                RememberDelivered(database, message.MessageId, reasonCode);
             },
-            error => Finished(message, error, error is null ? new MqttRejectedException(reasonCode, reason) : null)));
+            error => Refused(message, error, new MqttRejectedException(reasonCode, reason))));
     }
 
-    private void Finished(OutgoingMessage message, Exception? storeError, MqttRejectedException? refusal)
+    /// <summary>Records a delivered identity (store thread), pruning the oldest beyond the retention now and then.</summary>
+    private void RememberDelivered(StateDatabase database, string? messageId, ReasonCode? refusal)
+    {
+        if (messageId is null)
+        {
+            return;
+        }
+
+        int retention = _session.Options.MessageIdRetention;
+        database.InsertDelivered(messageId, refusal);
+        if (++_deliveredSincePrune >= Math.Max(1, retention / 16))
+        {
+            _deliveredSincePrune = 0;
+            database.PruneDelivered(retention);
+        }
+    }
+
+    private void Refused(OutgoingMessage message, Exception? storeError, MqttRejectedException refusal)
     {
         lock (_session.Gate)
         {
@@ -417,18 +539,52 @@ internal sealed class OutgoingPublishes
             }
 
             _inFlight.Remove(message.PacketId);
+            _inMemory.Remove(message.Seq);
             _session.Ids.Return(message.PacketId);
-            if (refusal is null)
-            {
-                message.Completion?.TrySetResult();
-            }
-            else
-            {
-                message.Completion?.TrySetException(refusal);
-                _session.DeadLetters.Notify(new DeadLetter(StoredPublish.ToMessage(message.Stored), DeadLetterReason.RejectedByBroker, 0, refusal.Message));
-            }
-
+            message.Completion.TrySetException(refusal);
+            _session.DeadLetters.Notify(new DeadLetter(StoredPublish.ToMessage(message.Stored), DeadLetterReason.RejectedByBroker, 0, refusal.Message));
             Pump();
         }
     }
+
+    /// <summary>The completion of the stored publish with row <paramref name="seq"/>, in memory or still on disk (under the lock).</summary>
+    private Task EarlierCompletion(long seq)
+    {
+        if (_inMemory.TryGetValue(seq, out OutgoingMessage? earlier))
+        {
+            return earlier.Completion.Task;
+        }
+
+        if (!_waitingOnDisk.TryGetValue(seq, out TaskCompletionSource? waiting))
+        {
+            waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waitingOnDisk[seq] = waiting;
+        }
+
+        return waiting.Task;
+    }
+
+    /// <summary>Completes <paramref name="target"/> as <paramref name="source"/> completes.</summary>
+    private static void Follow(TaskCompletionSource target, Task source) =>
+        source.ContinueWith(
+            (completed, state) =>
+            {
+                var follower = (TaskCompletionSource)state!;
+                if (completed.IsCanceled)
+                {
+                    follower.TrySetCanceled();
+                }
+                else if (completed.Exception is { } error)
+                {
+                    follower.TrySetException(error.InnerExceptions);
+                }
+                else
+                {
+                    follower.TrySetResult();
+                }
+            },
+            target,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 }

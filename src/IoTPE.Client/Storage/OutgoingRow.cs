@@ -8,4 +8,5 @@ namespace IoTPE.Client.Storage;
 /// <param name="QoS">The publish's QoS (1 or 2).</param>
 /// <param name="Released">Whether PUBREC arrived (only PUBREL is left to do).</param>
 /// <param name="Packet">The stored PUBLISH (see <see cref="StoredPublish"/>).</param>
-internal readonly record struct OutgoingRow(long Seq, ushort PacketId, QualityOfService QoS, bool Released, byte[] Packet);
+/// <param name="MessageId">The application's identity for the message, if it gave one.</param>
+internal readonly record struct OutgoingRow(long Seq, ushort PacketId, QualityOfService QoS, bool Released, byte[] Packet, string? MessageId);

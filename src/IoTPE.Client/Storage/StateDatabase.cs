@@ -22,6 +22,13 @@ internal sealed class StateDatabase : IDisposable
     private readonly SqliteCommand _countIncomingAttempt;
     private readonly SqliteCommand _detachIncoming;
     private readonly SqliteCommand _insertDeadLetter;
+    private readonly SqliteCommand _findOutgoing;
+    private readonly SqliteCommand _findDelivered;
+    private readonly SqliteCommand _insertDelivered;
+    private readonly SqliteCommand _pruneDelivered;
+    private readonly SqliteCommand _savepoint;
+    private readonly SqliteCommand _releaseSavepoint;
+    private readonly SqliteCommand _rollbackToSavepoint;
     private readonly List<SqliteCommand> _commands = [];
     private SqliteTransaction? _transaction;
 
@@ -29,13 +36,13 @@ internal sealed class StateDatabase : IDisposable
     {
         _connection = connection;
         _insertOutgoing = Prepare(
-            "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at) VALUES ($pid, $qos, $topic, $packet, $at) RETURNING seq",
-            "$pid", "$qos", "$topic", "$packet", "$at");
+            "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) VALUES ($pid, $qos, $topic, $packet, $at, $mid) RETURNING seq",
+            "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
         _setOutgoingPacketId = Prepare("UPDATE outgoing SET packet_id = $pid WHERE seq = $seq", "$pid", "$seq");
         _releaseOutgoing = Prepare("UPDATE outgoing SET released = 1 WHERE seq = $seq", "$seq");
         _deleteOutgoing = Prepare("DELETE FROM outgoing WHERE seq = $seq", "$seq");
         _readOutgoing = Prepare(
-            "SELECT seq, packet_id, qos, released, packet FROM outgoing WHERE seq > $after ORDER BY seq LIMIT $limit",
+            "SELECT seq, packet_id, qos, released, packet, message_id FROM outgoing WHERE seq > $after ORDER BY seq LIMIT $limit",
             "$after", "$limit");
         _insertIncoming = Prepare(
             "INSERT INTO incoming (packet_id, topic, packet, received_at) VALUES ($pid, $topic, $packet, $at) RETURNING id",
@@ -46,13 +53,34 @@ internal sealed class StateDatabase : IDisposable
         _insertDeadLetter = Prepare(
             "INSERT INTO dead_letter (direction, reason, attempts, error, topic, packet, at) VALUES ($direction, $reason, $attempts, $error, $topic, $packet, $at)",
             "$direction", "$reason", "$attempts", "$error", "$topic", "$packet", "$at");
+        _findOutgoing = Prepare("SELECT seq FROM outgoing WHERE message_id = $mid", "$mid");
+        _findDelivered = Prepare("SELECT refused FROM delivered WHERE message_id = $mid", "$mid");
+        _insertDelivered = Prepare(
+            "INSERT INTO delivered (message_id, refused, at) VALUES ($mid, $refused, $at) ON CONFLICT (message_id) DO NOTHING",
+            "$mid", "$refused", "$at");
+        _pruneDelivered = Prepare("DELETE FROM delivered WHERE id <= (SELECT max(id) FROM delivered) - $keep", "$keep");
+
+        // Every unit of work of a group commit runs under a savepoint: prepared once, as they run twice per unit.
+        _savepoint = Prepare("SAVEPOINT work");
+        _releaseSavepoint = Prepare("RELEASE work");
+        _rollbackToSavepoint = Prepare("ROLLBACK TO work");
     }
 
     /// <summary>Opens (creating if needed) the state file of <paramref name="clientId"/>.</summary>
-    /// <exception cref="InvalidOperationException">The file belongs to another client or schema version.</exception>
+    /// <exception cref="DirectoryNotFoundException">The file's folder does not exist.</exception>
+    /// <exception cref="InvalidOperationException">The file belongs to another client, is in use, or has a newer schema version.</exception>
+    /// <exception cref="IOException">SQLite cannot open or read the file (the message names it).</exception>
     public static StateDatabase Open(string path, SqliteSynchronous synchronous, string clientId)
     {
         IoTPE.Sqlite.SqliteRuntime.Initialize();
+        string fullPath = Path.GetFullPath(path);
+        string? folder = Path.GetDirectoryName(fullPath);
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            // SQLite would only say "unable to open database file".
+            throw new DirectoryNotFoundException($"The folder of the client's state file {fullPath} does not exist: create it, or set StatePath to a file in an existing folder.");
+        }
+
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -71,13 +99,19 @@ internal sealed class StateDatabase : IDisposable
             Execute(connection, "PRAGMA synchronous = " + ((int)synchronous).ToString(CultureInfo.InvariantCulture));
             Execute(connection, "PRAGMA foreign_keys = OFF");
             Execute(connection, StateSchema.Create);
-            CheckOwner(connection, clientId);
+            CheckOwner(connection, clientId, fullPath);
+            Execute(connection, StateSchema.Indexes);
             return new StateDatabase(connection);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
         {
             connection.Dispose();
-            throw new InvalidOperationException($"The state file {path} is in use by another client (SQLite: {ex.Message}).", ex);
+            throw new InvalidOperationException($"The state file {fullPath} is in use by another client (SQLite: {ex.Message}).", ex);
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw new IOException($"Cannot open the client's state file {fullPath}: {ex.Message}", ex);
         }
         catch
         {
@@ -134,20 +168,45 @@ internal sealed class StateDatabase : IDisposable
     }
 
     /// <summary>Marks a point the transaction can return to (<see cref="RollbackToSavepoint"/>), so one failed unit of work spares the others.</summary>
-    public void Savepoint() => _transaction!.Save("work");
+    public void Savepoint() => _savepoint.ExecuteNonQuery();
 
     /// <summary>Keeps the work since <see cref="Savepoint"/>.</summary>
-    public void ReleaseSavepoint() => _transaction!.Release("work");
+    public void ReleaseSavepoint() => _releaseSavepoint.ExecuteNonQuery();
 
     /// <summary>Undoes the work since <see cref="Savepoint"/>.</summary>
     public void RollbackToSavepoint()
     {
-        _transaction!.Rollback("work");
-        _transaction.Release("work");
+        _rollbackToSavepoint.ExecuteNonQuery();
+        _releaseSavepoint.ExecuteNonQuery();
     }
 
-    public long InsertOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet) =>
-        (long)Run(_insertOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs())!;
+    public long InsertOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string? messageId) =>
+        (long)Run(_insertOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs(), (object?)messageId ?? DBNull.Value)!;
+
+    /// <summary>The send order of the outgoing row with this application identity, if there is one.</summary>
+    public long? FindOutgoing(string messageId) => Run(_findOutgoing, messageId) is long seq ? seq : null;
+
+    /// <summary>Whether a publish with this identity was delivered (among those remembered), and the reason code if the broker refused it.</summary>
+    public bool TryFindDelivered(string messageId, out ReasonCode? refused)
+    {
+        Bind(_findDelivered, messageId);
+        using SqliteDataReader reader = _findDelivered.ExecuteReader();
+        if (!reader.Read())
+        {
+            refused = null;
+            return false;
+        }
+
+        refused = reader.IsDBNull(0) ? null : (ReasonCode)reader.GetInt64(0);
+        return true;
+    }
+
+    /// <summary>Remembers that the flow of the publish with this identity ended (<paramref name="refused"/>: the broker's refusal).</summary>
+    public void InsertDelivered(string messageId, ReasonCode? refused) =>
+        Run(_insertDelivered, messageId, refused is { } code ? (long)code : DBNull.Value, NowMs());
+
+    /// <summary>Forgets all but the <paramref name="keep"/> most recently delivered identities.</summary>
+    public void PruneDelivered(int keep) => Run(_pruneDelivered, (long)keep);
 
     public void SetOutgoingPacketId(long seq, ushort packetId) => Run(_setOutgoingPacketId, (long)packetId, seq);
 
@@ -168,7 +227,8 @@ internal sealed class StateDatabase : IDisposable
                 reader.IsDBNull(1) ? (ushort)0 : (ushort)reader.GetInt64(1),
                 (QualityOfService)reader.GetInt64(2),
                 reader.GetInt64(3) != 0,
-                (byte[])reader.GetValue(4)));
+                (byte[])reader.GetValue(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5)));
         }
 
         return rows;
@@ -240,7 +300,7 @@ internal sealed class StateDatabase : IDisposable
         command.ExecuteNonQuery();
     }
 
-    private static void CheckOwner(SqliteConnection connection, string clientId)
+    private static void CheckOwner(SqliteConnection connection, string clientId, string fullPath)
     {
         using SqliteCommand upsert = connection.CreateCommand();
         upsert.CommandText = """
@@ -254,14 +314,26 @@ internal sealed class StateDatabase : IDisposable
         reader.Read();
         string owner = reader.GetString(0);
         string version = reader.GetString(1);
+        reader.Close();
         if (owner != clientId)
         {
-            throw new InvalidOperationException($"The state file belongs to client '{owner}', not '{clientId}': each client identifier needs its own file.");
+            throw new InvalidOperationException($"The state file {fullPath} belongs to client '{owner}', not '{clientId}': each client identifier needs its own file.");
         }
 
-        if (version != StateSchema.Version.ToString(CultureInfo.InvariantCulture))
+        if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out int found) || found < 1 || found > StateSchema.Version)
         {
-            throw new InvalidOperationException($"The state file has schema version {version}; this client reads version {StateSchema.Version}.");
+            throw new InvalidOperationException($"The state file {fullPath} has schema version {version}; this client reads versions 1 to {StateSchema.Version}.");
+        }
+
+        for (; found < StateSchema.Version; found++)
+        {
+            using SqliteTransaction upgrade = connection.BeginTransaction();
+            using SqliteCommand command = connection.CreateCommand();
+            command.Transaction = upgrade;
+            command.CommandText = StateSchema.Upgrades[found - 1] + "; UPDATE client_meta SET value = $version WHERE key = 'schema_version'";
+            command.Parameters.AddWithValue("$version", (found + 1).ToString(CultureInfo.InvariantCulture));
+            command.ExecuteNonQuery();
+            upgrade.Commit();
         }
     }
 

@@ -13,6 +13,18 @@ internal sealed class StateStore : IAsyncDisposable
 {
     private const int MaxBatch = 512;
 
+    /// <summary>The smallest batch that counts as a pipeline worth waiting for (see <see cref="GatherFollowers"/>).</summary>
+    private const int MinPipelinedBatch = 16;
+
+    /// <summary>SQLITE_CONSTRAINT: a statement that violated a constraint is undone alone (conflict resolution ABORT).</summary>
+    private const int ConstraintFailed = 19;
+
+    /// <summary>Milliseconds deferrable units wait for a group commit to ride on before they get one of their own.</summary>
+    internal const int DeferredWaitMs = 50;
+
+    /// <summary>Milliseconds a batch may wait for its followers.</summary>
+    private const int FollowerWait = 1;
+
     private readonly StateDatabase _database;
     private readonly ILogger _logger;
     private readonly BlockingCollection<StoreWork> _queue = new();
@@ -92,6 +104,7 @@ internal sealed class StateStore : IAsyncDisposable
         var errors = new Exception?[MaxBatch];
         try
         {
+            int previous = 0;
             while (_queue.TryTake(out StoreWork? first, Timeout.Infinite))
             {
                 batch.Add(first);
@@ -99,6 +112,10 @@ internal sealed class StateStore : IAsyncDisposable
                 {
                     batch.Add(next);
                 }
+
+                WaitForUrgentWork(batch);
+                GatherFollowers(batch, previous);
+                previous = batch.Count;
 
                 RunBatch(batch, errors);
                 for (int i = 0; i < batch.Count; i++)
@@ -129,6 +146,61 @@ internal sealed class StateStore : IAsyncDisposable
         }
     }
 
+    /// <summary>Holds a batch of deferrable units only (<see cref="StoreWork.Deferrable"/>) until a unit someone waits for arrives, or <see cref="DeferredWaitMs"/> passed.</summary>
+    private void WaitForUrgentWork(List<StoreWork> batch)
+    {
+        if (!batch.TrueForAll(work => work.Deferrable))
+        {
+            return;
+        }
+
+        long deadline = Environment.TickCount64 + DeferredWaitMs;
+        while (batch.Count < MaxBatch)
+        {
+            long remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0 || !_queue.TryTake(out StoreWork? next, (int)remaining))
+            {
+                return; // Waited long enough, or the store is closing.
+            }
+
+            batch.Add(next);
+            if (!next.Deferrable)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A commit delay for pipelines: when the last batch was large and this one is starting small, the work that makes
+    /// up the rest is usually a network round trip away (the acknowledgements of what the last commit let out, and the
+    /// publishes their callers make next). Waiting up to <see cref="FollowerWait"/> for it lets one fsync serve both
+    /// instead of two; a lone publish (small batches) never waits.
+    /// </summary>
+    private void GatherFollowers(List<StoreWork> batch, int previous)
+    {
+        if (previous < MinPipelinedBatch || batch.Count >= previous / 2)
+        {
+            return;
+        }
+
+        long deadline = Environment.TickCount64 + FollowerWait;
+        while (batch.Count < previous / 2 && batch.Count < MaxBatch)
+        {
+            long remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0 || !_queue.TryTake(out StoreWork? next, (int)remaining))
+            {
+                return;
+            }
+
+            batch.Add(next);
+            while (batch.Count < MaxBatch && _queue.TryTake(out StoreWork? more))
+            {
+                batch.Add(more);
+            }
+        }
+    }
+
     private void RunBatch(List<StoreWork> batch, Exception?[] errors)
     {
         try
@@ -136,6 +208,21 @@ internal sealed class StateStore : IAsyncDisposable
             _database.Begin();
             for (int i = 0; i < batch.Count; i++)
             {
+                if (batch[i].SingleStatement)
+                {
+                    try
+                    {
+                        batch[i].Execute(_database);
+                    }
+                    catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.SqliteErrorCode == ConstraintFailed)
+                    {
+                        errors[i] = ex; // Only this statement was undone; the transaction goes on.
+                    }
+
+                    // Any other failure may have ended the transaction: it fails the batch (below).
+                    continue;
+                }
+
                 _database.Savepoint();
                 try
                 {

@@ -17,6 +17,11 @@ internal sealed class MqttConnection : IAsyncDisposable
 {
     private const int MaxWriteBatch = 256 * 1024;
 
+    /// <summary>IPPROTO_TCP and TCP_QUICKACK (Linux, include/uapi/linux/tcp.h).</summary>
+    private const int IpProtoTcp = 6;
+    private const int TcpQuickAck = 12;
+    private static readonly byte[] QuickAckOn = BitConverter.GetBytes(1);
+
     private readonly Socket _socket;
     private readonly Stream _stream;
     private readonly PipeReader _reader;
@@ -27,6 +32,7 @@ internal sealed class MqttConnection : IAsyncDisposable
     private long _lastSentMs = Environment.TickCount64;
     private long _lastReceivedMs = Environment.TickCount64;
     private long _pingSentMs;
+    private bool _quickAck = OperatingSystem.IsLinux();
 
     private MqttConnection(Socket socket, Stream stream, PipeReader reader, MqttProtocolVersion version, ConnAckPacket connAck, TimeSpan keepAlive)
     {
@@ -229,6 +235,7 @@ internal sealed class MqttConnection : IAsyncDisposable
         while (true)
         {
             ReadResult result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            AcknowledgeAtOnce();
             ReadOnlySequence<byte> buffer = result.Buffer;
             try
             {
@@ -260,6 +267,34 @@ internal sealed class MqttConnection : IAsyncDisposable
             {
                 throw new IOException("The broker closed the connection.");
             }
+        }
+    }
+
+    /// <summary>
+    /// Linux: switches the socket to quick-ack mode again (the kernel leaves it on its own), so TCP acknowledges the
+    /// broker's segments at once instead of up to 40 ms later with the next data. A broker with Nagle's algorithm on
+    /// (Mosquitto's default, set_tcp_nodelay false) holds its next PUBACK/PUBREC until the previous one is
+    /// acknowledged, and this client's next data often waits for a commit: without quick acks the two stall each
+    /// other. Elsewhere the option does not exist and this does nothing.
+    /// </summary>
+    private void AcknowledgeAtOnce()
+    {
+        if (!_quickAck)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.SetRawSocketOption(IpProtoTcp, TcpQuickAck, QuickAckOn);
+        }
+        catch (SocketException)
+        {
+            _quickAck = false;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection is ending.
         }
     }
 

@@ -54,6 +54,17 @@ public sealed class TestClients : IAsyncDisposable
         return client;
     }
 
+    /// <summary>A started subscriber (persistent session, QoS 2) whose handler records what arrives on <paramref name="topic"/>; returns once subscribed.</summary>
+    public async Task<MessageLog> SubscribeAsync(TestBroker broker, string topic, MqttProtocolVersion version = MqttProtocolVersion.V500)
+    {
+        var log = new MessageLog();
+        MqttClient subscriber = Create(Options(broker, NewClientId("sub"), version));
+        Task subscribed = subscriber.SubscribeAsync(topic, log.Handler);
+        await subscriber.StartAsync();
+        await subscribed.WaitAsync(TimeSpan.FromSeconds(30));
+        return log;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (MqttClient client in _clients)
