@@ -58,7 +58,12 @@ if [ "$rid" = "$("$repo/build/host-rid.sh")" ]; then
   fi
 fi
 
+# The newest C library symbol version the binary uses is the oldest libc6 it runs on.
+glibc=$(llvm-readelf --version-info "$binary" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
+[ -n "$glibc" ] || { echo "package: cannot read the C library version $binary needs (llvm-readelf)" >&2; exit 1; }
+
 root=$(mktemp -d)
+chmod 0755 "$root" # the archive's ./ entry
 trap 'rm -rf "$root"' EXIT
 install -D -m 0755 "$binary" "$root/usr/bin/iotpe"
 install -D -m 0644 "$repo/device/iotpe.service" "$root/lib/systemd/system/iotpe.service"
@@ -75,7 +80,7 @@ Version: $version
 Architecture: $arch
 Maintainer: IoTPE developers <iotpe@localhost>
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
-Depends: libc6 (>= 2.34), libssl3, adduser
+Depends: libc6 (>= $glibc), libssl3, adduser
 Recommends: libgpiod2
 Section: net
 Priority: optional
