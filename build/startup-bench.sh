@@ -46,12 +46,15 @@ time_start() { # port, data folder, command...
 stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 
 # The data folder with the queue: a persistent QoS 1 session subscribes and leaves, then the
-# messages are published (and acknowledged, so stored) for it.
+# messages are published (and acknowledged, so stored) for it. Needs mosquitto_sub and MQTT.js
+# (build/setup.sh installs both).
 echo "startup-bench: preparing a data folder with $messages queued messages" >&2
 port=$(free_port)
 time_start "$port" "$work/queued" "$host"
 mosquitto_sub -h 127.0.0.1 -p "$port" -c -i startup-sub -q 1 -t 'startup/#' -E
-seq 1 "$messages" | mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t startup/x -l
+# MQTT.js's publisher waits for every PUBACK (mosquitto_pub -l may disconnect with messages unsent).
+NODE_PATH=$(npm root -g) node "$repo/tests/IoTPE.TestSupport/node/sequence-publisher.js" \
+  "mqtt://127.0.0.1:$port" startup/x 1 "$messages" startup-pub 4 100 | grep -qx done
 stop "$started_pid"
 
 measure() { # label, data folder template ("" = empty), command...
@@ -65,9 +68,11 @@ measure() { # label, data folder template ("" = empty), command...
     times+=("$elapsed_ms")
     stop "$started_pid"
   done
+  # What the last start loaded, so that the figures say what they measured.
+  loaded=$(grep -o 'Resumed [0-9]* persistent sessions, [0-9]* queued deliveries' "$work/log" | head -n1)
   sorted=$(printf '%s\n' "${times[@]}" | sort -n)
   median=$(echo "$sorted" | sed -n "$(( (runs + 1) / 2 ))p")
-  echo "$label: median $median ms (min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1); $runs runs)"
+  echo "$label: median $median ms (min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1); $runs runs; $loaded)"
 }
 
 measure "x64 native, empty data folder" "" "$host"
