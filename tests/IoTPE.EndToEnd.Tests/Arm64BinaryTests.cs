@@ -74,7 +74,8 @@ public sealed partial class Arm64BinaryTests(ITestOutputHelper output)
     public async Task Under_qemu_every_acknowledged_qos_2_message_arrives_exactly_once_after_kill_9()
     {
         const int Messages = 400;
-        await using IotpeServer server = await IotpeServer.StartAsync(executable: Arm64Binary.UnderQemu);
+        string configuration = SlowClientConfiguration();
+        await using IotpeServer server = await IotpeServer.StartAsync(["--config", configuration], executable: Arm64Binary.UnderQemu);
         string url = $"mqtt://127.0.0.1:{server.Port}";
         using OutputCollector subscriber = MqttJs.StartScript("sequence-subscriber.js", url, "arm/q2", "2", "arm-sub", "5");
         Assert.True(await subscriber.WaitForLineAsync(l => l == "subscribed", TimeSpan.FromSeconds(60)), subscriber.Error);
@@ -100,6 +101,7 @@ public sealed partial class Arm64BinaryTests(ITestOutputHelper output)
         Assert.DoesNotContain(ackedBeforeKill, n => !received.Contains(n));
         Assert.Equal(Messages, received.Distinct().Count());
         Assert.Equal(received.Count, received.Distinct().Count()); // exactly once
+        Directory.Delete(Path.GetDirectoryName(configuration)!, recursive: true);
     }
 
     private static async Task PublishAsync(IotpeServer server, string[] arguments)
