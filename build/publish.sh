@@ -2,21 +2,26 @@
 # Publishes `iotpe` as one self-contained NativeAOT executable: artifacts/<rid>/iotpe.
 #
 #   build/publish.sh --rid linux-x64|linux-arm64|linux-arm [--sysroot DIR] [--framework net10.0|net9.0]
+#                    [--version X.Y.Z] [--output DIR]
 #
 # It uses net10.0 where that framework's NativeAOT packages restore, net9.0 otherwise, and says
-# which. Cross targets (arm64, arm) need clang, lld and a Debian sysroot of the target holding
-# libsqlite3-dev and zlib1g-dev (see README, "Publishing for a gateway"); the sysroot comes from
-# --sysroot or IOTPE_SYSROOT.
+# which. linux-arm64 on an x64 machine is cross-compiled with clang, lld and a sysroot of Debian's
+# arm64 packages that build/arm64-sysroot.sh builds once and reuses (build/setup.sh --arm64
+# installs what that needs); --sysroot DIR or IOTPE_SYSROOT names another. --version overrides the
+# product version of Directory.Build.props (build/package.sh uses it); --output replaces
+# artifacts/<rid>.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-rid=""; sysroot="${IOTPE_SYSROOT:-}"; frameworks=(net10.0 net9.0)
+rid=""; sysroot="${IOTPE_SYSROOT:-}"; frameworks=(net10.0 net9.0); version=""; out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rid) rid=$2; shift 2 ;;
     --sysroot) sysroot=$2; shift 2 ;;
     --framework) frameworks=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --version) version=$2; shift 2 ;;
+    --output) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "publish: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -27,7 +32,7 @@ case "$rid" in
 esac
 
 project="$repo/src/IoTPE.Edge/IoTPE.Edge.csproj"
-out="$repo/artifacts/$rid"
+[ -n "$out" ] || out="$repo/artifacts/$rid"
 work="$repo/artifacts/publish-obj/$rid"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -59,10 +64,16 @@ if [ -z "$chosen" ]; then
 fi
 
 extra=()
+[ -z "$version" ] || extra+=(-p:Version="$version")
 if [ "$rid" != "$host_rid" ]; then
+  if [ "$rid" = linux-arm64 ] && [ -z "$sysroot" ]; then
+    "$repo/build/setup.sh" --arm64
+    sysroot=$("$repo/build/arm64-sysroot.sh")
+  fi
   problems=()
   command -v clang >/dev/null 2>&1 || problems+=("clang (apt-get install clang)")
   command -v ld.lld >/dev/null 2>&1 || problems+=("lld (apt-get install lld)")
+  command -v llvm-objcopy >/dev/null 2>&1 || problems+=("llvm-objcopy (apt-get install llvm)")
   if [ -z "$sysroot" ]; then
     problems+=("a Debian sysroot for $rid (--sysroot DIR or IOTPE_SYSROOT)")
   elif [ ! -d "$sysroot/usr/include" ]; then
@@ -76,13 +87,15 @@ if [ "$rid" != "$host_rid" ]; then
 fi
 
 echo "publish: $rid with $chosen NativeAOT$([ "$chosen" != "${frameworks[0]}" ] && echo " (${frameworks[0]} NativeAOT packages are not available here)")"
-rm -rf "$out"
+if [ "$out" = "$repo/artifacts/$rid" ]; then rm -rf "$out"; else rm -f "$out/iotpe"; fi
 dotnet publish "$project" -c Release -r "$rid" -p:PublishAot=true -p:AppTargetFramework="$chosen" \
   --artifacts-path "$work/$chosen" -o "$out" -nologo -v quiet "${extra[@]}" -warnaserror
 
 # Keep the executable alone; debug symbols go to a folder of their own.
-mkdir -p "$repo/artifacts/symbols/$rid"
-find "$out" -maxdepth 1 -type f ! -name iotpe -exec mv -f {} "$repo/artifacts/symbols/$rid/" \;
+symbols="$repo/artifacts/symbols/$rid"
+[ "$out" = "$repo/artifacts/$rid" ] || symbols="$out/../$(basename "$out")-symbols"
+mkdir -p "$symbols"
+find "$out" -maxdepth 1 -type f ! -name iotpe -exec mv -f {} "$symbols/" \;
 if find "$out" -maxdepth 1 -name '*.so*' | grep -q .; then
   echo "publish: shared libraries ended up beside the binary" >&2; exit 1
 fi

@@ -9,6 +9,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 ./build/setup.sh
 ./build/publish.sh --rid "$(./build/host-rid.sh)"
+# The Raspberry Pi binary, cross-compiled, for Arm64BinaryTests (they run it under qemu-aarch64).
+# If it does not build, those tests fail naming it, and every other test still runs.
+if [ "$(./build/host-rid.sh)" != linux-arm64 ]; then
+  rm -f artifacts/linux-arm64/iotpe
+  ./build/publish.sh --rid linux-arm64 || echo "test: the linux-arm64 binary did not build (above); Arm64BinaryTests will fail" >&2
+fi
 
 dotnet build IoTPE.sln -c Release --nologo -v quiet
 

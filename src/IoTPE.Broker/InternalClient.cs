@@ -52,6 +52,23 @@ public sealed class InternalClient
     }
 
     /// <summary>
+    /// Rewrites the session's stored record and completes once the store has committed it (true)
+    /// or failed to (false): a round trip through the broker's lock and its store's writer, which
+    /// <c>iotpe run</c> takes as proof that the broker is alive before it feeds systemd's watchdog.
+    /// </summary>
+    public Task<bool> ProbeStoreAsync()
+    {
+        var committed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _state.RunPass(() =>
+        {
+            _state.Store.SaveSession(new StoredSession(_session.ClientId, (byte)_session.ProtocolVersion, _session.ExpiryIntervalSeconds,
+                _session.DisconnectedAtUnixMs, _session.Identity.UserName));
+            _state.Durability.AfterCommit(durable => committed.TrySetResult(durable));
+        });
+        return committed.Task;
+    }
+
+    /// <summary>
     /// Completes a delivery: at QoS 1 it leaves the durable queue; at QoS 0 it no longer counts
     /// against the client's limit of deliveries being handled. Call it once per delivery.
     /// </summary>

@@ -116,10 +116,15 @@ internal static class RunCommand
                 logger.Started(VersionAction.ProductVersion, dataFolder, (configuration.Sync ?? SqliteSyncMode.Full).ToString().ToLowerInvariant(),
                     allowAnonymous ? "allowed" : "refused");
                 SystemdNotifier.Notify("READY=1");
+                BrokerWatchdog? watchdog = BrokerWatchdog.StartIfExpected(broker);
 
                 string signal = await WaitForStopSignalAsync().ConfigureAwait(false);
                 logger.Stopping(signal);
                 SystemdNotifier.Notify("STOPPING=1");
+                if (watchdog is not null)
+                {
+                    await watchdog.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
         logger.Stopped();

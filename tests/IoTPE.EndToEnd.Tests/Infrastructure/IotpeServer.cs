@@ -16,11 +16,19 @@ internal sealed partial class IotpeServer : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private IotpeServer(string dataFolder, IReadOnlyList<string> extraArguments)
+    private IotpeServer(string dataFolder, IReadOnlyList<string> extraArguments, IotpeExecutable executable, IReadOnlyDictionary<string, string> environment)
     {
         DataFolder = dataFolder;
         ExtraArguments = extraArguments;
+        Executable = executable;
+        EnvironmentVariables = environment;
     }
+
+    /// <summary>How the binary is started: natively, or the arm64 binary under qemu.</summary>
+    public IotpeExecutable Executable { get; }
+
+    /// <summary>Variables added to the process's environment (e.g. <c>NOTIFY_SOCKET</c>).</summary>
+    public IReadOnlyDictionary<string, string> EnvironmentVariables { get; }
 
     public string DataFolder { get; }
 
@@ -59,7 +67,7 @@ internal sealed partial class IotpeServer : IAsyncDisposable
 
     /// <summary>Runs an <c>iotpe</c> command (e.g. <c>account add</c>) on this server's data folder.</summary>
     public Task<ProcessRun> CommandAsync(string[] arguments, string? standardInput = null) =>
-        ProcessRun.RunAsync(IotpeBinary.Path, [.. arguments, "--data", DataFolder], TimeSpan.FromSeconds(30), standardInput);
+        ProcessRun.RunAsync(Executable.FileName, [.. Executable.PrefixArguments, .. arguments, "--data", DataFolder], Executable.StartTimeout, standardInput);
 
     /// <summary>Creates an account with <c>iotpe account add NAME --password-stdin</c>.</summary>
     public async Task AddAccountAsync(string name, string password)
@@ -72,14 +80,21 @@ internal sealed partial class IotpeServer : IAsyncDisposable
     }
 
     /// <summary>Starts iotpe with <c>--allow-anonymous</c> unless told otherwise, on a free port.</summary>
-    public static async Task<IotpeServer> StartAsync(IEnumerable<string>? extraArguments = null, string? dataFolder = null, bool allowAnonymous = true)
+    /// <param name="extraArguments">Arguments after <c>run --data DIR --listen 127.0.0.1:PORT</c>.</param>
+    /// <param name="dataFolder">The data folder; default: a new temporary one.</param>
+    /// <param name="allowAnonymous">Adds <c>--allow-anonymous</c>.</param>
+    /// <param name="executable">Default: the published binary of this machine's RID.</param>
+    /// <param name="environment">Variables added to the process's environment.</param>
+    public static async Task<IotpeServer> StartAsync(IEnumerable<string>? extraArguments = null, string? dataFolder = null, bool allowAnonymous = true,
+        IotpeExecutable? executable = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         List<string> extra = [.. extraArguments ?? []];
         if (allowAnonymous)
         {
             extra.Add("--allow-anonymous");
         }
-        var server = new IotpeServer(dataFolder ?? Directory.CreateTempSubdirectory("iotpe-e2e-").FullName, extra);
+        var server = new IotpeServer(dataFolder ?? Directory.CreateTempSubdirectory("iotpe-e2e-").FullName, extra,
+            executable ?? IotpeExecutable.Native, environment ?? new Dictionary<string, string>());
         await server.StartProcessAsync(port: 0);
         return server;
     }
@@ -112,13 +127,17 @@ internal sealed partial class IotpeServer : IAsyncDisposable
 
     private async Task StartProcessAsync(int port)
     {
-        var info = new ProcessStartInfo(IotpeBinary.Path)
+        var info = new ProcessStartInfo(Executable.FileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in (string[])["run", "--data", DataFolder, "--listen", $"127.0.0.1:{port}", .. ExtraArguments])
+        foreach ((string name, string value) in EnvironmentVariables)
+        {
+            info.Environment[name] = value;
+        }
+        foreach (string argument in (string[])[.. Executable.PrefixArguments, "run", "--data", DataFolder, "--listen", $"127.0.0.1:{port}", .. ExtraArguments])
         {
             info.ArgumentList.Add(argument);
         }
@@ -147,11 +166,11 @@ internal sealed partial class IotpeServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        Task finished = await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+        Task finished = await Task.WhenAny(listening.Task, Task.Delay(Executable.StartTimeout));
         if (finished != listening.Task)
         {
             Kill();
-            throw new TimeoutException("iotpe did not start listening within 30 s:\n" + Output);
+            throw new TimeoutException($"iotpe did not start listening within {Executable.StartTimeout.TotalSeconds} s:\n" + Output);
         }
         Port = await listening.Task;
     }
