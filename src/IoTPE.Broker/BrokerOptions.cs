@@ -79,7 +79,7 @@ public sealed class BrokerOptions
     /// <summary>Seconds a new connection has to send CONNECT.</summary>
     public int ConnectTimeoutSeconds { get; set; } = 5;
 
-    /// <summary>Largest packet accepted before CONNECT has been accepted, in bytes; the CONNECT itself included.</summary>
+    /// <summary>Largest packet accepted before CONNECT has been accepted, in bytes, the CONNECT itself included (at most <see cref="MaximumPacketSize"/> applies).</summary>
     public int MaxConnectPacketSize { get; set; } = 64 * 1024;
 
     /// <summary>Most connections waiting to complete CONNECT at once; a new one beyond it closes the oldest.</summary>
@@ -118,7 +118,7 @@ public sealed class BrokerOptions
         AtLeast(MaxClientIdLength, 23, "maxClientIdLength");
         AtLeast(MaxConnections, 1, "maxConnections");
         AtLeast(ConnectTimeoutSeconds, 1, "connectTimeoutSeconds");
-        Within(MaxConnectPacketSize, 128, MaximumPacketSize, "maxConnectPacketSize");
+        AtLeast(MaxConnectPacketSize, 128, "maxConnectPacketSize");
         AtLeast(MaxPendingConnections, 1, "maxPendingConnections");
         AtLeast(MaxPendingConnectionsPerAddress, 1, "maxPendingConnectionsPerAddress");
         AtLeast(MaxPublishRatePerConnection, 0, "maxPublishRatePerConnection");

@@ -246,7 +246,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
             var sequence = new ReadOnlySequence<byte>(_input.Data);
             // Before CONNECT is accepted a client has proved nothing, so it gets a small packet limit:
             // a flood of half-sent huge CONNECTs must not hold the memory of the largest packets.
-            FrameStatus status = PacketFramer.TryReadFrame(sequence, _state.Options.MaxConnectPacketSize, out PacketFrame frame, out SequencePosition consumed, out MqttDecodeError error);
+            FrameStatus status = PacketFramer.TryReadFrame(sequence, Math.Min(_state.Options.MaxConnectPacketSize, _state.Options.MaximumPacketSize), out PacketFrame frame, out SequencePosition consumed, out MqttDecodeError error);
             if (status == FrameStatus.NeedMoreData)
             {
                 return true;

@@ -14,16 +14,24 @@ const client = mqtt.connect(url, {
   protocolId: Number(versionText) === 3 ? 'MQIsdp' : 'MQTT',
   properties: Number(versionText) === 5 ? { sessionExpiryInterval: 3600 } : undefined,
 });
-let next = 1, inFlight = 0, acked = 0, waiting = false;
+let next = 1, inFlight = 0, acked = 0, waiting = false, pumping = false;
+// QoS 0 acknowledgements arrive inside publish(): the guard keeps pump from recursing once per
+// message (5,000 deep overflows the stack); the loop that is running picks the freed slot up.
 function pump() {
-  if (acked >= slowAfter) {
-    if (!waiting && next <= count && inFlight < window) {
-      waiting = true;
-      setTimeout(() => { waiting = false; send(); pump(); }, 2);
+  if (pumping) return;
+  pumping = true;
+  try {
+    if (acked >= slowAfter) {
+      if (!waiting && next <= count && inFlight < window) {
+        waiting = true;
+        setTimeout(() => { waiting = false; send(); pump(); }, 2);
+      }
+      return;
     }
-    return;
+    while (next <= count && inFlight < window) send();
+  } finally {
+    pumping = false;
   }
-  while (next <= count && inFlight < window) send();
 }
 function send() {
   const seq = next++;
