@@ -14,6 +14,7 @@ namespace IoTPE.Engine.Tests;
 /// script workers, which take turns between accounts. A script that requests its own run stops at
 /// the hop limit. The engine, the broker, the SQLite stores and the MQTT clients are real.
 /// </summary>
+[Collection(SerialTimingCollection.Name)]
 public sealed class ScriptQueueFairnessTests : IAsyncDisposable
 {
     private const string Password = "s3cret-pw";

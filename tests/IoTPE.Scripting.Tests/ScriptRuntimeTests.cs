@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using IoTPE.TestSupport;
 
 namespace IoTPE.Scripting.Tests;
 
@@ -191,65 +192,6 @@ public sealed class ScriptRuntimeTests : IDisposable
         Assert.Equal(1, runtime.OwnerCount);
         Assert.Equal("2", (await runtime.RunAsync("active", "count@1", count, "{}", new RecordingHost())).ResultJson);
         Assert.Equal("1", (await runtime.RunAsync("idle", "count@1", count, "{}", new RecordingHost())).ResultJson);
-    }
-
-    /// <summary>A clock that moves only when told, firing the timers that fall due.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private readonly List<ManualTimer> _timers = [];
-        private long _now;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => Interlocked.Read(ref _now);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = new ManualTimer(callback, state, GetTimestamp() + dueTime.Ticks, period.Ticks);
-            lock (_timers)
-            {
-                _timers.Add(timer);
-            }
-            return timer;
-        }
-
-        public void Advance(TimeSpan by)
-        {
-            long now = Interlocked.Add(ref _now, by.Ticks);
-            ManualTimer[] timers;
-            lock (_timers)
-            {
-                timers = [.. _timers];
-            }
-            foreach (ManualTimer timer in timers)
-            {
-                timer.FireIfDue(now);
-            }
-        }
-
-        private sealed class ManualTimer(TimerCallback callback, object? state, long due, long period) : ITimer
-        {
-            private bool _disposed;
-
-            public void FireIfDue(long now)
-            {
-                if (!_disposed && now >= due)
-                {
-                    due = now + period;
-                    callback(state);
-                }
-            }
-
-            public bool Change(TimeSpan dueTime, TimeSpan period) => false;
-
-            public void Dispose() => _disposed = true;
-
-            public ValueTask DisposeAsync()
-            {
-                _disposed = true;
-                return ValueTask.CompletedTask;
-            }
-        }
     }
 
     [Fact]

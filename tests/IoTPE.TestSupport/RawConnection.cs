@@ -31,36 +31,31 @@ public sealed class RawConnection : IDisposable
     /// <summary>Reads until the server closes the connection or the timeout passes; says which happened.</summary>
     public async Task<(byte[] Received, bool Closed)> ReadUntilClosedAsync(TimeSpan timeout)
     {
-        var received = new List<byte>();
-        var buffer = new byte[4096];
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            while (true)
-            {
-                int n = await _stream.ReadAsync(buffer, cts.Token);
-                if (n == 0)
-                {
-                    return ([.. received], true);
-                }
-                received.AddRange(buffer.AsSpan(0, n));
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return ([.. received], false);
-        }
-        catch (IOException)
-        {
-            return ([.. received], true); // reset by the server
-        }
+        (byte[] received, ConnectionEnd end) = await ReadAllAsync(timeout);
+        return (received, end != ConnectionEnd.StillOpen);
     }
 
     /// <summary>
     /// Reads until the server ends the connection and says how: with the end of the stream (a FIN,
     /// after which every byte it sent has been read) or with a reset (unread bytes may be lost).
     /// </summary>
+    /// <exception cref="TimeoutException">The connection was still open after <paramref name="timeout"/>.</exception>
     public async Task<(byte[] Received, bool Reset)> ReadToEndAsync(TimeSpan timeout)
+    {
+        (byte[] received, ConnectionEnd end) = await ReadAllAsync(timeout);
+        return end == ConnectionEnd.StillOpen
+            ? throw new TimeoutException($"the server kept the connection open for {timeout}")
+            : (received, end == ConnectionEnd.Reset);
+    }
+
+    private enum ConnectionEnd
+    {
+        StillOpen,
+        EndOfStream,
+        Reset,
+    }
+
+    private async Task<(byte[] Received, ConnectionEnd End)> ReadAllAsync(TimeSpan timeout)
     {
         var received = new List<byte>();
         var buffer = new byte[4096];
@@ -72,14 +67,18 @@ public sealed class RawConnection : IDisposable
                 int n = await _stream.ReadAsync(buffer, cts.Token);
                 if (n == 0)
                 {
-                    return ([.. received], false);
+                    return ([.. received], ConnectionEnd.EndOfStream);
                 }
                 received.AddRange(buffer.AsSpan(0, n));
             }
         }
+        catch (OperationCanceledException)
+        {
+            return ([.. received], ConnectionEnd.StillOpen);
+        }
         catch (IOException)
         {
-            return ([.. received], true);
+            return ([.. received], ConnectionEnd.Reset);
         }
     }
 
