@@ -82,7 +82,7 @@ public sealed class Broker : IAsyncDisposable
     public BrokerCounters Counters => _state.Counters;
 
     /// <summary>Network connections that have not completed CONNECT yet.</summary>
-    public int PendingConnectionCount
+    internal int PendingConnectionCount
     {
         get
         {
