@@ -24,7 +24,7 @@ public sealed class ScriptRuntime : IDisposable
 
     private readonly ScriptRuntimeOptions _options;
     private readonly ConcurrentDictionary<string, ScriptOwnerQueue> _owners = new(StringComparer.Ordinal);
-    private readonly BlockingCollection<ScriptOwnerQueue> _ready = new(new ConcurrentQueue<ScriptOwnerQueue>());
+    private readonly ReadyOwners _ready = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread[] _workers;
     private readonly ScriptHeap?[] _running;
@@ -148,6 +148,7 @@ public sealed class ScriptRuntime : IDisposable
         _disposed = true;
         _idleHeapSweep?.Dispose();
         _stopping.Cancel();
+        _ready.Close();
         for (int i = 0; i < _running.Length; i++)
         {
             Volatile.Read(ref _running[i])?.RequestInterrupt();
@@ -217,17 +218,10 @@ public sealed class ScriptRuntime : IDisposable
 
     private void WorkerLoop(int index)
     {
-        try
+        // Ends when disposed: Dispose() cancels what is left.
+        while (_ready.TryTake(out ScriptOwnerQueue? queue))
         {
-            while (true)
-            {
-                ScriptOwnerQueue queue = _ready.Take(_stopping.Token);
-                TakeTurn(queue, index);
-            }
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            // Disposed: Dispose() cancels what is left.
+            TakeTurn(queue, index);
         }
     }
 
