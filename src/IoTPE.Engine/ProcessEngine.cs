@@ -65,7 +65,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
         _scriptManagement = new ScriptManagement(_catalog, options.Limits, options.ScriptQuota, _directory, _log);
         _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount);
-        Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new FailedLoginLimiter(_time));
+        Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new LoginLimiter(_time), _time);
         Authorizer = new AccountAuthorizer(_directory);
     }
 

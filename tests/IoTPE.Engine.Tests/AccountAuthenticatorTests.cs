@@ -5,6 +5,7 @@ using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Security;
 using IoTPE.Mqtt;
 using IoTPE.Storage.Sqlite;
+using IoTPE.TestSupport;
 
 namespace IoTPE.Engine.Tests;
 
@@ -33,7 +34,7 @@ public sealed class AccountAuthenticatorTests : IDisposable
     private static AuthenticationRequest Request(string? user, string? password, string address = "10.1.2.3") =>
         new("c1", user, password is null ? null : Encoding.UTF8.GetBytes(password), new IPEndPoint(IPAddress.Parse(address), 5000), "mqtt", null);
 
-    private AccountAuthenticator Create(bool anonymous = false) => new(_directory, anonymous, new FailedLoginLimiter(TimeProvider.System));
+    private AccountAuthenticator Create(bool anonymous = false) => new(_directory, anonymous, new LoginLimiter(TimeProvider.System));
 
     [Fact]
     public async Task The_right_password_logs_in_as_the_account()
@@ -77,16 +78,31 @@ public sealed class AccountAuthenticatorTests : IDisposable
     }
 
     [Fact]
-    public async Task Failures_from_one_address_lock_it_out_but_not_others()
+    public async Task Guesses_hold_back_their_address_and_account_but_not_a_client_that_logged_in_before()
     {
-        using AccountAuthenticator auth = Create();
+        _store.AddAccount(new Account("bob", PasswordHasher.Hash("b0b", 1000), DateTimeOffset.UtcNow));
+        _directory.ReloadIfChanged();
+        var clock = new ManualClock(); // the delays do not run out however slow the machine is
+        using var auth = new AccountAuthenticator(_directory, false, new LoginLimiter(clock), clock);
+        Assert.True((await auth.AuthenticateAsync(Request("acme", "s3cret", "10.7.7.7"), default)).Succeeded);
         for (int i = 0; i < 5; i++)
         {
-            await auth.AuthenticateAsync(Request("acme", "guess" + i, "10.9.9.9"), default);
+            Assert.Equal(ReasonCode.BadUserNameOrPassword, (await auth.AuthenticateAsync(Request("acme", "guess" + i, "10.9.9.9"), default)).ReasonCode);
         }
-        AuthenticationResult blocked = await auth.AuthenticateAsync(Request("acme", "s3cret", "10.9.9.9"), default);
-        Assert.False(blocked.Succeeded);
-        Assert.Contains("too many failed logins", blocked.Reason, StringComparison.Ordinal);
-        Assert.True((await auth.AuthenticateAsync(Request("acme", "s3cret", "10.8.8.8"), default)).Succeeded);
+
+        // The guesser's address, even with another account's right password: not checked, told to retry.
+        AuthenticationResult held = await auth.AuthenticateAsync(Request("bob", "b0b", "10.9.9.9"), default);
+        Assert.Equal(ReasonCode.ServerBusy, held.ReasonCode);
+        Assert.Contains("too many failed logins", held.Reason, StringComparison.Ordinal);
+        Assert.True((await auth.AuthenticateAsync(Request("bob", "b0b", "10.8.8.8"), default)).Succeeded);
+        // acme's owner, whose password was checked before, gets in at once from anywhere.
+        Assert.True((await auth.AuthenticateAsync(Request("acme", "s3cret", "10.6.6.6"), default)).Succeeded);
+
+        // A new password is checked again: a first login to the attacked account from elsewhere
+        // waits, the address it logged in from before does not.
+        _store.SetPasswordHash("acme", PasswordHasher.Hash("n3w", 1000));
+        _directory.ReloadIfChanged();
+        Assert.Equal(ReasonCode.ServerBusy, (await auth.AuthenticateAsync(Request("acme", "n3w", "10.8.8.8"), default)).ReasonCode);
+        Assert.True((await auth.AuthenticateAsync(Request("acme", "n3w", "10.7.7.7"), default)).Succeeded);
     }
 }

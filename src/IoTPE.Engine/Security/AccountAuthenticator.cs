@@ -10,13 +10,19 @@ namespace IoTPE.Engine.Security;
 /// <summary>
 /// Checks CONNECT credentials against the accounts: the user name is the account name, the
 /// password is verified against its PBKDF2 hash. Wrong credentials get Bad User Name or Password
-/// (0x86; 3.1.1: return code 4), failures are counted per address (<see cref="FailedLoginLimiter"/>),
-/// and clients without credentials are refused unless anonymous access is on.
+/// (0x86; 3.1.1: return code 4); a check the <see cref="LoginLimiter"/> holds back gets Server Busy
+/// (0x89; 3.1.1: 3, Server unavailable), which clients retry, since no password was looked at;
+/// clients without credentials are refused unless anonymous access is on.
 /// </summary>
 /// <remarks>
 /// PBKDF2 is deliberately slow (tens to hundreds of milliseconds on a gateway), so it runs on the
-/// thread pool, at most one per core at a time, and a successful check is remembered as an HMAC of
-/// the password under a key that lives only in this process, until the account's hash changes.
+/// thread pool, at most one per core at a time, in arrival order. A
+/// check is counted by the limiter before it waits for hashing, so a burst of logins cannot queue
+/// more guesses than the limiter allows. A login to an account that does not exist is not hashed
+/// at all: it waits as long as a recent real check took, which costs no CPU and tells an observer
+/// nothing about which accounts exist. A successful check is remembered as an HMAC of the password
+/// under a key that lives only in this process, until the account's hash changes: a client that
+/// logged in before gets in at once, whatever is going on from its address.
 /// </remarks>
 public sealed class AccountAuthenticator : IAuthenticator, IDisposable
 {
@@ -24,19 +30,24 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
 
     private readonly AccountDirectory _directory;
     private readonly bool _allowAnonymous;
-    private readonly FailedLoginLimiter _limiter;
+    private readonly LoginLimiter _limiter;
+    private readonly TimeProvider _time;
+    // SemaphoreSlim hands its slots to asynchronous waiters in arrival order.
     private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount);
+    // How long the last real check took, in ticks: what a login to an unknown account waits.
+    private long _typicalCheckTicks = TimeSpan.FromMilliseconds(100).Ticks;
     // Created on the first login, so a broker without accounts never loads the crypto library.
     private readonly Lazy<byte[]> _cacheKey = new(() => RandomNumberGenerator.GetBytes(32));
     private readonly Lock _cacheLock = new();
     private readonly Dictionary<string, (string PasswordHash, byte[] Mac)> _verified = new(StringComparer.Ordinal);
 
     /// <summary>Creates the authenticator.</summary>
-    public AccountAuthenticator(AccountDirectory directory, bool allowAnonymous, FailedLoginLimiter limiter)
+    public AccountAuthenticator(AccountDirectory directory, bool allowAnonymous, LoginLimiter limiter, TimeProvider? time = null)
     {
         _directory = directory;
         _allowAnonymous = allowAnonymous;
         _limiter = limiter;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <inheritdoc/>
@@ -50,41 +61,48 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
                 : AuthenticationResult.Refuse(ReasonCode.NotAuthorized, "anonymous clients are not allowed (start with --allow-anonymous)");
         }
         IPAddress? address = (request.RemoteEndPoint as IPEndPoint)?.Address;
-        if (_limiter.IsBlocked(address))
-        {
-            return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"too many failed logins from {address}; refused without checking");
-        }
         ReadOnlyMemory<byte> password = request.Password ?? ReadOnlyMemory<byte>.Empty;
         Account? account = _directory.Current.Find(userName);
+        byte[]? mac = null;
+        if (account is not null)
+        {
+            mac = HMACSHA256.HashData(_cacheKey.Value, password.Span);
+            lock (_cacheLock)
+            {
+                if (_verified.TryGetValue(userName, out var known) && known.PasswordHash == account.PasswordHash &&
+                    CryptographicOperations.FixedTimeEquals(known.Mac, mac))
+                {
+                    return AuthenticationResult.Accept(userName);
+                }
+            }
+        }
+
+        using LoginAttempt? attempt = _limiter.TryBegin(account?.Name, address, out TimeSpan retryAfter);
+        if (attempt is null)
+        {
+            return AuthenticationResult.Refuse(ReasonCode.ServerBusy,
+                $"too many failed logins for '{Printable(userName)}' from {address}; not checked, try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s");
+        }
         if (account is null)
         {
-            // Take as long as a wrong password would, so that timing does not tell which accounts exist.
-            await VerifyAsync(password, UnknownAccountHash.Value, cancellationToken).ConfigureAwait(false);
-            _limiter.RecordFailure(address);
+            await Task.Delay(TimeSpan.FromTicks(Interlocked.Read(ref _typicalCheckTicks)), _time, cancellationToken).ConfigureAwait(false);
+            attempt.Failed();
             return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"no account '{Printable(userName)}'");
-        }
-        byte[] mac = HMACSHA256.HashData(_cacheKey.Value, password.Span);
-        lock (_cacheLock)
-        {
-            if (_verified.TryGetValue(userName, out var known) && known.PasswordHash == account.PasswordHash &&
-                CryptographicOperations.FixedTimeEquals(known.Mac, mac))
-            {
-                return AuthenticationResult.Accept(userName);
-            }
         }
 
         if (!await VerifyAsync(password, account.PasswordHash, cancellationToken).ConfigureAwait(false))
         {
-            _limiter.RecordFailure(address);
+            attempt.Failed();
             return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"wrong password for account '{userName}'");
         }
+        attempt.Succeeded();
         lock (_cacheLock)
         {
             if (_verified.Count >= MaxCachedCredentials)
             {
                 _verified.Clear();
             }
-            _verified[userName] = (account.PasswordHash, mac);
+            _verified[userName] = (account.PasswordHash, mac!);
         }
         return AuthenticationResult.Accept(userName);
     }
@@ -95,15 +113,16 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
         try
         {
             byte[] bytes = password.ToArray();
-            return await Task.Run(() => PasswordHasher.Verify(bytes, hash), cancellationToken).ConfigureAwait(false);
+            long started = _time.GetTimestamp();
+            bool verified = await Task.Run(() => PasswordHasher.Verify(bytes, hash), cancellationToken).ConfigureAwait(false);
+            Interlocked.Exchange(ref _typicalCheckTicks, _time.GetElapsedTime(started).Ticks);
+            return verified;
         }
         finally
         {
             _hashing.Release();
         }
     }
-
-    private static readonly Lazy<string> UnknownAccountHash = new(() => PasswordHasher.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
     private static string Printable(string text) =>
         text.Length > 64 || text.Any(char.IsControl) ? Convert.ToHexString(Encoding.UTF8.GetBytes(text.Length > 64 ? text[..64] : text)) : text;
