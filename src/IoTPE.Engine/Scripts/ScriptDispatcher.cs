@@ -213,7 +213,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
                 }
                 else if (stopping)
                 {
-                    await oldest.Run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // cancelled: it ends soon
+                    await ((Task)oldest.Run).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // cancelled: it ends soon
                 }
                 else
                 {
