@@ -24,7 +24,7 @@ namespace IoTPE.Broker;
 /// await broker.StartAsync();
 /// </code>
 /// </example>
-public sealed class Broker : IAsyncDisposable
+public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
 {
     private readonly BrokerState _state;
     private readonly IAuthenticator _authenticator;
@@ -285,6 +285,10 @@ public sealed class Broker : IAsyncDisposable
         });
         return client!;
     }
+
+    /// <inheritdoc/>
+    IDurableSession IBrokerPort.ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery) =>
+        ConnectInternalClient(clientId, maxInFlight, onDelivery);
 
     /// <summary>
     /// Applies a change of rights (a revoked grant, a removed account) to what is already under

@@ -12,7 +12,7 @@ namespace IoTPE.Broker;
 /// delivered to it survives a crash until it is acknowledged. Deliveries arrive on the broker's
 /// threads; the handler must only queue them and return.
 /// </summary>
-public sealed class InternalClient
+public sealed class InternalClient : IDurableSession
 {
     private readonly BrokerState _state;
     private readonly DeliverySender _sender;

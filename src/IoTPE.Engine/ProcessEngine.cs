@@ -35,7 +35,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly Channel<ControlRequest> _requests = Channel.CreateUnbounded<ControlRequest>(new UnboundedChannelOptions { SingleReader = true });
-    private Broker.Broker? _broker;
+    private IBrokerPort? _broker;
     private ScriptRuntime? _runtime;
     private ScriptDispatcher? _dispatcher;
     private ScriptScheduler? _scheduler;
@@ -82,12 +82,21 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     public void Attach(Broker.Broker broker)
     {
         ArgumentNullException.ThrowIfNull(broker);
-        _broker = broker;
         broker.Interceptor = this;
         broker.RetainedQuota = new AccountRetainedQuota(_options.MaxRetainedBytesPerAccount);
         // A revoke or a removed account also reaches deliveries already in flight.
         _directory.Changed += broker.RecheckAuthorization;
-        var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log) { RunQueues = _runQueues };
+        Attach(broker, broker);
+    }
+
+    /// <summary>
+    /// Starts publishing, running scripts and finishing account removals through the broker's ports only:
+    /// everything after the wiring of the interceptor, the retained quota and the authorization re-check.
+    /// </summary>
+    internal void Attach(IBrokerPort broker, IUserDataRemoval userData)
+    {
+        _broker = broker;
+        var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log) { RunQueues = _runQueues, Time = _time };
         _runtime = new ScriptRuntime(new ScriptRuntimeOptions
         {
             Limits = _options.Limits,
@@ -97,11 +106,11 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         });
         var outcomes = new RunOutcomePublisher(services);
         _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes, _runQueues, _stores.RunAttempts);
-        _dispatcher.Start(broker.ConnectInternalClient(InternalClientId, Math.Min(_options.MaxRunsInFlight, MaxEngineWindow), _dispatcher.OnDelivery));
+        _dispatcher.Start(broker.ConnectDurableSession(InternalClientId, Math.Min(_options.MaxRunsInFlight, MaxEngineWindow), _dispatcher.OnDelivery));
         _scheduler = new ScriptScheduler(services, _runtime, _catalog, outcomes, _time);
         _scheduler.Start();
         _controlWorker = Task.Run(ProcessControlRequestsAsync);
-        _removals = new AccountRemoval(_directory, broker, _stores.Databases, _options.Limits.RunTimeout + TimeSpan.FromSeconds(1), _log, _time);
+        _removals = new AccountRemoval(_directory, userData, _stores.Databases, _options.Limits.RunTimeout + TimeSpan.FromSeconds(1), _log, _time);
         _removals.Start();
     }
 
@@ -112,25 +121,19 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     ReasonCode IMessageInterceptor.OnPublish(ClientIdentity publisher, ApplicationMessage message)
     {
         // Control topics: /<owner>/<grant action> and /<owner>/script/<request>[/<name>].
-        string topic = message.Topic;
-        if (RunHops.IsRunTopic(topic, out string runAccount) && !_runQueues.Admits(runAccount, out int queued, out long refused))
-        {
-            // Refused before it is acknowledged: the publisher keeps it (0x97 in 5.0, no PUBACK in 3.1.1).
-            _log.RunQueueFull(runAccount, topic, queued, refused);
-            return ReasonCode.QuotaExceeded;
-        }
-        if (TopicNamespace.OwnerOf(topic) is not { } owner)
+        if (!EngineTopic.TryParse(message.Topic, out EngineTopic topic))
         {
             return ReasonCode.Success;
         }
-        string[] levels = topic.Split('/');
-        if (levels.Length == 3 && GrantControl.IsControlTopic(levels[2]))
+        if (topic.StartsRun && !_runQueues.Admits(topic.Account, out int queued, out long refused))
         {
-            Enqueue(new ControlRequest(owner, levels[2], null, publisher.UserName, message.Payload, IsScript: false));
+            // Refused before it is acknowledged: the publisher keeps it (0x97 in 5.0, no PUBACK in 3.1.1).
+            _log.RunQueueFull(topic.Account, message.Topic, queued, refused);
+            return ReasonCode.QuotaExceeded;
         }
-        else if (levels.Length >= 4 && levels[2] == "script" && ScriptManagement.IsRequest(levels.AsSpan(3)))
+        if (topic.Kind is EngineTopicKind.GrantControl or EngineTopicKind.ScriptControl)
         {
-            Enqueue(new ControlRequest(owner, levels[3], levels.Length == 5 ? levels[4] : null, publisher.UserName, message.Payload, IsScript: true));
+            Enqueue(new ControlRequest(topic.Account, topic.Request!, topic.Name, publisher.UserName, message.Payload, IsScript: topic.Kind == EngineTopicKind.ScriptControl));
         }
         return ReasonCode.Success;
     }

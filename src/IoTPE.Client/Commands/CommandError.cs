@@ -8,7 +8,7 @@ namespace IoTPE.Client;
 public sealed class CommandError
 {
     /// <summary>The <see cref="Code"/> of a call rejected because it was cancelled.</summary>
-    public const string CancelledCode = "cancelled";
+    public const string CancelledCode = IoTPE.Commands.CommandWireFormat.CancelledCode;
 
     /// <summary>Creates an error.</summary>
     /// <param name="message">A human-readable description.</param>

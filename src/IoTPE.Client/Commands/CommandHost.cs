@@ -112,7 +112,7 @@ internal sealed class CommandHost
             return null;
         };
 
-    private static CommandError Cancelled() => new("The call was cancelled.", CommandError.CancelledCode);
+    private static CommandError Cancelled() => new(IoTPE.Commands.CommandWireFormat.CancelledMessage, CommandError.CancelledCode);
 
     /// <summary>Remembers a cancellation that arrived before its call (or after it ended), forgetting the oldest beyond a bound.</summary>
     private void Remember(string messageId)

@@ -1,22 +1,22 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using IoTPE.Commands;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Client.Commands;
 
 /// <summary>
-/// The command wire format (docs/commands.md): topics and JSON payloads of calls, results and cancellations, written
-/// with <see cref="Utf8JsonWriter"/> and read with <see cref="JsonDocument"/> (no reflection). Every message is a QoS 2
-/// PUBLISH; on MQTT 5.0 it also carries Content Type <c>application/json</c>, Payload Format Indicator 1 and the call's
-/// identifier as Correlation Data, and a call names its resolve topic as Response Topic.
+/// Command messages as this client sends and reads them: the payloads and topic suffixes of the shared
+/// <see cref="CommandWireFormat"/> (docs/commands.md), carried as QoS 2 PUBLISH packets that on MQTT 5.0 also carry
+/// Content Type <c>application/json</c>, Payload Format Indicator 1 and the call's identifier as Correlation Data,
+/// and for a call its resolve topic as Response Topic.
 /// </summary>
 internal static class CommandWire
 {
-    public const string ResolveSuffix = "/resolve";
-    public const string RejectSuffix = "/reject";
-    public const string CancelSuffix = "/cancel";
-    public const string ContentType = "application/json";
+    public const string ResolveSuffix = CommandWireFormat.ResolveSuffix;
+    public const string RejectSuffix = CommandWireFormat.RejectSuffix;
+    public const string CancelSuffix = CommandWireFormat.CancelSuffix;
+    public const string ContentType = CommandWireFormat.ContentType;
 
     /// <summary>Checks a command topic: a valid topic filter without '#' (which would also match its own result topics), not itself a result or cancel topic.</summary>
     public static void ValidateTopic(string topic)
@@ -32,137 +32,49 @@ internal static class CommandWire
         }
     }
 
-    /// <summary>A call: <c>{"messageId":…,"payload":…}</c> on the command topic.</summary>
+    /// <summary>A call on the command topic.</summary>
     public static PublishPacket Call(string topic, string messageId, Action<Utf8JsonWriter> writePayload) =>
-        Message(topic, messageId, topic + ResolveSuffix, writer =>
-        {
-            writer.WriteString("messageId"u8, messageId);
-            writer.WritePropertyName("payload"u8);
-            writePayload(writer);
-        });
+        Message(topic, messageId, topic + ResolveSuffix, CommandWireFormat.Call(messageId, writePayload));
 
-    /// <summary>A resolve: <c>{"messageId":…,"result":…}</c> on <c>&lt;call topic&gt;/resolve</c>.</summary>
+    /// <summary>A resolve on <c>&lt;call topic&gt;/resolve</c>.</summary>
     public static PublishPacket Resolve(string callTopic, string messageId, JsonElement result) =>
-        Message(callTopic + ResolveSuffix, messageId, null, writer =>
-        {
-            writer.WriteString("messageId"u8, messageId);
-            writer.WritePropertyName("result"u8);
-            WriteValue(writer, result);
-        });
+        Message(callTopic + ResolveSuffix, messageId, null, CommandWireFormat.Resolve(messageId, writer => WriteValue(writer, result)));
 
-    /// <summary>A reject: <c>{"messageId":…,"error":{"message":…,"code":…,"details":…}}</c> on <c>&lt;call topic&gt;/reject</c>.</summary>
+    /// <summary>A reject on <c>&lt;call topic&gt;/reject</c>.</summary>
     public static PublishPacket Reject(string callTopic, string messageId, CommandError error) =>
-        Message(callTopic + RejectSuffix, messageId, null, writer =>
-        {
-            writer.WriteString("messageId"u8, messageId);
-            writer.WriteStartObject("error"u8);
-            writer.WriteString("message"u8, error.Message);
-            if (error.Code is not null)
-            {
-                writer.WriteString("code"u8, error.Code);
-            }
+        Message(callTopic + RejectSuffix, messageId, null, CommandWireFormat.Reject(messageId, error.Message, error.Code,
+            error.Details is { } details ? writer => WriteValue(writer, details) : null));
 
-            if (error.Details is { } details)
-            {
-                writer.WritePropertyName("details"u8);
-                WriteValue(writer, details);
-            }
-
-            writer.WriteEndObject();
-        });
-
-    /// <summary>A cancellation: <c>{"messageId":…}</c> on <c>&lt;call topic&gt;/cancel</c>.</summary>
+    /// <summary>A cancellation on <c>&lt;call topic&gt;/cancel</c>.</summary>
     public static PublishPacket Cancel(string callTopic, string messageId) =>
-        Message(callTopic + CancelSuffix, messageId, null, writer => writer.WriteString("messageId"u8, messageId));
+        Message(callTopic + CancelSuffix, messageId, null, CommandWireFormat.Cancel(messageId));
 
     /// <summary>Reads a call; false (with the problem) when the payload is not one.</summary>
-    public static bool TryReadCall(ReadOnlyMemory<byte> json, out string messageId, out JsonElement payload, out string problem)
-    {
-        payload = default;
-        if (!TryParse(json, out JsonElement root, out messageId, out problem))
-        {
-            return false;
-        }
-
-        payload = root.TryGetProperty("payload"u8, out JsonElement value) ? value : default;
-        return true;
-    }
+    public static bool TryReadCall(ReadOnlyMemory<byte> json, out string messageId, out JsonElement payload, out string problem) =>
+        CommandWireFormat.TryReadCall(json, out messageId, out payload, out problem);
 
     /// <summary>Reads a cancellation's message identifier.</summary>
     public static bool TryReadCancel(ReadOnlyMemory<byte> json, out string messageId, out string problem) =>
-        TryParse(json, out _, out messageId, out problem);
+        CommandWireFormat.TryReadCancel(json, out messageId, out problem);
 
     /// <summary>Reads a resolve or reject (by <paramref name="rejected"/>) of the command on <paramref name="commandTopic"/>.</summary>
     public static bool TryReadResult(string commandTopic, bool rejected, ReadOnlyMemory<byte> json, out CommandResult? result, out string problem)
     {
         result = null;
-        if (!TryParse(json, out JsonElement root, out string messageId, out problem))
-        {
-            return false;
-        }
-
         if (!rejected)
         {
-            JsonElement value = root.TryGetProperty("result"u8, out JsonElement r) ? r : NullValue;
-            result = new CommandResult(commandTopic, messageId, value, null);
+            if (!CommandWireFormat.TryReadResolve(json, out string resolvedId, out JsonElement value, out problem))
+            {
+                return false;
+            }
+            result = new CommandResult(commandTopic, resolvedId, value, null);
             return true;
         }
-
-        result = new CommandResult(commandTopic, messageId, default, ReadError(root));
-        return true;
-    }
-
-    private static readonly JsonElement NullValue = JsonDocument.Parse("null"u8.ToArray()).RootElement.Clone();
-
-    private static CommandError ReadError(JsonElement root)
-    {
-        if (!root.TryGetProperty("error"u8, out JsonElement error))
+        if (!CommandWireFormat.TryReadReject(json, out string messageId, out string message, out string? code, out JsonElement? details, out problem))
         {
-            return new CommandError("The command was rejected.");
-        }
-
-        if (error.ValueKind == JsonValueKind.String)
-        {
-            return new CommandError(error.GetString()!);
-        }
-
-        if (error.ValueKind != JsonValueKind.Object)
-        {
-            return new CommandError(error.GetRawText(), null, error);
-        }
-
-        string message = error.TryGetProperty("message"u8, out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : error.GetRawText();
-        string? code = error.TryGetProperty("code"u8, out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        JsonElement? details = error.TryGetProperty("details"u8, out JsonElement d) ? d : null;
-        return new CommandError(message, code, details);
-    }
-
-    private static bool TryParse(ReadOnlyMemory<byte> json, out JsonElement root, out string messageId, out string problem)
-    {
-        root = default;
-        messageId = string.Empty;
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(json);
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException ex)
-        {
-            problem = "the payload is not JSON: " + ex.Message;
             return false;
         }
-
-        if (root.ValueKind != JsonValueKind.Object ||
-            !root.TryGetProperty("messageId"u8, out JsonElement id) ||
-            id.ValueKind != JsonValueKind.String ||
-            string.IsNullOrEmpty(id.GetString()))
-        {
-            problem = "the payload is not an object with a string \"messageId\"";
-            return false;
-        }
-
-        messageId = id.GetString()!;
-        problem = string.Empty;
+        result = new CommandResult(commandTopic, messageId, default, new CommandError(message, code, details));
         return true;
     }
 
@@ -178,17 +90,8 @@ internal static class CommandWire
         }
     }
 
-    private static PublishPacket Message(string topic, string messageId, string? responseTopic, Action<Utf8JsonWriter> writeMembers)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writeMembers(writer);
-            writer.WriteEndObject();
-        }
-
-        return new PublishPacket(topic, buffer.WrittenMemory.ToArray())
+    private static PublishPacket Message(string topic, string messageId, string? responseTopic, byte[] payload) =>
+        new(topic, payload)
         {
             QoS = QualityOfService.ExactlyOnce,
             Properties = new PublishProperties
@@ -199,5 +102,4 @@ internal static class CommandWire
                 ResponseTopic = responseTopic,
             },
         };
-    }
 }

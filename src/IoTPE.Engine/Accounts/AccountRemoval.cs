@@ -1,3 +1,4 @@
+using IoTPE.Broker;
 using IoTPE.Engine.Scripts;
 using Microsoft.Extensions.Logging;
 
@@ -15,7 +16,7 @@ namespace IoTPE.Engine.Accounts;
 public sealed class AccountRemoval : IAsyncDisposable
 {
     private readonly AccountDirectory _directory;
-    private readonly Broker.Broker _broker;
+    private readonly IUserDataRemoval _broker;
     private readonly IAccountDatabases _databases;
     private readonly TimeSpan _grace;
     private readonly ILogger _log;
@@ -34,7 +35,7 @@ public sealed class AccountRemoval : IAsyncDisposable
     /// </param>
     /// <param name="log">Where the outcome is logged.</param>
     /// <param name="time">The clock of the grace period.</param>
-    internal AccountRemoval(AccountDirectory directory, Broker.Broker broker, IAccountDatabases databases, TimeSpan grace, ILogger log, TimeProvider time)
+    internal AccountRemoval(AccountDirectory directory, IUserDataRemoval broker, IAccountDatabases databases, TimeSpan grace, ILogger log, TimeProvider time)
     {
         _directory = directory;
         _broker = broker;
@@ -56,7 +57,7 @@ public sealed class AccountRemoval : IAsyncDisposable
     /// Removes what the broker and the databases hold for a removed account and ends its pending
     /// removal in <paramref name="store"/>. Used by the engine and by <c>iotpe account</c> when no engine runs.
     /// </summary>
-    public static async Task<(int Sessions, int Retained)> FinishAsync(string name, Broker.Broker broker, IAccountStore store, IAccountDatabases databases)
+    public static async Task<(int Sessions, int Retained)> FinishAsync(string name, IUserDataRemoval broker, IAccountStore store, IAccountDatabases databases)
     {
         ArgumentNullException.ThrowIfNull(broker);
         ArgumentNullException.ThrowIfNull(store);

@@ -1,11 +1,12 @@
 using System.Text.Json;
+using IoTPE.Commands;
 
 namespace IoTPE.Engine.Scripts;
 
 /// <summary>
-/// A command call as IoTPE's client sends it (docs/commands.md): <c>{"messageId": "...", "payload": ...}</c>
-/// on the command topic, answered on <c>&lt;topic&gt;/resolve</c> or <c>&lt;topic&gt;/reject</c>, and cancelled
-/// with <c>{"messageId": "..."}</c> on <c>&lt;topic&gt;/cancel</c>.
+/// A command call as IoTPE's client sends it (docs/commands.md, read with the shared <see cref="CommandWireFormat"/>):
+/// <c>{"messageId": "...", "payload": ...}</c> on the command topic, answered on <c>&lt;topic&gt;/resolve</c> or
+/// <c>&lt;topic&gt;/reject</c>, and cancelled with <c>{"messageId": "..."}</c> on <c>&lt;topic&gt;/cancel</c>.
 /// </summary>
 /// <param name="MessageId">The call's identifier, chosen by the caller.</param>
 /// <param name="Payload">The call's payload (a detached JSON value; null when absent).</param>
@@ -17,25 +18,13 @@ internal sealed record CommandCall(string MessageId, JsonElement Payload)
     public static bool TryParse(ReadOnlyMemory<byte> json, out CommandCall? call, out string? problem)
     {
         call = null;
-        try
+        if (!CommandWireFormat.TryReadCall(json, out string messageId, out JsonElement payload, out string reason))
         {
-            using JsonDocument document = JsonDocument.Parse(json);
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("messageId", out JsonElement id) ||
-                id.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(id.GetString()))
-            {
-                problem = "a command call is {\"messageId\": \"...\", \"payload\": ...}";
-                return false;
-            }
-            JsonElement payload = root.TryGetProperty("payload", out JsonElement p) ? p.Clone() : Null;
-            call = new CommandCall(id.GetString()!, payload);
-            problem = null;
-            return true;
-        }
-        catch (JsonException e)
-        {
-            problem = "the call is not JSON: " + e.Message;
+            problem = reason;
             return false;
         }
+        call = new CommandCall(messageId, payload.ValueKind == JsonValueKind.Undefined ? Null : payload);
+        problem = null;
+        return true;
     }
 }

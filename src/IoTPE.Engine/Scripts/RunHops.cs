@@ -37,29 +37,5 @@ internal static class RunHops
     };
 
     /// <summary>Whether <paramref name="topic"/> starts a run: <c>/&lt;account&gt;/run|runfile|cmd/&lt;name&gt;</c>; gives the account.</summary>
-    public static bool IsRunTopic(string topic, out string account)
-    {
-        account = "";
-        if (topic.Length < 2 || topic[0] != '/')
-        {
-            return false;
-        }
-        int accountEnd = topic.IndexOf('/', 1);
-        if (accountEnd < 2)
-        {
-            return false;
-        }
-        int kindEnd = topic.IndexOf('/', accountEnd + 1);
-        if (kindEnd < 0 || topic.IndexOf('/', kindEnd + 1) >= 0 || kindEnd == topic.Length - 1)
-        {
-            return false;
-        }
-        ReadOnlySpan<char> kind = topic.AsSpan(accountEnd + 1, kindEnd - accountEnd - 1);
-        if (kind is not ("run" or "runfile" or "cmd"))
-        {
-            return false;
-        }
-        account = topic[1..accountEnd];
-        return true;
-    }
+    public static bool IsRunTopic(string topic, out string account) => EngineTopic.StartsRunOf(topic, out account);
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using IoTPE.Broker;
 using IoTPE.Broker.Security;
+using IoTPE.Commands;
 using IoTPE.Mqtt;
 using IoTPE.Scripting;
 
@@ -17,31 +18,31 @@ namespace IoTPE.Engine.Scripts;
 /// </summary>
 internal sealed class RunOutcomePublisher(ScriptServices services)
 {
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>A run finished (completed or failed).</summary>
-    public void Publish(string requestTopic, ApplicationMessage? request, string account, string script, string? version, ScriptRunResult result)
+    public void Publish(RunRequest request, ScriptRunResult result)
     {
         if (result.Completed)
         {
             byte[] payload = Encoding.UTF8.GetBytes(result.ResultJson ?? "null");
-            string? responseTopic = AllowedResponseTopic(request);
-            Send(responseTopic ?? requestTopic + "/result", payload, request, responseTopic is not null, error: false);
+            string? responseTopic = AllowedResponseTopic(request.Message);
+            Send(responseTopic ?? request.Topic + "/result", payload, request.Message, responseTopic is not null, error: false);
             return;
         }
-        ScriptError? error = result.Error;
-        PublishFailure(requestTopic, request, account, script, version, result.Status.ToString(), error?.Message ?? "the run failed", error?.Position, error?.Stack);
+        PublishFailure(request, RunFailure.Of(result));
     }
 
-    /// <summary>The engine could not start the run (no such script, unreadable file, ...).</summary>
-    public void PublishFailure(string requestTopic, ApplicationMessage? request, string account, string script, string? version, string status, string message, SourcePosition? position,
-        string? stack = null)
+    /// <summary>The run failed, or the engine could not start it (no such script, unreadable file, ...).</summary>
+    public void PublishFailure(RunRequest request, RunFailure failure)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
-            json.WriteString("error", message);
-            json.WriteString("status", status);
-            if (position is { } p)
+            json.WriteString("error", failure.Message);
+            json.WriteString("status", failure.Status.ToWire());
+            if (failure.Position is { } p)
             {
                 json.WriteNumber("line", p.Line);
                 if (p.Column is { } column)
@@ -58,90 +59,73 @@ internal sealed class RunOutcomePublisher(ScriptServices services)
                 json.WriteNull("line");
                 json.WriteNull("column");
             }
-            json.WriteString("script", script);
-            if (stack is not null)
+            json.WriteString("script", request.Script);
+            if (failure.Stack is not null)
             {
-                json.WriteString("stack", stack); // the script's frames, "    at f (calc:3:7)" per line
+                json.WriteString("stack", failure.Stack); // the script's frames, "    at f (calc:3:7)" per line
             }
-            if (version is null)
+            if (request.Version is null)
             {
                 json.WriteNull("version");
             }
             else
             {
-                json.WriteString("version", version);
+                json.WriteString("version", request.Version);
             }
             json.WriteEndObject();
         }
         byte[] payload = buffer.WrittenSpan.ToArray();
-        services.Log.ScriptFailed(account, script, status, message);
-        Send(requestTopic + "/error", payload, request, toResponseTopic: false, error: true);
-        if (AllowedResponseTopic(request) is { } responseTopic)
+        services.Log.ScriptFailed(request.Account, request.Script, failure.Status.ToWire(), failure.Message);
+        Send(request.Topic + "/error", payload, request.Message, toResponseTopic: false, error: true);
+        if (AllowedResponseTopic(request.Message) is { } responseTopic)
         {
-            Send(responseTopic, payload, request, toResponseTopic: true, error: true);
+            Send(responseTopic, payload, request.Message, toResponseTopic: true, error: true);
         }
     }
 
     /// <summary>
     /// A command run finished: its return value resolves the call on <c>&lt;topic&gt;/resolve</c>, a failure
-    /// rejects it on <c>&lt;topic&gt;/reject</c>, in the wire format of IoTPE's client (docs/commands.md).
+    /// rejects it on <c>&lt;topic&gt;/reject</c>, in the shared wire format (<see cref="CommandWireFormat"/>).
     /// </summary>
-    public void PublishCommandOutcome(string callTopic, string messageId, string script, ScriptRunResult result)
+    public void PublishCommandOutcome(RunRequest request, string messageId, ScriptRunResult result)
     {
         if (result.Completed)
         {
-            SendCommand(callTopic + "/resolve", messageId, json =>
-            {
-                json.WritePropertyName("result");
-                json.WriteRawValue(result.ResultJson ?? "null", skipInputValidation: true);
-            });
+            SendCommand(request.Topic + CommandWireFormat.ResolveSuffix, messageId,
+                CommandWireFormat.Resolve(messageId, json => json.WriteRawValue(result.ResultJson ?? "null", skipInputValidation: true)));
             return;
         }
-        ScriptError? error = result.Error;
-        services.Log.ScriptFailed(TopicAccount(callTopic), script, result.Status.ToString(), error?.Message ?? "failed");
-        PublishCommandReject(callTopic, messageId, error?.Message ?? "the run failed", result.Status.ToString(), error?.Position);
+        RunFailure failure = RunFailure.Of(result);
+        services.Log.ScriptFailed(request.Account, request.Script, failure.Status.ToWire(), result.Error?.Message ?? "failed");
+        PublishCommandReject(request.Topic, messageId, failure with { Stack = null });
     }
 
-    /// <summary>Rejects a call: <c>{"messageId", "error": {"message", "code", "details": {"line", "column"}}}</c>.</summary>
-    public void PublishCommandReject(string callTopic, string messageId, string message, string code, SourcePosition? position) =>
-        SendCommand(callTopic + "/reject", messageId, json =>
-        {
-            json.WriteStartObject("error");
-            json.WriteString("message", message);
-            json.WriteString("code", code);
-            if (position is { } p)
-            {
-                json.WriteStartObject("details");
-                json.WriteNumber("line", p.Line);
-                if (p.Column is { } column)
-                {
-                    json.WriteNumber("column", column);
-                }
-                json.WriteEndObject();
-            }
-            json.WriteEndObject();
-        });
-
-    private void SendCommand(string topic, string messageId, Action<Utf8JsonWriter> members)
+    /// <summary>Rejects a call: <c>{"messageId", "error": {"message", "code", "details": {"line", "column"}}}</c>, details only with a position.</summary>
+    public void PublishCommandReject(string callTopic, string messageId, RunFailure failure)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        Action<Utf8JsonWriter>? details = failure.Position is not { } p ? null : json =>
         {
             json.WriteStartObject();
-            json.WriteString("messageId", messageId);
-            members(json);
+            json.WriteNumber("line", p.Line);
+            if (p.Column is { } column)
+            {
+                json.WriteNumber("column", column);
+            }
             json.WriteEndObject();
-        }
+        };
+        SendCommand(callTopic + CommandWireFormat.RejectSuffix, messageId, CommandWireFormat.Reject(messageId, failure.Message, failure.Status.ToWire(), details));
+    }
+
+    private void SendCommand(string topic, string messageId, byte[] payload)
+    {
         var properties = new PublishProperties
         {
-            ContentType = "application/json",
+            ContentType = CommandWireFormat.ContentType,
             PayloadFormatIndicator = PayloadFormatIndicator.Utf8,
             CorrelationData = Encoding.UTF8.GetBytes(messageId),
         };
-        services.Broker.Publish(new ApplicationMessage(topic, buffer.WrittenSpan.ToArray(), QualityOfService.ExactlyOnce, retain: false, properties));
+        services.Broker.Publish(new ApplicationMessage(topic, payload, QualityOfService.ExactlyOnce, retain: false, properties));
     }
-
-    private static string TopicAccount(string topic) => topic.Split('/') is [_, var account, ..] ? account : "";
 
     private string? AllowedResponseTopic(ApplicationMessage? request)
     {

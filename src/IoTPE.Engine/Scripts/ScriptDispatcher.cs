@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using IoTPE.Broker;
 using IoTPE.Scripting;
@@ -6,8 +7,8 @@ namespace IoTPE.Engine.Scripts;
 
 /// <summary>
 /// Runs scripts for the messages of the seed's run topics, which reach it through the engine's
-/// durable internal session (so a message is acknowledged to its publisher once it is queued on
-/// disk for the run, and a crash during the run means it runs again after the restart):
+/// durable session (<see cref="IDurableSession"/>: a message is acknowledged to its publisher once it is
+/// queued on disk for the run, and a crash during the run means it runs again after the restart):
 /// <list type="bullet">
 /// <item><c>/&lt;account&gt;/run/&lt;name&gt;</c> runs the newest version of the stored script <c>name</c>;</item>
 /// <item><c>/&lt;account&gt;/runfile/&lt;name&gt;</c> runs <c>&lt;scripts&gt;/&lt;account&gt;/&lt;name&gt;.js</c>;</item>
@@ -15,15 +16,26 @@ namespace IoTPE.Engine.Scripts;
 /// return value resolves the call, a failure rejects it, <c>/cancel</c> cancels it (docs/commands.md).</item>
 /// </list>
 /// Only the account, or accounts it granted publishing on the topic, get a message there: the
-/// broker's authorization sees to that. Runs of one account happen in order; accounts run in parallel.
-/// Each account has its own queue here (bounded: <see cref="EngineOptions.MaxQueuedRunsPerAccount"/>,
-/// checked when a request is published) and its own share of the script workers
-/// (<see cref="EngineOptions.MaxRunsInFlightPerAccount"/>), so a busy or spinning account does not
-/// hold up another account's runs.
+/// broker's authorization sees to that. Each account has its own queue here (bounded:
+/// <see cref="EngineOptions.MaxQueuedRunsPerAccount"/>, checked when a request is published) and its own
+/// share of the script workers (<see cref="EngineOptions.MaxRunsInFlightPerAccount"/>), so a busy or
+/// spinning account does not hold up another account's runs; accounts run in parallel.
+/// <para>
+/// Order: each account has exactly one consumer, a task alive while the account has requests, which does
+/// dispatch → run → publish outcome → acknowledge for them. It hands requests to the script workers
+/// oldest first, up to the account's share, and publishes the outcome of each run and acknowledges its
+/// request in the order the requests arrived: a later run that ends first (a call cancelled while
+/// queued) waits for the outcomes before it. The script workers run one account's runs one at a time
+/// in the order handed over (<see cref="ScriptRuntime"/>), so a share above one only lets the next runs
+/// wait in the workers' queue instead of here; runs never overlap. A request answered without running
+/// (no such script, an invalid call, quarantined, given up after failed dispatches) is answered when it
+/// reaches the head, which can be before the outcomes of runs still in flight ahead of it. A cancel
+/// does not queue behind the account's requests: it must reach a call that is waiting.
+/// </para>
 /// </summary>
 internal sealed class ScriptDispatcher : IAsyncDisposable
 {
-    /// <summary>The subscriptions of the engine's internal session.</summary>
+    /// <summary>The subscriptions of the engine's durable session.</summary>
     public static readonly string[] TopicFilters = ["/+/run/+", "/+/runfile/+", "/+/cmd/+", "/+/cmd/+/cancel"];
 
     private const int MaxDispatchAttempts = 5;
@@ -36,16 +48,22 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     private readonly RunQueueCounts _counts;
     private readonly IRunAttemptStore? _attempts;
     private readonly int _maxRunningPerAccount;
-    private readonly Channel<DispatchWork> _work = Channel.CreateUnbounded<DispatchWork>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<InternalDelivery> _cancels = Channel.CreateUnbounded<InternalDelivery>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
-    private InternalClient? _client;
-    private Task? _loop;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CancellationTokenSource> _calls = new(StringComparer.Ordinal);
-    private int _running;
+    private readonly TaskCompletionSource _stopSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _calls = new(StringComparer.Ordinal);
+    private IDurableSession? _session;
+    private Task? _cancelLoop;
 
-    // Guards the account queues, the recovery slot and the accounts waiting for it.
+    // Guards the account queues, the recovery slot, the accounts waiting for it and the consumer count.
     private readonly Lock _sync = new();
     private readonly Dictionary<string, AccountRunQueue> _accounts = new(StringComparer.Ordinal);
+    private bool _started;
+    private bool _stopped;
+    private int _consumers;
+
+    // Set by the last consumer to end once stopping: DisposeAsync awaits it.
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Requests recovered after the process stopped without finishing them run one at a time,
     // engine-wide, each after a durable mark of its start: if the process dies during one, that
@@ -53,7 +71,6 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     private bool _recoveryRunning;
     private readonly List<AccountRunQueue> _awaitingRecovery = [];
     private readonly List<long> _recoveredAtStart = [];
-    private volatile bool _started;
 
     public ScriptDispatcher(ScriptServices services, ScriptRuntime runtime, ScriptCatalog catalog, ScriptFiles files, RunOutcomePublisher outcomes,
         RunQueueCounts counts, IRunAttemptStore? attempts = null)
@@ -68,31 +85,38 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         _maxRunningPerAccount = services.Options.MaxRunsInFlightPerAccount;
     }
 
+    // Consumers and the cancel loop start only in Start, after the session is set.
+    private IDurableSession Session => _session ?? throw new InvalidOperationException("the dispatcher is not started");
+
     /// <summary>Called by the broker for each delivery, under its lock: queue only.</summary>
     public void OnDelivery(InternalDelivery delivery)
     {
         string topic = delivery.Message.Topic;
-        if (IsCancel(topic))
+        if (EngineTopic.TryParse(topic, out EngineTopic parsed) && parsed.Kind == EngineTopicKind.CommandCancel)
         {
             // Not behind the account's queued runs: a cancel must reach a call that is waiting.
-            _work.Writer.TryWrite(new DispatchWork(null, delivery));
+            _cancels.Writer.TryWrite(delivery);
             return;
         }
-        if (!_started && IsRecovered(delivery))
-        {
-            _recoveredAtStart.Add(delivery.StoreId);
-        }
-        string account = AccountOf(topic);
+        string account = EngineTopic.AccountOf(topic);
         _counts.Add(account);
         lock (_sync)
         {
+            if (!_started && IsRecovered(delivery))
+            {
+                _recoveredAtStart.Add(delivery.StoreId);
+            }
             if (!_accounts.TryGetValue(account, out AccountRunQueue? queue))
             {
                 queue = new AccountRunQueue(account);
                 _accounts.Add(account, queue);
             }
             queue.Waiting.Enqueue(delivery);
-            Schedule(queue);
+            if (_started)
+            {
+                EnsureConsumer(queue);
+            }
+            queue.Wake();
         }
     }
 
@@ -105,79 +129,142 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         }
     }
 
-    public void Start(InternalClient client)
+    /// <summary>Subscribes the engine's durable session and starts taking the requests delivered to it.</summary>
+    public void Start(IDurableSession session)
     {
-        _client = client;
+        _session = session;
         if (_attempts is not null)
         {
             try
             {
                 // Marks of requests no longer queued are stale (their message ids may be reused).
-                _attempts.ForgetAllExcept(_recoveredAtStart);
+                List<long> recovered;
+                lock (_sync)
+                {
+                    recovered = [.. _recoveredAtStart];
+                }
+                _attempts.ForgetAllExcept(recovered);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 _services.Log.RunAttemptNotRecorded("(start-up)", e);
             }
         }
-        _started = true;
+        lock (_sync)
+        {
+            _started = true;
+            foreach (AccountRunQueue queue in _accounts.Values)
+            {
+                EnsureConsumer(queue);
+            }
+        }
         foreach (string filter in TopicFilters)
         {
-            client.Subscribe(filter);
+            session.Subscribe(filter);
         }
-        _loop = Task.Run(LoopAsync);
+        _cancelLoop = Task.Run(CancelLoopAsync);
     }
 
     private bool IsRecovered(InternalDelivery delivery) => _attempts is not null && delivery.Redelivered && delivery.StoreId != 0;
 
-    private static bool IsCancel(string topic) => topic.EndsWith("/cancel", StringComparison.Ordinal) && topic.Split('/') is ["", _, "cmd", _, "cancel"];
-
     // Under _sync.
-    private void Schedule(AccountRunQueue queue)
+    private void EnsureConsumer(AccountRunQueue queue)
     {
-        if (!queue.Scheduled)
+        if (queue.Consuming || _stopped)
         {
-            queue.Scheduled = true;
-            _work.Writer.TryWrite(new DispatchWork(queue, null));
+            return;
+        }
+        queue.Consuming = true;
+        _consumers++;
+        _ = Task.Run(() => ConsumeAsync(queue));
+    }
+
+    /// <summary>
+    /// The account's one consumer: starts its requests' runs oldest first while its share has room,
+    /// publishes each outcome and acknowledges its request in request order, and ends when the account
+    /// has nothing left (a later request starts a new one).
+    /// </summary>
+    private async Task ConsumeAsync(AccountRunQueue queue)
+    {
+        var started = new Queue<StartedRun>(); // handed over, outcome not published; in request order
+        Task? retry = null; // the head's dispatch failed: tried again when this delay ends
+        while (true)
+        {
+            Task wake;
+            lock (_sync)
+            {
+                wake = queue.NextWake();
+            }
+            bool stopping = _stopping.IsCancellationRequested;
+            if (retry is { IsCompleted: true })
+            {
+                retry = null;
+            }
+            if (!stopping && retry is null)
+            {
+                retry = StartRuns(queue, started);
+            }
+            if (started.TryPeek(out StartedRun? oldest))
+            {
+                if (oldest.Run.IsCompleted)
+                {
+                    started.Dequeue();
+                    Finish(queue, oldest);
+                }
+                else if (stopping)
+                {
+                    await ((Task)oldest.Run).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // cancelled: it ends soon
+                }
+                else
+                {
+                    await Task.WhenAny(oldest.Run, wake, retry ?? wake, _stopSignal.Task).ConfigureAwait(false);
+                }
+                continue;
+            }
+            lock (_sync)
+            {
+                if (stopping || (retry is null && queue.Waiting.Count == 0))
+                {
+                    ConsumerEnded(queue);
+                    return;
+                }
+            }
+            // Waiting for the recovery slot, for the retry delay, or for the stop.
+            await Task.WhenAny(wake, retry ?? wake, _stopSignal.Task).ConfigureAwait(false);
         }
     }
 
-    private async Task LoopAsync()
+    // Under _sync. An account with nothing queued or running leaves the table.
+    private void ConsumerEnded(AccountRunQueue queue)
     {
-        await foreach (DispatchWork work in _work.Reader.ReadAllAsync().ConfigureAwait(false))
+        queue.Consuming = false;
+        if (queue.IsIdle && !queue.RecoveredRunning && _accounts.TryGetValue(queue.Account, out AccountRunQueue? current) && ReferenceEquals(current, queue))
         {
-            if (work.Cancel is { } cancel)
-            {
-                string[] levels = cancel.Message.Topic.Split('/');
-                Cancel(levels[1], levels[3], cancel.Message);
-                _client!.Acknowledge(cancel);
-                continue;
-            }
-            Pump(work.Queue!);
+            _accounts.Remove(queue.Account);
+        }
+        if (--_consumers == 0 && _stopped)
+        {
+            _drained.TrySetResult();
         }
     }
 
     /// <summary>
-    /// Hands the account's waiting requests to the script workers, oldest first, while the
-    /// account's share (<see cref="EngineOptions.MaxRunsInFlightPerAccount"/>) has room: a busy
-    /// account cannot fill the workers' queue ahead of the others.
+    /// Hands the account's waiting requests to the script workers, oldest first, while the account's
+    /// share (<see cref="EngineOptions.MaxRunsInFlightPerAccount"/>) has room: a busy account cannot fill
+    /// the workers' queue ahead of the others. Returns the delay after which the head is tried again
+    /// when its dispatch failed; the account's later requests wait behind it, so its runs keep their order.
     /// </summary>
-    private void Pump(AccountRunQueue queue)
+    private Task? StartRuns(AccountRunQueue queue, Queue<StartedRun> started)
     {
-        lock (_sync)
-        {
-            queue.Scheduled = false;
-        }
         while (true)
         {
             InternalDelivery head;
             bool recovered;
             lock (_sync)
             {
-                if (queue.RetryPending || queue.RecoveredRunning || queue.Waiting.Count == 0)
+                if (queue.RecoveredRunning || queue.Waiting.Count == 0)
                 {
-                    RemoveIfIdle(queue);
-                    return;
+                    return null;
                 }
                 head = queue.Waiting.Peek();
                 recovered = IsRecovered(head);
@@ -185,7 +272,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
                 {
                     if (queue.Running > 0)
                     {
-                        return; // the account's last run ending schedules it again
+                        return null; // the account's last outcome being published lets it start
                     }
                     if (_recoveryRunning)
                     {
@@ -193,72 +280,59 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
                         {
                             _awaitingRecovery.Add(queue);
                         }
-                        return;
+                        return null;
                     }
                     _recoveryRunning = true;
                     queue.RecoveredRunning = true;
                 }
                 else if (queue.Running >= _maxRunningPerAccount)
                 {
-                    return;
+                    return null;
                 }
                 queue.Running++;
             }
-            bool started;
+            StartedRun? run;
             try
             {
-                started = Dispatch(queue, head, recovered);
+                run = Dispatch(head);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                RunEnded(queue, recovered, schedule: false);
-                int attempt;
-                lock (_sync)
-                {
-                    attempt = ++queue.HeadFailures;
-                }
+                RunEnded(queue, recovered);
+                int attempt = ++queue.HeadFailures;
                 _services.Log.DispatchFailed(head.Message.Topic, attempt, e);
-                if (attempt >= MaxDispatchAttempts)
+                if (attempt < MaxDispatchAttempts)
                 {
-                    ReportUndispatchable(head.Message, e);
-                    lock (_sync)
-                    {
-                        queue.Waiting.Dequeue();
-                        queue.HeadFailures = 0;
-                    }
-                    Acknowledge(head);
-                    continue;
+                    // The engine database locked or unreadable for a moment: tried again shortly.
+                    return Task.Delay(TimeSpan.FromSeconds(attempt), _services.Time, _stopping.Token);
                 }
+                ReportUndispatchable(head.Message, e);
                 lock (_sync)
                 {
-                    queue.RetryPending = true;
+                    queue.Waiting.Dequeue();
                 }
-                // Tried again shortly (the engine database locked or unreadable for a moment); the
-                // account's later requests wait behind it, so its runs keep their order.
-                _ = Task.Delay(TimeSpan.FromSeconds(attempt)).ContinueWith(_ =>
-                {
-                    lock (_sync)
-                    {
-                        queue.RetryPending = false;
-                        Schedule(queue);
-                    }
-                }, TaskScheduler.Default);
-                return;
+                queue.HeadFailures = 0;
+                Acknowledge(head);
+                continue;
             }
             lock (_sync)
             {
                 queue.Waiting.Dequeue();
-                queue.HeadFailures = 0;
             }
-            if (!started)
+            queue.HeadFailures = 0;
+            if (run is null)
             {
-                RunEnded(queue, recovered, schedule: false);
+                RunEnded(queue, recovered);
+            }
+            else
+            {
+                started.Enqueue(run with { Recovered = recovered });
             }
         }
     }
 
-    // A run handed over by Pump ended (or never started): the account's share has room again.
-    private void RunEnded(AccountRunQueue queue, bool recovered, bool schedule)
+    // A run handed over by StartRuns ended (or never started): the account's share has room again.
+    private void RunEnded(AccountRunQueue queue, bool recovered)
     {
         lock (_sync)
         {
@@ -269,31 +343,18 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
                 _recoveryRunning = false;
                 foreach (AccountRunQueue waiting in _awaitingRecovery)
                 {
-                    Schedule(waiting);
+                    waiting.Wake();
                 }
                 _awaitingRecovery.Clear();
             }
-            if (schedule)
-            {
-                Schedule(queue);
-            }
-        }
-    }
-
-    // Under _sync. An account with nothing queued or running leaves the table.
-    private void RemoveIfIdle(AccountRunQueue queue)
-    {
-        if (queue.IsIdle && !queue.RecoveredRunning && _accounts.TryGetValue(queue.Account, out AccountRunQueue? current) && ReferenceEquals(current, queue))
-        {
-            _accounts.Remove(queue.Account);
         }
     }
 
     // The request leaves the engine's durable queue, and its account's count.
     private void Acknowledge(InternalDelivery delivery)
     {
-        _client!.Acknowledge(delivery);
-        _counts.Remove(AccountOf(delivery.Message.Topic));
+        Session.Acknowledge(delivery);
+        _counts.Remove(EngineTopic.AccountOf(delivery.Message.Topic));
         if (IsRecovered(delivery))
         {
             try
@@ -309,23 +370,22 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
 
     // A recovered request's start is noted durably before it runs; one whose start was noted
     // before (the process died while it ran, after having died once with it queued) is quarantined.
-    private bool MayRun(InternalDelivery delivery, string account, string name, CommandCall? call)
+    private bool MayRun(InternalDelivery delivery, RunRequest request, CommandCall? call)
     {
         if (!IsRecovered(delivery) || _attempts!.MarkStarted(delivery.StoreId) == 0)
         {
             return true;
         }
-        ApplicationMessage message = delivery.Message;
-        _services.Log.RunQuarantined(message.Topic);
-        _attempts.AddQuarantined(new QuarantinedRun(account, message.Topic, DateTimeOffset.UtcNow));
-        const string text = "The request was running when the process died, twice: it is quarantined and will not run again.";
+        _services.Log.RunQuarantined(request.Topic);
+        _attempts.AddQuarantined(new QuarantinedRun(request.Account, request.Topic, _services.Time.GetUtcNow()));
+        var failure = new RunFailure(RunStatus.Quarantined, "The request was running when the process died, twice: it is quarantined and will not run again.");
         if (call is not null)
         {
-            _outcomes.PublishCommandReject(message.Topic, call.MessageId, text, "Quarantined", null);
+            _outcomes.PublishCommandReject(request.Topic, call.MessageId, failure);
         }
         else
         {
-            _outcomes.PublishFailure(message.Topic, message, account, name, null, "Quarantined", text, null);
+            _outcomes.PublishFailure(request, failure);
         }
         Acknowledge(delivery);
         return false;
@@ -334,16 +394,20 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     // The caller learns that its request was given up, as it would of any other failed run.
     private void ReportUndispatchable(ApplicationMessage message, Exception error)
     {
-        string text = "The engine could not read the script: " + error.Message;
+        var failure = new RunFailure(RunStatus.InternalError, "The engine could not read the script: " + error.Message);
         try
         {
-            switch (message.Topic.Split('/'))
+            if (!EngineTopic.TryParse(message.Topic, out EngineTopic topic))
             {
-                case ["", _, "cmd", _] when CommandCall.TryParse(message.Payload, out CommandCall? call, out _):
-                    _outcomes.PublishCommandReject(message.Topic, call!.MessageId, text, "InternalError", null);
+                return;
+            }
+            switch (topic.Kind)
+            {
+                case EngineTopicKind.Command when CommandCall.TryParse(message.Payload, out CommandCall? call, out _):
+                    _outcomes.PublishCommandReject(message.Topic, call!.MessageId, failure);
                     break;
-                case ["", var account, "run" or "runfile", var name]:
-                    _outcomes.PublishFailure(message.Topic, message, account, name, null, "InternalError", text, null);
+                case EngineTopicKind.Run or EngineTopicKind.RunFile:
+                    _outcomes.PublishFailure(new RunRequest(message.Topic, message, topic.Account, topic.Name!), failure);
                     break;
             }
         }
@@ -353,51 +417,39 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         }
     }
 
-    private static string AccountOf(string topic)
-    {
-        // "/<account>/..." : anything else has no account and is refused by Dispatch.
-        int end = topic.Length > 1 && topic[0] == '/' ? topic.IndexOf('/', 1) : -1;
-        return end > 1 ? topic[1..end] : "";
-    }
-
-    /// <summary>Work for the dispatch loop: an account to pump, or a cancel to apply at once.</summary>
-    private readonly record struct DispatchWork(AccountRunQueue? Queue, InternalDelivery? Cancel);
-
     /// <summary>
-    /// Dispatches one request: returns true when a run started (its end is reported to
-    /// <see cref="RunEnded"/>), false when the request was answered at once (acknowledged).
-    /// Throws when reading what it needs fails; the caller tries again.
+    /// Dispatches one request: the run it started, or null when the request was answered at once
+    /// (and acknowledged). Throws when reading what it needs fails; the caller tries again.
     /// </summary>
-    private bool Dispatch(AccountRunQueue queue, InternalDelivery delivery, bool recovered)
+    private StartedRun? Dispatch(InternalDelivery delivery)
     {
         ApplicationMessage message = delivery.Message;
-        string[] levels = message.Topic.Split('/');
-        if (levels.Length != 4 || levels[0].Length != 0)
+        if (!EngineTopic.TryParse(message.Topic, out EngineTopic topic) || topic.Kind is not (EngineTopicKind.Run or EngineTopicKind.RunFile or EngineTopicKind.Command))
         {
             Acknowledge(delivery);
-            return false;
+            return null;
         }
-        string account = levels[1], kind = levels[2], name = levels[3];
+        string account = topic.Account, name = topic.Name!;
         if (!_services.Accounts.Exists(account))
         {
             Acknowledge(delivery); // nobody's namespace: nothing to run
-            return false;
+            return null;
         }
-        if (kind == "cmd")
+        if (topic.Kind == EngineTopicKind.Command)
         {
-            return DispatchCommand(queue, delivery, account, name, recovered);
+            return DispatchCommand(delivery, account, name);
         }
         string key;
         ScriptSource source;
         string? version;
-        if (kind == "run")
+        if (topic.Kind == EngineTopicKind.Run)
         {
             StoredScript? script = ScriptName.IsValid(name, out _) ? _catalog.Latest(account, name) : null;
             if (script is null)
             {
-                _outcomes.PublishFailure(message.Topic, message, account, name, null, "NotFound", $"account {account} has no stored script '{name}'", null);
+                _outcomes.PublishFailure(new RunRequest(message.Topic, message, account, name), new RunFailure(RunStatus.NotFound, $"account {account} has no stored script '{name}'"));
                 Acknowledge(delivery);
-                return false;
+                return null;
             }
             key = script.RuntimeKey;
             source = new ScriptSource(script.Name, script.Text);
@@ -407,90 +459,127 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         {
             if (_files.Read(account, name, out string? problem) is not { } file)
             {
-                _outcomes.PublishFailure(message.Topic, message, account, name, null, "NotFound", problem!, null);
+                _outcomes.PublishFailure(new RunRequest(message.Topic, message, account, name), new RunFailure(RunStatus.NotFound, problem!));
                 Acknowledge(delivery);
-                return false;
+                return null;
             }
             key = "file:" + name + "@" + file.Version;
             source = new ScriptSource(name + ".js", file.Text);
             version = file.Version;
         }
-        if (!MayRun(delivery, account, name, call: null))
+        var request = new RunRequest(message.Topic, message, account, name, version);
+        if (!MayRun(delivery, request with { Version = null }, call: null))
         {
-            return false;
+            return null;
         }
         byte[] json = ScriptMessage.FromMessage(message, account, name);
         var host = new AccountScriptHost(_services, account, name, RunHops.Of(message));
-        Interlocked.Increment(ref _running);
         Task<ScriptRunResult> run = _runtime.RunAsync(account, key, source, json, host, _stopping.Token);
-        queue.LastOutcome = FinishAsync(queue, recovered, delivery, run, queue.LastOutcome, account, name, version);
-        return true;
+        return new StartedRun(delivery, request, Recovered: false, run);
     }
 
-    private bool DispatchCommand(AccountRunQueue queue, InternalDelivery delivery, string account, string name, bool recovered)
+    private StartedRun? DispatchCommand(InternalDelivery delivery, string account, string name)
     {
         ApplicationMessage message = delivery.Message;
+        var request = new RunRequest(message.Topic, message, account, name);
         if (!CommandCall.TryParse(message.Payload, out CommandCall? call, out string? problem))
         {
-            _outcomes.PublishFailure(message.Topic, message, account, name, null, "InvalidCall", problem!, null);
+            _outcomes.PublishFailure(request, new RunFailure(RunStatus.InvalidCall, problem!));
             Acknowledge(delivery);
-            return false;
+            return null;
         }
         StoredScript? script = ScriptName.IsValid(name, out _) ? _catalog.Latest(account, name) : null;
         if (script is null)
         {
-            _outcomes.PublishCommandReject(message.Topic, call!.MessageId, $"account {account} has no stored script '{name}'", "NotFound", null);
+            _outcomes.PublishCommandReject(message.Topic, call!.MessageId, new RunFailure(RunStatus.NotFound, $"account {account} has no stored script '{name}'"));
             Acknowledge(delivery);
-            return false;
+            return null;
         }
-        if (!MayRun(delivery, account, name, call))
+        if (!MayRun(delivery, request, call))
         {
-            return false;
+            return null;
         }
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        string callKey = CallKey(account, name, call!.MessageId);
-        _calls[callKey] = cancellation;
+        _calls[CallKey(account, name, call!.MessageId)] = cancellation;
         byte[] json = ScriptMessage.FromMessage(message, account, name, call);
-        Interlocked.Increment(ref _running);
         Task<ScriptRunResult> run = _runtime.RunAsync(account, script.RuntimeKey, new ScriptSource(script.Name, script.Text), json,
             new AccountScriptHost(_services, account, name, RunHops.Of(message)), cancellation.Token);
-        queue.LastOutcome = FinishCommandAsync(queue, recovered, delivery, run, queue.LastOutcome, account, name, call, callKey, cancellation);
-        return true;
+        return new StartedRun(delivery, request, Recovered: false, run, call, cancellation);
     }
 
-    private async Task FinishCommandAsync(AccountRunQueue queue, bool recovered, InternalDelivery delivery, Task<ScriptRunResult> run, Task previous,
-        string account, string name, CommandCall call, string callKey, CancellationTokenSource cancellation)
+    /// <summary>The run ended: its outcome is published and its request acknowledged, unless the engine is stopping.</summary>
+    private void Finish(AccountRunQueue queue, StartedRun started)
     {
+        RunRequest request = started.Request;
         try
         {
-            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            ScriptRunResult result = await run.ConfigureAwait(false);
-            _outcomes.PublishCommandOutcome(delivery.Message.Topic, call.MessageId, name, result);
-            Acknowledge(delivery);
-        }
-        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-        {
-            // Cancelled by the caller (queued: it never ran; running: interrupted).
-            _outcomes.PublishCommandReject(delivery.Message.Topic, call.MessageId, "The call was cancelled.", "cancelled", null);
-            Acknowledge(delivery);
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down: not acknowledged, so the call runs after the restart.
+            Task<ScriptRunResult> run = started.Run;
+            bool cancelled = run.IsCanceled || run.Exception?.InnerException is OperationCanceledException;
+            if (cancelled && (_stopping.IsCancellationRequested || started.Call is null))
+            {
+                return; // shutting down: not acknowledged, so the request runs again after the restart
+            }
+            if (started.Call is { } call)
+            {
+                if (cancelled)
+                {
+                    // Cancelled by the caller (queued: it never ran; running: interrupted).
+                    _outcomes.PublishCommandReject(request.Topic, call.MessageId, new RunFailure(RunStatus.Cancelled, Commands.CommandWireFormat.CancelledMessage));
+                }
+                else if (run.IsCompletedSuccessfully)
+                {
+                    _outcomes.PublishCommandOutcome(request, call.MessageId, run.Result);
+                }
+                else
+                {
+                    // The runtime itself failed (not the script): the caller learns it, the engine goes on.
+                    string error = run.Exception!.InnerException!.Message;
+                    _services.Log.ScriptHostFailed(request.Account, request.Script, error);
+                    _outcomes.PublishCommandReject(request.Topic, call.MessageId, new RunFailure(RunStatus.InternalError, "The engine could not run the script: " + error));
+                }
+            }
+            else if (run.IsCompletedSuccessfully)
+            {
+                if (run.Result.HostException is { } hostError)
+                {
+                    _services.Log.ScriptHostFailed(request.Account, request.Script, hostError.Message);
+                }
+                _outcomes.Publish(request, run.Result);
+            }
+            else
+            {
+                // The runtime itself failed (not the script): reported on the error topic, the engine goes on.
+                string error = run.Exception!.InnerException!.Message;
+                _services.Log.ScriptHostFailed(request.Account, request.Script, error);
+                _outcomes.PublishFailure(request, new RunFailure(RunStatus.InternalError, "The engine could not run the script: " + error));
+            }
+            Acknowledge(started.Delivery);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The runtime itself failed (not the script): the caller learns it, the engine goes on.
-            _services.Log.ScriptHostFailed(account, name, e.Message);
-            _outcomes.PublishCommandReject(delivery.Message.Topic, call.MessageId, "The engine could not run the script: " + e.Message, "InternalError", null);
-            Acknowledge(delivery);
+            // Publishing failed (the broker stopping): not acknowledged, so it runs again after the restart.
+            _services.Log.ScriptHostFailed(request.Account, request.Script, e.Message);
         }
         finally
         {
-            _calls.TryRemove(callKey, out _);
-            cancellation.Dispose();
-            Interlocked.Decrement(ref _running);
-            RunEnded(queue, recovered, schedule: true);
+            if (started.Call is { } call && started.Cancellation is { } cancellation)
+            {
+                _calls.TryRemove(CallKey(request.Account, request.Script, call.MessageId), out _);
+                cancellation.Dispose();
+            }
+            RunEnded(queue, started.Recovered);
+        }
+    }
+
+    private async Task CancelLoopAsync()
+    {
+        await foreach (InternalDelivery cancel in _cancels.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (EngineTopic.TryParse(cancel.Message.Topic, out EngineTopic topic))
+            {
+                Cancel(topic.Account, topic.Name!, cancel.Message);
+            }
+            Session.Acknowledge(cancel);
         }
     }
 
@@ -512,51 +601,43 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
 
     private static string CallKey(string account, string name, string messageId) => account + "/" + name + "/" + messageId;
 
-    private async Task FinishAsync(AccountRunQueue queue, bool recovered, InternalDelivery delivery, Task<ScriptRunResult> run, Task previous,
-        string account, string name, string? version)
-    {
-        try
-        {
-            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            ScriptRunResult result = await run.ConfigureAwait(false);
-            if (result.HostException is { } hostError)
-            {
-                _services.Log.ScriptHostFailed(account, name, hostError.Message);
-            }
-            _outcomes.Publish(delivery.Message.Topic, delivery.Message, account, name, version, result);
-            Acknowledge(delivery);
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down: not acknowledged, so the message runs again after the restart.
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // The runtime itself failed (not the script): reported on the error topic, the engine goes on.
-            _services.Log.ScriptHostFailed(account, name, e.Message);
-            _outcomes.PublishFailure(delivery.Message.Topic, delivery.Message, account, name, version, "InternalError", "The engine could not run the script: " + e.Message, null);
-            Acknowledge(delivery);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _running);
-            RunEnded(queue, recovered, schedule: true);
-        }
-    }
-
+    /// <summary>
+    /// Stops: runs under way are cancelled and not acknowledged (they run again after the restart);
+    /// completes when every account's consumer has drained, or after a run's time budget and a margin.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        _work.Writer.TryComplete();
+        _cancels.Writer.TryComplete();
+        bool draining;
+        lock (_sync)
+        {
+            _stopped = true;
+            draining = _consumers > 0;
+        }
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
+        _stopSignal.TrySetResult();
+        if (_cancelLoop is not null)
         {
-            await _loop.ConfigureAwait(false);
+            await _cancelLoop.ConfigureAwait(false);
         }
-        for (int i = 0; i < 100 && Volatile.Read(ref _running) > 0; i++)
+        if (draining)
         {
-            await Task.Delay(20).ConfigureAwait(false);
+            try
+            {
+                // A run that ignores its cancellation still ends at its time budget.
+                await _drained.Task.WaitAsync(_services.Options.Limits.RunTimeout + TimeSpan.FromSeconds(2), TimeProvider.System).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Stopping anyway: what did not finish was not acknowledged and runs again after the restart.
+            }
         }
-        if (_attempts is not null && _started)
+        bool started;
+        lock (_sync)
+        {
+            started = _started;
+        }
+        if (_attempts is not null && started)
         {
             try
             {

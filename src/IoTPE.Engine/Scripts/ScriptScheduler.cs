@@ -113,7 +113,7 @@ internal sealed class ScriptScheduler : IAsyncDisposable
             entry.Running = false;
             if (t.IsCompletedSuccessfully)
             {
-                _outcomes.Publish(topic, null, account, name, script.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), t.Result);
+                _outcomes.Publish(new RunRequest(topic, null, account, name, script.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), t.Result);
             }
         }, TaskScheduler.Default);
     }

@@ -1,11 +1,12 @@
+using IoTPE.Broker;
 using IoTPE.Broker.Security;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPE.Engine.Scripts;
 
-/// <summary>What a script's host calls reach: the broker, the authorizer, the account's storage and the log.</summary>
+/// <summary>What a script's host calls and the dispatcher reach: the broker (only through its port), the authorizer, the account's storage, the log and the clock.</summary>
 internal sealed record ScriptServices(
-    Broker.Broker Broker,
+    IBrokerPort Broker,
     Accounts.AccountDirectory AccountDirectory,
     IAuthorizer Authorizer,
     IKeyValueStore KeyValues,
@@ -15,6 +16,9 @@ internal sealed record ScriptServices(
 {
     /// <summary>Run requests each account has queued, for the check of a script's publish to a run topic; null: unchecked.</summary>
     public RunQueueCounts? RunQueues { get; init; }
+
+    /// <summary>The engine's clock (retry delays, quarantine times).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>The current accounts.</summary>
     public Accounts.AccountSnapshot Accounts => AccountDirectory.Current;
