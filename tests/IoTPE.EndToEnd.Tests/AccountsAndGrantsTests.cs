@@ -5,7 +5,9 @@ namespace IoTPE.EndToEnd.Tests;
 
 /// <summary>
 /// The seed's user model with MQTT.js's <c>mqtt</c> command exactly as the seed uses it, against the
-/// published binary: accounts, grants, revokes, refused logins and namespace escapes.
+/// published binary: accounts, grants, revokes, refused logins and namespace escapes. A subscriber
+/// that must be in place before a publish is waited for through MQTT.js's debug log (its SUBACK);
+/// that a message does not arrive is shown by a later message on the same connection that does.
 /// </summary>
 public sealed class AccountsAndGrantsTests : IAsyncLifetime
 {
@@ -26,15 +28,34 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
     private string Port => _server.Port.ToString(CultureInfo.InvariantCulture);
 
     private OutputCollector Sub(string user, string topic, string password = "secret") =>
-        MqttJs.StartSubscriber("--username", user, "-P", password, "-t", topic, "-h", "127.0.0.1", "-p", Port, "-v");
+        MqttJs.StartSubscriber(SubArguments(user, topic, password));
+
+    /// <summary>Starts <c>mqtt sub</c> and returns once its SUBACK arrived.</summary>
+    private Task<OutputCollector> SubscribedAsync(string user, string topic, string password = "secret") =>
+        MqttJs.StartSubscriberAsync(SubArguments(user, topic, password));
+
+    private string[] SubArguments(string user, string topic, string password) =>
+        ["--username", user, "-P", password, "-t", topic, "-h", "127.0.0.1", "-p", Port, "-v"];
+
+    /// <summary>
+    /// Publishes a sentinel that <paramref name="subscriber"/> may receive and waits for it: the broker
+    /// delivers to one connection in the order it routed, so anything published before the sentinel
+    /// that has not arrived by then never will.
+    /// </summary>
+    private async Task AwaitSentinelAsync(OutputCollector subscriber, string user, string topic)
+    {
+        string sentinel = "sentinel-" + Guid.NewGuid().ToString("N");
+        ProcessRun pub = await Pub(user, topic, sentinel);
+        Assert.True(pub.ExitCode == 0, pub.StandardError);
+        Assert.True(await subscriber.WaitForLineAsync(l => l == $"{topic} {sentinel}"), string.Join('\n', subscriber.Lines) + subscriber.Error);
+    }
 
     private Task<ProcessRun> Pub(string user, string topic, string message, string password = "secret") =>
         MqttJs.RunAsync("pub", "--username", user, "-P", password, "-t", topic, "-h", "127.0.0.1", "-p", Port, "-m", message, "-q", "1");
 
     private async Task<string> GrantAsync(string action, string json)
     {
-        using OutputCollector results = Sub(Owner, $"/{Owner}/grant_result");
-        await Task.Delay(700);
+        using OutputCollector results = await SubscribedAsync(Owner, $"/{Owner}/grant_result");
         ProcessRun pub = await Pub(Owner, $"/{Owner}/{action}", json);
         Assert.True(pub.ExitCode == 0, pub.StandardError);
         Assert.True(await results.WaitForLineAsync(l => l.StartsWith($"/{Owner}/grant_result ", StringComparison.Ordinal)), results.Error);
@@ -50,12 +71,11 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
             Assert.True(await refused.WaitForExitAsync(TimeSpan.FromSeconds(10)));
             Assert.Contains("Subscribe error", refused.Error, StringComparison.Ordinal);
         }
-        using (OutputCollector ownerListening = Sub(Owner, $"/{Owner}/mytopic"))
+        using (OutputCollector ownerListening = await SubscribedAsync(Owner, $"/{Owner}/mytopic"))
         {
-            await Task.Delay(700);
             await Pub(Other, $"/{Owner}/mytopic", "sneaky");
-            await Task.Delay(700);
-            Assert.Empty(ownerListening.Lines);
+            await AwaitSentinelAsync(ownerListening, Owner, $"/{Owner}/mytopic");
+            Assert.DoesNotContain(ownerListening.Lines, l => l.Contains("sneaky", StringComparison.Ordinal));
         }
 
         Assert.Equal($$"""{"ok":true,"request":"grant_sub_topic","name":"mytopic","accountId":"{{Other}}"}""",
@@ -64,8 +84,7 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
             await GrantAsync("grant_pub_topic", $$"""{"name":"mytopic","accountId":"{{Other}}"}"""));
 
         // Now 6adb637f9cf2 can both publish and subscribe to /3ea8f06baf64/mytopic.
-        using OutputCollector sub = Sub(Other, $"/{Owner}/mytopic");
-        await Task.Delay(700);
+        using OutputCollector sub = await SubscribedAsync(Other, $"/{Owner}/mytopic");
         ProcessRun pub = await Pub(Other, $"/{Owner}/mytopic", "{data: \"My data\"}");
         Assert.True(pub.ExitCode == 0, pub.StandardError);
         Assert.True(await sub.WaitForLineAsync(l => l == $"/{Owner}/mytopic {{data: \"My data\"}}"), string.Join('\n', sub.Lines) + sub.Error);
@@ -73,16 +92,17 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
         // Revoking the subscribe right stops delivery on the live subscription at once.
         Assert.Contains("\"ok\":true", await GrantAsync("revoke_sub_topic", $$"""{"name":"mytopic","accountId":"{{Other}}"}"""), StringComparison.Ordinal);
         await Pub(Owner, $"/{Owner}/mytopic", "after revoke");
-        await Task.Delay(800);
+        // No sentinel can reach this connection any more (its only subscription lost its right), so
+        // absence is shown by time: a delivery over loopback takes milliseconds.
+        await Task.Delay(300);
         Assert.DoesNotContain(sub.Lines, l => l.Contains("after revoke", StringComparison.Ordinal));
 
         // Revoking the publish right: its messages no longer reach the owner.
         Assert.Contains("\"ok\":true", await GrantAsync("revoke_pub_topic", $$"""{"name":"mytopic","accountId":"{{Other}}"}"""), StringComparison.Ordinal);
-        using OutputCollector owner = Sub(Owner, $"/{Owner}/mytopic");
-        await Task.Delay(700);
+        using OutputCollector owner = await SubscribedAsync(Owner, $"/{Owner}/mytopic");
         await Pub(Other, $"/{Owner}/mytopic", "no longer allowed");
-        await Task.Delay(800);
-        Assert.Empty(owner.Lines);
+        await AwaitSentinelAsync(owner, Owner, $"/{Owner}/mytopic");
+        Assert.DoesNotContain(owner.Lines, l => l.Contains("no longer allowed", StringComparison.Ordinal));
 
         ProcessRun list = await _server.CommandAsync(["grant", "list", Owner]);
         Assert.Equal(0, list.ExitCode);
@@ -97,8 +117,7 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
         await _server.RestartAsync();
         ProcessRun list = await _server.CommandAsync(["grant", "list", Other]);
         Assert.Contains($"subscribe /{Owner}/sensors/#", list.StandardOutput, StringComparison.Ordinal);
-        using OutputCollector sub = Sub(Other, $"/{Owner}/sensors/+/temp");
-        await Task.Delay(800);
+        using OutputCollector sub = await SubscribedAsync(Other, $"/{Owner}/sensors/+/temp");
         await Pub(Owner, $"/{Owner}/sensors/kitchen/temp", "21.5");
         Assert.True(await sub.WaitForLineAsync(l => l == $"/{Owner}/sensors/kitchen/temp 21.5"), sub.Error);
     }
@@ -120,8 +139,7 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
     {
         // Even with a publish grant on the control topic, another account cannot grant itself rights.
         await GrantAsync("grant_pub_topic", $$"""{"name":"grant_sub_topic","accountId":"{{Other}}"}""");
-        using OutputCollector results = Sub(Owner, $"/{Owner}/grant_result");
-        await Task.Delay(700);
+        using OutputCollector results = await SubscribedAsync(Owner, $"/{Owner}/grant_result");
         await Pub(Other, $"/{Owner}/grant_sub_topic", $$"""{"name":"#","accountId":"{{Other}}"}""");
         Assert.True(await results.WaitForLineAsync(l => l.Contains("only the account", StringComparison.Ordinal)), string.Join('\n', results.Lines));
         ProcessRun list = await _server.CommandAsync(["grant", "list", Other]);
@@ -182,11 +200,10 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
     [InlineData("outside/any/namespace")]
     public async Task Publishes_outside_the_own_namespace_never_arrive(string topic)
     {
-        using OutputCollector owner = Sub(Owner, $"/{Owner}/#");
-        await Task.Delay(700);
+        using OutputCollector owner = await SubscribedAsync(Owner, $"/{Owner}/#");
         await Pub(Other, topic, "escape");
-        await Task.Delay(700);
-        Assert.Empty(owner.Lines);
+        await AwaitSentinelAsync(owner, Owner, $"/{Owner}/sentinel");
+        Assert.DoesNotContain(owner.Lines, l => l.Contains("escape", StringComparison.Ordinal));
         Assert.True(await _server.WaitForOutputAsync("Refused PUBLISH"), _server.Output);
     }
 
@@ -194,19 +211,17 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
     public async Task Dot_dot_levels_are_plain_names_and_lead_nowhere()
     {
         // MQTT topics have no path semantics: this filter lies inside the subscriber's own namespace.
-        using OutputCollector sub = Sub(Other, $"/{Other}/../{Owner}/mytopic");
-        await Task.Delay(700);
+        using OutputCollector sub = await SubscribedAsync(Other, $"/{Other}/../{Owner}/mytopic");
         await Pub(Owner, $"/{Owner}/mytopic", "owner data");
-        await Task.Delay(700);
+        await AwaitSentinelAsync(sub, Other, $"/{Other}/../{Owner}/mytopic");
         Assert.False(sub.HasExited, sub.Error);
-        Assert.Empty(sub.Lines);
+        Assert.DoesNotContain(sub.Lines, l => l.Contains("owner data", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task A_wildcard_subscriber_sees_only_its_own_namespace()
     {
-        using OutputCollector other = Sub(Other, $"/{Other}/#");
-        await Task.Delay(700);
+        using OutputCollector other = await SubscribedAsync(Other, $"/{Other}/#");
         await Pub(Owner, $"/{Owner}/private", "owner data");
         await Pub(Other, $"/{Other}/mine", "own data");
         Assert.True(await other.WaitForLineAsync(l => l == $"/{Other}/mine own data"));
@@ -238,15 +253,16 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
         Assert.NotEqual(0, noTerminal.ExitCode);
         Assert.Contains("--password-stdin", noTerminal.StandardError, StringComparison.Ordinal);
 
+        int reloads = _server.CountOutput("Accounts reloaded");
         Assert.Equal(0, (await _server.CommandAsync(["account", "passwd", Owner, "--password-stdin"], "n3w-Passw0rd\n")).ExitCode);
-        await Task.Delay(1500); // the engine notices within a second
+        Assert.True(await _server.WaitForOutputAsync("Accounts reloaded", reloads + 1), _server.Output); // the engine notices within a second
         Assert.NotEqual(0, (await MosquittoClients.PublishAsync(_server.Port, "-u", Owner, "-P", "secret", "-q", "1", "-t", $"/{Owner}/x", "-m", "x")).ExitCode);
         Assert.Equal(0, (await MosquittoClients.PublishAsync(_server.Port, "-u", Owner, "-P", "n3w-Passw0rd", "-q", "1", "-t", $"/{Owner}/x", "-m", "x")).ExitCode);
 
         ProcessRun list = await _server.CommandAsync(["account", "list"]);
         Assert.Contains(Owner, list.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(0, (await _server.CommandAsync(["account", "remove", Other])).ExitCode);
-        await Task.Delay(1500);
+        Assert.True(await _server.WaitForOutputAsync("Accounts reloaded: 1 accounts"), _server.Output);
         Assert.NotEqual(0, (await MosquittoClients.PublishAsync(_server.Port, "-u", Other, "-P", "secret", "-q", "1", "-t", $"/{Other}/x", "-m", "x")).ExitCode);
     }
 }

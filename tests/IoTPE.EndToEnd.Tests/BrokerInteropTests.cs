@@ -91,9 +91,9 @@ public sealed class BrokerInteropTests : IAsyncLifetime
     {
         using OutputCollector watcher = MosquittoClients.StartSubscriber(_server.Port, "-V", version, "-t", "wills/#", "-v");
         await WaitUntilSubscribedAsync(_server.Port, "wills/probe", watcher);
-        using OutputCollector doomed = MosquittoClients.StartSubscriber(_server.Port, "-V", version, "-t", "nothing", "-i", "doomed-" + version,
+        // Its SUBACK means its CONNECT, and with it the will, has been taken.
+        using OutputCollector doomed = await MosquittoClients.StartSubscriberAsync(_server.Port, "-V", version, "-t", "nothing", "-i", "doomed-" + version,
             "--will-topic", "wills/doomed", "--will-payload", "gone", "--will-qos", "1");
-        await Task.Delay(500);
         doomed.Kill(); // no DISCONNECT: the broker must publish the will
         Assert.True(await watcher.WaitForLineAsync(l => l == "wills/doomed gone"), string.Join('\n', watcher.Lines));
     }

@@ -58,8 +58,7 @@ public sealed class BrokerListenerTests : IAsyncLifetime
     public async Task Tls_listener_serves_mosquitto_clients_that_verify_the_server()
     {
         string port = _server.PortOf("mqtts").ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using OutputCollector sub = OutputCollector.Start("mosquitto_sub", ["-h", "127.0.0.1", "-p", port, "--cafile", P("ca.crt"), "-t", "secure/#", "-v", "-C", "1"]);
-        await Task.Delay(500);
+        using OutputCollector sub = await MosquittoClients.StartSubscriberAsync(_server.PortOf("mqtts"), ["--cafile", P("ca.crt"), "-t", "secure/#", "-v", "-C", "1"]);
         ProcessRun pub = await ProcessRun.RunAsync("mosquitto_pub", ["-h", "127.0.0.1", "-p", port, "--cafile", P("ca.crt"), "-q", "1", "-t", "secure/t", "-m", "encrypted"]);
         Assert.True(pub.ExitCode == 0, pub.StandardError);
         Assert.Equal(["secure/t encrypted"], await sub.WaitForLinesAsync(1));

@@ -86,9 +86,13 @@ public sealed class BrokerMqtt5FeatureTests : IAsyncLifetime
         using OutputCollector sub = await SubscribeAsync(Plan("overlap-sub", subscribe: new JsonArray(
             new JsonObject { ["topic"] = "o/#", ["qos"] = 0 },
             new JsonObject { ["topic"] = "o/+/x", ["qos"] = 2 }), stayMs: 3000));
-        await MqttSessionPlan.RunAsync(Plan("overlap-pub", publish: new JsonArray(new JsonObject { ["topic"] = "o/a/x", ["payload"] = "once", ["qos"] = 2 })));
-        await Task.Delay(500);
-        JsonObject[] messages = [.. MqttSessionPlan.Events(sub).OfKind("message")];
+        // A second message, matched by one filter only, after it: a duplicate of the first would have
+        // been routed, and delivered on this connection, before it.
+        await MqttSessionPlan.RunAsync(Plan("overlap-pub", publish: new JsonArray(
+            new JsonObject { ["topic"] = "o/a/x", ["payload"] = "once", ["qos"] = 2 },
+            new JsonObject { ["topic"] = "o/sentinel", ["payload"] = "sentinel", ["qos"] = 2 })));
+        await MqttSessionPlan.WaitForAsync(sub, "message", count: 2);
+        JsonObject[] messages = [.. MqttSessionPlan.Events(sub).OfKind("message").Where(m => (string?)m["payload"] != "sentinel")];
         JsonObject single = Assert.Single(messages);
         Assert.Equal(2, (int?)single["qos"]);
     }
@@ -135,7 +139,7 @@ public sealed class BrokerMqtt5FeatureTests : IAsyncLifetime
             publish.Add(new JsonObject { ["topic"] = "jobs/j", ["payload"] = $"job{i}", ["qos"] = 1 });
         }
         await MqttSessionPlan.RunAsync(Plan("share-pub", publish: publish));
-        await Task.Delay(800);
+        Assert.True(await a.WaitUntilAsync(() => MqttSessionPlan.Events(a).OfKind("message").Count() + MqttSessionPlan.Events(b).OfKind("message").Count() >= 10));
         string[] gotA = [.. MqttSessionPlan.Events(a).OfKind("message").Select(m => (string)m["payload"]!)];
         string[] gotB = [.. MqttSessionPlan.Events(b).OfKind("message").Select(m => (string)m["payload"]!)];
         Assert.Equal(10, gotA.Length + gotB.Length);
@@ -157,6 +161,7 @@ public sealed class BrokerMqtt5FeatureTests : IAsyncLifetime
         await MqttSessionPlan.RunAsync(Plan("expiry-pub", publish: new JsonArray(
             new JsonObject { ["topic"] = "exp/short", ["payload"] = "gone", ["qos"] = 1, ["properties"] = new JsonObject { ["messageExpiryInterval"] = 1 } },
             new JsonObject { ["topic"] = "exp/long", ["payload"] = "kept", ["qos"] = 1, ["properties"] = new JsonObject { ["messageExpiryInterval"] = 300 } })));
+        // The expiry is the event, and only time brings it: past the 1 s interval at whole-second granularity.
         await Task.Delay(2500);
         IReadOnlyList<JsonObject> events = await MqttSessionPlan.RunAsync(Subscriber());
         JsonObject message = Assert.Single(events.OfKind("message"));

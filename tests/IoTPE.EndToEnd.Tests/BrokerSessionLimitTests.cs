@@ -40,9 +40,12 @@ public sealed class BrokerSessionLimitTests
     {
         await using IotpeServer server = await StartWithAsync("""{ "sysInterval": 1 }""");
         Assert.Equal(0, (await MosquittoClients.PublishAsync(server.Port, "-q", "1", "-t", "a/b", "-m", "x")).ExitCode);
-        await Task.Delay(1500);
-        ProcessRun run = await MosquittoClients.RunOnceAsync(server.Port, "-t", "$SYS/broker/#", "-v", "-W", "3");
-        string[] lines = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // The next $SYS tick after the publish carries its count; the subscriber is the one client connected.
+        using OutputCollector sys = await MosquittoClients.StartSubscriberAsync(server.Port, "-t", "$SYS/broker/#", "-v");
+        static bool Counted(string l) => l.StartsWith("$SYS/broker/messages/received ", StringComparison.Ordinal) && int.Parse(l.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 1;
+        Assert.True(await sys.WaitUntilAsync(() => sys.Lines.Any(Counted) && sys.Lines.Any(l => l == "$SYS/broker/clients/connected 1")
+            && sys.Lines.Any(l => l.StartsWith("$SYS/broker/store/bytes ", StringComparison.Ordinal))), string.Join('\n', sys.Lines));
+        string[] lines = [.. sys.Lines];
         Assert.Contains(lines, l => l.StartsWith("$SYS/broker/version iotpe ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l == "$SYS/broker/clients/connected 1");
         Assert.Contains(lines, l => l.StartsWith("$SYS/broker/messages/received ", StringComparison.Ordinal) && int.Parse(l.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 1);
@@ -69,21 +72,28 @@ public sealed class BrokerSessionLimitTests
             ["connectProperties"] = new JsonObject { ["sessionExpiryInterval"] = 60 },
             ["will"] = new JsonObject { ["topic"] = "will/" + id, ["payload"] = "offline", ["qos"] = 1, ["properties"] = new JsonObject { ["willDelayInterval"] = delay } },
         };
+        var kills = System.Diagnostics.Stopwatch.StartNew();
         using (OutputCollector delayed = MqttSessionPlan.Start(Client("delayed", 2)))
         {
             await MqttSessionPlan.WaitForAsync(delayed, "connack");
             delayed.Kill();
         }
+        TimeSpan delayedKilled = kills.Elapsed;
         using (OutputCollector returning = MqttSessionPlan.Start(Client("returning", 2)))
         {
             await MqttSessionPlan.WaitForAsync(returning, "connack");
             returning.Kill();
         }
+        TimeSpan returningKilled = kills.Elapsed;
+        // Proving that nothing comes yet takes time: well inside the 2 s will delay.
         await Task.Delay(800);
         Assert.Empty(MqttSessionPlan.Events(watcher).OfKind("message")); // not yet: the delay runs
         using OutputCollector back = MqttSessionPlan.Start(Client("returning", 2));
         await MqttSessionPlan.WaitForAsync(back, "connack");
-        await Task.Delay(2500);
+        await MqttSessionPlan.WaitForAsync(watcher, "message");
+        // Had the return not cancelled it, the second will would follow the first as far apart as
+        // the two kills were; allow that and a margin before concluding it never comes.
+        await Task.Delay(returningKilled - delayedKilled + TimeSpan.FromMilliseconds(300));
         Assert.Equal(["will/delayed"], MqttSessionPlan.Events(watcher).OfKind("message").Select(m => (string)m["topic"]!));
     }
 
@@ -100,7 +110,7 @@ public sealed class BrokerSessionLimitTests
         await MqttSessionPlan.RunAsync(Client(1));
         IReadOnlyList<JsonObject> soon = await MqttSessionPlan.RunAsync(Client(1));
         Assert.True((bool?)soon.OfKind("connack").Single()["sessionPresent"]);
-        await Task.Delay(3000);
+        Assert.True(await server.WaitForOutputAsync("Session short-lived expired", TimeSpan.FromSeconds(10)), server.Output);
         IReadOnlyList<JsonObject> late = await MqttSessionPlan.RunAsync(Client(1));
         Assert.False((bool?)late.OfKind("connack").Single()["sessionPresent"]);
         Assert.True(await server.WaitForOutputAsync("Session short-lived expired"), server.Output);
@@ -112,7 +122,7 @@ public sealed class BrokerSessionLimitTests
         await using IotpeServer server = await StartWithAsync("""{ "maxPublishRatePerConnection": 200 }""");
         string url = $"mqtt://127.0.0.1:{server.Port}";
         using OutputCollector flood = MqttJs.StartScript("sequence-publisher.js", url, "flood/x", "0", "5000", "flooder", "4", "5000");
-        await Task.Delay(1000);
+        Assert.True(await flood.WaitForLineAsync(l => l.StartsWith("acked ", StringComparison.Ordinal)), flood.Error); // the flood is under way
         var watch = System.Diagnostics.Stopwatch.StartNew();
         Assert.Equal(0, (await MosquittoClients.PublishAsync(server.Port, "-q", "1", "-t", "other/x", "-m", "served")).ExitCode);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"another client waited {watch.Elapsed}");

@@ -55,8 +55,7 @@ public sealed class ScriptBackpressureTests
             await File.WriteAllTextAsync(file, "var until = Date.now() + 3; while (Date.now() < until) {} return Number(message.payload);");
             Assert.Equal(0, (await server.CommandAsync(["script", "load", "acme", "slow", file])).ExitCode);
 
-            using OutputCollector outcomes = MosquittoClients.StartSubscriber(server.Port, ["-u", "acme", "-P", Password, "-t", "/acme/run/slow/+"]);
-            await Task.Delay(500);
+            using OutputCollector outcomes = await MosquittoClients.StartSubscriberAsync(server.Port, ["-u", "acme", "-P", Password, "-t", "/acme/run/slow/+"]);
             string numbers = string.Join('\n', Enumerable.Range(1, Requests)) + "\n";
             ProcessRun publisher = await ProcessRun.RunAsync("mosquitto_pub",
                 ["-h", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-u", "acme", "-P", Password, "-q", qos.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "/acme/run/slow", "-l",

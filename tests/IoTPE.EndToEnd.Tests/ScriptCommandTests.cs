@@ -30,9 +30,7 @@ public sealed class ScriptCommandTests : IAsyncLifetime
 
     private async Task<OutputCollector> ResultsAsync(string command)
     {
-        OutputCollector results = MosquittoClients.StartSubscriber(_server.Port, [.. Login, "-t", $"/acme/cmd/{command}/+", "-v", "-q", "2"]);
-        await Task.Delay(500);
-        return results;
+        return await MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login, "-t", $"/acme/cmd/{command}/+", "-v", "-q", "2"]);
     }
 
     private Task<ProcessRun> CallAsync(string command, string json, string suffix = "") =>
@@ -63,9 +61,11 @@ public sealed class ScriptCommandTests : IAsyncLifetime
         Assert.Equal(0, (await CallAsync("slow", """{"messageId":"first","payload":null}""")).ExitCode);
         Assert.Equal(0, (await CallAsync("slow", """{"messageId":"second","payload":null}""")).ExitCode);
         Assert.Equal(0, (await CallAsync("slow", """{"messageId":"second"}""", "/cancel")).ExitCode);
-        Assert.True(await results.WaitForLineAsync(l => l.Contains("\"messageId\":\"first\"", StringComparison.Ordinal), TimeSpan.FromSeconds(10)));
-        await Task.Delay(1500);
-        string[] lines = [.. results.Lines.Where(l => !l.StartsWith("/acme/cmd/slow/cancel", StringComparison.Ordinal))];
+        // A third call after them: the account's calls run in order, so a result the cancelled call
+        // wrongly produced would come before the third's.
+        Assert.Equal(0, (await CallAsync("slow", """{"messageId":"third","payload":null}""")).ExitCode);
+        Assert.True(await results.WaitForLineAsync(l => l.Contains("\"messageId\":\"third\"", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), string.Join('\n', results.Lines));
+        string[] lines = [.. results.Lines.Where(l => !l.StartsWith("/acme/cmd/slow/cancel", StringComparison.Ordinal) && !l.Contains("\"messageId\":\"third\"", StringComparison.Ordinal))];
         Assert.Contains("""/acme/cmd/slow/resolve {"messageId":"first","result":"late"}""", lines);
         Assert.Contains("""/acme/cmd/slow/reject {"messageId":"second","error":{"message":"The call was cancelled.","code":"cancelled"}}""", lines);
         Assert.Equal(2, lines.Length);

@@ -30,11 +30,29 @@ public sealed class ScriptEngineTests : IAsyncLifetime
         Assert.True(load.ExitCode == 0, load.StandardError);
     }
 
+    /// <summary>
+    /// Requests a run (empty payload) until its one outcome satisfies <paramref name="noticed"/>: the
+    /// engine notices a script changed by the command line within a second, and that is the event.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> RequestUntilAsync(string topic, string filter, Func<string, bool> noticed)
+    {
+        IReadOnlyList<string> outcome = [];
+        var noticing = System.Diagnostics.Stopwatch.StartNew();
+        while (noticing.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            outcome = await RequestAsync(topic, "", filter, 1);
+            if (outcome.Count == 1 && noticed(outcome[0]))
+            {
+                break;
+            }
+        }
+        return outcome;
+    }
+
     /// <summary>Subscribes to <paramref name="filter"/>, publishes one message, returns the lines received.</summary>
     private async Task<IReadOnlyList<string>> RequestAsync(string topic, string payload, string filter, int expectedLines, string account = Account, int qos = 1)
     {
-        using OutputCollector sub = MosquittoClients.StartSubscriber(_server.Port, [.. Login(account), "-t", filter, "-v", "-q", "1"]);
-        await Task.Delay(500);
+        using OutputCollector sub = await MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login(account), "-t", filter, "-v", "-q", "1"]);
         ProcessRun pub = await MosquittoClients.PublishAsync(_server.Port, [.. Login(account), "-q", qos.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", topic, "-m", payload]);
         Assert.True(pub.ExitCode == 0, pub.StandardError);
         return await sub.WaitForLinesAsync(expectedLines, TimeSpan.FromSeconds(10));
@@ -148,15 +166,15 @@ public sealed class ScriptEngineTests : IAsyncLifetime
         await LoadAsync("v", "return 'one';");
         Assert.Equal(["/acme/run/v/result \"one\""], await RequestAsync("/acme/run/v", "", "/acme/run/v/result", 1));
         await LoadAsync("v", "return 'two';");
-        // A running engine uses the new version from the next run on.
-        Assert.Equal(["/acme/run/v/result \"two\""], await RequestAsync("/acme/run/v", "", "/acme/run/v/result", 1));
+        // A running engine notices the new version within a second and uses it from the next run on.
+        Assert.Equal(["/acme/run/v/result \"two\""], await RequestUntilAsync("/acme/run/v", "/acme/run/v/result", l => l != "/acme/run/v/result \"one\""));
         ProcessRun list = await _server.CommandAsync(["script", "list", Account]);
         Assert.Contains("v\tversion 2", list.StandardOutput, StringComparison.Ordinal);
         ProcessRun old = await _server.CommandAsync(["script", "show", Account, "v", "--version", "1"]);
         Assert.Equal("return 'one';", old.StandardOutput);
         Assert.Equal(0, (await _server.CommandAsync(["script", "remove", Account, "v"])).ExitCode);
-        await Task.Delay(1200);
-        IReadOnlyList<string> gone = await RequestAsync("/acme/run/v", "", "/acme/run/v/+", 1);
+        // The running engine notices the removal within a second; until then a run still gets "two".
+        IReadOnlyList<string> gone = await RequestUntilAsync("/acme/run/v", "/acme/run/v/+", l => !l.EndsWith("\"two\"", StringComparison.Ordinal));
         Assert.Contains("has no stored script 'v'", gone.Single(), StringComparison.Ordinal);
     }
 
@@ -178,8 +196,7 @@ public sealed class ScriptEngineTests : IAsyncLifetime
 
         // Another account, even with a publish grant on the management topic, cannot load scripts.
         await RequestAsync("/acme/grant_pub_topic", """{"name":"script/load/+","accountId":"other"}""", "/acme/grant_result", 1);
-        using OutputCollector results = MosquittoClients.StartSubscriber(_server.Port, [.. Login(), "-t", "/acme/script/result", "-v"]);
-        await Task.Delay(500);
+        using OutputCollector results = await MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login(), "-t", "/acme/script/result", "-v"]);
         await MosquittoClients.PublishAsync(_server.Port, [.. Login("other"), "-q", "1", "-t", "/acme/script/load/remote", "-m", "return 'hijacked';"]);
         Assert.True(await results.WaitForLineAsync(l => l.Contains("only the account acme", StringComparison.Ordinal)), string.Join('\n', results.Lines));
         Assert.Equal(["/acme/run/remote/result 42"], await RequestAsync("/acme/run/remote", "", "/acme/run/remote/result", 1));
@@ -189,16 +206,18 @@ public sealed class ScriptEngineTests : IAsyncLifetime
     public async Task Only_the_account_or_a_grantee_can_trigger_a_run()
     {
         await LoadAsync("who", "return message.publisher;");
-        using (OutputCollector owner = MosquittoClients.StartSubscriber(_server.Port, [.. Login(), "-t", "/acme/run/who/#", "-v"]))
+        using (OutputCollector owner = await MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login(), "-t", "/acme/run/who/#", "-v"]))
         {
-            await Task.Delay(500);
             await MosquittoClients.PublishAsync(_server.Port, [.. Login("other"), "-q", "1", "-t", "/acme/run/who", "-m", "x"]);
-            await Task.Delay(1000);
-            Assert.Empty(owner.Lines);
+            // The owner's own run comes after: an account's runs go in order, so had the other's
+            // request been taken, its result would have come first.
+            await MosquittoClients.PublishAsync(_server.Port, [.. Login(), "-q", "1", "-t", "/acme/run/who", "-m", "own"]);
+            Assert.True(await owner.WaitForLineAsync(l => l == "/acme/run/who/result \"acme\""), string.Join('\n', owner.Lines));
+            // "/acme/run/who/#" also matches the request topic itself (§4.7.1.2): only the owner's is there.
+            Assert.Equal(["/acme/run/who own", "/acme/run/who/result \"acme\""], owner.Lines);
         }
         await RequestAsync("/acme/grant_pub_topic", """{"name":"run/who","accountId":"other"}""", "/acme/grant_result", 1);
-        using OutputCollector results = MosquittoClients.StartSubscriber(_server.Port, [.. Login(), "-t", "/acme/run/who/result", "-v"]);
-        await Task.Delay(500);
+        using OutputCollector results = await MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login(), "-t", "/acme/run/who/result", "-v"]);
         await MosquittoClients.PublishAsync(_server.Port, [.. Login("other"), "-q", "1", "-t", "/acme/run/who", "-m", "x"]);
         Assert.True(await results.WaitForLineAsync(l => l == "/acme/run/who/result \"other\""), string.Join('\n', results.Lines));
     }
@@ -211,23 +230,33 @@ public sealed class ScriptEngineTests : IAsyncLifetime
             kv.set('n', n);
             var start = Date.now();
             while (Date.now() - start < 700) {}   // longer than half the period
-            return n;
+            return { n: n, end: Date.now() };
             """);
+        using OutputCollector results = await MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login(), "-t", "/acme/run/tick/result", "-v"]);
         ProcessRun schedule = await _server.CommandAsync(["script", "schedule", Account, "tick", "--every", "1"]);
         Assert.True(schedule.ExitCode == 0, schedule.StandardError);
-        using OutputCollector results = MosquittoClients.StartSubscriber(_server.Port, [.. Login(), "-t", "/acme/run/tick/result", "-v"]);
-        await Task.Delay(4500);
+        Assert.True((await results.WaitForLinesAsync(3, TimeSpan.FromSeconds(15))).Count >= 3, string.Join('\n', results.Lines) + _server.Output);
         Assert.Equal(0, (await _server.CommandAsync(["script", "schedule", Account, "tick", "--off"])).ExitCode);
-        int[] counts = [.. results.Lines.Select(l => int.Parse(l["/acme/run/tick/result ".Length..], System.Globalization.CultureInfo.InvariantCulture))];
-        Assert.InRange(counts.Length, 2, 5);
+        (int N, long End)[] runs = [.. results.Lines.Select(l =>
+        {
+            using var result = System.Text.Json.JsonDocument.Parse(l["/acme/run/tick/result ".Length..]);
+            return (result.RootElement.GetProperty("n").GetInt32(), result.RootElement.GetProperty("end").GetInt64());
+        })];
+        int[] counts = [.. runs.Select(r => r.N)];
         Assert.Equal(counts.OrderBy(c => c), counts); // one after the other, never two at once
         Assert.Equal(counts.Distinct().Count(), counts.Length);
+        // Each run busies 700 ms, so runs that never overlap end at least that far apart.
+        for (int i = 1; i < runs.Length; i++)
+        {
+            Assert.True(runs[i].End - runs[i - 1].End >= 700, $"runs {runs[i - 1].N} and {runs[i].N} ended {runs[i].End - runs[i - 1].End} ms apart");
+        }
     }
 
     [Fact]
     public async Task A_run_interrupted_by_a_crash_runs_again_after_the_restart()
     {
         await LoadAsync("slow", """
+            log('slow-started');
             var start = Date.now();
             while (Date.now() - start < 800) {}
             kv.set('done', (kv.get('done') || 0) + 1);
@@ -240,7 +269,7 @@ public sealed class ScriptEngineTests : IAsyncLifetime
         Assert.Equal(0, (await MosquittoClients.RunOnceAsync(_server.Port, [.. watcher, "-E"])).ExitCode);
         ProcessRun pub = await MosquittoClients.PublishAsync(_server.Port, [.. Login(), "-q", "1", "-t", "/acme/run/slow", "-m", "go"]);
         Assert.Equal(0, pub.ExitCode); // PUBACK: the run is durably queued
-        await Task.Delay(200);
+        Assert.True(await _server.WaitForOutputAsync("slow-started"), _server.Output);
         _server.Kill(); // in the middle of the run
         await _server.RestartAsync();
         ProcessRun result = await MosquittoClients.RunOnceAsync(_server.Port, [.. watcher, "-C", "2", "-W", "5", "-v"]);

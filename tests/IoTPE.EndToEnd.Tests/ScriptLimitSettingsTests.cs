@@ -31,8 +31,7 @@ public sealed class ScriptLimitSettingsTests : IAsyncLifetime
         string file = Path.Combine(_server.DataFolder, name + ".js");
         await File.WriteAllTextAsync(file, script);
         Assert.Equal(0, (await _server.CommandAsync(["script", "load", "acme", name, file])).ExitCode);
-        using OutputCollector outcome = MosquittoClients.StartSubscriber(_server.Port, ["-u", "acme", "-P", Password, "-t", $"/acme/run/{name}/+", "-v"]);
-        await Task.Delay(500);
+        using OutputCollector outcome = await MosquittoClients.StartSubscriberAsync(_server.Port, ["-u", "acme", "-P", Password, "-t", $"/acme/run/{name}/+", "-v"]);
         Assert.Equal(0, (await MosquittoClients.PublishAsync(_server.Port, "-u", "acme", "-P", Password, "-q", "1", "-t", $"/acme/run/{name}", "-m", "{}")).ExitCode);
         Assert.True(await outcome.WaitForLinesAsync(1, TimeSpan.FromSeconds(10)) is [_, ..], "no outcome");
         return outcome.Lines[0];

@@ -4,7 +4,7 @@ using IoTPE.Broker.Security;
 using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Security;
 using IoTPE.Mqtt;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
 using IoTPE.TestSupport;
 
 namespace IoTPE.Engine.Tests;

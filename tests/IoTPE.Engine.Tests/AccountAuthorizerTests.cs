@@ -1,7 +1,7 @@
 using IoTPE.Broker.Security;
 using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Security;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
 
 namespace IoTPE.Engine.Tests;
 

@@ -1,5 +1,5 @@
 using IoTPE.Engine.Accounts;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
 
 namespace IoTPE.Engine.Tests;
 

@@ -2,7 +2,8 @@ using System.Globalization;
 using IoTPE.Broker;
 using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Scripts;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Broker.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
 using IoTPE.TestSupport;
 
 namespace IoTPE.Engine.Tests;

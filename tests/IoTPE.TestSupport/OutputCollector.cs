@@ -34,12 +34,27 @@ public sealed class OutputCollector : IDisposable
         };
         _process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
+            if (e.Data is null)
             {
-                lock (_error)
+                return;
+            }
+            if (isDiagnostic?.Invoke(e.Data) == true)
+            {
+                // Debug output some programs write to standard error (MQTT.js's DEBUG log): kept
+                // apart from the errors, and it wakes the waiters as a data line does.
+                TaskCompletionSource arrived;
+                lock (_lines)
                 {
-                    _error.AppendLine(e.Data);
+                    _diagnosticLines.Add(e.Data);
+                    arrived = _lineArrived;
+                    _lineArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 }
+                arrived.TrySetResult();
+                return;
+            }
+            lock (_error)
+            {
+                _error.AppendLine(e.Data);
             }
         };
         _process.BeginOutputReadLine();
@@ -48,7 +63,8 @@ public sealed class OutputCollector : IDisposable
 
     /// <summary>
     /// Starts <paramref name="fileName"/> with <paramref name="arguments"/> and optional extra environment.
-    /// Lines for which <paramref name="isDiagnostic"/> is true go to <see cref="DiagnosticLines"/> instead of <see cref="Lines"/>.
+    /// Lines of either stream for which <paramref name="isDiagnostic"/> is true go to <see cref="DiagnosticLines"/>
+    /// instead of <see cref="Lines"/> or <see cref="Error"/>.
     /// </summary>
     public static OutputCollector Start(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null,
         Func<string, bool>? isDiagnostic = null)
@@ -78,7 +94,7 @@ public sealed class OutputCollector : IDisposable
         }
     }
 
-    /// <summary>The program's diagnostic lines (e.g. mosquitto_sub's <c>-d</c> output), apart from its data.</summary>
+    /// <summary>The program's diagnostic lines (e.g. mosquitto_sub's <c>-d</c> output, MQTT.js's DEBUG log), apart from its data and errors.</summary>
     public IReadOnlyList<string> DiagnosticLines
     {
         get

@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using IoTPE.Broker;
 using IoTPE.Engine.Accounts;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Broker.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
 
 namespace IoTPE.Edge.Commands;
 

@@ -6,7 +6,9 @@ using System.Runtime.CompilerServices;
 using IoTPE.Engine;
 using IoTPE.Edge.Configuration;
 using IoTPE.Edge.Hosting;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Broker.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
+using IoTPE.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPE.Edge.Commands;

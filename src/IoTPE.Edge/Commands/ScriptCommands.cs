@@ -3,7 +3,7 @@ using System.Globalization;
 using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Scripts;
 using IoTPE.Scripting;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
 
 namespace IoTPE.Edge.Commands;
 

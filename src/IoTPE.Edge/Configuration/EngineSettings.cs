@@ -1,6 +1,6 @@
 using IoTPE.Engine;
 using IoTPE.Scripting;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Engine.Storage.Sqlite;
 
 namespace IoTPE.Edge.Configuration;
 

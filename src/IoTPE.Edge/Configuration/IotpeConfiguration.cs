@@ -1,5 +1,5 @@
 using IoTPE.Broker;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Broker.Storage.Sqlite;
 
 namespace IoTPE.Edge.Configuration;
 

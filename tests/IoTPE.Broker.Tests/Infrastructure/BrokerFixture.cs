@@ -1,7 +1,7 @@
 using System.Net;
 using IoTPE.Broker.Security;
 using IoTPE.Broker.Storage;
-using IoTPE.Storage.Sqlite;
+using IoTPE.Broker.Storage.Sqlite;
 
 namespace IoTPE.Broker.Tests.Infrastructure;
 

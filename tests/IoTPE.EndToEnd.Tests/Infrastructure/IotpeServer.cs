@@ -51,18 +51,33 @@ internal sealed partial class IotpeServer : IAsyncDisposable
     }
 
     /// <summary>Waits until the process has written <paramref name="text"/> (log lines arrive asynchronously).</summary>
-    public async Task<bool> WaitForOutputAsync(string text, TimeSpan? timeout = null)
+    public Task<bool> WaitForOutputAsync(string text, TimeSpan? timeout = null) => WaitForOutputAsync(text, 1, timeout);
+
+    /// <summary>How many times the process has written <paramref name="text"/> so far.</summary>
+    public int CountOutput(string text)
+    {
+        string output = Output;
+        int count = 0;
+        for (int at = output.IndexOf(text, StringComparison.Ordinal); at >= 0; at = output.IndexOf(text, at + text.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+        return count;
+    }
+
+    /// <summary>Waits until the process has written <paramref name="text"/> at least <paramref name="occurrences"/> times.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, int occurrences, TimeSpan? timeout = null)
     {
         DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
         while (DateTime.UtcNow < deadline)
         {
-            if (Output.Contains(text, StringComparison.Ordinal))
+            if (CountOutput(text) >= occurrences)
             {
                 return true;
             }
             await Task.Delay(20);
         }
-        return Output.Contains(text, StringComparison.Ordinal);
+        return CountOutput(text) >= occurrences;
     }
 
     /// <summary>Runs an <c>iotpe</c> command (e.g. <c>account add</c>) on this server's data folder.</summary>

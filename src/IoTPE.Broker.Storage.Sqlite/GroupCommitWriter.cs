@@ -1,0 +1,320 @@
+using System.Globalization;
+using IoTPE.Sqlite;
+using SQLitePCL;
+
+namespace IoTPE.Broker.Storage.Sqlite;
+
+/// <summary>
+/// The store's single writer: a dedicated thread that takes everything enqueued so far, applies it
+/// in order in one transaction, commits, then runs that batch's <c>WhenDurable</c> callbacks in
+/// request order. While it commits, new work accumulates for the next batch, so the cost of a sync
+/// is shared by every write that arrived during the previous one (group commit).
+/// </summary>
+/// <remarks>
+/// <para>
+/// A callback covers the writes enqueued between the previous callback request and its own, and is
+/// told <see langword="true"/> only if all of them committed. A batch that fails as a whole (disk
+/// full, I/O error, busy) is rolled back, so every callback covering one of its writes is told
+/// <see langword="false"/> (all of the batch's callbacks but those before its first write); writes
+/// after its last callback are lost too, so the next callback is told <see langword="false"/> even if
+/// its own batch commits. A write that fails alone (a constraint violation) is skipped and
+/// the callback covering it is told <see langword="false"/>; the rest of the batch commits.
+/// Failures are logged, never thrown: there is nobody on this thread to catch them.
+/// </para>
+/// </remarks>
+internal sealed class GroupCommitWriter
+{
+    private const int InitialBatchCapacity = 1024;
+
+    // A Monitor rather than System.Threading.Lock: the writer sleeps on it with Wait and callers wake
+    // it with Pulse, which keeps the enqueue path to one uncontended lock and, when idle, one pulse.
+    private readonly object _gate = new();
+    private readonly Lock _connectionLock;
+    private readonly SqliteDatabase _database;
+    private readonly BrokerWriteStatements _statements;
+    private readonly SqliteStatement _begin;
+    private readonly SqliteStatement _commit;
+    private readonly SqliteStatement _rollback;
+    private readonly StoreFootprint _footprint;
+    private readonly FailureLog _batchFailures;
+    private readonly FailureLog _callbackFailures;
+    private readonly Action _closeStore;
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<PendingCallback> _callbacks = [];
+    private StoreOperationBuffer _incoming = new(InitialBatchCapacity);
+    private StoreOperationBuffer _applying = new(InitialBatchCapacity);
+    private bool _stopRequested;
+    private bool _writerWaiting;
+    private bool _paused;
+    private bool _uncoveredFailure;
+    private long _commitCount;
+    private long _failedBatchCount;
+
+    /// <summary>Prepares the transaction statements and starts the writer thread.</summary>
+    /// <param name="database">The connection; used under <paramref name="connectionLock"/> only.</param>
+    /// <param name="connectionLock">Held while a batch is applied, so that other users of the connection wait.</param>
+    /// <param name="statements">The prepared write statements.</param>
+    /// <param name="footprint">Refreshed after each commit.</param>
+    /// <param name="log">Where failures go.</param>
+    /// <param name="closeStore">Runs on the writer thread once the last batch is done.</param>
+    public GroupCommitWriter(SqliteDatabase database, Lock connectionLock, BrokerWriteStatements statements, StoreFootprint footprint, Action<string> log, Action closeStore)
+    {
+        _database = database;
+        _connectionLock = connectionLock;
+        _statements = statements;
+        _footprint = footprint;
+        _closeStore = closeStore;
+        _batchFailures = new FailureLog(FailureLog.Guard(log), TimeSpan.FromSeconds(1));
+        _callbackFailures = new FailureLog(FailureLog.Guard(log), TimeSpan.FromSeconds(1));
+        _begin = database.Prepare("BEGIN IMMEDIATE");
+        _commit = database.Prepare("COMMIT");
+        _rollback = database.Prepare("ROLLBACK");
+        _thread = new Thread(Run) { Name = "IoTPE SQLite writer", IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>Transactions committed so far.</summary>
+    public long CommitCount => Interlocked.Read(ref _commitCount);
+
+    /// <summary>Batches rolled back so far.</summary>
+    public long FailedBatchCount => Interlocked.Read(ref _failedBatchCount);
+
+    /// <summary>True when the caller is the writer thread (e.g. inside a callback).</summary>
+    public bool IsWriterThread => Thread.CurrentThread == _thread;
+
+    /// <summary>Completes when the writer has applied everything, run the last callbacks and closed the store.</summary>
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>Queues an operation for the next batch.</summary>
+    /// <exception cref="ObjectDisposedException">The store is being disposed.</exception>
+    public void Enqueue(in StoreOperation operation)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopRequested, typeof(SqliteBrokerStore));
+            _incoming.Add(operation);
+            if (_writerWaiting)
+            {
+                _writerWaiting = false;
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    /// <summary>Refuses further operations and lets the writer finish what is queued, then stop.</summary>
+    public void RequestStop()
+    {
+        lock (_gate)
+        {
+            _stopRequested = true;
+            _paused = false;
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    /// <summary>Test hook: holds queued operations back, so that what is enqueued meanwhile forms one batch.</summary>
+    internal void Pause()
+    {
+        lock (_gate)
+        {
+            _paused = true;
+        }
+    }
+
+    /// <summary>Test hook: lets the writer take what was queued while paused.</summary>
+    internal void Resume()
+    {
+        lock (_gate)
+        {
+            _paused = false;
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    private void Run()
+    {
+        try
+        {
+            while (TakeBatch())
+            {
+                ProcessBatch(_applying);
+                _applying.Clear();
+            }
+        }
+        finally
+        {
+            try
+            {
+                _closeStore();
+            }
+            catch (Exception exception)
+            {
+                _batchFailures.Report($"SQLite broker store: closing failed with {exception.GetType().Name}: {exception.Message}");
+            }
+            _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits for work and swaps the buffers; false once stopped with nothing left.</summary>
+    private bool TakeBatch()
+    {
+        lock (_gate)
+        {
+            while ((_incoming.Count == 0 || _paused) && !_stopRequested)
+            {
+                _writerWaiting = true;
+                Monitor.Wait(_gate);
+            }
+            _writerWaiting = false;
+            if (_incoming.Count == 0)
+            {
+                return false;
+            }
+            (_incoming, _applying) = (_applying, _incoming);
+            return true;
+        }
+    }
+
+    private void ProcessBatch(StoreOperationBuffer batch)
+    {
+        _callbacks.Clear();
+        bool uncoveredBefore = _uncoveredFailure;
+        bool wrote;
+        lock (_connectionLock)
+        {
+            try
+            {
+                wrote = ApplyAndCommit(batch, uncoveredBefore);
+            }
+            catch (Exception exception)
+            {
+                // Not an SQLite error (those come back as result codes) but a bug, here or in a record
+                // the broker changed after queueing it. The batch fails like any other and the writer
+                // lives on: a dead writer would leave every later callback hanging.
+                FailBatch(batch, uncoveredBefore, $"a {exception.GetType().Name}: {exception.Message}");
+                wrote = true;
+            }
+        }
+        RunCallbacks();
+        if (wrote)
+        {
+            // After the callbacks: the broker's acknowledgements should not wait for two stat calls.
+            _footprint.Refresh();
+        }
+    }
+
+    /// <summary>Applies the batch in one transaction; returns whether it touched the database.</summary>
+    /// <param name="batch">The operations, in request order.</param>
+    /// <param name="uncoveredBefore">Whether writes failed since the latest callback of earlier batches.</param>
+    private bool ApplyAndCommit(StoreOperationBuffer batch, bool uncoveredBefore)
+    {
+        bool uncovered = uncoveredBefore;
+        bool began = false;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            ref readonly StoreOperation operation = ref batch[i];
+            if (operation.Kind == StoreOperationKind.WhenDurable)
+            {
+                _callbacks.Add(new PendingCallback((Action<bool>)operation.Reference!, !uncovered));
+                uncovered = false;
+                continue;
+            }
+            int rc;
+            if (!began)
+            {
+                rc = _begin.Execute();
+                if (rc != raw.SQLITE_OK)
+                {
+                    FailBatch(batch, uncoveredBefore, _database.DescribeResult(rc));
+                    return true;
+                }
+                began = true;
+            }
+            rc = _statements.Apply(operation);
+            if (rc == raw.SQLITE_OK)
+            {
+                continue;
+            }
+            if (SqliteResultCodes.IsStatementLevel(rc) && _database.InTransaction)
+            {
+                uncovered = true;
+                _batchFailures.Report(string.Create(CultureInfo.InvariantCulture,
+                    $"SQLite broker store: {operation.Kind} failed and was skipped ({_database.DescribeResult(rc)}); the WhenDurable covering it reports false."));
+                continue;
+            }
+            FailBatch(batch, uncoveredBefore, _database.DescribeResult(rc));
+            return true;
+        }
+        if (began)
+        {
+            int rc = _commit.Execute();
+            if (rc != raw.SQLITE_OK)
+            {
+                FailBatch(batch, uncoveredBefore, _database.DescribeResult(rc));
+                return true;
+            }
+            Interlocked.Increment(ref _commitCount);
+        }
+        _uncoveredFailure = uncovered;
+        return began;
+    }
+
+    /// <summary>
+    /// Rolls the batch back and recomputes its callbacks' outcomes with every write of the batch lost:
+    /// a callback is told <see langword="false"/> when its segment (the writes since the previous
+    /// callback) holds any of them. So in practice every callback after the batch's first write, while
+    /// one that precedes it (covering only earlier, committed batches) keeps its outcome.
+    /// </summary>
+    private void FailBatch(StoreOperationBuffer batch, bool uncoveredBefore, string reason)
+    {
+        string rollback = "rolled back";
+        if (_database.InTransaction)
+        {
+            int rc = _rollback.Execute();
+            if (rc != raw.SQLITE_OK)
+            {
+                rollback = "not rolled back (" + _database.DescribeResult(rc) + ")";
+            }
+        }
+        Interlocked.Increment(ref _failedBatchCount);
+
+        _callbacks.Clear();
+        int failedCallbacks = 0;
+        bool segmentFailed = uncoveredBefore;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            ref readonly StoreOperation operation = ref batch[i];
+            if (operation.Kind == StoreOperationKind.WhenDurable)
+            {
+                _callbacks.Add(new PendingCallback((Action<bool>)operation.Reference!, !segmentFailed));
+                failedCallbacks += segmentFailed ? 1 : 0;
+                segmentFailed = false;
+            }
+            else
+            {
+                segmentFailed = true;
+            }
+        }
+        // Writes after the batch's last callback are lost with it; the next callback must not claim them.
+        _uncoveredFailure = segmentFailed;
+        _batchFailures.Report(string.Create(CultureInfo.InvariantCulture,
+            $"SQLite broker store: a batch of {batch.Count - _callbacks.Count} writes failed with {reason} and was {rollback}; {failedCallbacks} WhenDurable callbacks report false."));
+    }
+
+    private void RunCallbacks()
+    {
+        foreach (PendingCallback pending in _callbacks)
+        {
+            try
+            {
+                pending.Callback(pending.Durable);
+            }
+            catch (Exception exception)
+            {
+                _callbackFailures.Report($"SQLite broker store: a WhenDurable callback threw {exception.GetType().Name}: {exception.Message}");
+            }
+        }
+        _callbacks.Clear();
+    }
+}

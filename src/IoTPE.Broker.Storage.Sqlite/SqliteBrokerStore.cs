@@ -1,0 +1,298 @@
+using System.Globalization;
+using IoTPE.Broker.Storage;
+using IoTPE.Sqlite;
+
+namespace IoTPE.Broker.Storage.Sqlite;
+
+/// <summary>
+/// The broker's durable state in one SQLite database (WAL mode) in the data folder, written by a
+/// single writer thread with group commit (see <see cref="IBrokerStore"/> for the contract).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Write methods only append a struct to an in-memory queue under a short lock; the writer thread
+/// applies everything queued in one transaction with prepared statements, commits, and then runs the
+/// batch's <see cref="WhenDurable"/> callbacks. What a commit survives is
+/// <see cref="SqliteBrokerStoreOptions.SyncMode"/>.
+/// </para>
+/// <para>
+/// The records passed to the write methods are read later, on the writer thread: the caller must
+/// not change them (e.g. reuse a message's packet array) after passing them.
+/// </para>
+/// <para>
+/// A lock file beside the database (<c>broker.db.lock</c>) keeps a second store, in this or another
+/// process, from opening the same database: two brokers writing one session store would corrupt
+/// each other's state without SQLite noticing.
+/// </para>
+/// </remarks>
+public sealed class SqliteBrokerStore : IBrokerStore
+{
+    private readonly Lock _connectionLock = new();
+    private readonly SqliteDatabase _database;
+    private readonly FileStream _instanceLock;
+    private readonly StoreFootprint _footprint;
+    private readonly GroupCommitWriter _writer;
+    private readonly Action<string> _log;
+    private bool _closed;
+
+    /// <summary>Opens the store in <paramref name="dataFolder"/>, creating the folder and the database if missing.</summary>
+    /// <param name="dataFolder">The folder that holds the database.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <exception cref="SqliteStoreException">
+    /// SQLite cannot open or set up the database (e.g. it is not a database, it was written by a newer
+    /// release, or WAL mode is not available on that file system).
+    /// </exception>
+    /// <exception cref="IOException">Another store has the database open.</exception>
+    public SqliteBrokerStore(string dataFolder, SqliteBrokerStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataFolder);
+        options ??= new SqliteBrokerStoreOptions();
+        ArgumentException.ThrowIfNullOrEmpty(options.FileName);
+        _log = FailureLog.Guard(options.Log ?? Console.Error.WriteLine);
+
+        string folder = Path.GetFullPath(dataFolder);
+        Directory.CreateDirectory(folder);
+        DatabasePath = Path.Combine(folder, options.FileName);
+        _instanceLock = LockInstance(DatabasePath + ".lock");
+        SqliteDatabase? database = null;
+        try
+        {
+            database = SqliteDatabase.Open(DatabasePath);
+            Configure(database, options);
+            BrokerSchema.Migrate(database);
+            _database = database;
+            _footprint = new StoreFootprint(DatabasePath);
+            _writer = new GroupCommitWriter(database, _connectionLock, new BrokerWriteStatements(database), _footprint, _log, Close);
+        }
+        catch
+        {
+            database?.Dispose();
+            _instanceLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The database file's full path.</summary>
+    public string DatabasePath { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>Database file plus WAL file, as measured after the latest commit.</remarks>
+    public long StoredBytes => _footprint.Bytes;
+
+    /// <summary>Transactions committed so far (one per batch that wrote something).</summary>
+    internal long CommitCount => _writer.CommitCount;
+
+    /// <summary>Batches rolled back so far.</summary>
+    internal long FailedBatchCount => _writer.FailedBatchCount;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// First deletes messages that no delivery and no retained entry refers to (a crash between the
+    /// broker's last reference going and its <see cref="DeleteMessage"/> leaves those behind), then
+    /// reads every table in one read transaction.
+    /// </remarks>
+    public StoredBrokerState Load()
+    {
+        lock (_connectionLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            long swept = BrokerStateReader.SweepOrphanedMessages(_database);
+            if (swept > 0)
+            {
+                _log(string.Create(CultureInfo.InvariantCulture, $"SQLite broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
+            }
+            StoredBrokerState state = BrokerStateReader.Read(_database);
+            _footprint.Refresh();
+            return state;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SaveSession(StoredSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSession, session, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteSession(string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSession, null, clientId, 0));
+    }
+
+    /// <inheritdoc/>
+    public void SaveSubscription(StoredSubscription subscription)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSubscription, subscription, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteSubscription(string clientId, string topicFilter)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        ArgumentNullException.ThrowIfNull(topicFilter);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSubscription, topicFilter, clientId, 0));
+    }
+
+    /// <inheritdoc/>
+    public void InsertMessage(StoredMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(message.Packet);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertMessage, message, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteMessage(long messageId) =>
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteMessage, null, null, messageId));
+
+    /// <inheritdoc/>
+    public void InsertDelivery(StoredDelivery delivery)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        ArgumentNullException.ThrowIfNull(delivery.SubscriptionIdentifiers);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertDelivery, delivery, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void MarkDeliveryReleased(string clientId, long sequence)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.MarkDeliveryReleased, null, clientId, sequence));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteDelivery(string clientId, long sequence)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDelivery, null, clientId, sequence));
+    }
+
+    /// <inheritdoc/>
+    public void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.AddIncomingPacketIdentifier, null, clientId, packetIdentifier));
+    }
+
+    /// <inheritdoc/>
+    public void RemoveIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.RemoveIncomingPacketIdentifier, null, clientId, packetIdentifier));
+    }
+
+    /// <inheritdoc/>
+    public void SetRetained(string topic, long messageId)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.SetRetained, null, topic, messageId));
+    }
+
+    /// <inheritdoc/>
+    public void ClearRetained(string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.ClearRetained, null, topic, 0));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The callback covers the writes enqueued since the previous <see cref="WhenDurable"/> call: it is
+    /// told <see langword="true"/> when all of them committed, <see langword="false"/> when any of them
+    /// failed (its batch was rolled back, or the write was refused, e.g. a duplicate message id).
+    /// A callback with no write before it is still run in order, after the earlier batches.
+    /// </remarks>
+    public void WhenDurable(Action<bool> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.WhenDurable, callback, null, 0));
+    }
+
+    /// <summary>
+    /// Commits everything enqueued, runs the last callbacks, stops the writer thread and closes the
+    /// database. Writes after this call throw <see cref="ObjectDisposedException"/>. Called from a
+    /// <see cref="WhenDurable"/> callback, it returns at once and the writer closes the store after
+    /// that batch.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        _writer.RequestStop();
+        return _writer.IsWriterThread ? ValueTask.CompletedTask : new ValueTask(_writer.Stopped);
+    }
+
+    /// <summary>Test hook: holds the writer back so that operations enqueued meanwhile form one batch.</summary>
+    internal void PauseWriter() => _writer.Pause();
+
+    /// <summary>Test hook: releases a paused writer.</summary>
+    internal void ResumeWriter() => _writer.Resume();
+
+    /// <summary>Test hook: runs SQL on the writer's connection between batches (e.g. <c>PRAGMA max_page_count</c>).</summary>
+    internal void ExecuteOnWriterConnection(string sql)
+    {
+        lock (_connectionLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            _database.Execute(sql);
+        }
+    }
+
+    /// <summary>Test hook: reads one integer through the writer's connection (e.g. a pragma).</summary>
+    internal long? QueryOnWriterConnection(string sql)
+    {
+        lock (_connectionLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            return _database.QueryInt64(sql);
+        }
+    }
+
+    private static void Configure(SqliteDatabase database, SqliteBrokerStoreOptions options)
+    {
+        database.SetBusyTimeout(options.BusyTimeout);
+        // WAL: readers never block the writer, and a commit appends to one file instead of rewriting
+        // pages in place through a rollback journal (https://www.sqlite.org/wal.html). The mode is
+        // persistent in the file; setting it on every open is a no-op after the first.
+        string? mode = database.QueryText("PRAGMA journal_mode = WAL");
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SqliteStoreException(
+                $"SQLite cannot use WAL mode for {database.Path} (it stays in '{mode}' mode); the file system must support shared memory (mmap).");
+        }
+        database.Execute(options.SyncMode == SqliteSyncMode.Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+        // Auto-checkpoint keeps the WAL near its threshold under a constant stream; the size limit then
+        // truncates the file when SQLite rewinds it, so one large batch does not leave a large file
+        // behind (https://www.sqlite.org/pragma.html#pragma_journal_size_limit).
+        database.SetWalAutoCheckpoint(options.WalAutoCheckpointPages);
+        database.Execute(string.Create(CultureInfo.InvariantCulture, $"PRAGMA journal_size_limit = {options.JournalSizeLimitBytes}"));
+        database.Execute("PRAGMA temp_store = MEMORY");
+    }
+
+    private static FileStream LockInstance(string lockPath)
+    {
+        try
+        {
+            // On Unix .NET backs FileShare.None with flock(LOCK_EX | LOCK_NB): a second opener, in this
+            // process or another, fails; the kernel releases the lock when the process dies, even by kill -9.
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException exception)
+        {
+            throw new IOException($"Another broker store has {lockPath} locked: only one process may use a data folder at a time.", exception);
+        }
+    }
+
+    /// <summary>Runs on the writer thread after its last batch.</summary>
+    private void Close()
+    {
+        lock (_connectionLock)
+        {
+            _closed = true;
+            _database.Dispose();
+        }
+        _instanceLock.Dispose();
+        _footprint.Refresh();
+    }
+}

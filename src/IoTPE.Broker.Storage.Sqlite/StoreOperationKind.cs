@@ -1,0 +1,20 @@
+namespace IoTPE.Broker.Storage.Sqlite;
+
+/// <summary>Which <see cref="IoTPE.Broker.Storage.IBrokerStore"/> call a <see cref="StoreOperation"/> records.</summary>
+internal enum StoreOperationKind : byte
+{
+    SaveSession,
+    DeleteSession,
+    SaveSubscription,
+    DeleteSubscription,
+    InsertMessage,
+    DeleteMessage,
+    InsertDelivery,
+    MarkDeliveryReleased,
+    DeleteDelivery,
+    AddIncomingPacketIdentifier,
+    RemoveIncomingPacketIdentifier,
+    SetRetained,
+    ClearRetained,
+    WhenDurable,
+}
