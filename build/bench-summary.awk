@@ -1,4 +1,5 @@
 # Summarizes build/bench.sh results: one line per run, "label=... broker=... key=value ...".
+# Brokers: mosquitto, iotpe, mqttnet (MQTTnet.Server). Ratios are iotpe / Mosquitto; MQTTnet.Server has its own columns.
 function median(list, n,   i, j, t, a) {
   split(list, a, " "); n = 0
   for (i in a) if (a[i] != "") n++
@@ -7,6 +8,11 @@ function median(list, n,   i, j, t, a) {
   return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 }
 function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "–" : sprintf("%.2f", a / b) }
+# A median printed as a whole number, or "–" when the broker has no result for the run.
+function whole(v) { return (v == "") ? "–" : sprintf("%.0f", v) }
+# Broker CPU microseconds per completed message.
+function cpu(L, B,   c, s) { c = median(vals[L, B, "broker_cpu_s"]); s = median(vals[L, B, "completed"]); return (s > 0) ? sprintf("%.1f", c * 1e6 / s) : "–" }
+function lostdup(L, B,   l, d) { l = median(vals[L, B, "lost"]); d = median(vals[L, B, "dup"]); return ((l == "") ? "–" : l) " / " ((d == "") ? "–" : d) }
 {
   delete kv
   for (i = 1; i <= NF; i++) { split($i, p, "="); kv[p[1]] = p[2] }
@@ -17,27 +23,26 @@ function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "–" : sprin
 END {
   print "### Throughput and latency"
   print ""
-  print "| run | Mosquitto msg/s | iotpe msg/s | ratio | Mosquitto p50 / p99 µs | iotpe p50 / p99 µs | p99 ratio | lost / dup (iotpe) | broker CPU µs/msg M / i |"
-  print "|---|---|---|---|---|---|---|---|---|"
+  print "| run | Mosquitto msg/s | iotpe msg/s | ratio | MQTTnet.Server msg/s | Mosquitto p50 / p99 µs | iotpe p50 / p99 µs | p99 ratio | MQTTnet.Server p50 / p99 µs | lost / dup iotpe; MQTTnet.Server | broker CPU µs/msg M / i / N |"
+  print "|---|---|---|---|---|---|---|---|---|---|---|"
   for (o = 1; o <= n; o++) {
     L = order[o]; if (L ~ /^idle/) continue
-    mr = median(vals[L, "mosquitto", "deliver_rate"]); ir = median(vals[L, "iotpe", "deliver_rate"])
-    m50 = median(vals[L, "mosquitto", "p50_us"]); m99 = median(vals[L, "mosquitto", "p99_us"])
-    i50 = median(vals[L, "iotpe", "p50_us"]); i99 = median(vals[L, "iotpe", "p99_us"])
-    lost = median(vals[L, "iotpe", "lost"]); dup = median(vals[L, "iotpe", "dup"])
-    mc = median(vals[L, "mosquitto", "broker_cpu_s"]); ic = median(vals[L, "iotpe", "broker_cpu_s"])
-    ms = median(vals[L, "mosquitto", "completed"]); is = median(vals[L, "iotpe", "completed"])
-    mcpu = (ms > 0) ? sprintf("%.1f", mc * 1e6 / ms) : "–"; icpu = (is > 0) ? sprintf("%.1f", ic * 1e6 / is) : "–"
-    printf "| %s | %.0f | %.0f | %s | %.0f / %.0f | %.0f / %.0f | %s | %s / %s | %s / %s |\n", L, mr, ir, ratio(ir, mr), m50, m99, i50, i99, ratio(i99, m99), lost, dup, mcpu, icpu
+    mr = median(vals[L, "mosquitto", "deliver_rate"]); ir = median(vals[L, "iotpe", "deliver_rate"]); nr = median(vals[L, "mqttnet", "deliver_rate"])
+    m99 = median(vals[L, "mosquitto", "p99_us"]); i99 = median(vals[L, "iotpe", "p99_us"])
+    printf "| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s; %s | %s / %s / %s |\n", L, whole(mr), whole(ir), ratio(ir, mr), whole(nr),
+      whole(median(vals[L, "mosquitto", "p50_us"])), whole(m99), whole(median(vals[L, "iotpe", "p50_us"])), whole(i99), ratio(i99, m99),
+      whole(median(vals[L, "mqttnet", "p50_us"])), whole(median(vals[L, "mqttnet", "p99_us"])),
+      lostdup(L, "iotpe"), lostdup(L, "mqttnet"), cpu(L, "mosquitto"), cpu(L, "iotpe"), cpu(L, "mqttnet")
   }
   print ""
   print "### Memory with 1,000 idle connections"
   print ""
   print "| broker | RSS before (KiB) | RSS with 1,000 idle connections (KiB) | per connection (KiB) |"
   print "|---|---|---|---|"
-  for (b = 1; b <= 2; b++) {
-    B = (b == 1) ? "mosquitto" : "iotpe"
+  for (b = 1; b <= 3; b++) {
+    B = (b == 1) ? "mosquitto" : (b == 2) ? "iotpe" : "mqttnet"
+    name = (b == 1) ? "Mosquitto" : (b == 2) ? "iotpe" : "MQTTnet.Server"
     r0 = median(vals["idle-1000", B, "broker_rss0_kb"]); r1 = median(vals["idle-1000", B, "broker_rss_kb"]); c = median(vals["idle-1000", B, "conns"])
-    printf "| %s | %d | %d | %.2f |\n", B, r0, r1, (c > 0) ? (r1 - r0) / c : 0
+    printf "| %s | %s | %s | %s |\n", name, whole(r0), whole(r1), (c > 0) ? sprintf("%.2f", (r1 - r0) / c) : "–"
   }
 }
