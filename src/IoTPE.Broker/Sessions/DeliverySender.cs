@@ -47,10 +47,11 @@ internal sealed class DeliverySender
             delivery.Stored = true;
             _state.Store.InsertDelivery(new StoredDelivery(session.ClientId, delivery.Sequence, message.StoreId, (byte)qos, retain, Released: false, subscriptionIdentifiers ?? []));
         }
-        // An in-process client (the engine) runs a message at least once anyway, so it may start
-        // before the commit: only the publisher's acknowledgement has to wait for it. Network
-        // clients wait, so that a QoS 2 message never reaches them twice across a crash.
-        delivery.Epoch = session.Identity.IsInternal ? 0 : _durability.EpochOf(message, delivery.Stored);
+        // Every client, in-process ones (the engine) included, gets a stored delivery only once the
+        // pass's writes are durable: if the commit fails, the publisher is refused (0x80) and the
+        // delivery dropped, so a request the publisher must send again never also runs, and a QoS 2
+        // message never reaches a client twice across a crash.
+        delivery.Epoch = _durability.EpochOf(message, delivery.Stored);
         session.Queued.Enqueue(delivery);
         Pump(session);
         if (session.Connection is { IsCongested: true } connection)
