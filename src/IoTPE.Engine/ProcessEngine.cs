@@ -64,7 +64,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _catalog = new ScriptCatalog(stores.Scripts);
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
         _scriptManagement = new ScriptManagement(_catalog, options.Limits, options.ScriptQuota, _directory, _log);
-        _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount);
+        _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount, _time);
         Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new LoginLimiter(_time), _time);
         Authorizer = new AccountAuthorizer(_directory);
     }
@@ -125,7 +125,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         {
             return ReasonCode.Success;
         }
-        if (topic.StartsRun && !_runQueues.Admits(topic.Account, out int queued, out long refused))
+        if (topic.StartsRun && !_runQueues.TryReserve(topic.Account, message, out int queued, out long refused))
         {
             // Refused before it is acknowledged: the publisher keeps it (0x97 in 5.0, no PUBACK in 3.1.1).
             _log.RunQueueFull(topic.Account, message.Topic, queued, refused);

@@ -99,7 +99,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
             return;
         }
         string account = EngineTopic.AccountOf(topic);
-        _counts.Add(account);
+        _counts.Add(account, delivery.Message);
         lock (_sync)
         {
             if (!_started && IsRecovered(delivery))
