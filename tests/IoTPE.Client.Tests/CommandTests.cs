@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IoTPE.Client.Tests.Infrastructure;
@@ -96,25 +95,15 @@ public sealed class CommandTests(BrokerFixture brokers)
         await started.WaitAsync(Timeout);
         await setup.Caller.DisposeAsync(); // The caller's process ends; the application kept only the message id.
 
-        var results = new ConcurrentDictionary<string, CommandResult>();
+        var results = new CommandResultLog();
         MqttClient caller = setup.Clients.Create(setup.Clients.Options(broker, setup.CallerId, MqttProtocolVersion.V500));
-        Task subscribed = caller.SubscribeCommandResultsAsync(setup.Topic, (result, _) =>
-        {
-            results[result.MessageId] = result;
-            return ValueTask.CompletedTask;
-        });
+        Task subscribed = caller.SubscribeCommandResultsAsync(setup.Topic, results.Handler);
         await caller.StartAsync();
         await subscribed.WaitAsync(Timeout);
         await caller.CancelAsync(setup.Topic, storedId).WaitAsync(Timeout);
 
         await observed.WaitAsync(Timeout);
-        DateTime deadline = DateTime.UtcNow + Timeout;
-        while (!results.ContainsKey(storedId) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(results[storedId].Error!.IsCancellation);
+        Assert.True((await results.ResultOf(storedId, Timeout)).Error!.IsCancellation);
     }
 
     [Fact]
@@ -151,8 +140,7 @@ public sealed class CommandTests(BrokerFixture brokers)
 
         CommandCall call = await setup.Caller.CallAsync(setup.Topic, Json("\"while you were out\""));
         await call.Delivered.WaitAsync(Timeout); // The broker holds it for the callee.
-        await Task.Delay(200);
-        Assert.False(setup.HasResult(call.MessageId));
+        Assert.False(setup.HasResult(call.MessageId)); // No callee runs now: no waiting could make a result appear.
 
         MqttClient callee = setup.Clients.Create(setup.Clients.Options(broker, setup.CalleeId, version));
         Task registered = callee.RegisterCommandAsync(setup.Topic, Echo);
@@ -175,29 +163,27 @@ public sealed class CommandTests(BrokerFixture brokers)
             return payload;
         }).WaitAsync(Timeout);
 
+        // A bystander subscribed to the resolve topic: once it has the answer, the broker has routed it to the absent
+        // caller's session as well.
+        var resolves = new MessageLog();
+        MqttClient bystander = setup.Clients.Create(setup.Clients.Options(broker, TestClients.NewClientId("bystander"), version));
+        Task watching = bystander.SubscribeAsync(setup.Topic + "/resolve", resolves.Handler);
+        await bystander.StartAsync();
+        await watching.WaitAsync(Timeout);
+
         CommandCall call = await setup.Caller.CallAsync(setup.Topic, Json("7"));
         await call.Delivered.WaitAsync(Timeout);
         await setup.Caller.DisposeAsync();
         release.SetResult(); // Answered while the caller is away.
-        await Task.Delay(300);
+        Assert.True(await resolves.WaitForCountAsync(1, Timeout), "the callee answered");
 
-        var results = new ConcurrentDictionary<string, CommandResult>();
+        var results = new CommandResultLog();
         MqttClient caller = setup.Clients.Create(setup.Clients.Options(broker, setup.CallerId, version));
-        Task subscribed = caller.SubscribeCommandResultsAsync(setup.Topic, (result, _) =>
-        {
-            results[result.MessageId] = result;
-            return ValueTask.CompletedTask;
-        });
+        Task subscribed = caller.SubscribeCommandResultsAsync(setup.Topic, results.Handler);
         await caller.StartAsync();
         await subscribed.WaitAsync(Timeout);
 
-        DateTime deadline = DateTime.UtcNow + Timeout;
-        while (!results.ContainsKey(call.MessageId) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.Equal(7, results[call.MessageId].Result.GetInt32());
+        Assert.Equal(7, (await results.ResultOf(call.MessageId, Timeout)).Result.GetInt32());
     }
 
     [Fact]
@@ -241,8 +227,7 @@ public sealed class CommandTests(BrokerFixture brokers)
     /// <summary>A callee and a caller subscribed to the command's results.</summary>
     private sealed class Setup : IAsyncDisposable
     {
-        private readonly ConcurrentDictionary<string, CommandResult> _results = new();
-        private int _duplicates;
+        private readonly CommandResultLog _results = new();
 
         private Setup(TestClients clients, string topic)
         {
@@ -267,40 +252,18 @@ public sealed class CommandTests(BrokerFixture brokers)
             var setup = new Setup(new TestClients(), $"cmd/{Guid.NewGuid():N}/ping");
             setup.Callee = await setup.Clients.StartAsync(setup.Clients.Options(broker, setup.CalleeId, version));
             setup.Caller = await setup.Clients.StartAsync(setup.Clients.Options(broker, setup.CallerId, version));
-            await setup.Caller.SubscribeCommandResultsAsync(setup.Topic, (result, _) =>
-            {
-                if (!setup._results.TryAdd(result.MessageId, result))
-                {
-                    Interlocked.Increment(ref setup._duplicates);
-                }
-
-                return ValueTask.CompletedTask;
-            }).WaitAsync(Timeout);
+            await setup.Caller.SubscribeCommandResultsAsync(setup.Topic, setup._results.Handler).WaitAsync(Timeout);
             return setup;
         }
 
-        public bool HasResult(string messageId) => _results.ContainsKey(messageId);
+        public bool HasResult(string messageId) => _results.HasResult(messageId);
 
-        public async Task<CommandResult> ResultOf(string messageId)
-        {
-            DateTime deadline = DateTime.UtcNow + Timeout;
-            while (DateTime.UtcNow < deadline)
-            {
-                if (_results.TryGetValue(messageId, out CommandResult? result))
-                {
-                    return result;
-                }
-
-                await Task.Delay(10);
-            }
-
-            throw new TimeoutException($"No result for call {messageId}.");
-        }
+        public Task<CommandResult> ResultOf(string messageId) => _results.ResultOf(messageId, Timeout);
 
         public async ValueTask DisposeAsync()
         {
             await Clients.DisposeAsync();
-            Assert.Equal(0, _duplicates); // Each call is answered once.
+            Assert.Equal(0, _results.Duplicates); // Each call is answered once.
         }
     }
 }

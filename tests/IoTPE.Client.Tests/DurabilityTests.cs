@@ -18,9 +18,10 @@ public sealed class DurabilityTests
         string publisherId = TestClients.NewClientId("pub");
 
         MqttClient offline = clients.Create(clients.Options(port, publisherId));
+        var connection = new ConnectionLog(offline);
         await offline.StartAsync();
         Task[] pending = Enumerable.Range(1, count).Select(n => offline.PublishAsync("offline/t", n.ToString(CultureInfo.InvariantCulture))).ToArray();
-        await Task.Delay(200);
+        await connection.WaitForFailuresAsync(1, Timeout); // It tried the broker and found nothing there.
         Assert.False(offline.IsConnected);
         Assert.All(pending, task => Assert.False(task.IsCompleted));
         await offline.DisposeAsync(); // Finishes the queued commits, then closes the state file.
@@ -39,10 +40,11 @@ public sealed class DurabilityTests
 
         MqttClient restarted = clients.Create(clients.Options(broker, publisherId));
         await restarted.StartAsync();
+        await restarted.PublishAsync("offline/t", "0").WaitAsync(Timeout); // A sentinel behind the backlog.
 
-        Assert.True(await log.WaitForCountAsync(count, Timeout), $"received {log.Count}");
-        await Task.Delay(200);
-        Assert.Equal(Enumerable.Range(1, count), log.Numbers);
+        // Messages arrive in order: with the sentinel here, so is the backlog and any duplicate of it.
+        Assert.True(await log.WaitForPayloadAsync("0", Timeout), $"received {log.Count}");
+        Assert.Equal(Enumerable.Range(1, count).Append(0), log.Numbers);
     }
 
     [Fact]
@@ -59,9 +61,10 @@ public sealed class DurabilityTests
         await broker.StopAsync(); // The subscriber's session is saved; nothing listens now.
 
         MqttClient publisher = clients.Create(clients.Options(broker, TestClients.NewClientId("pub")));
+        var connection = new ConnectionLog(publisher);
         await publisher.StartAsync();
         Task[] published = Enumerable.Range(1, count).Select(n => publisher.PublishAsync("backlog/t", n.ToString(CultureInfo.InvariantCulture), QualityOfService.AtLeastOnce)).ToArray();
-        await Task.Delay(300);
+        await connection.WaitForFailuresAsync(1, Timeout); // It tried the broker and found nothing there.
         Assert.False(publisher.IsConnected);
 
         await broker.RestartAsync();
@@ -76,9 +79,10 @@ public sealed class DurabilityTests
         await using var clients = new TestClients();
         int port = BrokerProcessPorts.Unused();
         MqttClient client = clients.Create(clients.Options(port, TestClients.NewClientId("early")));
+        var connection = new ConnectionLog(client);
         await client.StartAsync();
         Task published = client.PublishAsync("early/t", "hello", QualityOfService.AtLeastOnce);
-        await Task.Delay(500); // A few failed attempts with backoff.
+        await connection.WaitForFailuresAsync(3, Timeout); // A few failed attempts with backoff.
         Assert.False(published.IsCompleted);
 
         await using IotpeBroker broker = await IotpeBroker.StartAsync(port);
@@ -111,11 +115,13 @@ public sealed class DurabilityTests
         Task resubscribed = second.SubscribeAsync("interrupted/t", log.Handler);
         await second.StartAsync();
         await resubscribed.WaitAsync(Timeout);
+        await publisher.PublishAsync("interrupted/t", "sentinel").WaitAsync(Timeout);
 
-        Assert.True(await log.WaitForCountAsync(1, Timeout));
-        await Task.Delay(300);
-        MqttMessage message = Assert.Single(log.Messages);
-        Assert.Equal("once", message.GetPayloadAsString());
+        // The sentinel comes after anything the broker resends at the reconnection: a second hand-over of "once" would
+        // be here by now.
+        Assert.True(await log.WaitForPayloadAsync("sentinel", Timeout), $"received {string.Join(", ", log.Payloads)}");
+        Assert.Equal(["once", "sentinel"], log.Payloads);
+        MqttMessage message = log.Messages[0];
         Assert.Equal(2, message.DeliveryAttempt);
         Assert.True(message.IsRedelivery);
     }
@@ -131,25 +137,17 @@ public sealed class DurabilityTests
         await subscriber.StartAsync();
         await subscribed.WaitAsync(Timeout);
 
+        var connection = new ConnectionLog(subscriber);
         broker.Kill();
         await broker.RestartAsync(); // No persistence: no session, no subscription.
-        await WaitUntilAsync(() => subscriber.IsConnected);
-        await Task.Delay(300);
+        Assert.False((await connection.WaitForConnectionAsync(after: 0, Timeout)).SessionPresent);
+        // SUBSCRIBEs go out in order, the renewed one first (sent when the connection came up): this one's SUBACK
+        // means the broker has the renewed subscription too.
+        await subscriber.SubscribeAsync("lost/probe", (_, _) => ValueTask.CompletedTask).WaitAsync(Timeout);
         MqttClient publisher = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("pub")));
         await publisher.PublishAsync("lost/t", "after the restart").WaitAsync(Timeout);
 
         Assert.True(await log.WaitForCountAsync(1, Timeout), "the subscription was renewed");
         Assert.Equal("after the restart", log.Messages[0].GetPayloadAsString());
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        DateTime deadline = DateTime.UtcNow + Timeout;
-        while (!condition() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(condition());
     }
 }

@@ -18,7 +18,7 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
         TestBroker broker = brokers.Get(brokerName);
         await using var clients = new TestClients();
         string topic = $"retry/{Guid.NewGuid():N}";
-        var attempts = new List<(string Payload, int Attempt, bool Redelivery)>();
+        var attempts = new SignalledList<(string Payload, int Attempt, bool Redelivery)>();
         // Retries 200-400 ms apart: the later message, published right after, is handled in between.
         MqttClient subscriber = clients.Create(clients.Options(broker, TestClients.NewClientId("sub")) with
         {
@@ -27,10 +27,7 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
         Task subscribed = subscriber.SubscribeAsync(topic, (message, _) =>
         {
             string payload = message.GetPayloadAsString();
-            lock (attempts)
-            {
-                attempts.Add((payload, message.DeliveryAttempt, message.IsRedelivery));
-            }
+            attempts.Add((payload, message.DeliveryAttempt, message.IsRedelivery));
 
             return payload == "poison" && message.DeliveryAttempt < 3
                 ? throw new InvalidOperationException("not yet")
@@ -43,25 +40,15 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
         await publisher.PublishAsync(topic, "poison", qos);
         await publisher.PublishAsync(topic, "good", qos);
 
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline && Snapshot().Count(a => a.Payload == "poison") < 3)
-        {
-            await Task.Delay(20);
-        }
+        Assert.True(await attempts.WaitUntilAsync(a => a.Count(x => x.Payload == "poison") >= 3, TimeSpan.FromSeconds(10)), "three attempts");
 
-        await Task.Delay(300); // A wrong extra attempt would show up now.
-        var seen = Snapshot();
+        // No marker can show that a retry was not scheduled (retries run beside later messages, not in order): a wrong
+        // fourth attempt would come one retry interval (200-400 ms) after the third, so wait that long.
+        await Task.Delay(400);
+        var seen = attempts.Items.ToList();
         Assert.Equal([("poison", 1, false), ("poison", 2, true), ("poison", 3, true)], seen.Where(a => a.Payload == "poison"));
         Assert.Equal([("good", 1, false)], seen.Where(a => a.Payload == "good"));
         Assert.True(seen.IndexOf(("good", 1, false)) < seen.IndexOf(("poison", 3, true)), "the later message was not held up by the retries");
-
-        List<(string Payload, int Attempt, bool Redelivery)> Snapshot()
-        {
-            lock (attempts)
-            {
-                return [.. attempts];
-            }
-        }
     }
 
     [Theory]
@@ -105,7 +92,7 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
         TestBroker broker = brokers.Get(brokerName);
         await using var clients = new TestClients();
         string topic = $"poison/{Guid.NewGuid():N}";
-        var deadLetters = new List<DeadLetter>();
+        var deadLetters = new SignalledList<DeadLetter>();
         var log = new MessageLog();
         MqttClientOptions options = clients.Options(broker, TestClients.NewClientId("sub")) with
         {
@@ -114,11 +101,7 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
             HandlerRetryBackoff = new BackoffPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50)),
             DeadLetterHandler = (letter, _) =>
             {
-                lock (deadLetters)
-                {
-                    deadLetters.Add(letter);
-                }
-
+                deadLetters.Add(letter);
                 return ValueTask.CompletedTask;
             },
         };
@@ -138,17 +121,14 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
 
         Assert.True(await log.WaitForCountAsync(3, TimeSpan.FromSeconds(20)), "good messages got through after the poison ones were given up on");
         Assert.Equal(["1", "2", "3"], log.Payloads);
-        await WaitForAsync(() => Count(deadLetters) == 3);
-        lock (deadLetters)
+        Assert.True(await deadLetters.WaitUntilAsync(d => d.Count == 3, TimeSpan.FromSeconds(10)), $"{deadLetters.Count} dead letters");
+        Assert.Equal(["poison 1", "poison 2", "poison 3"], deadLetters.Items.Select(d => d.Message.GetPayloadAsString()).Order());
+        Assert.All(deadLetters.Items, d =>
         {
-            Assert.Equal(["poison 1", "poison 2", "poison 3"], deadLetters.Select(d => d.Message.GetPayloadAsString()).Order());
-            Assert.All(deadLetters, d =>
-            {
-                Assert.Equal(DeadLetterReason.HandlerFailed, d.Reason);
-                Assert.Equal(3, d.Attempts);
-                Assert.Contains("FormatException", d.Error, StringComparison.Ordinal);
-            });
-        }
+            Assert.Equal(DeadLetterReason.HandlerFailed, d.Reason);
+            Assert.Equal(3, d.Attempts);
+            Assert.Contains("FormatException", d.Error, StringComparison.Ordinal);
+        });
 
         await subscriber.DisposeAsync();
         using var connection = new SqliteConnection($"Data Source={options.StatePath}");
@@ -158,24 +138,5 @@ public sealed class HandlerRetryTests(BrokerFixture brokers)
         Assert.Equal(3L, (long)query.ExecuteScalar()!);
         query.CommandText = "SELECT count(*) FROM incoming";
         Assert.Equal(0L, (long)query.ExecuteScalar()!);
-    }
-
-    private static int Count<T>(List<T> list)
-    {
-        lock (list)
-        {
-            return list.Count;
-        }
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(condition());
     }
 }

@@ -185,9 +185,12 @@ public sealed class ScriptRuntimeTests : IDisposable
         Assert.Equal(2, runtime.OwnerCount);
 
         clock.Advance(TimeSpan.FromMinutes(6)); // idle for 12 minutes, active for 6: the sweep runs
-        for (int i = 0; i < 100 && runtime.OwnerCount > 1; i++)
+        // The release is carried out by the owner's worker, which signals nothing a test can wait for (a run queued
+        // behind it would bring the owner back): poll, with a deadline.
+        var releasing = Stopwatch.StartNew();
+        while (runtime.OwnerCount > 1 && releasing.Elapsed < TimeSpan.FromSeconds(10))
         {
-            await Task.Delay(50); // the release is carried out by the owner's worker
+            await Task.Delay(10);
         }
         Assert.Equal(1, runtime.OwnerCount);
         Assert.Equal("2", (await runtime.RunAsync("active", "count@1", count, "{}", new RecordingHost())).ResultJson);
@@ -216,11 +219,12 @@ public sealed class ScriptRuntimeTests : IDisposable
     public async Task A_queued_run_that_is_canceled_never_runs()
     {
         var release = new SemaphoreSlim(0);
-        var host = new RecordingHost().Answer(ScriptHostFunction.DbQuery, _ => { release.Wait(); return "[]"; });
+        var blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var host = new RecordingHost().Answer(ScriptHostFunction.DbQuery, _ => { blocked.TrySetResult(); release.Wait(); return "[]"; });
         Task<ScriptRunResult> blocking = _runtime.RunAsync("a", "block@1", new ScriptSource("block.js", "db.query('wait'); return 1;"), "{}", host);
         using var cancel = new CancellationTokenSource();
         Task<ScriptRunResult> queued = _runtime.RunAsync("a", "echo@1", Echo, "{\"n\": 1}", host, cancel.Token);
-        await Task.Delay(50);
+        await blocked.Task.WaitAsync(TimeSpan.FromSeconds(10)); // The owner is busy: the second run waits in its queue.
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued);
         release.Release();

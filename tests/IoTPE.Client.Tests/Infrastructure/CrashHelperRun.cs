@@ -23,27 +23,12 @@ public sealed class CrashHelperRun : IDisposable
         .Select(l => int.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture))
         .ToList();
 
-    /// <summary>Waits until <paramref name="condition"/> holds for the lines so far.</summary>
+    /// <summary>Waits until <paramref name="condition"/> holds for the lines so far (woken by each line and by the exit).</summary>
     public async Task WaitForAsync(Func<IReadOnlyList<string>, bool> condition, TimeSpan timeout, string what)
     {
-        DateTime deadline = DateTime.UtcNow + timeout;
-        while (!condition(Lines))
+        if (!await _process.WaitUntilAsync(() => condition(Lines), timeout))
         {
-            if (_process.HasExited)
-            {
-                await _process.WaitForExitAsync(TimeSpan.FromSeconds(5)); // Collects the last lines.
-                if (condition(Lines))
-                {
-                    return;
-                }
-            }
-
-            if (DateTime.UtcNow > deadline || _process.HasExited)
-            {
-                Assert.Fail($"The crash helper did not get to: {what}. Output:\n{string.Join('\n', _process.Lines)}\nErrors:\n{Error}");
-            }
-
-            await Task.Delay(10);
+            Assert.Fail($"The crash helper did not get to: {what}. Output:\n{string.Join('\n', _process.Lines)}\nErrors:\n{Error}");
         }
     }
 

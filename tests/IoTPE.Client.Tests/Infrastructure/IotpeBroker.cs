@@ -89,14 +89,15 @@ public sealed partial class IotpeBroker : TestBroker
                     listening.TrySetResult(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
                 }
             });
-        Task finished = await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromSeconds(30)));
-        if (finished != listening.Task)
+        try
+        {
+            _port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
         {
             _process.Kill();
             throw new TimeoutException("iotpe did not start listening within 30 s:\n" + Output);
         }
-
-        _port = await listening.Task;
     }
 
     [GeneratedRegex(@"Listening on 127\.0\.0\.1:(\d+) \(mqtt, mqtt\)")]

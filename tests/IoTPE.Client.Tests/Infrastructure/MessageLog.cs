@@ -2,32 +2,14 @@ using System.Globalization;
 
 namespace IoTPE.Client.Tests.Infrastructure;
 
-/// <summary>What a handler received, thread-safe, with waits for what a test expects.</summary>
+/// <summary>What a handler received, thread-safe, with waits (woken by each arrival) for what a test expects.</summary>
 public sealed class MessageLog
 {
-    private readonly List<MqttMessage> _messages = [];
+    private readonly SignalledList<MqttMessage> _messages = new();
 
-    public int Count
-    {
-        get
-        {
-            lock (_messages)
-            {
-                return _messages.Count;
-            }
-        }
-    }
+    public int Count => _messages.Count;
 
-    public IReadOnlyList<MqttMessage> Messages
-    {
-        get
-        {
-            lock (_messages)
-            {
-                return [.. _messages];
-            }
-        }
-    }
+    public IReadOnlyList<MqttMessage> Messages => _messages.Items;
 
     /// <summary>The payloads as text, in arrival order.</summary>
     public IReadOnlyList<string> Payloads => Messages.Select(m => m.GetPayloadAsString()).ToList();
@@ -42,45 +24,20 @@ public sealed class MessageLog
         return ValueTask.CompletedTask;
     }
 
-    public void Add(MqttMessage message)
-    {
-        lock (_messages)
-        {
-            _messages.Add(message);
-        }
-    }
+    public void Add(MqttMessage message) => _messages.Add(message);
 
     /// <summary>Waits until at least <paramref name="count"/> messages arrived; false on timeout.</summary>
-    public async Task<bool> WaitForCountAsync(int count, TimeSpan? timeout = null)
-    {
-        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (Count < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(10);
-        }
-
-        return true;
-    }
+    public Task<bool> WaitForCountAsync(int count, TimeSpan? timeout = null) =>
+        _messages.WaitUntilAsync(messages => messages.Count >= count, timeout);
 
     /// <summary>Waits until <paramref name="condition"/> holds; false on timeout.</summary>
-    public async Task<bool> WaitUntilAsync(Func<IReadOnlyList<MqttMessage>, bool> condition, TimeSpan? timeout = null)
-    {
-        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (!condition(Messages))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
+    public Task<bool> WaitUntilAsync(Func<IReadOnlyList<MqttMessage>, bool> condition, TimeSpan? timeout = null) =>
+        _messages.WaitUntilAsync(condition, timeout);
 
-            await Task.Delay(10);
-        }
-
-        return true;
-    }
+    /// <summary>
+    /// Waits for a message with <paramref name="payload"/>: a sentinel published after the messages a test checks, so
+    /// that (messages in order) everything before it, a wrong duplicate included, has arrived; false on timeout.
+    /// </summary>
+    public Task<bool> WaitForPayloadAsync(string payload, TimeSpan? timeout = null) =>
+        _messages.WaitUntilAsync(messages => messages.Any(m => m.GetPayloadAsString() == payload), timeout);
 }
