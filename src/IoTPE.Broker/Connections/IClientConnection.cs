@@ -25,6 +25,15 @@ internal interface IClientConnection
     /// </summary>
     bool IsCongested { get; }
 
+    /// <summary>Wakes the publishers paused while the client was <see cref="IsCongested"/>; signalled by the side that drains it.</summary>
+    ConsumerRelief Relief { get; }
+
+    /// <summary>
+    /// Something that waited for the client has gone out (a delivery left its queue): wakes the
+    /// publishers paused for it if it keeps up again. Called by the side that drains.
+    /// </summary>
+    void OnDrained();
+
     /// <summary>
     /// Sends a PUBLISH. Returns false when the packet exceeds the client's Maximum Packet Size; the
     /// message is then discarded as if it had been delivered (MQTT 5.0 §3.1.2.11.4).

@@ -41,6 +41,16 @@ internal sealed class InternalConnection : IClientConnection
     public bool IsCongested =>
         _session.Queued.Count >= _queueBackpressureMessages || Volatile.Read(ref _pendingAtMostOnce) >= _queueBackpressureMessages;
 
+    public ConsumerRelief Relief { get; } = new();
+
+    public void OnDrained()
+    {
+        if (Relief.HasWaiters && !IsCongested)
+        {
+            Relief.Signal();
+        }
+    }
+
     public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
     {
         if (qos == QualityOfService.AtMostOnce)
@@ -52,7 +62,14 @@ internal sealed class InternalConnection : IClientConnection
     }
 
     /// <summary>The client is done with a QoS 0 delivery (called without the broker lock).</summary>
-    public void CompleteAtMostOnce() => Interlocked.Decrement(ref _pendingAtMostOnce);
+    public void CompleteAtMostOnce()
+    {
+        if (Interlocked.Decrement(ref _pendingAtMostOnce) == _queueBackpressureMessages - 1)
+        {
+            // Just fell below the bound that pauses the publishers feeding this client.
+            OnDrained();
+        }
+    }
 
     public void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket
     {

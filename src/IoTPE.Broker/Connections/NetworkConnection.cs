@@ -112,6 +112,16 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         !IsClosing && Session is { } session && ReferenceEquals(session.Connection, this) &&
         (_output.PendingBytes >= _state.Options.OutputBackpressureBytes || session.Queued.Count >= _state.Options.QueueBackpressureMessages);
 
+    public ConsumerRelief Relief { get; } = new();
+
+    public void OnDrained()
+    {
+        if (Relief.HasWaiters && !IsCongested)
+        {
+            Relief.Signal();
+        }
+    }
+
     public bool IsMarkedDirty { get; set; }
 
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
@@ -215,23 +225,33 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         }
     }
 
-    /// <summary>Waits, at most <see cref="ConsumerWaitLimit"/>, until the consumer keeps up again; false if it still does not.</summary>
+    /// <summary>
+    /// Waits, at most <see cref="ConsumerWaitLimit"/> on the broker's clock, until the consumer keeps
+    /// up again; false if it still does not. The consumer's drains and its close signal its
+    /// <see cref="IClientConnection.Relief"/>; nothing is polled.
+    /// </summary>
     private async ValueTask<bool> WaitForConsumerAsync(IClientConnection consumer)
     {
         long started = _state.Time.GetTimestamp();
-        while (consumer.IsCongested)
+        while (true)
         {
-            if (_state.Time.GetElapsedTime(started) >= ConsumerWaitLimit)
+            Task relieved = consumer.Relief.Arm();
+            // Checked after arming, so that a drain in between is not missed (see ConsumerRelief.Arm).
+            if (!consumer.IsCongested)
+            {
+                return true;
+            }
+            TimeSpan left = ConsumerWaitLimit - _state.Time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
             {
                 return false;
             }
-            await Task.Delay(ConsumerPollInterval, _state.Time).ConfigureAwait(false);
+            // A timeout is an answer here, not an error: no exception is thrown for it.
+            await relieved.WaitAsync(left, _state.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        return true;
     }
 
     private static readonly TimeSpan ConsumerWaitLimit = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan ConsumerPollInterval = TimeSpan.FromMilliseconds(1);
 
     /// <summary>
     /// Processes the complete packets in the input: all of them, or, with <paramref name="pauseForConsumers"/>,
@@ -419,6 +439,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
             return;
         }
         _output.WhenDrained(_transport.ShutdownSend);
+        Relief.Signal(); // a closing client is not waited for
         _ = AbortAfterLingerAsync();
     }
 
@@ -441,15 +462,19 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         _state.Counters.AddBytesSent(data.Length);
     }
 
+    void IOutputSink.OnSent() => OnDrained();
+
     void IOutputSink.OnSendFailed(Exception error)
     {
         Volatile.Write(ref _closing, 1);
+        Relief.Signal();
         _transport.Abort();
     }
 
     private async ValueTask CloseTransportAsync()
     {
         _output.Close();
+        Relief.Signal(); // detached from its session by now: nobody waits for it any more
         try
         {
             _transport.Abort();

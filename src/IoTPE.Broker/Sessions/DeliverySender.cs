@@ -68,18 +68,21 @@ internal sealed class DeliverySender
         }
         int window = connection.SendWindow;
         long now = _state.NowUnixMs;
+        // Only a queue that was long enough to pause publishers can relieve them by getting shorter
+        // (a congested output buffer relieves them from its own sends).
+        bool wasBackedUp = session.Queued.Count >= _state.Options.QueueBackpressureMessages;
         while (session.Queued.Count > 0 && session.InFlight.Count < window)
         {
             Delivery next = session.Queued.Peek();
             if (next.Epoch > _durability.DurableEpoch)
             {
                 _durability.AwaitCommit(session);
-                return;
+                break;
             }
             if (session.InFlight.ContainsKey(next.PacketIdentifier))
             {
                 // A delivery 65535 places earlier is still unacknowledged: its identifier is taken.
-                return;
+                break;
             }
             session.Queued.Dequeue();
             if (next.Message.ExpiresAtUnixMs is { } expiry && expiry <= now)
@@ -96,6 +99,10 @@ internal sealed class DeliverySender
             next.State = next.QoS == QualityOfService.AtLeastOnce ? DeliveryState.AwaitingPubAck : DeliveryState.AwaitingPubRec;
             session.InFlight.Add(next.PacketIdentifier, next);
             Send(session, connection, next, dup: next.Attempts > 0, now);
+        }
+        if (wasBackedUp && session.Queued.Count < _state.Options.QueueBackpressureMessages)
+        {
+            connection.OnDrained();
         }
     }
 
