@@ -93,6 +93,9 @@ public sealed class Broker : IAsyncDisposable
         }
     }
 
+    /// <summary>Publishers whose reads are paused right now for a subscriber that does not keep up.</summary>
+    internal int PublishersPaused => _state.PublishersPaused;
+
     /// <summary>Sees every client PUBLISH before routing and may refuse it. Set before <see cref="StartAsync"/>.</summary>
     public IMessageInterceptor? Interceptor
     {

@@ -216,7 +216,16 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 return true;
             }
             _congestedConsumer = null;
-            bool relieved = await WaitForConsumerAsync(consumer).ConfigureAwait(false);
+            _state.CountPublisherPause(+1);
+            bool relieved;
+            try
+            {
+                relieved = await WaitForConsumerAsync(consumer).ConfigureAwait(false);
+            }
+            finally
+            {
+                _state.CountPublisherPause(-1);
+            }
             if (!_pausedWithInputLeft)
             {
                 return true;
