@@ -29,17 +29,25 @@ public sealed class ConsumerReliefTests
     {
         var clock = new ManualClock();
         await using RunningBroker broker = await RunningBroker.StartAsync(o => o.OutputBackpressureBytes = 64 * 1024, time: clock);
-        using TcpClient subscriber = await SubscribeAsync(broker.Port, "relief-sub", qos: 0);
-        using TcpClient publisher = await ConnectAsync(broker.Port, "relief-pub");
-        Task publishing = PublishQoS0Async(publisher.GetStream(), Messages);
+        try
+        {
+            using TcpClient subscriber = await SubscribeAsync(broker.Port, "relief-sub", qos: 0);
+            using TcpClient publisher = await ConnectAsync(broker.Port, "relief-pub");
+            Task publishing = PublishQoS0Async(publisher.GetStream(), Messages);
 
-        await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the subscriber that does not read");
-        Assert.True(broker.Broker.Counters.MessagesReceived < Messages);
+            await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the subscriber that does not read");
+            Assert.True(broker.Broker.Counters.MessagesReceived < Messages);
 
-        long bytes = await ReadAsync(subscriber.GetStream(), (long)Messages * PublishPacketSize);
-        await publishing.WaitAsync(RealWait);
-        Assert.Equal((long)Messages * PublishPacketSize, bytes);
-        Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
+            long bytes = await ReadAsync(subscriber.GetStream(), (long)Messages * PublishPacketSize);
+            await publishing.WaitAsync(RealWait);
+            Assert.Equal((long)Messages * PublishPacketSize, bytes);
+            Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
+        }
+        finally
+        {
+            // A failed test must fail, not hang: a pause the signal missed ends on the clock.
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
     }
 
     [Fact]
@@ -47,15 +55,23 @@ public sealed class ConsumerReliefTests
     {
         var clock = new ManualClock();
         await using RunningBroker broker = await RunningBroker.StartAsync(o => o.OutputBackpressureBytes = 64 * 1024, time: clock);
-        TcpClient subscriber = await SubscribeAsync(broker.Port, "gone-sub", qos: 0);
-        using TcpClient publisher = await ConnectAsync(broker.Port, "gone-pub");
-        Task publishing = PublishQoS0Async(publisher.GetStream(), Messages);
-        await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the subscriber that does not read");
+        try
+        {
+            TcpClient subscriber = await SubscribeAsync(broker.Port, "gone-sub", qos: 0);
+            using TcpClient publisher = await ConnectAsync(broker.Port, "gone-pub");
+            Task publishing = PublishQoS0Async(publisher.GetStream(), Messages);
+            await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the subscriber that does not read");
 
-        subscriber.Dispose();
-        await WaitUntilAsync(() => broker.Broker.Counters.MessagesReceived == Messages, "the publisher stayed paused after its subscriber went away");
-        await publishing.WaitAsync(RealWait);
-        Assert.Equal(0, broker.Broker.PublishersPaused);
+            subscriber.Dispose();
+            await WaitUntilAsync(() => broker.Broker.Counters.MessagesReceived == Messages, "the publisher stayed paused after its subscriber went away");
+            await publishing.WaitAsync(RealWait);
+            Assert.Equal(0, broker.Broker.PublishersPaused);
+        }
+        finally
+        {
+            // A failed test must fail, not hang: a pause the signal missed ends on the clock.
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
     }
 
     [Fact]
@@ -63,21 +79,29 @@ public sealed class ConsumerReliefTests
     {
         var clock = new ManualClock();
         await using RunningBroker broker = await RunningBroker.StartAsync(o => o.QueueBackpressureMessages = 5, time: clock);
-        var deliveries = new BlockingCollection<InternalDelivery>();
-        InternalClient client = broker.Broker.ConnectInternalClient("$iotpe/relief", 10, deliveries.Add);
-        client.Subscribe("slow/#", QualityOfService.AtMostOnce);
-        using TcpClient publisher = await ConnectAsync(broker.Port, "internal-pub");
-        const int Count = 50;
-        Task publishing = PublishQoS0Async(publisher.GetStream(), Count);
-
-        await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the internal client");
-        Assert.Equal(5, deliveries.Count);
-        for (int i = 0; i < Count; i++)
+        try
         {
-            client.Acknowledge(deliveries.Take(new CancellationTokenSource(RealWait).Token));
+            var deliveries = new BlockingCollection<InternalDelivery>();
+            InternalClient client = broker.Broker.ConnectInternalClient("$iotpe/relief", 10, deliveries.Add);
+            client.Subscribe("slow/#", QualityOfService.AtMostOnce);
+            using TcpClient publisher = await ConnectAsync(broker.Port, "internal-pub");
+            const int Count = 50;
+            Task publishing = PublishQoS0Async(publisher.GetStream(), Count);
+
+            await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the internal client");
+            Assert.Equal(5, deliveries.Count);
+            for (int i = 0; i < Count; i++)
+            {
+                client.Acknowledge(deliveries.Take(new CancellationTokenSource(RealWait).Token));
+            }
+            await publishing.WaitAsync(RealWait);
+            Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
         }
-        await publishing.WaitAsync(RealWait);
-        Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
+        finally
+        {
+            // A failed test must fail, not hang: a pause the signal missed ends on the clock.
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
     }
 
     [Fact]
@@ -85,22 +109,30 @@ public sealed class ConsumerReliefTests
     {
         var clock = new ManualClock();
         await using RunningBroker broker = await RunningBroker.StartAsync(o => o.QueueBackpressureMessages = 5, time: clock);
-        var deliveries = new BlockingCollection<InternalDelivery>();
-        InternalClient client = broker.Broker.ConnectInternalClient("$iotpe/relief", 1, deliveries.Add);
-        client.Subscribe("slow/#", QualityOfService.AtLeastOnce);
-        using TcpClient publisher = await ConnectAsync(broker.Port, "queue-pub");
-        const int Count = 30;
-        await publisher.GetStream().WriteAsync(Enumerable.Range(1, Count).SelectMany(id => PublishQoS1((ushort)id)).ToArray());
-
-        await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the internal client's queue");
-        Assert.True(broker.Broker.Counters.MessagesReceived < Count);
-        for (int i = 0; i < Count; i++)
+        try
         {
-            client.Acknowledge(deliveries.Take(new CancellationTokenSource(RealWait).Token));
+            var deliveries = new BlockingCollection<InternalDelivery>();
+            InternalClient client = broker.Broker.ConnectInternalClient("$iotpe/relief", 1, deliveries.Add);
+            client.Subscribe("slow/#", QualityOfService.AtLeastOnce);
+            using TcpClient publisher = await ConnectAsync(broker.Port, "queue-pub");
+            const int Count = 30;
+            await publisher.GetStream().WriteAsync(Enumerable.Range(1, Count).SelectMany(id => PublishQoS1((ushort)id)).ToArray());
+
+            await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the internal client's queue");
+            Assert.True(broker.Broker.Counters.MessagesReceived < Count);
+            for (int i = 0; i < Count; i++)
+            {
+                client.Acknowledge(deliveries.Take(new CancellationTokenSource(RealWait).Token));
+            }
+            await ReadAsync(publisher.GetStream(), Count * 4L); // every PUBACK
+            Assert.Equal(Count, broker.Broker.Counters.MessagesReceived);
+            Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
         }
-        await ReadAsync(publisher.GetStream(), Count * 4L); // every PUBACK
-        Assert.Equal(Count, broker.Broker.Counters.MessagesReceived);
-        Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
+        finally
+        {
+            // A failed test must fail, not hang: a pause the signal missed ends on the clock.
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string failure)

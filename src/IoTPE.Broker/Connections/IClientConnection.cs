@@ -1,3 +1,4 @@
+using IoTPE.Broker.Sessions;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Connections;
@@ -9,6 +10,15 @@ namespace IoTPE.Broker.Connections;
 internal interface IClientConnection
 {
     MqttProtocolVersion ProtocolVersion { get; }
+
+    /// <summary>The session the connection is attached to; null before it is attached and once it is detached.</summary>
+    Session? Session { get; }
+
+    /// <summary>The connection now carries <paramref name="session"/> (see <see cref="Protocol.SessionAttacher"/>).</summary>
+    void AttachTo(Session session);
+
+    /// <summary>The session no longer runs over this connection (it ended, went away or was taken over).</summary>
+    void DetachFromSession();
 
     /// <summary>Most QoS 1/2 messages in flight to the client at once (its Receive Maximum, §3.1.2.11.3).</summary>
     int SendWindow { get; }

@@ -48,20 +48,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public ITransport Transport => _transport;
 
     /// <summary>Where the connection is in its life. Set under the broker lock once CONNECT is accepted.</summary>
-    public ConnectionPhase Phase
-    {
-        get => _phase;
-        set
-        {
-            _phase = value;
-            if (value == ConnectionPhase.Connected)
-            {
-                _state.PendingConnections.Remove(this);
-            }
-        }
-    }
-
-    private ConnectionPhase _phase = ConnectionPhase.AwaitingConnect;
+    public ConnectionPhase Phase { get; private set; } = ConnectionPhase.AwaitingConnect;
 
     /// <summary>This connection's place among the <see cref="PendingConnections"/> until CONNECT is accepted.</summary>
     public LinkedListNode<NetworkConnection>? PendingEntry { get; set; }
@@ -69,7 +56,21 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public MqttProtocolVersion ProtocolVersion { get; set; } = MqttProtocolVersion.V311;
 
     /// <summary>The session once CONNECT succeeded.</summary>
-    public Session? Session { get; set; }
+    public Session? Session { get; private set; }
+
+    /// <summary>CONNECT was accepted: the connection carries <paramref name="session"/>. Under the broker lock.</summary>
+    public void AttachTo(Session session)
+    {
+        Session = session;
+        Phase = ConnectionPhase.Connected;
+        _state.PendingConnections.Remove(this);
+    }
+
+    public void DetachFromSession()
+    {
+        Session = null;
+        Relief.Signal(); // nobody waits for a connection without a session
+    }
 
     /// <summary>The client identifier for logs, before and after CONNECT.</summary>
     public string ClientId => Session?.ClientId ?? "(connecting)";
