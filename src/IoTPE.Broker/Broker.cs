@@ -61,7 +61,6 @@ public sealed class Broker : IAsyncDisposable
         _authenticator = authenticator ?? new AnonymousAuthenticator(allowAnonymous: false);
         var sender = new DeliverySender(_state, _state.Durability);
         _sender = sender;
-        _state.Durability.Pump = sender.Pump;
         _router = new MessageRouter(_state, sender);
         _retained = new RetainedMessages(_state);
         _sessions = new SessionRegistry(_state, sender);

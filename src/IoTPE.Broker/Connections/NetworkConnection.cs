@@ -94,7 +94,9 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public ushort ClientTopicAliasMaximum { get; set; }
 
     /// <summary>Topic aliases the client set towards the broker (MQTT 5.0 §3.3.2.3.4).</summary>
-    public Dictionary<ushort, string>? IncomingTopicAliases { get; set; }
+    public IncomingTopicAliases IncomingTopicAliases => _incomingTopicAliases ??= new IncomingTopicAliases();
+
+    private IncomingTopicAliases? _incomingTopicAliases;
 
     /// <summary>Recent topic names of this client's PUBLISH packets.</summary>
     public TopicNameCache TopicNames => _topicNames ??= new TopicNameCache();

@@ -19,6 +19,28 @@ internal sealed class DeliverySender
     {
         _state = state;
         _durability = durability;
+        durability.OnSessionReleased(OnEpochCompleted);
+    }
+
+    // An epoch this session's deliveries waited for is complete: send them, or, if its commit
+    // failed, drop them first: they refer to writes that were rolled back, and their publishers were refused.
+    private void OnEpochCompleted(Session session, long epoch, bool durable)
+    {
+        if (!durable && session.Queued.Any(d => d.Epoch == epoch))
+        {
+            foreach (Delivery dropped in session.Queued.Where(d => d.Epoch == epoch))
+            {
+                _state.QueueQuota.Release(dropped);
+            }
+            Delivery[] keep = [.. session.Queued.Where(d => d.Epoch != epoch)];
+            session.Queued.Clear();
+            foreach (Delivery d in keep)
+            {
+                session.Queued.Enqueue(d);
+            }
+            session.Connection?.OnDrained();
+        }
+        Pump(session);
     }
 
     /// <summary>Whether <paramref name="session"/>'s queue has no room for one more delivery (<see cref="BrokerOptions.MaxQueuedMessages"/>).</summary>
