@@ -35,6 +35,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     private readonly RetainedMessages _retained;
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
     private readonly DisconnectHandler _disconnects;
+    private readonly SessionAttacher _attacher;
     private readonly Housekeeping _housekeeping;
     private readonly List<MqttListener> _listeners = [];
     private readonly ConnectionAdmission _admission;
@@ -60,16 +61,16 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         _authenticator = authenticator ?? new AnonymousAuthenticator(allowAnonymous: false);
         var sender = new DeliverySender(_state, _state.Durability);
         _sender = sender;
-        _state.Durability.Pump = sender.Pump;
         _router = new MessageRouter(_state, sender);
         _retained = new RetainedMessages(_state);
         _sessions = new SessionRegistry(_state, sender);
         var wills = new WillPublisher(_state, _router, _retained);
         var disconnects = new DisconnectHandler(_state, _sessions, wills);
         _disconnects = disconnects;
+        _attacher = new SessionAttacher(_sessions, sender, wills, disconnects);
         _dispatcher = new PacketDispatcher(
             _state,
-            new ConnectHandler(_state, _authenticator, _sessions, sender, wills, disconnects),
+            new ConnectHandler(_state, _authenticator, _sessions, _attacher),
             new PublishHandler(_state, _router, _retained),
             sender,
             new SubscribeHandler(_state, _router, sender, _retained),
@@ -92,6 +93,9 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
             }
         }
     }
+
+    /// <summary>Publishers whose reads are paused right now for a subscriber that does not keep up.</summary>
+    internal int PublishersPaused => _state.PublishersPaused;
 
     /// <summary>Sees every client PUBLISH before routing and may refuse it. Set before <see cref="StartAsync"/>.</summary>
     public IMessageInterceptor? Interceptor
@@ -250,7 +254,10 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     /// Connects an in-process client with a persistent session (never expiring), resuming the
     /// session if it exists: subscriptions made earlier still hold, and QoS 1 messages queued or
     /// unacknowledged before a restart are delivered again through <paramref name="onDelivery"/>.
-    /// Call after <see cref="LoadState"/> or <see cref="StartAsync"/>.
+    /// Connecting again with the same <paramref name="clientId"/> while the broker runs takes the
+    /// session over as a network client's CONNECT does: the earlier <see cref="InternalClient"/>
+    /// gets nothing more and its acknowledgements no longer count; what it had in flight is
+    /// delivered again to the new one. Call after <see cref="LoadState"/> or <see cref="StartAsync"/>.
     /// </summary>
     /// <param name="clientId">The session's client identifier: <c>$iotpe/</c> and a name, e.g. <c>$iotpe/engine</c>.</param>
     /// <param name="maxInFlight">Most unacknowledged QoS 1 deliveries at once.</param>
@@ -272,16 +279,11 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         _state.RunPass(() =>
         {
             var identity = new ClientIdentity(clientId, null, null, ClientIdentity.InternalListener);
-            Session session = _sessions.Find(clientId) ?? _sessions.Create(clientId, identity);
-            bool wasStored = session.IsPersistent;
-            session.Identity = identity;
-            session.ProtocolVersion = Mqtt.MqttProtocolVersion.V500;
-            session.ExpiryIntervalSeconds = uint.MaxValue;
-            session.DisconnectedAtUnixMs = null;
-            _sessions.Save(session, wasStored);
-            session.Connection = new InternalConnection(maxInFlight, onDelivery, session, _state.Options.QueueBackpressureMessages, _state.Options.MaxQueuedMessages);
-            client = new InternalClient(_state, _sender, session);
-            _sender.ResendInFlight(session);
+            var connection = new InternalConnection(maxInFlight, onDelivery, _state.Options.QueueBackpressureMessages, _state.Options.MaxQueuedMessages);
+            var terms = new SessionTerms(CleanStart: false, Mqtt.MqttProtocolVersion.V500, ExpiryIntervalSeconds: uint.MaxValue, Will: null);
+            Session session = _attacher.Attach(connection, SessionKey.For(identity), identity, terms, out _);
+            client = new InternalClient(_state, _sender, session, connection);
+            _attacher.Resume(session);
         });
         return client!;
     }

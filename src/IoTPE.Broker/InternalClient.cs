@@ -17,12 +17,14 @@ public sealed class InternalClient : IDurableSession
     private readonly BrokerState _state;
     private readonly DeliverySender _sender;
     private readonly Session _session;
+    private readonly InternalConnection _connection;
 
-    internal InternalClient(BrokerState state, DeliverySender sender, Session session)
+    internal InternalClient(BrokerState state, DeliverySender sender, Session session, InternalConnection connection)
     {
         _state = state;
         _sender = sender;
         _session = session;
+        _connection = connection;
     }
 
     /// <summary>The client identifier of the session.</summary>
@@ -77,9 +79,17 @@ public sealed class InternalClient : IDurableSession
         ArgumentNullException.ThrowIfNull(delivery);
         if (delivery.QoS == QualityOfService.AtMostOnce)
         {
-            (_session.Connection as InternalConnection)?.CompleteAtMostOnce();
+            _connection.CompleteAtMostOnce();
             return;
         }
-        _state.RunPass(() => _sender.OnPubAck(_session, delivery.PacketIdentifier));
+        _state.RunPass(() =>
+        {
+            // After a take-over the delivery is the new client's (resent to it); like a PUBACK on a
+            // connection that was taken over, this one no longer counts.
+            if (ReferenceEquals(_session.Connection, _connection))
+            {
+                _sender.OnPubAck(_session, delivery.PacketIdentifier);
+            }
+        });
     }
 }

@@ -68,6 +68,33 @@ public sealed class InternalClientTests
     }
 
     [Fact]
+    public async Task Connecting_again_takes_the_session_over_as_a_network_CONNECT_does()
+    {
+        await using RunningBroker broker = await RunningBroker.StartAsync();
+        var first = new BlockingCollection<InternalDelivery>();
+        InternalClient old = broker.Broker.ConnectInternalClient("$iotpe/test", 1, first.Add);
+        old.Subscribe("jobs/#");
+        for (int i = 1; i <= 2; i++)
+        {
+            Assert.Equal(0, (await MosquittoClients.PublishAsync(broker.Port, "-q", "1", "-t", $"jobs/{i}", "-m", $"job {i}")).ExitCode);
+        }
+        InternalDelivery held = first.Take(new CancellationTokenSource(5000).Token); // job 1 in flight, job 2 queued behind it
+
+        var second = new BlockingCollection<InternalDelivery>();
+        InternalClient current = broker.Broker.ConnectInternalClient("$iotpe/test", 1, second.Add);
+        InternalDelivery resent = second.Take(new CancellationTokenSource(5000).Token);
+        Assert.Equal("jobs/1", resent.Message.Topic);
+        Assert.True(resent.Redelivered, "what was in flight to the old client is resent to the new one as a duplicate (§4.4)");
+
+        old.Acknowledge(held); // a PUBACK on a connection that was taken over does not count
+        Assert.False(second.TryTake(out _, 300), "the old client's acknowledgement freed the new client's window");
+        current.Acknowledge(resent);
+        Assert.Equal("jobs/2", second.Take(new CancellationTokenSource(5000).Token).Message.Topic);
+        Assert.False(first.TryTake(out _, 300), "the old client still received deliveries after the take-over");
+        Assert.Equal(0, broker.Broker.Counters.ClientsConnected); // in-process clients are not counted as network clients
+    }
+
+    [Fact]
     public async Task Network_clients_cannot_use_the_reserved_client_id_prefix()
     {
         await using RunningBroker broker = await RunningBroker.StartAsync();

@@ -1,3 +1,4 @@
+using IoTPE.Broker.Sessions;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Connections;
@@ -9,6 +10,15 @@ namespace IoTPE.Broker.Connections;
 internal interface IClientConnection
 {
     MqttProtocolVersion ProtocolVersion { get; }
+
+    /// <summary>The session the connection is attached to; null before it is attached and once it is detached.</summary>
+    Session? Session { get; }
+
+    /// <summary>The connection now carries <paramref name="session"/> (see <see cref="Protocol.SessionAttacher"/>).</summary>
+    void AttachTo(Session session);
+
+    /// <summary>The session no longer runs over this connection (it ended, went away or was taken over).</summary>
+    void DetachFromSession();
 
     /// <summary>Most QoS 1/2 messages in flight to the client at once (its Receive Maximum, §3.1.2.11.3).</summary>
     int SendWindow { get; }
@@ -24,6 +34,15 @@ internal interface IClientConnection
     /// deliveries than <see cref="BrokerOptions.QueueBackpressureMessages"/>: publishers to it should pause.
     /// </summary>
     bool IsCongested { get; }
+
+    /// <summary>Wakes the publishers paused while the client was <see cref="IsCongested"/>; signalled by the side that drains it.</summary>
+    ConsumerRelief Relief { get; }
+
+    /// <summary>
+    /// Something that waited for the client has gone out (a delivery left its queue): wakes the
+    /// publishers paused for it if it keeps up again. Called by the side that drains.
+    /// </summary>
+    void OnDrained();
 
     /// <summary>
     /// Sends a PUBLISH. Returns false when the packet exceeds the client's Maximum Packet Size; the

@@ -10,16 +10,14 @@ namespace IoTPE.Broker.Connections;
 internal sealed class InternalConnection : IClientConnection
 {
     private readonly Action<InternalDelivery> _deliver;
-    private readonly Session _session;
     private readonly int _queueBackpressureMessages;
     private readonly int _maxPendingAtMostOnce;
     private int _pendingAtMostOnce;
 
-    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, Session session, int queueBackpressureMessages, int maxPendingAtMostOnce)
+    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, int queueBackpressureMessages, int maxPendingAtMostOnce)
     {
         SendWindow = sendWindow;
         _deliver = deliver;
-        _session = session;
         _queueBackpressureMessages = queueBackpressureMessages;
         _maxPendingAtMostOnce = maxPendingAtMostOnce;
     }
@@ -27,6 +25,17 @@ internal sealed class InternalConnection : IClientConnection
     public MqttProtocolVersion ProtocolVersion => MqttProtocolVersion.V500;
 
     public int SendWindow { get; }
+
+    public Session? Session { get; private set; }
+
+    /// <summary>Set under the broker lock; read without it by publishers waiting for this client, as for a network connection.</summary>
+    public void AttachTo(Session session) => Session = session;
+
+    public void DetachFromSession()
+    {
+        Session = null;
+        Relief.Signal(); // a client that was taken over is not waited for
+    }
 
     public int IncomingInFlight { get; set; }
 
@@ -39,7 +48,18 @@ internal sealed class InternalConnection : IClientConnection
     // The engine falling behind (slow scripts) slows down the network clients that feed it, as a
     // slow subscriber does, before its queue reaches MaxQueuedMessages.
     public bool IsCongested =>
-        _session.Queued.Count >= _queueBackpressureMessages || Volatile.Read(ref _pendingAtMostOnce) >= _queueBackpressureMessages;
+        Session is { } session && ReferenceEquals(session.Connection, this) &&
+        (session.Queued.Count >= _queueBackpressureMessages || Volatile.Read(ref _pendingAtMostOnce) >= _queueBackpressureMessages);
+
+    public ConsumerRelief Relief { get; } = new();
+
+    public void OnDrained()
+    {
+        if (Relief.HasWaiters && !IsCongested)
+        {
+            Relief.Signal();
+        }
+    }
 
     public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
     {
@@ -52,7 +72,14 @@ internal sealed class InternalConnection : IClientConnection
     }
 
     /// <summary>The client is done with a QoS 0 delivery (called without the broker lock).</summary>
-    public void CompleteAtMostOnce() => Interlocked.Decrement(ref _pendingAtMostOnce);
+    public void CompleteAtMostOnce()
+    {
+        if (Interlocked.Decrement(ref _pendingAtMostOnce) == _queueBackpressureMessages - 1)
+        {
+            // Just fell below the bound that pauses the publishers feeding this client.
+            OnDrained();
+        }
+    }
 
     public void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket
     {
@@ -62,5 +89,6 @@ internal sealed class InternalConnection : IClientConnection
 
     public void Disconnect(ReasonCode reasonCode, string? reasonString)
     {
+        // Nothing to send in-process: the client that was taken over finds out through InternalClient.
     }
 }

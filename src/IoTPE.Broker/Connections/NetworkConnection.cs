@@ -48,20 +48,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public ITransport Transport => _transport;
 
     /// <summary>Where the connection is in its life. Set under the broker lock once CONNECT is accepted.</summary>
-    public ConnectionPhase Phase
-    {
-        get => _phase;
-        set
-        {
-            _phase = value;
-            if (value == ConnectionPhase.Connected)
-            {
-                _state.PendingConnections.Remove(this);
-            }
-        }
-    }
-
-    private ConnectionPhase _phase = ConnectionPhase.AwaitingConnect;
+    public ConnectionPhase Phase { get; private set; } = ConnectionPhase.AwaitingConnect;
 
     /// <summary>This connection's place among the <see cref="PendingConnections"/> until CONNECT is accepted.</summary>
     public LinkedListNode<NetworkConnection>? PendingEntry { get; set; }
@@ -69,7 +56,21 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public MqttProtocolVersion ProtocolVersion { get; set; } = MqttProtocolVersion.V311;
 
     /// <summary>The session once CONNECT succeeded.</summary>
-    public Session? Session { get; set; }
+    public Session? Session { get; private set; }
+
+    /// <summary>CONNECT was accepted: the connection carries <paramref name="session"/>. Under the broker lock.</summary>
+    public void AttachTo(Session session)
+    {
+        Session = session;
+        Phase = ConnectionPhase.Connected;
+        _state.PendingConnections.Remove(this);
+    }
+
+    public void DetachFromSession()
+    {
+        Session = null;
+        Relief.Signal(); // nobody waits for a connection without a session
+    }
 
     /// <summary>The client identifier for logs, before and after CONNECT.</summary>
     public string ClientId => Session?.ClientId ?? "(connecting)";
@@ -93,7 +94,9 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public ushort ClientTopicAliasMaximum { get; set; }
 
     /// <summary>Topic aliases the client set towards the broker (MQTT 5.0 §3.3.2.3.4).</summary>
-    public Dictionary<ushort, string>? IncomingTopicAliases { get; set; }
+    public IncomingTopicAliases IncomingTopicAliases => _incomingTopicAliases ??= new IncomingTopicAliases();
+
+    private IncomingTopicAliases? _incomingTopicAliases;
 
     /// <summary>Recent topic names of this client's PUBLISH packets.</summary>
     public TopicNameCache TopicNames => _topicNames ??= new TopicNameCache();
@@ -111,6 +114,16 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public bool IsCongested =>
         !IsClosing && Session is { } session && ReferenceEquals(session.Connection, this) &&
         (_output.PendingBytes >= _state.Options.OutputBackpressureBytes || session.Queued.Count >= _state.Options.QueueBackpressureMessages);
+
+    public ConsumerRelief Relief { get; } = new();
+
+    public void OnDrained()
+    {
+        if (Relief.HasWaiters && !IsCongested)
+        {
+            Relief.Signal();
+        }
+    }
 
     public bool IsMarkedDirty { get; set; }
 
@@ -206,7 +219,16 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 return true;
             }
             _congestedConsumer = null;
-            bool relieved = await WaitForConsumerAsync(consumer).ConfigureAwait(false);
+            _state.CountPublisherPause(+1);
+            bool relieved;
+            try
+            {
+                relieved = await WaitForConsumerAsync(consumer).ConfigureAwait(false);
+            }
+            finally
+            {
+                _state.CountPublisherPause(-1);
+            }
             if (!_pausedWithInputLeft)
             {
                 return true;
@@ -215,23 +237,33 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         }
     }
 
-    /// <summary>Waits, at most <see cref="ConsumerWaitLimit"/>, until the consumer keeps up again; false if it still does not.</summary>
+    /// <summary>
+    /// Waits, at most <see cref="ConsumerWaitLimit"/> on the broker's clock, until the consumer keeps
+    /// up again; false if it still does not. The consumer's drains and its close signal its
+    /// <see cref="IClientConnection.Relief"/>; nothing is polled.
+    /// </summary>
     private async ValueTask<bool> WaitForConsumerAsync(IClientConnection consumer)
     {
         long started = _state.Time.GetTimestamp();
-        while (consumer.IsCongested)
+        while (true)
         {
-            if (_state.Time.GetElapsedTime(started) >= ConsumerWaitLimit)
+            Task relieved = consumer.Relief.Arm();
+            // Checked after arming, so that a drain in between is not missed (see ConsumerRelief.Arm).
+            if (!consumer.IsCongested)
+            {
+                return true;
+            }
+            TimeSpan left = ConsumerWaitLimit - _state.Time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
             {
                 return false;
             }
-            await Task.Delay(ConsumerPollInterval, _state.Time).ConfigureAwait(false);
+            // A timeout is an answer here, not an error: no exception is thrown for it.
+            await relieved.WaitAsync(left, _state.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        return true;
     }
 
     private static readonly TimeSpan ConsumerWaitLimit = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan ConsumerPollInterval = TimeSpan.FromMilliseconds(1);
 
     /// <summary>
     /// Processes the complete packets in the input: all of them, or, with <paramref name="pauseForConsumers"/>,
@@ -419,6 +451,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
             return;
         }
         _output.WhenDrained(_transport.ShutdownSend);
+        Relief.Signal(); // a closing client is not waited for
         _ = AbortAfterLingerAsync();
     }
 
@@ -441,15 +474,19 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         _state.Counters.AddBytesSent(data.Length);
     }
 
+    void IOutputSink.OnSent() => OnDrained();
+
     void IOutputSink.OnSendFailed(Exception error)
     {
         Volatile.Write(ref _closing, 1);
+        Relief.Signal();
         _transport.Abort();
     }
 
     private async ValueTask CloseTransportAsync()
     {
         _output.Close();
+        Relief.Signal(); // detached from its session by now: nobody waits for it any more
         try
         {
             _transport.Abort();

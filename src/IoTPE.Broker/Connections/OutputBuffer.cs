@@ -156,6 +156,7 @@ internal sealed class OutputBuffer
                     _sendingLength = length;
                 }
             }
+            _sink.OnSent();
             if (done)
             {
                 drained?.Invoke();
@@ -201,6 +202,9 @@ internal interface IOutputSink
 {
     /// <summary>Sends all of <paramref name="data"/>.</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> data);
+
+    /// <summary>A send completed and its bytes no longer count as pending (called outside the buffer's lock).</summary>
+    void OnSent();
 
     /// <summary>A send failed; the connection is broken.</summary>
     void OnSendFailed(Exception error);

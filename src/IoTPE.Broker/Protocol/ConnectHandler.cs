@@ -18,18 +18,14 @@ internal sealed class ConnectHandler
     private readonly BrokerState _state;
     private readonly IAuthenticator _authenticator;
     private readonly SessionRegistry _sessions;
-    private readonly DeliverySender _sender;
-    private readonly WillPublisher _wills;
-    private readonly DisconnectHandler _disconnects;
+    private readonly SessionAttacher _attacher;
 
-    public ConnectHandler(BrokerState state, IAuthenticator authenticator, SessionRegistry sessions, DeliverySender sender, WillPublisher wills, DisconnectHandler disconnects)
+    public ConnectHandler(BrokerState state, IAuthenticator authenticator, SessionRegistry sessions, SessionAttacher attacher)
     {
         _state = state;
         _authenticator = authenticator;
         _sessions = sessions;
-        _sender = sender;
-        _wills = wills;
-        _disconnects = disconnects;
+        _attacher = attacher;
     }
 
     /// <summary>Handles the first packet of a connection. Returns false when the connection is refused.</summary>
@@ -149,41 +145,10 @@ internal sealed class ConnectHandler
         // Client identifiers are scoped per account (SessionKey): the same identifier used by
         // another account, or by an anonymous client, is another session, which this connection
         // can neither take over nor read.
-        string key = SessionKey.For(identity);
-        Session? session = _sessions.Find(key);
-        if (session?.Connection is NetworkConnection previous)
-        {
-            // §3.1.4-3: the new connection takes the session over.
-            previous.Disconnect(ReasonCode.SessionTakenOver, "another connection took over the session");
-            _disconnects.Detach(previous, "session taken over", publishWill: true);
-            session = _sessions.Find(key);
-        }
+        var terms = new SessionTerms(connect.CleanStart, connect.ProtocolVersion, _sessions.GrantedExpiry(connect),
+            will is null ? null : new SessionWill(will, connect.Will!.WillDelayInterval ?? 0, connect.Will.MessageExpiryInterval));
+        Session session = _attacher.Attach(connection, SessionKey.For(identity), identity, terms, out bool sessionPresent);
 
-        bool sessionPresent = false;
-        if (session is not null && connect.CleanStart)
-        {
-            _wills.PublishNow(session); // the old session ends now, before its delayed will
-            _sessions.End(session);
-            session = null;
-        }
-        if (session is not null)
-        {
-            sessionPresent = true;
-            WillPublisher.Cancel(session);
-        }
-        session ??= _sessions.Create(key, identity);
-
-        bool wasStored = session.IsPersistent && sessionPresent;
-        session.Identity = identity;
-        session.ProtocolVersion = connect.ProtocolVersion;
-        session.ExpiryIntervalSeconds = _sessions.GrantedExpiry(connect);
-        session.DisconnectedAtUnixMs = null;
-        session.Will = will is null ? null : new SessionWill(will, connect.Will!.WillDelayInterval ?? 0, connect.Will.MessageExpiryInterval);
-        _sessions.Save(session, wasStored);
-
-        connection.Session = session;
-        connection.Phase = ConnectionPhase.Connected;
-        session.Connection = connection;
         ushort keepAlive = connect.KeepAlive;
         ushort? serverKeepAlive = null;
         if (v5 && _state.Options.MaxKeepAlive < ushort.MaxValue && (keepAlive == 0 || keepAlive > _state.Options.MaxKeepAlive))
@@ -220,7 +185,7 @@ internal sealed class ConnectHandler
         _state.Counters.ClientsMaximum = Math.Max(_state.Counters.ClientsMaximum, _state.Counters.ClientsConnected);
         _state.Log.ClientConnected(clientId, connection.RemoteEndPoint, userName ?? "(anonymous)", VersionName(connect.ProtocolVersion),
             connect.CleanStart ? "clean start" : "resume", sessionPresent ? "session present" : "new session");
-        _sender.ResendInFlight(session);
+        _attacher.Resume(session);
         return true;
     }
 

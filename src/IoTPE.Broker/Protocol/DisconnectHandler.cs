@@ -66,20 +66,23 @@ internal sealed class DisconnectHandler
         }
     }
 
-    /// <summary>Separates the session from its connection; ends it unless it is persistent.</summary>
-    public void Detach(NetworkConnection connection, string reason, bool publishWill)
+    /// <summary>Separates the session from its connection, network or in-process; ends it unless it is persistent.</summary>
+    public void Detach(IClientConnection connection, string reason, bool publishWill)
     {
         if (connection.Session is not { } session)
         {
             return;
         }
-        connection.Session = null;
+        connection.DetachFromSession();
         if (!ReferenceEquals(session.Connection, connection))
         {
             return;
         }
         session.Connection = null;
-        _state.Counters.ClientsConnected--;
+        if (!session.Identity.IsInternal)
+        {
+            _state.Counters.ClientsConnected--; // $SYS counts network clients only
+        }
         if (publishWill)
         {
             _wills.OnConnectionLost(session);

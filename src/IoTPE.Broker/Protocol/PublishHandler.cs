@@ -168,10 +168,9 @@ internal sealed class PublishHandler
                 topicUtf8 = [];
                 return false;
             }
-            connection.IncomingTopicAliases ??= [];
             if (packet.TopicName.IsEmpty)
             {
-                if (!connection.IncomingTopicAliases.TryGetValue(a, out string? known))
+                if (!connection.IncomingTopicAliases.TryResolve(a, out string known))
                 {
                     connection.ProtocolViolation(ReasonCode.ProtocolError, $"topic alias {a} was never set");
                     topic = string.Empty;
@@ -183,7 +182,7 @@ internal sealed class PublishHandler
                 return true;
             }
             (topic, topicUtf8) = connection.TopicNames.Get(packet.TopicName.Span);
-            connection.IncomingTopicAliases[a] = topic;
+            connection.IncomingTopicAliases.Set(a, topic);
             return true;
         }
         if (packet.TopicName.IsEmpty)

@@ -19,6 +19,28 @@ internal sealed class DeliverySender
     {
         _state = state;
         _durability = durability;
+        durability.OnSessionReleased(OnEpochCompleted);
+    }
+
+    // An epoch this session's deliveries waited for is complete: send them, or, if its commit
+    // failed, drop them first: they refer to writes that were rolled back, and their publishers were refused.
+    private void OnEpochCompleted(Session session, long epoch, bool durable)
+    {
+        if (!durable && session.Queued.Any(d => d.Epoch == epoch))
+        {
+            foreach (Delivery dropped in session.Queued.Where(d => d.Epoch == epoch))
+            {
+                _state.QueueQuota.Release(dropped);
+            }
+            Delivery[] keep = [.. session.Queued.Where(d => d.Epoch != epoch)];
+            session.Queued.Clear();
+            foreach (Delivery d in keep)
+            {
+                session.Queued.Enqueue(d);
+            }
+            session.Connection?.OnDrained();
+        }
+        Pump(session);
     }
 
     /// <summary>Whether <paramref name="session"/>'s queue has no room for one more delivery (<see cref="BrokerOptions.MaxQueuedMessages"/>).</summary>
@@ -69,18 +91,21 @@ internal sealed class DeliverySender
         }
         int window = connection.SendWindow;
         long now = _state.NowUnixMs;
+        // Only a queue that was long enough to pause publishers can relieve them by getting shorter
+        // (a congested output buffer relieves them from its own sends).
+        bool wasBackedUp = session.Queued.Count >= _state.Options.QueueBackpressureMessages;
         while (session.Queued.Count > 0 && session.InFlight.Count < window)
         {
             Delivery next = session.Queued.Peek();
             if (next.Epoch > _durability.DurableEpoch)
             {
                 _durability.AwaitCommit(session);
-                return;
+                break;
             }
             if (session.InFlight.ContainsKey(next.PacketIdentifier))
             {
                 // A delivery 65535 places earlier is still unacknowledged: its identifier is taken.
-                return;
+                break;
             }
             session.Queued.Dequeue();
             if (next.Message.ExpiresAtUnixMs is { } expiry && expiry <= now)
@@ -97,6 +122,10 @@ internal sealed class DeliverySender
             next.State = next.QoS == QualityOfService.AtLeastOnce ? DeliveryState.AwaitingPubAck : DeliveryState.AwaitingPubRec;
             session.InFlight.Add(next.PacketIdentifier, next);
             Send(session, connection, next, dup: next.Attempts > 0, now);
+        }
+        if (wasBackedUp && session.Queued.Count < _state.Options.QueueBackpressureMessages)
+        {
+            connection.OnDrained();
         }
     }
 

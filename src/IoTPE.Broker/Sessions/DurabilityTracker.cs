@@ -27,8 +27,21 @@ internal sealed class DurabilityTracker
         _state = state;
     }
 
-    /// <summary>Called with each session that has deliveries an epoch released.</summary>
-    public Action<Session>? Pump { get; set; }
+    private Action<Session, long, bool>? _sessionReleased;
+
+    /// <summary>
+    /// Registers who is told of each session whose deliveries an epoch released (with the epoch and
+    /// whether it is durable): the <see cref="DeliverySender"/>, which owns the queues, registers
+    /// itself when it is created.
+    /// </summary>
+    public void OnSessionReleased(Action<Session, long, bool> released)
+    {
+        if (_sessionReleased is not null)
+        {
+            throw new InvalidOperationException("the deliveries of released sessions already have an owner");
+        }
+        _sessionReleased = released;
+    }
 
     /// <summary>The newest epoch whose writes are durable.</summary>
     public long DurableEpoch { get; private set; }
@@ -134,30 +147,7 @@ internal sealed class DurabilityTracker
         foreach (Session session in sessions)
         {
             session.AwaitingCommit = false;
-            if (!durable)
-            {
-                DropUndurable(session, epoch, _state.QueueQuota);
-            }
-            Pump?.Invoke(session);
-        }
-    }
-
-    // The deliveries of a failed epoch refer to writes that were rolled back; their publishers were refused.
-    private static void DropUndurable(Session session, long epoch, AccountQueueQuota quota)
-    {
-        if (!session.Queued.Any(d => d.Epoch == epoch))
-        {
-            return;
-        }
-        foreach (Delivery dropped in session.Queued.Where(d => d.Epoch == epoch))
-        {
-            quota.Release(dropped);
-        }
-        Delivery[] keep = [.. session.Queued.Where(d => d.Epoch != epoch)];
-        session.Queued.Clear();
-        foreach (Delivery d in keep)
-        {
-            session.Queued.Enqueue(d);
+            _sessionReleased?.Invoke(session, epoch, durable);
         }
     }
 
