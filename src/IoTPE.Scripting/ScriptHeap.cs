@@ -87,6 +87,15 @@ public sealed class ScriptHeap : IDisposable
         }
     }
 
+    /// <summary>Parses <paramref name="source"/> as <see cref="Check"/> does, without a heap: parsing needs no engine.</summary>
+    /// <returns><see langword="null"/> when the script compiles, else the error and its position.</returns>
+    public static ScriptError? CheckSource(ScriptSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        CompiledScript.Compile(source, out ScriptError? error);
+        return error;
+    }
+
     /// <summary>
     /// Compiles <paramref name="source"/> and keeps it under <paramref name="scriptKey"/>, replacing
     /// what was loaded under that key. The key names one version of one script (e.g.
