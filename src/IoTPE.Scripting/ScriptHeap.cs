@@ -87,6 +87,15 @@ public sealed class ScriptHeap : IDisposable
         }
     }
 
+    /// <summary>Parses <paramref name="source"/> as <see cref="Check"/> does, without a heap: parsing needs no engine.</summary>
+    /// <returns><see langword="null"/> when the script compiles, else the error and its position.</returns>
+    public static ScriptError? CheckSource(ScriptSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        CompiledScript.Compile(source, out ScriptError? error);
+        return error;
+    }
+
     /// <summary>
     /// Compiles <paramref name="source"/> and keeps it under <paramref name="scriptKey"/>, replacing
     /// what was loaded under that key. The key names one version of one script (e.g.
@@ -147,8 +156,40 @@ public sealed class ScriptHeap : IDisposable
     {
         ArgumentNullException.ThrowIfNull(scriptKey);
         ArgumentNullException.ThrowIfNull(host);
-        // Malformed UTF-8 becomes U+FFFD, as any decoder of a message would make it.
-        return RunMessage(scriptKey, Encoding.UTF8.GetString(messageJson), host);
+        if (!System.Text.Unicode.Utf8.IsValid(messageJson))
+        {
+            // Malformed UTF-8 becomes U+FFFD, as any decoder of a message would make it.
+            return RunMessage(scriptKey, Encoding.UTF8.GetString(messageJson), host);
+        }
+        Enter();
+        try
+        {
+            LoadedScript script = Find(scriptKey);
+            SandboxEngine engine = CurrentEngine();
+            JsValue message;
+            try
+            {
+                // Valid UTF-8 is parsed as it is, without decoding it to a string first.
+                message = engine.MessageParser.Parse(messageJson);
+            }
+            catch (JavaScriptException)
+            {
+                // Not JSON: the decoded text decides, so the error (and its position) is the text's.
+                try
+                {
+                    message = engine.MessageParser.Parse(Encoding.UTF8.GetString(messageJson));
+                }
+                catch (JavaScriptException e)
+                {
+                    return InvalidMessage(e);
+                }
+            }
+            return RunCore(engine, script, message, host);
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>

@@ -6,8 +6,14 @@ using IoTPE.Scripting.Benchmarks;
 
 // Script runs through ScriptRuntime: runs per second with 1 and 2 owners, and latency at a fixed
 // 1,000 runs/s. Targets (issue 6): >= 20,000 runs/s on 2 cores, p99 <= 2 ms.
-// Usage: dotnet run -c Release [-- --seconds N]
+// Usage: dotnet run -c Release [-- --seconds N], or -- --rule [seconds] for the pipebench rule alone (CPU per run)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length >= 1 && args[0] == "--rule")
+{
+    // Only the pipebench rule, CPU per run: dotnet run -c Release -- --rule [seconds]
+    RuleRun.Measure(TimeSpan.FromSeconds(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 5));
+    return;
+}
 double seconds = args.Length == 2 && args[0] == "--seconds" ? double.Parse(args[1], CultureInfo.InvariantCulture) : 5;
 TimeSpan duration = TimeSpan.FromSeconds(seconds);
 

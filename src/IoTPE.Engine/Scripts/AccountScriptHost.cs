@@ -14,7 +14,7 @@ namespace IoTPE.Engine.Scripts;
 /// publishing only where the account may publish, the account's own database and key-value
 /// entries, and the engine's log.
 /// </summary>
-internal sealed class AccountScriptHost : IScriptHost
+internal sealed class AccountScriptHost : IScriptPublisher
 {
     private readonly ScriptServices _services;
     private readonly string _account;
@@ -73,9 +73,16 @@ internal sealed class AccountScriptHost : IScriptHost
         }
     }
 
-    private void Publish(JsonElement arguments)
+    private void Publish(JsonElement arguments) =>
+        Publish(arguments[0].GetString()!, arguments[1].GetString() ?? "", arguments[2].GetInt32(), arguments[3].GetBoolean());
+
+    /// <summary>A script's publish, without the JSON round trip of <see cref="Invoke"/>.</summary>
+    public void Publish(string topic, string payloadText, int qos, bool retain)
     {
-        string topic = arguments[0].GetString()!;
+        if (_startTimestamp == 0)
+        {
+            _startTimestamp = Stopwatch.GetTimestamp();
+        }
         if (!TopicName.IsValid(topic) || TopicName.IsDollarTopic(topic))
         {
             throw new ScriptHostException($"publish: '{topic}' is not a topic a script can publish to");
@@ -84,16 +91,14 @@ internal sealed class AccountScriptHost : IScriptHost
         {
             throw new ScriptHostException($"publish: account {_account} may not publish to '{topic}'");
         }
-        byte[] payload = Encoding.UTF8.GetBytes(arguments[1].GetString() ?? "");
-        var qos = (QualityOfService)arguments[2].GetInt32();
-        bool retain = arguments[3].GetBoolean();
+        byte[] payload = Encoding.UTF8.GetBytes(payloadText);
         PublishProperties? properties = null;
         if (RunHops.IsRunTopic(topic, out string target))
         {
             CheckRunRequest(topic, target);
             properties = RunHops.Next(_hops);
         }
-        var message = new ApplicationMessage(topic, payload, qos, retain, properties)
+        var message = new ApplicationMessage(topic, payload, (QualityOfService)qos, retain, properties)
         {
             PublisherUserName = _account,
             PublisherClientId = _identity.ClientId,

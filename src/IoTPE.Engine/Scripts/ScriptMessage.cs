@@ -31,7 +31,14 @@ internal static class ScriptMessage
             WriteStringOrNull(json, "publisher", message.PublisherUserName);
             WriteStringOrNull(json, "clientId", message.PublisherClientId);
             ReadOnlySpan<byte> payload = message.Payload.Span;
-            json.WriteString("payload", Encoding.UTF8.GetString(payload));
+            if (System.Text.Unicode.Utf8.IsValid(payload))
+            {
+                json.WriteString("payload", payload); // without a string in between
+            }
+            else
+            {
+                json.WriteString("payload", Encoding.UTF8.GetString(payload)); // malformed UTF-8 becomes U+FFFD
+            }
             json.WritePropertyName("json");
             if (call is { } c)
             {
@@ -116,16 +123,13 @@ internal static class ScriptMessage
         }
         try
         {
+            // Checked by reading it through once (no document is built), then copied as it is.
             var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 64 });
-            if (JsonDocument.TryParseValue(ref reader, out JsonDocument? document) && reader.BytesConsumed == payload.Length)
+            if (reader.Read() && reader.TrySkip() && reader.BytesConsumed == payload.Length)
             {
-                using (document)
-                {
-                    document!.RootElement.WriteTo(json);
-                    return;
-                }
+                json.WriteRawValue(payload, skipInputValidation: true);
+                return;
             }
-            document?.Dispose();
         }
         catch (JsonException)
         {

@@ -48,10 +48,17 @@ internal sealed class HostCallBridge
         _parser = new JsonParser(engine);
         _writer = new Utf8JsonWriter(_result);
         Function = new ClrFunction(engine, "host", Call, 2);
+        PublishFunction = new ClrFunction(engine, "publish", Publish, 4);
     }
 
     /// <summary>The function handed to the prelude.</summary>
     public ClrFunction Function { get; }
+
+    /// <summary>
+    /// <c>hostPublish(topic, text, qos, retain)</c>, handed to the prelude beside <see cref="Function"/>: the
+    /// prelude's publish, once it has checked its arguments, without building an arguments array.
+    /// </summary>
+    public ClrFunction PublishFunction { get; }
 
     /// <summary>The first unexpected exception of the current run's host (see <see cref="ScriptRunResult.HostException"/>).</summary>
     public Exception? HostException { get; private set; }
@@ -69,6 +76,55 @@ internal sealed class HostCallBridge
     private JsValue Call(JsValue thisObject, JsValue[] arguments)
     {
         string function = FunctionName(arguments.Length > 0 ? arguments[0] : JsValue.Undefined);
+        IScriptHost host = Count(function);
+        EncodeArguments(arguments.Length > 1 ? arguments[1] : JsValue.Undefined);
+        CheckSize(function);
+        return Invoke(host, function);
+    }
+
+    // The prelude's publish, with its arguments checked there: (topic, text, qos, retain). Limits and
+    // failures as for Call; only the JSON round trip is skipped when the host takes typed publishes.
+    private JsValue Publish(JsValue thisObject, JsValue[] arguments)
+    {
+        IScriptHost host = Count(ScriptHostFunction.Publish);
+        if (arguments is not [JsString topicValue, JsString textValue, JsNumber qosValue, JsBoolean retainValue])
+        {
+            // Not what the prelude passes: the host gets the values as JSON, as from Call.
+            EncodeArguments(new JsArray(_engine, arguments));
+            CheckSize(ScriptHostFunction.Publish);
+            return Invoke(host, ScriptHostFunction.Publish);
+        }
+        string topic = topicValue.ToString(), text = textValue.ToString();
+        // Each character is at most 6 bytes as JSON (\uXXXX); only a call that might be too large is measured.
+        if ((long)(topic.Length + text.Length) * 6 + 16 > _limits.MaxHostCallBytes)
+        {
+            EncodeArguments(new JsArray(_engine, [topicValue, textValue, qosValue, retainValue]));
+            CheckSize(ScriptHostFunction.Publish);
+        }
+        if (host is not IScriptPublisher publisher)
+        {
+            EncodeArguments(new JsArray(_engine, [topicValue, textValue, qosValue, retainValue]));
+            return Invoke(host, ScriptHostFunction.Publish);
+        }
+        try
+        {
+            publisher.Publish(WithoutLoneSurrogates(topic), WithoutLoneSurrogates(text), (int)qosValue.AsNumber(), retainValue.AsBoolean());
+        }
+        catch (ScriptHostException e)
+        {
+            throw Error(_engine.Intrinsics.Error, e.Message);
+        }
+        catch (Exception e) when (e is not JintException)
+        {
+            HostException ??= e;
+            throw Error(_engine.Intrinsics.Error, $"{ScriptHostFunction.Publish} failed");
+        }
+        return JsValue.Undefined;
+    }
+
+    // Counts a call against the run's limits; the run's host.
+    private IScriptHost Count(string function)
+    {
         if (_host is null)
         {
             // e.g. a host function called from a toJSON() while the run's result is encoded
@@ -88,20 +144,27 @@ internal sealed class HostCallBridge
             }
             _publishes++;
         }
+        return _host;
+    }
 
-        EncodeArguments(arguments.Length > 1 ? arguments[1] : JsValue.Undefined);
+    private void CheckSize(string function)
+    {
         if (_arguments.WrittenCount > _limits.MaxHostCallBytes)
         {
             throw Error(_rangeError,
                 $"{function}: arguments too large: {_arguments.WrittenCount} bytes as JSON, the limit is {_limits.MaxHostCallBytes}");
         }
+    }
 
+    // Hands the encoded arguments to the host; decodes its answer.
+    private JsValue Invoke(IScriptHost host, string function)
+    {
         _result.ResetWrittenCount();
         _writer.Reset(_result);
         try
         {
             using JsonDocument document = JsonDocument.Parse(_arguments.WrittenMemory, ArgumentsOptions);
-            _host.Invoke(function, document.RootElement, _writer);
+            host.Invoke(function, document.RootElement, _writer);
             _writer.Flush();
             if (_writer.CurrentDepth != 0)
             {
@@ -178,6 +241,32 @@ internal sealed class HostCallBridge
             "fffd"u8.CopyTo(json.Slice(i + 2, 4));
             i += 6;
         }
+    }
+
+    // What the JSON path does to a lone surrogate (ReplaceLoneSurrogates), for the typed path.
+    private static string WithoutLoneSurrogates(string text)
+    {
+        ReadOnlySpan<char> span = text;
+        int first = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (first < 0)
+        {
+            return text;
+        }
+        char[]? copy = null;
+        for (int i = first; i < span.Length; i++)
+        {
+            if (char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            if (char.IsSurrogate(span[i]))
+            {
+                copy ??= span.ToArray();
+                copy[i] = '\uFFFD';
+            }
+        }
+        return copy is null ? text : new string(copy);
     }
 
     private static bool TryHex(ReadOnlySpan<byte> digits, out int value) =>

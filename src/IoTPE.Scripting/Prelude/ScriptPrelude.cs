@@ -13,10 +13,10 @@ internal static class ScriptPrelude
 
     /// <summary>
     /// The prelude as one function expression around the file's text, whose parameter is the host
-    /// bridge. No line break is added, so line numbers match the file.
+    /// bridge (and its typed publish). No line break is added, so line numbers match the file.
     /// </summary>
     public static Prepared<Script> Prepared { get; } =
-        Engine.PrepareScript("(function (host) {" + Read() + "\n})", Sandbox.SandboxEngineDefaults.PreludeName, strict: false);
+        Engine.PrepareScript("(function (host, hostPublish) {" + Read() + "\n})", Sandbox.SandboxEngineDefaults.PreludeName, strict: false);
 
     private static string Read()
     {

@@ -1,10 +1,12 @@
 // IoTPE's script API, set up once per engine (one per account) before any script runs.
 //
-// This file is the body of `function (host) { ... }` (strict mode). `host` is the one bridge to
+// This file is the body of `function (host, hostPublish) { ... }` (strict mode). `host` is the one bridge to
 // the engine's host functions (IScriptHost, Interop/HostCallBridge.cs): host(name, argumentsArray)
-// returns the host's answer, decoded from JSON, or throws the host's error. It is passed in as an
-// argument and kept in the closures below: it is never on the global object, so no script can
-// reach it except through the functions defined here.
+// returns the host's answer, decoded from JSON, or throws the host's error. `hostPublish(topic,
+// text, qos, retain)` is the same bridge for publish, the commonest call, without the arguments
+// array and its JSON (the checked types: strings, a number, a boolean). Both are passed in as
+// arguments and kept in the closures below: they are never on the global object, so no script can
+// reach them except through the functions defined here.
 //
 // The .NET side of the bridge counts calls and publishes against the run's limits and checks
 // argument sizes. This file gives each host function its JavaScript shape and checks argument
@@ -116,7 +118,7 @@ function publish(topic, payload, options) {
             }
         }
     }
-    host('publish', [topic, text, qos, retain]);
+    hostPublish(topic, text, qos, retain);
 }
 
 // SQL parameters: an array for positional ? parameters, an object for named ones.

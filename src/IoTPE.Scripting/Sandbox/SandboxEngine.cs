@@ -78,7 +78,7 @@ internal sealed class SandboxEngine : IDisposable
         try
         {
             JsValue prelude = engine.Evaluate(ScriptPrelude.Prepared);
-            engine.Invoke(prelude, JsValue.Undefined, [bridge.Function]);
+            engine.Invoke(prelude, JsValue.Undefined, [bridge.Function, bridge.PublishFunction]);
         }
         catch (Exception e)
         {
