@@ -162,7 +162,7 @@ internal sealed class DurabilityTracker
             if (QoS == QualityOfService.AtLeastOnce || !durable || (byte)ReasonCode >= 0x80)
             {
                 // A QoS 2 PUBLISH stays in the receive window until PUBCOMP, unless PUBREC refuses it (§4.9).
-                Connection.IncomingInFlight--;
+                Connection.ReleaseIncoming();
             }
             if (!durable)
             {
