@@ -24,7 +24,13 @@ internal interface IClientConnection
     int SendWindow { get; }
 
     /// <summary>QoS 1/2 PUBLISH packets received from the client and not yet answered with PUBACK or PUBCOMP (§4.9).</summary>
-    int IncomingInFlight { get; set; }
+    int IncomingInFlight { get; }
+
+    /// <summary>A QoS 1/2 PUBLISH arrived: counts it and returns the new count. Under the broker lock.</summary>
+    int AdmitIncoming();
+
+    /// <summary>A QoS 1/2 PUBLISH was answered (PUBACK, PUBCOMP, or a refusing PUBREC). Under the broker lock.</summary>
+    void ReleaseIncoming();
 
     /// <summary>False while the client is not keeping up (too many bytes or deliveries waiting), so QoS 0 messages to it are dropped.</summary>
     bool AcceptsQoS0 { get; }

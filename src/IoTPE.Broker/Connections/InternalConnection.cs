@@ -37,7 +37,11 @@ internal sealed class InternalConnection : IClientConnection
         Relief.Signal(); // a client that was taken over is not waited for
     }
 
-    public int IncomingInFlight { get; set; }
+    public int IncomingInFlight { get; private set; }
+
+    public int AdmitIncoming() => ++IncomingInFlight;
+
+    public void ReleaseIncoming() => IncomingInFlight--;
 
     // QoS 0 deliveries bypass the send window and the durable queue, so the ones handed over and
     // not yet acknowledged are counted: without a bound, a flood of QoS 0 requests to slow scripts

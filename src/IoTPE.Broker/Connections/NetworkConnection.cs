@@ -53,7 +53,26 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     /// <summary>This connection's place among the <see cref="PendingConnections"/> until CONNECT is accepted.</summary>
     public LinkedListNode<NetworkConnection>? PendingEntry { get; set; }
 
-    public MqttProtocolVersion ProtocolVersion { get; set; } = MqttProtocolVersion.V311;
+    public MqttProtocolVersion ProtocolVersion { get; private set; } = MqttProtocolVersion.V311;
+
+    /// <summary>
+    /// The version the client speaks, as far as its CONNECT tells: refusals and everything after
+    /// CONNECT are encoded in it (§3.1.2.2: a refused version is answered in the client's own).
+    /// </summary>
+    public void Speak(MqttProtocolVersion version) => ProtocolVersion = version;
+
+    /// <summary>
+    /// What the accepted CONNECT set for the rest of the connection's life: the granted Keep Alive,
+    /// the client's Receive Maximum (or the broker's in-flight limit for 3.1.1), its Maximum Packet
+    /// Size and its Topic Alias Maximum (§3.1.2.10, §3.1.2.11). Under the broker lock.
+    /// </summary>
+    public void AcceptTerms(ushort keepAliveSeconds, int sendWindow, uint clientMaximumPacketSize, ushort clientTopicAliasMaximum)
+    {
+        KeepAliveSeconds = keepAliveSeconds;
+        SendWindow = sendWindow;
+        ClientMaximumPacketSize = clientMaximumPacketSize;
+        ClientTopicAliasMaximum = clientTopicAliasMaximum;
+    }
 
     /// <summary>The session once CONNECT succeeded.</summary>
     public Session? Session { get; private set; }
@@ -76,7 +95,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public string ClientId => Session?.ClientId ?? "(connecting)";
 
     /// <summary>Keep Alive in seconds granted to the client; 0 = none.</summary>
-    public ushort KeepAliveSeconds { get; set; }
+    public ushort KeepAliveSeconds { get; private set; }
 
     /// <summary>When bytes last arrived (a timestamp of the broker's <see cref="TimeProvider"/>).</summary>
     public long LastReceivedAt { get; private set; }
@@ -85,13 +104,13 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public long AcceptedAt { get; }
 
     /// <summary>The client's Receive Maximum (MQTT 5.0) or the broker's in-flight limit (3.1.1).</summary>
-    public int SendWindow { get; set; } = 1000;
+    public int SendWindow { get; private set; } = 1000;
 
     /// <summary>The client's Maximum Packet Size; 0 = no limit beyond the protocol's.</summary>
-    public uint ClientMaximumPacketSize { get; set; }
+    public uint ClientMaximumPacketSize { get; private set; }
 
     /// <summary>The client's Topic Alias Maximum: how many aliases the broker may set towards it.</summary>
-    public ushort ClientTopicAliasMaximum { get; set; }
+    public ushort ClientTopicAliasMaximum { get; private set; }
 
     /// <summary>Topic aliases the client set towards the broker (MQTT 5.0 §3.3.2.3.4).</summary>
     public IncomingTopicAliases IncomingTopicAliases => _incomingTopicAliases ??= new IncomingTopicAliases();
@@ -102,7 +121,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     public TopicNameCache TopicNames => _topicNames ??= new TopicNameCache();
 
     /// <summary>QoS 1/2 PUBLISH packets received and not yet acknowledged, against our Receive Maximum.</summary>
-    public int IncomingInFlight { get; set; }
+    public int IncomingInFlight { get; private set; }
+
+    public int AdmitIncoming() => ++IncomingInFlight;
+
+    public void ReleaseIncoming() => IncomingInFlight--;
 
     /// <summary>Keeps this client within <see cref="BrokerOptions.MaxPublishRatePerConnection"/>.</summary>
     public PublishRateLimiter RateLimiter { get; }

@@ -6,7 +6,7 @@ namespace IoTPE.Broker.Connections;
 /// <summary>
 /// Bytes waiting to be written to one client. The broker encodes packets into it while it holds
 /// its lock; <see cref="Flush"/>, called after the lock is released, sends everything gathered in
-/// one write, so many small packets go out together (ARCHITECTURE.md, principle 3). While a send
+/// one write, so many small packets go out together (docs/architecture.md, "The broker's pass model"). While a send
 /// is in progress, new packets gather in a second buffer. Buffers come from the shared pool and go
 /// back to it when empty, so an idle connection holds none.
 /// </summary>

@@ -36,17 +36,17 @@ internal sealed class ConnectHandler
             if (error.ReasonCode == ReasonCode.UnsupportedProtocolVersion)
             {
                 // §3.1.2.2: answer in the version the client speaks, if we can tell.
-                connection.ProtocolVersion = protocolLevel == 5 ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311;
+                connection.Speak(protocolLevel == 5 ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311);
                 Refuse(connection, "(unknown)", ReasonCode.UnsupportedProtocolVersion, $"protocol level {protocolLevel} is not supported");
             }
             else
             {
-                connection.ProtocolVersion = protocolLevel == 5 ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311;
+                connection.Speak(protocolLevel == 5 ? MqttProtocolVersion.V500 : MqttProtocolVersion.V311);
                 Refuse(connection, "(unknown)", error.ReasonCode, error.Message, sendConnAck: protocolLevel == 5);
             }
             return false;
         }
-        connection.ProtocolVersion = connect.ProtocolVersion;
+        connection.Speak(connect.ProtocolVersion);
         bool v5 = connect.ProtocolVersion == MqttProtocolVersion.V500;
 
         string clientId = connect.ClientIdentifier;
@@ -156,10 +156,11 @@ internal sealed class ConnectHandler
             keepAlive = _state.Options.MaxKeepAlive;
             serverKeepAlive = keepAlive;
         }
-        connection.KeepAliveSeconds = keepAlive;
-        connection.SendWindow = Math.Min(v5 ? connect.ReceiveMaximum ?? ushort.MaxValue : _state.Options.MaxInflightMessages, _state.Options.MaxInflightMessages);
-        connection.ClientMaximumPacketSize = v5 ? connect.MaximumPacketSize ?? 0 : 0;
-        connection.ClientTopicAliasMaximum = v5 ? connect.TopicAliasMaximum ?? 0 : (ushort)0;
+        connection.AcceptTerms(
+            keepAliveSeconds: keepAlive,
+            sendWindow: Math.Min(v5 ? connect.ReceiveMaximum ?? ushort.MaxValue : _state.Options.MaxInflightMessages, _state.Options.MaxInflightMessages),
+            clientMaximumPacketSize: v5 ? connect.MaximumPacketSize ?? 0 : 0,
+            clientTopicAliasMaximum: v5 ? connect.TopicAliasMaximum ?? 0 : (ushort)0);
 
         if (v5)
         {

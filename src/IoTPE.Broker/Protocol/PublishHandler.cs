@@ -46,7 +46,7 @@ internal sealed class PublishHandler
             _state.Durability.Acknowledge(connection, session, qos, packet.PacketIdentifier, ReasonCode.Success);
             return true;
         }
-        if (qos != QualityOfService.AtMostOnce && ++connection.IncomingInFlight > _state.Options.ReceiveMaximum &&
+        if (qos != QualityOfService.AtMostOnce && connection.AdmitIncoming() > _state.Options.ReceiveMaximum &&
             connection.ProtocolVersion == MqttProtocolVersion.V500)
         {
             connection.ProtocolViolation(ReasonCode.ReceiveMaximumExceeded, "more unacknowledged QoS 1/2 PUBLISH packets than the Receive Maximum");
@@ -140,7 +140,7 @@ internal sealed class PublishHandler
             {
                 if (ReferenceEquals(session.Connection, connection))
                 {
-                    connection.IncomingInFlight--;
+                    connection.ReleaseIncoming();
                     if (durable)
                     {
                         connection.Send(new PubCompPacket(packetIdentifier));
@@ -150,7 +150,7 @@ internal sealed class PublishHandler
         }
         else
         {
-            connection.IncomingInFlight--;
+            connection.ReleaseIncoming();
             connection.Send(new PubCompPacket(packetIdentifier));
         }
     }
@@ -238,7 +238,7 @@ internal sealed class PublishHandler
         }
         if (reason == ReasonCode.QuotaExceeded)
         {
-            connection.IncomingInFlight--;
+            connection.ReleaseIncoming();
             return;
         }
         if (packet.QoS == QualityOfService.ExactlyOnce)

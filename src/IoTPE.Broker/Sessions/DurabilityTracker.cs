@@ -8,7 +8,7 @@ namespace IoTPE.Broker.Sessions;
 
 /// <summary>
 /// Holds back what must wait for the store: acknowledgements of QoS 1/2 PUBLISH packets and
-/// deliveries whose state is not yet durable (ARCHITECTURE.md, principle 1). Each pass that wrote
+/// deliveries whose state is not yet durable (docs/architecture.md, "The durability contract"). Each pass that wrote
 /// something the protocol depends on ends with one <see cref="IBrokerStore.WhenDurable"/> request:
 /// an <em>epoch</em>. Deliveries remember the epoch they wait for; acknowledgements and actions are
 /// kept per epoch. Epochs complete in order, so acknowledgements keep the order of the PUBLISH
@@ -162,7 +162,7 @@ internal sealed class DurabilityTracker
             if (QoS == QualityOfService.AtLeastOnce || !durable || (byte)ReasonCode >= 0x80)
             {
                 // A QoS 2 PUBLISH stays in the receive window until PUBCOMP, unless PUBREC refuses it (§4.9).
-                Connection.IncomingInFlight--;
+                Connection.ReleaseIncoming();
             }
             if (!durable)
             {

@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace IoTPE.Broker.Transport;
 
-/// <summary>Plain TCP. Nagle's algorithm is off: the broker coalesces its own writes (ARCHITECTURE.md, principle 3).</summary>
+/// <summary>Plain TCP. Nagle's algorithm is off: the broker coalesces its own writes (docs/architecture.md, "The broker's pass model").</summary>
 internal sealed class SocketTransport : ITransport
 {
     private readonly Socket _socket;
