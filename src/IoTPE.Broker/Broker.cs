@@ -220,8 +220,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
                 {
                     continue;
                 }
-                session.Will = null;
-                session.WillDueAtUnixMs = null;
+                session.ClearWill();
                 if (session.Connection is NetworkConnection connection)
                 {
                     connection.Disconnect(Mqtt.ReasonCode.AdministrativeAction, "the account was removed");

@@ -39,7 +39,7 @@ internal sealed class DisconnectHandler
                     return false;
                 }
                 bool wasStored = session.IsPersistent;
-                session.ExpiryIntervalSeconds = Math.Min(expiry, _state.Options.MaxSessionExpiryInterval);
+                session.ChangeExpiry(Math.Min(expiry, _state.Options.MaxSessionExpiryInterval));
                 _sessions.Save(session, wasStored);
             }
             if (packet.ReasonCode != ReasonCode.DisconnectWithWillMessage)
@@ -78,7 +78,7 @@ internal sealed class DisconnectHandler
         {
             return;
         }
-        session.Connection = null;
+        session.Detach(_state.NowUnixMs);
         if (!session.Identity.IsInternal)
         {
             _state.Counters.ClientsConnected--; // $SYS counts network clients only
@@ -94,7 +94,6 @@ internal sealed class DisconnectHandler
         }
         else
         {
-            session.DisconnectedAtUnixMs = _state.NowUnixMs;
             _sessions.Save(session, wasStored: true);
         }
         _state.Log.ClientDisconnected(session.ClientId, reason);

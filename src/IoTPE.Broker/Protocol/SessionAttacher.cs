@@ -59,15 +59,9 @@ internal sealed class SessionAttacher
         session ??= _sessions.Create(key, identity);
 
         bool wasStored = session.IsPersistent && sessionPresent;
-        session.Identity = identity;
-        session.ProtocolVersion = terms.ProtocolVersion;
-        session.ExpiryIntervalSeconds = terms.ExpiryIntervalSeconds;
-        session.DisconnectedAtUnixMs = null;
-        session.Will = terms.Will;
+        session.Attach(connection, identity, terms.ProtocolVersion, terms.ExpiryIntervalSeconds, terms.Will);
         _sessions.Save(session, wasStored);
-
         connection.AttachTo(session);
-        session.Connection = connection;
         return session;
     }
 

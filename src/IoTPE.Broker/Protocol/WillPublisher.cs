@@ -34,16 +34,12 @@ internal sealed class WillPublisher
         }
         else
         {
-            session.WillDueAtUnixMs = _state.NowUnixMs + delay * 1000L;
+            session.DelayWill(_state.NowUnixMs + delay * 1000L);
         }
     }
 
     /// <summary>The client came back before the delay passed: §3.1.3.2.2 says the will is not sent.</summary>
-    public static void Cancel(Session session)
-    {
-        session.Will = null;
-        session.WillDueAtUnixMs = null;
-    }
+    public static void Cancel(Session session) => session.ClearWill();
 
     public void PublishNow(Session session)
     {
@@ -51,8 +47,7 @@ internal sealed class WillPublisher
         {
             return;
         }
-        session.Will = null;
-        session.WillDueAtUnixMs = null;
+        session.ClearWill();
         // The will topic was authorized at CONNECT; check again, rights may have been revoked since.
         if (!_state.Authorizer.CanPublish(session.Identity, will.Message.Topic))
         {

@@ -163,7 +163,7 @@ internal sealed class MessageRouter
         }
         if (!connection.AcceptsQoS0)
         {
-            session.DroppedMessages++;
+            session.CountDropped();
             _state.Counters.MessagesDropped++;
             if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
             {

@@ -60,7 +60,7 @@ internal sealed class DeliverySender
         {
             return;
         }
-        var delivery = new Delivery(message, session.NextSequence++, qos, retain, subscriptionIdentifiers);
+        var delivery = new Delivery(message, session.TakeSequence(), qos, retain, subscriptionIdentifiers);
         _state.QueueQuota.Charge(session, delivery);
         if (session.IsPersistent)
         {
@@ -321,7 +321,7 @@ internal sealed class DeliverySender
             _state.Store.DeleteDelivery(session.ClientId, delivery.Sequence);
         }
         Release(delivery);
-        session.DroppedMessages++;
+        session.CountDropped();
         _state.Counters.MessagesDropped++;
         _state.Log.MessageDropped(session.ClientId, delivery.Message.Topic, reason, session.DroppedMessages);
     }
@@ -338,7 +338,7 @@ internal sealed class DeliverySender
     // For messages the broker publishes itself (engine outcomes, wills): nobody was promised delivery.
     private bool MakeRoom(Session session, ApplicationMessage message)
     {
-        session.DroppedMessages++;
+        session.CountDropped();
         _state.Counters.MessagesDropped++;
         if (_state.Options.QueueOverflowPolicy == QueueOverflowPolicy.DropNewest)
         {

@@ -26,22 +26,55 @@ internal sealed class Session
     public string ClientId { get; }
 
     /// <summary>Who the client is as of its latest CONNECT.</summary>
-    public ClientIdentity Identity { get; set; }
+    public ClientIdentity Identity { get; private set; }
 
-    public MqttProtocolVersion ProtocolVersion { get; set; }
+    public MqttProtocolVersion ProtocolVersion { get; private set; }
 
     /// <summary>Session Expiry Interval in seconds; <see cref="uint.MaxValue"/> means the session never expires.</summary>
-    public uint ExpiryIntervalSeconds { get; set; }
+    public uint ExpiryIntervalSeconds { get; private set; }
 
     public bool IsPersistent => ExpiryIntervalSeconds > 0;
 
     /// <summary>The network (or internal) connection the session is attached to, or null while the client is away.</summary>
-    public IClientConnection? Connection { get; set; }
+    public IClientConnection? Connection { get; private set; }
 
     public bool IsConnected => Connection is not null;
 
     /// <summary>When the client went away (Unix ms); null while connected.</summary>
-    public long? DisconnectedAtUnixMs { get; set; }
+    public long? DisconnectedAtUnixMs { get; private set; }
+
+    /// <summary>
+    /// A CONNECT (or an in-process client) takes the session: who it is now, the protocol version,
+    /// the Session Expiry Interval it asked for and its will (§3.1.2.4, §3.1.2.5). Under the broker lock.
+    /// </summary>
+    public void Attach(IClientConnection connection, ClientIdentity identity, MqttProtocolVersion protocolVersion, uint expiryIntervalSeconds, SessionWill? will)
+    {
+        Identity = identity;
+        ProtocolVersion = protocolVersion;
+        ExpiryIntervalSeconds = expiryIntervalSeconds;
+        DisconnectedAtUnixMs = null;
+        Will = will;
+        WillDueAtUnixMs = null;
+        Connection = connection;
+    }
+
+    /// <summary>The connection went away; a persistent session waits for the client from <paramref name="nowUnixMs"/>.</summary>
+    public void Detach(long nowUnixMs)
+    {
+        Connection = null;
+        DisconnectedAtUnixMs = nowUnixMs;
+    }
+
+    /// <summary>A DISCONNECT changed the Session Expiry Interval (MQTT 5.0 §3.14.2.2.2).</summary>
+    public void ChangeExpiry(uint expiryIntervalSeconds) => ExpiryIntervalSeconds = expiryIntervalSeconds;
+
+    /// <summary>Reloads what the store kept of a session that was away when the broker stopped.</summary>
+    public void Restore(MqttProtocolVersion protocolVersion, uint expiryIntervalSeconds, long disconnectedAtUnixMs)
+    {
+        ProtocolVersion = protocolVersion;
+        ExpiryIntervalSeconds = expiryIntervalSeconds;
+        DisconnectedAtUnixMs = disconnectedAtUnixMs;
+    }
 
     // The collections are created on first use: most connections of a busy gateway are idle
     // devices, and each empty collection would cost memory per connection.
@@ -69,19 +102,38 @@ internal sealed class Session
     public bool HasInFlight => _inFlight is { Count: > 0 };
 
     /// <summary>The sequence number the next delivery gets.</summary>
-    public long NextSequence { get; set; }
+    public long NextSequence { get; private set; }
+
+    /// <summary>Hands out the next delivery's sequence number.</summary>
+    public long TakeSequence() => NextSequence++;
+
+    /// <summary>A reloaded delivery had <paramref name="sequence"/>: later ones come after it.</summary>
+    public void ContinueAfter(long sequence) => NextSequence = Math.Max(NextSequence, sequence + 1);
 
     /// <summary>The Will Message of the current connection, if any.</summary>
-    public SessionWill? Will { get; set; }
+    public SessionWill? Will { get; private set; }
 
     /// <summary>When a delayed will is due (Unix ms), or null.</summary>
-    public long? WillDueAtUnixMs { get; set; }
+    public long? WillDueAtUnixMs { get; private set; }
+
+    /// <summary>The connection was lost: its will goes out at <paramref name="dueAtUnixMs"/> unless the client returns (§3.1.3.2.2).</summary>
+    public void DelayWill(long dueAtUnixMs) => WillDueAtUnixMs = dueAtUnixMs;
+
+    /// <summary>The will was published, cancelled or withdrawn.</summary>
+    public void ClearWill()
+    {
+        Will = null;
+        WillDueAtUnixMs = null;
+    }
 
     /// <summary>Set while the session is in <see cref="DurabilityTracker"/>'s list of sessions waiting for a commit.</summary>
     public bool AwaitingCommit { get; set; }
 
     /// <summary>Messages dropped for this session because its queue was full.</summary>
-    public long DroppedMessages { get; set; }
+    public long DroppedMessages { get; private set; }
+
+    /// <summary>Counts one more dropped message and returns the count (for logging every thousandth).</summary>
+    public long CountDropped() => ++DroppedMessages;
 
     /// <summary>Deliveries in the order they must be resent after a reconnect (§4.4).</summary>
     public IEnumerable<Delivery> InFlightInOrder() => InFlight.Values.OrderBy(d => d.Sequence);

@@ -31,10 +31,8 @@ internal static class StateLoader
         foreach (StoredSession s in stored.Sessions)
         {
             var session = sessions.Create(s.ClientId, new ClientIdentity(SessionKey.ClientIdOf(s.ClientId), s.UserName, null, "restored"));
-            session.ProtocolVersion = (MqttProtocolVersion)s.ProtocolVersion;
-            session.ExpiryIntervalSeconds = s.ExpiryIntervalSeconds;
             // A client connected when the broker stopped is disconnected since the restart.
-            session.DisconnectedAtUnixMs = s.DisconnectedAtUnixMs ?? now;
+            session.Restore((MqttProtocolVersion)s.ProtocolVersion, s.ExpiryIntervalSeconds, s.DisconnectedAtUnixMs ?? now);
         }
 
         foreach (StoredSubscription s in stored.Subscriptions)
@@ -84,7 +82,7 @@ internal static class StateLoader
                 delivery.Attempts = 1; // it may have been sent before the restart: resend with DUP
                 session.Queued.Enqueue(delivery);
             }
-            session.NextSequence = Math.Max(session.NextSequence, d.Sequence + 1);
+            session.ContinueAfter(d.Sequence);
             deliveries++;
         }
 
