@@ -125,7 +125,12 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         {
             return ReasonCode.Success;
         }
-        if (topic.StartsRun && !_runQueues.TryReserve(topic.Account, message, out int queued, out long refused))
+        // A QoS 1/2 request reaches the engine only after its commit, so its room is reserved until
+        // then; a QoS 0 request is handed over at once (or dropped if the engine is behind), so
+        // there is nothing to reserve and nothing that could leak.
+        if (topic.StartsRun && !(message.QoS == QualityOfService.AtMostOnce
+                ? _runQueues.Admits(topic.Account, out int queued, out long refused)
+                : _runQueues.TryReserve(topic.Account, message, out queued, out refused)))
         {
             // Refused before it is acknowledged: the publisher keeps it (0x97 in 5.0, no PUBACK in 3.1.1).
             _log.RunQueueFull(topic.Account, message.Topic, queued, refused);
