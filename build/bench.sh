@@ -137,16 +137,6 @@ section="$work/section.md"
   awk -f "$repo/build/bench-summary.awk" "$results"
   echo "<!-- broker-bench:end -->"
 } > "$section"
-mkdir -p "$(dirname "$out")"
-if [ -f "$out" ] && grep -q '<!-- broker-bench:start -->' "$out"; then
-  awk -v section="$section" '
-    /<!-- broker-bench:start -->/ { while ((getline line < section) > 0) print line; skip = 1; next }
-    /<!-- broker-bench:end -->/ { skip = 0; next }
-    !skip { print }' "$out" > "$work/out.md"
-  cp "$work/out.md" "$out"
-else
-  { [ -f "$out" ] && cat "$out" && echo; cat "$section"; } > "$work/out.md"
-  cp "$work/out.md" "$out"
-fi
+"$repo/build/doc-section.sh" "$out" broker-bench "$section"
 echo "bench: wrote $out"
 cat "$section"

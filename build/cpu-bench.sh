@@ -146,15 +146,6 @@ section="$work/section.md"
   done
   echo "<!-- cpu-bench:end -->"
 } > "$section"
-if [ -f "$out" ] && grep -q '<!-- cpu-bench:start -->' "$out"; then
-  awk -v section="$section" '
-    /<!-- cpu-bench:start -->/ { while ((getline line < section) > 0) print line; skip = 1; next }
-    /<!-- cpu-bench:end -->/ { skip = 0; next }
-    !skip { print }' "$out" > "$work/out.md"
-  cp "$work/out.md" "$out"
-else
-  { [ -f "$out" ] && cat "$out" && echo; cat "$section"; } > "$work/out.md"
-  cp "$work/out.md" "$out"
-fi
+"$repo/build/doc-section.sh" "$out" cpu-bench "$section"
 echo "cpu-bench: wrote $out"
 cat "$section"

@@ -63,7 +63,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _grants = new GrantControl(_directory);
         _catalog = new ScriptCatalog(stores.Scripts);
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
-        _scriptManagement = new ScriptManagement(_catalog, options.Limits, options.ScriptQuota, _directory, _log);
+        _scriptManagement = new ScriptManagement(_catalog, options.ScriptQuota, _directory, _log);
         _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount, _time);
         Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new LoginLimiter(_time), _time);
         Authorizer = new AccountAuthorizer(_directory);

@@ -12,7 +12,8 @@ namespace IoTPE.Engine.Scripts;
 /// The broker hands a stored request to the engine only once its commit is durable, so between
 /// the publish and the hand-over a request is only reserved here: without the reservation, a burst
 /// published within one commit would all be admitted. A reservation whose request never arrives
-/// (its commit failed and the publisher was refused) expires after <see cref="ReservationLifetime"/>.
+/// (its commit failed and the publisher was refused) expires after <see cref="ReservationLifetime"/>
+/// (looked for at most once a second).
 /// </remarks>
 internal sealed class RunQueueCounts(int maxPerAccount, TimeProvider? time = null)
 {
@@ -25,6 +26,9 @@ internal sealed class RunQueueCounts(int maxPerAccount, TimeProvider? time = nul
     private readonly Dictionary<string, int> _reservedPerAccount = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
     private long _refused;
+    // Lapsed reservations are looked for at most once a second: the check runs on every run
+    // request the broker routes, and a scan of every reservation each time would cost per request.
+    private long _nextLapseCheck;
 
     /// <summary>Most requests of one account.</summary>
     public int MaxPerAccount => maxPerAccount;
@@ -85,10 +89,11 @@ internal sealed class RunQueueCounts(int maxPerAccount, TimeProvider? time = nul
     // Under _sync.
     private void DropLapsedReservations(long now)
     {
-        if (_reserved.Count == 0)
+        if (_reserved.Count == 0 || now < _nextLapseCheck)
         {
             return;
         }
+        _nextLapseCheck = now + _time.TimestampFrequency;
         List<ApplicationMessage>? lapsed = null;
         foreach ((ApplicationMessage message, (string _, long at)) in _reserved)
         {

@@ -8,10 +8,5 @@ public static class ScriptCheck
     /// <summary>Returns the syntax error with its line and column, or null when the script compiles.</summary>
     /// <param name="name">The script's name, as errors show it.</param>
     /// <param name="text">The script's text.</param>
-    /// <param name="limits">Not used: parsing depends on no limit (kept for the callers that pass the engine's).</param>
-    public static ScriptError? Check(string name, string text, ScriptLimits? limits = null)
-    {
-        _ = limits;
-        return ScriptHeap.CheckSource(new ScriptSource(name, text));
-    }
+    public static ScriptError? Check(string name, string text) => ScriptHeap.CheckSource(new ScriptSource(name, text));
 }

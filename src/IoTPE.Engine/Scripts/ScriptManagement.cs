@@ -24,7 +24,7 @@ namespace IoTPE.Engine.Scripts;
 /// every 10 seconds; <c>{"everySeconds": null}</c> stops it.</item>
 /// </list>
 /// </summary>
-internal sealed class ScriptManagement(ScriptCatalog catalog, ScriptLimits limits, ScriptQuota quota, AccountDirectory accounts, ILogger log)
+internal sealed class ScriptManagement(ScriptCatalog catalog, ScriptQuota quota, AccountDirectory accounts, ILogger log)
 {
     /// <summary>Largest script accepted, in bytes.</summary>
     public const int MaxScriptBytes = 1024 * 1024;
@@ -119,7 +119,7 @@ internal sealed class ScriptManagement(ScriptCatalog catalog, ScriptLimits limit
         {
             return Result("load", name, false, "the script is not valid UTF-8");
         }
-        ScriptError? error = ScriptCheck.Check(name, text, limits);
+        ScriptError? error = ScriptCheck.Check(name, text);
         if (error is not null)
         {
             return Write(json =>
