@@ -73,7 +73,9 @@ public sealed partial class Arm64BinaryTests(ITestOutputHelper output)
     [Fact]
     public async Task Under_qemu_every_acknowledged_qos_2_message_arrives_exactly_once_after_kill_9()
     {
-        const int Messages = 400;
+        // Enough that the stream, slowed to one publish per 2 ms after the 100th acknowledgement,
+        // is still running when the kill lands (400 finished first once on a quiet machine).
+        const int Messages = 1000;
         string configuration = SlowClientConfiguration();
         await using IotpeServer server = await IotpeServer.StartAsync(["--config", configuration], executable: Arm64Binary.UnderQemu);
         string url = $"mqtt://127.0.0.1:{server.Port}";
