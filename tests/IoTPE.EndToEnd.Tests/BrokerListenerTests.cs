@@ -84,16 +84,18 @@ public sealed class BrokerListenerTests : IAsyncLifetime
     public async Task WebSocket_listener_serves_MqttJs(string listener, string scheme, int protocolVersion)
     {
         string url = $"{scheme}://127.0.0.1:{_server.PortOf(listener)}/mqtt";
-        JsonObject Session(string id, JsonArray subscribe, JsonArray publish) => new()
+        JsonObject Session(string id, JsonArray subscribe, JsonArray publish, int stayMs) => new()
         {
-            ["url"] = url, ["clientId"] = id, ["protocolVersion"] = protocolVersion, ["stayMs"] = 3000, ["exitAfterMessages"] = 1,
+            ["url"] = url, ["clientId"] = id, ["protocolVersion"] = protocolVersion, ["stayMs"] = stayMs, ["exitAfterMessages"] = 1,
             ["subscribe"] = subscribe, ["publish"] = publish,
         };
-        var sub = Session($"{listener}-sub-{protocolVersion}", new JsonArray(new JsonObject { ["topic"] = "web/#", ["qos"] = 1 }), []);
+        // The subscriber leaves after its one message; its stay only bounds a failure. 3 s from its
+        // CONNECT was once too short for the publisher's Node.js start and TLS handshake to follow.
+        var sub = Session($"{listener}-sub-{protocolVersion}", new JsonArray(new JsonObject { ["topic"] = "web/#", ["qos"] = 1 }), [], stayMs: 20_000);
         using OutputCollector subscriber = MqttJs.StartScript("mqtt5-session.js", [sub.ToJsonString()], scheme == "wss" ? new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = P("ca.crt") } : null);
         Assert.NotEmpty((await MqttSessionPlan.WaitForAsync(subscriber, "suback")).OfKind("suback"));
         using OutputCollector publisher = MqttJs.StartScript("mqtt5-session.js", [Session($"{listener}-pub-{protocolVersion}", [],
-            new JsonArray(new JsonObject { ["topic"] = "web/t", ["payload"] = "over websocket", ["qos"] = 1 })).ToJsonString()],
+            new JsonArray(new JsonObject { ["topic"] = "web/t", ["payload"] = "over websocket", ["qos"] = 1 }), stayMs: 3000).ToJsonString()],
             scheme == "wss" ? new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = P("ca.crt") } : null);
         IReadOnlyList<JsonObject> events = await MqttSessionPlan.WaitForAsync(subscriber, "message");
         Assert.Equal(["over websocket"], events.OfKind("message").Select(m => (string)m["payload"]!));
