@@ -37,6 +37,12 @@ read -r assemblies passed failed skipped < <(
 echo
 echo "Test assemblies run: $assemblies"
 echo "Totals: $passed passed, $failed failed, $skipped skipped"
+# CI shows only part of this output: repeat each failure with the start of its message last.
+if [ "$failed" -ne 0 ]; then
+  echo "Failed tests:"
+  awk '/^  Failed / {n=8} n > 0 {print; n--}' "$log" | cut -c1-300
+  echo "Totals: $passed passed, $failed failed, $skipped skipped"
+fi
 if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
