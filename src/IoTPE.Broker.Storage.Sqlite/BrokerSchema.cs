@@ -129,6 +129,13 @@ internal static class BrokerSchema
 
         DROP TABLE session_keys;
         """,
+        // Version 3: a message's payload has a column of its own, after every other one, so that
+        // Load reads the packets (topic and properties) without the payloads, which SQLite keeps in
+        // overflow pages it does not touch, and length(payload) reads no payload either. Rows stored
+        // before keep their payload inside the packet (payload NULL).
+        """
+        ALTER TABLE messages ADD COLUMN payload BLOB;
+        """,
     ];
 
     /// <summary>The schema version this release writes.</summary>

@@ -88,15 +88,20 @@ internal static class BrokerStateReader
     {
         var messages = new List<StoredMessage>();
         using SqliteStatement query = database.Prepare(
-            "SELECT id, packet, expires_at_unix_ms, publisher, publisher_user_name FROM messages ORDER BY id");
+            "SELECT id, packet, expires_at_unix_ms, publisher, publisher_user_name, length(payload) FROM messages ORDER BY id");
         while (query.StepRow())
         {
+            long? payloadLength = query.ReadNullableInt64(5);
             messages.Add(new StoredMessage(
                 query.ReadInt64(0),
                 query.ReadBlob(1).ToArray(),
                 query.ReadNullableInt64(2),
                 query.ReadText(3),
-                query.ReadText(4)));
+                query.ReadText(4))
+            {
+                PayloadApart = payloadLength is not null,
+                PayloadLength = (int)(payloadLength ?? 0),
+            });
         }
         return messages;
     }

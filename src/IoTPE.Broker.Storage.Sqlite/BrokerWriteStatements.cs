@@ -48,7 +48,7 @@ internal sealed class BrokerWriteStatements
             "ON CONFLICT (client_id, topic_filter) DO UPDATE SET options = excluded.options, subscription_identifier = excluded.subscription_identifier");
         _deleteSubscription = database.Prepare("DELETE FROM subscriptions WHERE client_id = ?1 AND topic_filter = ?2");
         _insertMessage = database.Prepare(
-            "INSERT INTO messages (id, packet, expires_at_unix_ms, publisher, publisher_user_name) VALUES (?1, ?2, ?3, ?4, ?5)");
+            "INSERT INTO messages (id, packet, expires_at_unix_ms, publisher, publisher_user_name, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
         _deleteMessage = database.Prepare("DELETE FROM messages WHERE id = ?1");
         _insertDelivery = database.Prepare(
             "INSERT INTO deliveries (client_id, sequence, message_id, qos, retain, released, subscription_identifiers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -124,6 +124,14 @@ internal sealed class BrokerWriteStatements
         _insertMessage.BindInt64(3, message.ExpiresAtUnixMs);
         _insertMessage.BindText(4, message.Publisher);
         _insertMessage.BindText(5, message.PublisherUserName);
+        if (message.PayloadApart)
+        {
+            _insertMessage.BindBlob(6, message.Payload.Span);
+        }
+        else
+        {
+            _insertMessage.BindNull(6);
+        }
         return _insertMessage.Execute();
     }
 

@@ -33,6 +33,9 @@ public sealed class SqliteBrokerStore : IBrokerStore
     private readonly StoreFootprint _footprint;
     private readonly GroupCommitWriter _writer;
     private readonly Action<string> _log;
+    private readonly Lock _readerLock = new();
+    private SqliteDatabase? _reader;
+    private SqliteStatement? _readPayload;
     private bool _closed;
 
     /// <summary>Opens the store in <paramref name="dataFolder"/>, creating the folder and the database if missing.</summary>
@@ -104,6 +107,36 @@ public sealed class SqliteBrokerStore : IBrokerStore
             StoredBrokerState state = BrokerStateReader.Read(_database);
             _footprint.Refresh();
             return state;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Reads on a connection of its own, so it never waits for the writer's batch (WAL: a reader
+    /// sees the last commit, https://www.sqlite.org/wal.html#concurrency). Reads are serialized:
+    /// the broker reads one payload at a time.
+    /// </remarks>
+    public byte[]? ReadPayload(long messageId)
+    {
+        lock (_readerLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            if (_readPayload is null)
+            {
+                _reader = SqliteDatabase.Open(DatabasePath);
+                _reader.SetBusyTimeout(TimeSpan.FromSeconds(5));
+                _reader.Execute("PRAGMA query_only = 1");
+                _readPayload = _reader.Prepare("SELECT payload FROM messages WHERE id = ?1");
+            }
+            try
+            {
+                _readPayload.BindInt64(1, messageId);
+                return _readPayload.StepRow() && !_readPayload.IsNull(0) ? _readPayload.ReadBlob(0).ToArray() : null;
+            }
+            finally
+            {
+                _readPayload.Reset();
+            }
         }
     }
 
@@ -287,6 +320,13 @@ public sealed class SqliteBrokerStore : IBrokerStore
     /// <summary>Runs on the writer thread after its last batch.</summary>
     private void Close()
     {
+        lock (_readerLock)
+        {
+            _readPayload?.Dispose();
+            _reader?.Dispose();
+            _readPayload = null;
+            _reader = null;
+        }
         lock (_connectionLock)
         {
             _closed = true;

@@ -1,4 +1,5 @@
 using System.Text;
+using IoTPE.Broker.Storage;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker;
@@ -20,11 +21,13 @@ public sealed class ApplicationMessage
     {
     }
 
-    internal ApplicationMessage(string topic, byte[] topicUtf8, ReadOnlyMemory<byte> payload, QualityOfService qos, bool retain, PublishProperties? properties)
+    /// <param name="payloadLength">The payload's length when the message is loaded without it (it is then paged out at once), or -1.</param>
+    internal ApplicationMessage(string topic, byte[] topicUtf8, ReadOnlyMemory<byte> payload, QualityOfService qos, bool retain, PublishProperties? properties, int payloadLength = -1)
     {
         Topic = topic;
         TopicUtf8 = topicUtf8;
-        Payload = payload;
+        _payload = payload;
+        PayloadLength = payloadLength >= 0 ? payloadLength : payload.Length;
         QoS = qos;
         Retain = retain;
         Properties = properties;
@@ -43,8 +46,57 @@ public sealed class ApplicationMessage
     /// <summary>The topic name in UTF-8, as it goes on the wire.</summary>
     public byte[] TopicUtf8 { get; }
 
+    private ReadOnlyMemory<byte> _payload;
+    private ResidentPayloads? _pagedOutTo;
+
     /// <summary>The payload.</summary>
-    public ReadOnlyMemory<byte> Payload { get; }
+    /// <remarks>
+    /// A stored message's payload may be paged out (see <see cref="ResidentPayloads"/>): then each
+    /// read of this property reads it from the store. The broker reads it once per send; in-process
+    /// clients get messages whose payload is pinned in memory.
+    /// </remarks>
+    public ReadOnlyMemory<byte> Payload => _pagedOutTo is { } pager ? pager.Read(this) : _payload;
+
+    /// <summary>The payload's length in bytes, known without reading a paged-out payload.</summary>
+    public int PayloadLength { get; }
+
+    /// <summary>True while the payload is on disk only.</summary>
+    internal bool IsPagedOut => _pagedOutTo is not null;
+
+    /// <summary>Drops the payload from memory; <paramref name="pager"/> reads it back from the store.</summary>
+    internal void PageOut(ResidentPayloads pager)
+    {
+        _payload = default;
+        _pagedOutTo = pager;
+    }
+
+    /// <summary>Keeps <paramref name="payload"/> (read back from the store) in memory again.</summary>
+    internal void PageIn(ReadOnlyMemory<byte> payload)
+    {
+        _payload = payload;
+        _pagedOutTo = null;
+    }
+
+    /// <summary>Links of <see cref="ResidentPayloads"/>' list, oldest first, of stored messages whose payload is in memory.</summary>
+    internal ApplicationMessage? ResidentOlder { get; set; }
+
+    /// <inheritdoc cref="ResidentOlder"/>
+    internal ApplicationMessage? ResidentNewer { get; set; }
+
+    /// <summary>In <see cref="ResidentPayloads"/>' list.</summary>
+    internal bool IsResidentTracked { get; set; }
+
+    /// <summary>The store commit (epoch) that writes the message; its payload may leave memory only once that is durable.</summary>
+    internal long StoredEpoch { get; set; }
+
+    /// <summary>Handed to an in-process client, which reads the payload outside the broker lock: it stays in memory.</summary>
+    internal bool IsPinned { get; set; }
+
+    /// <summary>
+    /// Deliveries of this message queued or in flight to sessions that are not persistent: they
+    /// need its payload after the last stored reference is gone, when it could no longer be read back.
+    /// </summary>
+    internal int MemoryDeliveries { get; set; }
 
     /// <summary>The QoS it was published with.</summary>
     public QualityOfService QoS { get; }

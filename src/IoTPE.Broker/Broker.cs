@@ -278,7 +278,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         _state.RunPass(() =>
         {
             var identity = new ClientIdentity(clientId, null, null, ClientIdentity.InternalListener);
-            var connection = new InternalConnection(maxInFlight, onDelivery, _state.Options.QueueBackpressureMessages, _state.Options.MaxQueuedMessages);
+            var connection = new InternalConnection(maxInFlight, onDelivery, _state.Options.QueueBackpressureMessages, _state.Options.MaxQueuedMessages, _state.Payloads);
             var terms = new SessionTerms(CleanStart: false, Mqtt.MqttProtocolVersion.V500, ExpiryIntervalSeconds: uint.MaxValue, Will: null);
             Session session = _attacher.Attach(connection, SessionKey.For(identity), identity, terms, out _);
             client = new InternalClient(_state, _sender, session, connection);

@@ -36,6 +36,14 @@ public sealed class BrokerOptions
     public long MaxQueuedBytesPerAccount { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// Most payload bytes of stored messages (queued for persistent sessions, retained) kept in
+    /// memory (default 16 MiB). Beyond it the oldest payloads stay on disk only and are read back
+    /// when they are sent, so a backlog costs disk, not memory; after a restart no stored payload
+    /// is loaded until it is sent. Raising it saves disk reads when large backlogs drain.
+    /// </summary>
+    public long MaxResidentPayloadBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
     /// Bytes waiting to be written to one client above which the clients publishing to it pause
     /// reading (up to 200 ms at a time) until it catches up, so a slow subscriber slows its
     /// publishers down through TCP instead of losing QoS 0 messages.
@@ -110,6 +118,7 @@ public sealed class BrokerOptions
         AtLeast(MaxInflightMessages, 1, "maxInflightMessages");
         AtLeast(MaxQueuedMessages, 1, "maxQueuedMessages");
         AtLeast(MaxQueuedBytesPerAccount, 1, "maxQueuedBytesPerAccount");
+        AtLeast(MaxResidentPayloadBytes, 0, "maxResidentPayloadBytes");
         AtLeast(OutputBackpressureBytes, 1, "outputBackpressureBytes");
         AtLeast(QueueBackpressureMessages, 1, "queueBackpressureMessages");
         AtLeast(MaxPendingOutputBytes, 1, "maxPendingOutputBytes");

@@ -30,7 +30,11 @@ internal sealed class BrokerState
         Durability = new DurabilityTracker(this);
         PendingConnections = new PendingConnections(options.MaxPendingConnections, options.MaxPendingConnectionsPerAddress);
         QueueQuota = new AccountQueueQuota(options.MaxQueuedBytesPerAccount, log);
+        Payloads = new ResidentPayloads(Store, options.MaxResidentPayloadBytes, Counters);
     }
+
+    /// <summary>Which stored messages keep their payload in memory.</summary>
+    public ResidentPayloads Payloads { get; }
 
     /// <summary>Bytes queued for each account's sessions.</summary>
     public AccountQueueQuota QueueQuota { get; }

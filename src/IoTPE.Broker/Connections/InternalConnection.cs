@@ -1,4 +1,5 @@
 using IoTPE.Broker.Sessions;
+using IoTPE.Broker.Storage;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Connections;
@@ -12,10 +13,12 @@ internal sealed class InternalConnection : IClientConnection
     private readonly Action<InternalDelivery> _deliver;
     private readonly int _queueBackpressureMessages;
     private readonly int _maxPendingAtMostOnce;
+    private readonly ResidentPayloads _payloads;
     private int _pendingAtMostOnce;
 
-    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, int queueBackpressureMessages, int maxPendingAtMostOnce)
+    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, int queueBackpressureMessages, int maxPendingAtMostOnce, ResidentPayloads payloads)
     {
+        _payloads = payloads;
         SendWindow = sendWindow;
         _deliver = deliver;
         _queueBackpressureMessages = queueBackpressureMessages;
@@ -71,6 +74,8 @@ internal sealed class InternalConnection : IClientConnection
         {
             Interlocked.Increment(ref _pendingAtMostOnce);
         }
+        // The client reads the payload later, on its own thread, outside the broker lock.
+        _payloads.Pin(message);
         _deliver(new InternalDelivery(message, qos, packetIdentifier, dup) { StoreId = message.StoreId });
         return true;
     }

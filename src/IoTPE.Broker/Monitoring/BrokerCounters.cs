@@ -39,6 +39,15 @@ public sealed class BrokerCounters
     /// <summary>Sessions held (connected and persistent disconnected).</summary>
     public int Sessions { get; internal set; }
 
+    /// <summary>Payload bytes of stored messages held in memory (bounded by <see cref="BrokerOptions.MaxResidentPayloadBytes"/>).</summary>
+    public long ResidentPayloadBytes { get; internal set; }
+
+    /// <summary>Stored messages whose payload left memory because the budget was reached.</summary>
+    public long PayloadsPagedOut { get; internal set; }
+
+    /// <summary>Payloads read back from the store to be sent.</summary>
+    public long PayloadsReadBack { get; internal set; }
+
     /// <summary>Bytes received from clients.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 

@@ -45,6 +45,9 @@ internal sealed class SysTopicPublisher
         Publish("$SYS/broker/bytes/received", c.BytesReceived);
         Publish("$SYS/broker/bytes/sent", c.BytesSent);
         Publish("$SYS/broker/store/bytes", _state.Store.StoredBytes);
+        Publish("$SYS/broker/store/resident payload bytes", c.ResidentPayloadBytes);
+        Publish("$SYS/broker/store/payloads paged out", c.PayloadsPagedOut);
+        Publish("$SYS/broker/store/payloads read back", c.PayloadsReadBack);
         Publish("$SYS/broker/heap/current", GC.GetTotalMemory(forceFullCollection: false));
         Publish("$SYS/broker/heap/allocated", GC.GetTotalAllocatedBytes());
     }

@@ -53,7 +53,7 @@ internal sealed class RetainedMessageTree
     public ApplicationMessage? Get(string topic) => NodeFor(topic, create: false)?.Message;
 
     /// <summary>What a retained message counts against a quota: its topic and payload, in bytes.</summary>
-    public static long SizeOf(ApplicationMessage message) => message.TopicUtf8.Length + (long)message.Payload.Length;
+    public static long SizeOf(ApplicationMessage message) => message.TopicUtf8.Length + (long)message.PayloadLength;
 
     /// <summary>The bytes (<see cref="SizeOf"/>) of the retained messages of <paramref name="topic"/> and of every topic below it.</summary>
     public long BytesUnder(string topic) => NodeFor(topic, create: false)?.SubtreeBytes ?? 0;

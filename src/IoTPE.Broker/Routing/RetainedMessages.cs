@@ -45,14 +45,14 @@ internal sealed class RetainedMessages
             _state.Counters.RetainedMessages = _state.Retained.Count;
             return true;
         }
-        if (!WithinQuota(message.Topic, message.TopicUtf8.Length, message.Payload.Length))
+        if (!WithinQuota(message.Topic, message.TopicUtf8.Length, message.PayloadLength))
         {
             _state.Counters.PublishesRefused++;
             _state.Log.RetainedQuotaExceeded(message.PublisherClientId ?? "(broker)", message.Topic);
             return false;
         }
         ApplicationMessage? previous;
-        if (message.Payload.IsEmpty)
+        if (message.PayloadLength == 0)
         {
             // §3.3.1.3: a retained message with an empty payload removes the topic's retained message.
             previous = _state.Retained.Remove(message.Topic);

@@ -20,7 +20,7 @@ internal sealed class AccountQueueQuota(long maxBytesPerAccount, ILogger log)
     /// <summary>The account a session's deliveries count against, or null.</summary>
     public static string? AccountOf(Session session) => session.Identity.IsInternal ? null : session.Identity.UserName;
 
-    public static long SizeOf(ApplicationMessage message) => message.TopicUtf8.Length + message.Payload.Length + DeliveryOverhead;
+    public static long SizeOf(ApplicationMessage message) => message.TopicUtf8.Length + message.PayloadLength + DeliveryOverhead;
 
     /// <summary>The bytes counted for <paramref name="account"/>.</summary>
     public long BytesOf(string account) => _bytes.GetValueOrDefault(account);

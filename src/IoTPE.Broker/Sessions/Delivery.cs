@@ -37,6 +37,9 @@ internal sealed class Delivery
     /// <summary>True when this delivery has a row in the store (its session is persistent).</summary>
     public bool Stored { get; set; }
 
+    /// <summary>Counted in <see cref="ApplicationMessage.MemoryDeliveries"/> (a delivery without a stored row).</summary>
+    public bool CountedInMemory { get; set; }
+
     /// <summary>Times the PUBLISH was sent (more than once means it was resent with DUP after a reconnect).</summary>
     public int Attempts { get; set; }
 

@@ -31,6 +31,7 @@ internal sealed class DeliverySender
             foreach (Delivery dropped in session.Queued.Where(d => d.Epoch == epoch))
             {
                 _state.QueueQuota.Release(dropped);
+                UncountInMemory(dropped);
             }
             Delivery[] keep = [.. session.Queued.Where(d => d.Epoch != epoch)];
             session.Queued.Clear();
@@ -68,6 +69,10 @@ internal sealed class DeliverySender
             message.StoreReferences++;
             delivery.Stored = true;
             _state.Store.InsertDelivery(new StoredDelivery(session.ClientId, delivery.Sequence, message.StoreId, (byte)qos, retain, Released: false, subscriptionIdentifiers ?? []));
+        }
+        else
+        {
+            CountInMemory(delivery);
         }
         // Every client, in-process ones (the engine) included, gets a stored delivery only once the
         // pass's writes are durable: if the commit fails, the publisher is refused (0x80) and the
@@ -279,11 +284,11 @@ internal sealed class DeliverySender
         }
         foreach (Delivery delivery in session.InFlight.Values)
         {
-            Release(delivery);
+            Unstore(delivery);
         }
         foreach (Delivery delivery in session.Queued)
         {
-            Release(delivery);
+            Unstore(delivery);
         }
     }
 
@@ -326,12 +331,45 @@ internal sealed class DeliverySender
         _state.Log.MessageDropped(session.ClientId, delivery.Message.Topic, reason, session.DroppedMessages);
     }
 
+    /// <summary>The delivery is gone: completed, dropped or discarded.</summary>
     private void Release(Delivery delivery)
     {
         if (delivery.Stored)
         {
             delivery.Stored = false;
             _durability.Dereference(delivery.Message);
+        }
+        UncountInMemory(delivery);
+    }
+
+    /// <summary>The delivery stays, without its stored row.</summary>
+    private void Unstore(Delivery delivery)
+    {
+        if (delivery.Stored)
+        {
+            CountInMemory(delivery);
+            delivery.Stored = false;
+            _durability.Dereference(delivery.Message);
+        }
+    }
+
+    // See ApplicationMessage.MemoryDeliveries: the payload of a message with such deliveries is
+    // read back into memory before its stored row is deleted.
+    private static void CountInMemory(Delivery delivery)
+    {
+        if (!delivery.CountedInMemory)
+        {
+            delivery.CountedInMemory = true;
+            delivery.Message.MemoryDeliveries++;
+        }
+    }
+
+    private static void UncountInMemory(Delivery delivery)
+    {
+        if (delivery.CountedInMemory)
+        {
+            delivery.CountedInMemory = false;
+            delivery.Message.MemoryDeliveries--;
         }
     }
 

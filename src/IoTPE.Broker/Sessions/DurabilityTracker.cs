@@ -57,9 +57,9 @@ internal sealed class DurabilityTracker
             return;
         }
         message.StoreId = _state.NextMessageId();
-        _state.Store.InsertMessage(new StoredMessage(
-            message.StoreId, StoredMessageCodec.Encode(message), message.ExpiresAtUnixMs, message.PublisherClientId, message.PublisherUserName));
+        _state.Store.InsertMessage(StoredMessageCodec.Encode(message));
         DependOnThisEpoch(message);
+        _state.Payloads.Track(message, CurrentEpoch);
     }
 
     /// <summary>Makes <paramref name="message"/>'s deliveries wait for the current epoch (its exactly-once state is being written).</summary>
@@ -74,6 +74,7 @@ internal sealed class DurabilityTracker
         if (--message.StoreReferences <= 0 && message.StoreId != 0)
         {
             message.StoreReferences = 0;
+            _state.Payloads.OnDeleting(message);
             _state.Store.DeleteMessage(message.StoreId);
             message.StoreId = 0;
         }
@@ -132,6 +133,7 @@ internal sealed class DurabilityTracker
     private void Complete(long epoch, bool durable, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions)
     {
         DurableEpoch = epoch;
+        _state.Payloads.OnCommitted(epoch, durable);
         if (!durable)
         {
             _state.Log.StoreCommitFailed();

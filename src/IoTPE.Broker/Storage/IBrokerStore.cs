@@ -72,6 +72,18 @@ public interface IBrokerStore : IAsyncDisposable
     /// </summary>
     void WhenDurable(Action<bool> callback);
 
+    /// <summary>
+    /// Reads the payload of a committed message stored with <see cref="StoredMessage.PayloadApart"/>,
+    /// or returns null when there is no such message. Unlike the writes, it runs at once, on the
+    /// caller's thread, and any thread may call it; it must not wait for the writer.
+    /// </summary>
+    /// <remarks>
+    /// This is how the broker keeps its memory bounded by configuration rather than by traffic: the
+    /// payloads of queued and retained messages beyond a budget stay on disk and are read back one
+    /// at a time when they are delivered (docs/architecture.md, "Memory bounded by design").
+    /// </remarks>
+    byte[]? ReadPayload(long messageId);
+
     /// <summary>Bytes the store occupies on disk (database and write-ahead log).</summary>
     long StoredBytes { get; }
 }

@@ -21,7 +21,7 @@ internal static class StateLoader
         var messages = new Dictionary<long, ApplicationMessage>();
         foreach (StoredMessage storedMessage in stored.Messages)
         {
-            if (StoredMessageCodec.Decode(storedMessage) is { } message)
+            if (StoredMessageCodec.Decode(storedMessage, state.Payloads) is { } message)
             {
                 messages[storedMessage.Id] = message;
             }

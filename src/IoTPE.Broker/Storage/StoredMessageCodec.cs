@@ -4,15 +4,25 @@ using IoTPE.Mqtt;
 namespace IoTPE.Broker.Storage;
 
 /// <summary>
-/// Stores a message as what it is on the wire: an MQTT 5.0 PUBLISH packet (topic, payload, QoS,
-/// retain flag and properties), so the store needs no format of its own and the codec's
-/// validation guards what comes back from disk.
+/// Stores a message as what it is on the wire: an MQTT 5.0 PUBLISH packet (topic, QoS, retain flag
+/// and properties), so the store needs no format of its own and the codec's validation guards
+/// what comes back from disk. The payload is stored apart (<see cref="StoredMessage.PayloadApart"/>),
+/// so that loading the messages does not load the payloads.
 /// </summary>
 internal static class StoredMessageCodec
 {
-    public static byte[] Encode(ApplicationMessage message)
+    /// <summary>The message's stored record; its payload is the message's own array, not a copy (payloads are immutable).</summary>
+    public static StoredMessage Encode(ApplicationMessage message) =>
+        new(message.StoreId, EncodePacket(message, ReadOnlyMemory<byte>.Empty), message.ExpiresAtUnixMs, message.PublisherClientId, message.PublisherUserName)
+        {
+            PayloadApart = true,
+            Payload = message.Payload,
+            PayloadLength = message.PayloadLength,
+        };
+
+    private static byte[] EncodePacket(ApplicationMessage message, ReadOnlyMemory<byte> payload)
     {
-        var packet = new PublishPacket(message.TopicUtf8, message.Payload)
+        var packet = new PublishPacket(message.TopicUtf8, payload)
         {
             QoS = message.QoS,
             Retain = message.Retain,
@@ -24,8 +34,11 @@ internal static class StoredMessageCodec
         return bytes;
     }
 
-    /// <summary>Rebuilds a stored message, or returns null when the bytes are not a valid PUBLISH.</summary>
-    public static ApplicationMessage? Decode(StoredMessage stored)
+    /// <summary>
+    /// Rebuilds a stored message, or returns null when the bytes are not a valid PUBLISH. A payload
+    /// stored apart stays on disk: the message comes back paged out to <paramref name="pager"/>.
+    /// </summary>
+    public static ApplicationMessage? Decode(StoredMessage stored, ResidentPayloads pager)
     {
         var sequence = new ReadOnlySequence<byte>(stored.Packet);
         if (PacketFramer.TryReadFrame(sequence, PacketFramer.ProtocolMaximumPacketSize, out PacketFrame frame, out _, out _) != FrameStatus.Complete ||
@@ -34,12 +47,19 @@ internal static class StoredMessageCodec
         {
             return null;
         }
-        return new ApplicationMessage(packet.GetTopicName(), packet.TopicName.ToArray(), packet.Payload.ToArray(), packet.QoS, packet.Retain, packet.Properties)
+        var message = new ApplicationMessage(
+            packet.GetTopicName(), packet.TopicName.ToArray(), packet.Payload.ToArray(), packet.QoS, packet.Retain, packet.Properties,
+            stored.PayloadApart ? stored.PayloadLength : packet.Payload.Length)
         {
             ExpiresAtUnixMs = stored.ExpiresAtUnixMs,
             PublisherClientId = stored.Publisher,
             PublisherUserName = stored.PublisherUserName,
             StoreId = stored.Id,
         };
+        if (stored.PayloadApart)
+        {
+            message.PageOut(pager);
+        }
+        return message;
     }
 }

@@ -21,7 +21,23 @@ public sealed record StoredSubscription(string ClientId, string TopicFilter, byt
 /// <param name="ExpiresAtUnixMs">When the message expires (Message Expiry Interval), or null.</param>
 /// <param name="Publisher">The publishing client identifier (for No Local), or null for messages the broker made.</param>
 /// <param name="PublisherUserName">The publishing account, if any.</param>
-public sealed record StoredMessage(long Id, byte[] Packet, long? ExpiresAtUnixMs, string? Publisher, string? PublisherUserName);
+public sealed record StoredMessage(long Id, byte[] Packet, long? ExpiresAtUnixMs, string? Publisher, string? PublisherUserName)
+{
+    /// <summary>
+    /// True when the payload is kept apart from <see cref="Packet"/> (whose payload is then empty):
+    /// written from <see cref="Payload"/>, and left on disk by <see cref="IBrokerStore.Load"/>, which
+    /// gives only <see cref="PayloadLength"/>; <see cref="IBrokerStore.ReadPayload"/> reads it when
+    /// the message is delivered. False for a payload inside the packet (every message stored before
+    /// the payload had its own column).
+    /// </summary>
+    public bool PayloadApart { get; init; }
+
+    /// <summary>The payload to write when <see cref="PayloadApart"/>; never filled by <see cref="IBrokerStore.Load"/>.</summary>
+    public ReadOnlyMemory<byte> Payload { get; init; }
+
+    /// <summary>The payload's length when <see cref="PayloadApart"/> (also after a load, which leaves the payload on disk).</summary>
+    public int PayloadLength { get; init; }
+}
 
 /// <summary>A message queued or in flight to a persistent session.</summary>
 /// <param name="ClientId">The session.</param>

@@ -12,6 +12,8 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 
     public long StoredBytes => inner.StoredBytes;
 
+    public byte[]? ReadPayload(long messageId) => inner.ReadPayload(messageId);
+
     public StoredBrokerState Load() => inner.Load();
 
     public void SaveSession(StoredSession session) => inner.SaveSession(session);
