@@ -67,6 +67,27 @@ public sealed class AccountAuthenticatorTests : IDisposable
     }
 
     [Fact]
+    public async Task Clients_of_one_account_logging_in_together_all_get_in_by_waiting_for_the_running_check()
+    {
+        // A subscriber and a publisher, or devices after a power cut: only one check of an account
+        // runs at a time, and the others wait for it instead of being refused as if under attack.
+        using AccountAuthenticator auth = Create();
+        AuthenticationResult[] results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            auth.AuthenticateAsync(Request("acme", "s3cret", i % 2 == 0 ? "10.1.2.3" : $"10.9.9.{i}"), default).AsTask()));
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Reason));
+    }
+
+    [Fact]
+    public async Task A_login_waiting_for_a_running_check_that_fails_is_still_checked_itself()
+    {
+        using AccountAuthenticator auth = Create();
+        Task<AuthenticationResult> wrong = auth.AuthenticateAsync(Request("acme", "wrong"), default).AsTask();
+        Task<AuthenticationResult> right = auth.AuthenticateAsync(Request("acme", "s3cret"), default).AsTask();
+        Assert.Equal(ReasonCode.BadUserNameOrPassword, (await wrong).ReasonCode);
+        Assert.True((await right).Succeeded);
+    }
+
+    [Fact]
     public async Task A_changed_password_invalidates_the_remembered_one()
     {
         using AccountAuthenticator auth = Create();

@@ -28,6 +28,10 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
 {
     private const int MaxCachedCredentials = 10_000;
 
+    // How long a login waits for the checks running for its account or address before it is
+    // refused with Server busy; below the 5 s in which clients commonly expect a CONNACK.
+    private static readonly TimeSpan MaxWaitForRunningCheck = TimeSpan.FromSeconds(3);
+
     private readonly AccountDirectory _directory;
     private readonly bool _allowAnonymous;
     private readonly LoginLimiter _limiter;
@@ -67,44 +71,78 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
         if (account is not null)
         {
             mac = HMACSHA256.HashData(_cacheKey.Value, password.Span);
-            lock (_cacheLock)
+            if (IsVerified(account, mac))
             {
-                if (_verified.TryGetValue(userName, out var known) && known.PasswordHash == account.PasswordHash &&
-                    CryptographicOperations.FixedTimeEquals(known.Mac, mac))
-                {
-                    return AuthenticationResult.Accept(userName);
-                }
+                return AuthenticationResult.Accept(userName);
             }
         }
 
-        using LoginAttempt? attempt = _limiter.TryBegin(account?.Name, address, out TimeSpan retryAfter);
-        if (attempt is null)
+        // Clients of one account connecting together (a publisher and a subscriber, devices after a
+        // power cut) wait for the check that is running for their account, and then usually get in
+        // through its result; only failures refuse a login without a check.
+        long waitingSince = _time.GetTimestamp();
+        LoginAttempt? attempt;
+        while (true)
         {
-            return AuthenticationResult.Refuse(ReasonCode.ServerBusy,
-                $"too many failed logins for '{Printable(userName)}' from {address}; not checked, try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s");
+            Task checkFinished = _limiter.NextCheckFinished;
+            attempt = _limiter.TryBegin(account?.Name, address, out TimeSpan retryAfter, out bool heldByRunningCheck);
+            if (attempt is not null)
+            {
+                break;
+            }
+            TimeSpan left = MaxWaitForRunningCheck - _time.GetElapsedTime(waitingSince);
+            if (!heldByRunningCheck || left <= TimeSpan.Zero)
+            {
+                return AuthenticationResult.Refuse(ReasonCode.ServerBusy, heldByRunningCheck
+                    ? $"other logins to '{Printable(userName)}' from {address} are being checked; not checked, try again"
+                    : $"too many failed logins for '{Printable(userName)}' from {address}; not checked, try again in {Math.Ceiling(retryAfter.TotalSeconds):0} s");
+            }
+            try
+            {
+                await checkFinished.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Asked once more: refused then, unless the running check has just finished.
+            }
+            if (account is not null && IsVerified(account, mac!))
+            {
+                return AuthenticationResult.Accept(userName);
+            }
         }
+        using LoginAttempt started = attempt;
         if (account is null)
         {
             await Task.Delay(TimeSpan.FromTicks(Interlocked.Read(ref _typicalCheckTicks)), _time, cancellationToken).ConfigureAwait(false);
-            attempt.Failed();
+            started.Failed();
             return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"no account '{Printable(userName)}'");
         }
 
         if (!await VerifyAsync(password, account.PasswordHash, cancellationToken).ConfigureAwait(false))
         {
-            attempt.Failed();
+            started.Failed();
             return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"wrong password for account '{userName}'");
         }
-        attempt.Succeeded();
+        started.Succeeded();
         lock (_cacheLock)
         {
             if (_verified.Count >= MaxCachedCredentials)
             {
                 _verified.Clear();
             }
-            _verified[userName] = (account.PasswordHash, mac!);
+            _verified[account.Name] = (account.PasswordHash, mac!);
         }
         return AuthenticationResult.Accept(userName);
+    }
+
+    // Whether this password was verified for the account's current hash before.
+    private bool IsVerified(Account account, byte[] mac)
+    {
+        lock (_cacheLock)
+        {
+            return _verified.TryGetValue(account.Name, out var known) && known.PasswordHash == account.PasswordHash &&
+                   CryptographicOperations.FixedTimeEquals(known.Mac, mac);
+        }
     }
 
     private async Task<bool> VerifyAsync(ReadOnlyMemory<byte> password, string hash, CancellationToken cancellationToken)

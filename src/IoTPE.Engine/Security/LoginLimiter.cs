@@ -55,9 +55,19 @@ public sealed class LoginLimiter(TimeProvider time)
     /// the address only) from <paramref name="address"/>. Returns the attempt to report the outcome
     /// to, or null with how long to wait when the check must not run now.
     /// </summary>
-    public LoginAttempt? TryBegin(string? account, IPAddress? address, out TimeSpan retryAfter)
+    public LoginAttempt? TryBegin(string? account, IPAddress? address, out TimeSpan retryAfter) =>
+        TryBegin(account, address, out retryAfter, out _);
+
+    /// <summary>
+    /// As <see cref="TryBegin(string?, IPAddress?, out TimeSpan)"/>; <paramref name="heldByRunningCheck"/>
+    /// tells that the check may not run now only because another check of one of its buckets is
+    /// running: the caller may wait for <see cref="NextCheckFinished"/> (taken before this call) and
+    /// ask again, instead of refusing a login that no failure has delayed.
+    /// </summary>
+    public LoginAttempt? TryBegin(string? account, IPAddress? address, out TimeSpan retryAfter, out bool heldByRunningCheck)
     {
         long now = time.GetTimestamp();
+        heldByRunningCheck = false;
         AddressBucket? source = address is null ? null : AddressBucket.Of(address);
         lock (_gate)
         {
@@ -77,19 +87,26 @@ public sealed class LoginLimiter(TimeProvider time)
                 keys[count++] = BucketKey.ForPair(account, p);
             }
             retryAfter = TimeSpan.Zero;
+            bool delayedByFailures = false, onlyRunning = false;
             for (int i = 0; i < count; i++)
             {
                 if (_buckets.TryGetValue(keys[i], out Bucket? bucket))
                 {
-                    TimeSpan wait = WaitFor(bucket, now);
+                    TimeSpan wait = WaitFor(bucket, now, out bool byRunningCheck);
                     if (wait > retryAfter)
                     {
                         retryAfter = wait;
+                    }
+                    if (wait > TimeSpan.Zero)
+                    {
+                        onlyRunning |= byRunningCheck;
+                        delayedByFailures |= !byRunningCheck;
                     }
                 }
             }
             if (retryAfter > TimeSpan.Zero)
             {
+                heldByRunningCheck = onlyRunning && !delayedByFailures;
                 return null;
             }
             if (_buckets.Count > SweepAbove)
@@ -110,16 +127,36 @@ public sealed class LoginLimiter(TimeProvider time)
         }
     }
 
-    // Zero when the bucket allows a check now; otherwise how long until it does (at least a tick).
-    // Under _gate.
-    private TimeSpan WaitFor(Bucket bucket, long now)
+    /// <summary>
+    /// Completes when the next check of any bucket finishes. Take it before
+    /// <see cref="TryBegin(string?, IPAddress?, out TimeSpan, out bool)"/>, so that a check finishing
+    /// in between is not missed.
+    /// </summary>
+    public Task NextCheckFinished
     {
+        get
+        {
+            lock (_gate)
+            {
+                return _nextCheckFinished.Task;
+            }
+        }
+    }
+
+    private TaskCompletionSource _nextCheckFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Zero when the bucket allows a check now; otherwise how long until it does (at least a tick),
+    // and whether only a running check holds it. Under _gate.
+    private TimeSpan WaitFor(Bucket bucket, long now, out bool byRunningCheck)
+    {
+        byRunningCheck = false;
         if (bucket.Failures > 0 && time.GetElapsedTime(bucket.LastFailure, now) >= ForgetAfter)
         {
             bucket.Failures = 0;
         }
         if (bucket.Pending >= MaxConcurrentChecks)
         {
+            byRunningCheck = bucket.Failures < FreeFailures;
             return BaseDelay;
         }
         if (bucket.Failures + bucket.Pending < FreeFailures)
@@ -174,6 +211,9 @@ public sealed class LoginLimiter(TimeProvider time)
             {
                 Remember(account, s);
             }
+            TaskCompletionSource finished = _nextCheckFinished;
+            _nextCheckFinished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            finished.SetResult();
         }
     }
 
