@@ -79,6 +79,13 @@ public sealed class SqliteBrokerStore : IBrokerStore
     /// <remarks>Database file plus WAL file, as measured after the latest commit.</remarks>
     public long StoredBytes => _footprint.Bytes;
 
+    /// <summary>
+    /// Bytes of free pages inside the database after the latest commit: space that deleted messages
+    /// left and later writes reuse without growing the file (SQLite does not shrink it). Counted as
+    /// available by the disk reserve (<see cref="IoTPE.Broker.Storage.DataFolderFreeSpace"/>).
+    /// </summary>
+    public long ReusableBytes => _footprint.ReusableBytes;
+
     /// <summary>Transactions committed so far (one per batch that wrote something).</summary>
     internal long CommitCount => _writer.CommitCount;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using IoTPE.Broker.Routing;
+using IoTPE.Broker.Storage;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Monitoring;
@@ -45,6 +46,15 @@ internal sealed class SysTopicPublisher
         Publish("$SYS/broker/bytes/received", c.BytesReceived);
         Publish("$SYS/broker/bytes/sent", c.BytesSent);
         Publish("$SYS/broker/store/bytes", _state.Store.StoredBytes);
+        if (_state.DiskReserve is { IsEnabled: true } disk)
+        {
+            // Reads the free space again if stale, so the gauge is at most one refresh interval old.
+            Publish("$SYS/broker/store/disk/level", disk.Level.ToString().ToLowerInvariant());
+            Publish("$SYS/broker/store/disk/free", disk.AvailableBytes);
+            Publish("$SYS/broker/store/disk/reserve", disk.ReserveBytes);
+            Publish("$SYS/broker/store/disk/refused", disk.Refusals);
+            Publish("$SYS/broker/store/disk/transitions", disk.Transitions);
+        }
         Publish("$SYS/broker/heap/current", GC.GetTotalMemory(forceFullCollection: false));
         Publish("$SYS/broker/heap/allocated", GC.GetTotalAllocatedBytes());
     }
