@@ -41,6 +41,8 @@ public sealed class StoreFootprintTests : IDisposable
         Assert.True(await store.DurableAsync());
         Assert.True(store.ReusableBytes >= beforeDelete + 40 * 60 * 1024, $"{store.ReusableBytes} reusable bytes after deleting 2.5 MiB ({beforeDelete} before)");
         Assert.Equal(store.QueryOnWriterConnection("PRAGMA freelist_count") * store.QueryOnWriterConnection("PRAGMA page_size"), store.ReusableBytes);
+        // Freed pages are not zeroed (secure_delete FAST = 2): a drained queue must not write itself to the WAL again.
+        Assert.Equal(2, store.QueryOnWriterConnection("PRAGMA secure_delete"));
     }
 
     [Fact]

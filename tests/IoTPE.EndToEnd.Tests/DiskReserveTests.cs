@@ -80,7 +80,7 @@ public sealed class DiskReserveTests : IAsyncLifetime
         Assert.True(await server.WaitForOutputAsync("Disk reserve left"), server.Output);
 
         Assert.True(new DriveInfo(_mount).AvailableFreeSpace > 0);
-        Assert.DoesNotContain("SQLITE_FULL", server.Output, StringComparison.Ordinal);
+        Assert.False(server.Output.Contains("SQLITE_FULL", StringComparison.Ordinal), server.Output);
         Assert.DoesNotContain("could not commit", server.Output, StringComparison.Ordinal);
     }
 

@@ -8,7 +8,8 @@ namespace IoTPE.Broker.Storage;
 /// <remarks>
 /// SQLite never shrinks a file when rows are deleted: the pages go to the database's free list and
 /// are reused by later inserts. After a drained queue the file system shows no more free space than
-/// before, yet the broker can store as much again, so its free pages count as available.
+/// before, yet the broker can store as much again, so its free pages count as available — while
+/// the file system has <see cref="WalHeadroomBytes"/> free for the WAL that writes pass through.
 /// </remarks>
 public sealed class DataFolderFreeSpace : IFreeSpaceProbe
 {
@@ -26,6 +27,17 @@ public sealed class DataFolderFreeSpace : IFreeSpaceProbe
         _reusableBytes = reusableBytes;
     }
 
+    /// <summary>
+    /// Free bytes the file system itself must have for the databases' free pages to count: a write
+    /// into those pages goes through the WAL first, which grows by up to its checkpoint size (~4 MiB)
+    /// plus one group-commit batch before it is copied into them.
+    /// </summary>
+    public const long WalHeadroomBytes = 16L * 1024 * 1024;
+
     /// <inheritdoc/>
-    public long AvailableBytes() => _drive.AvailableFreeSpace + (_reusableBytes?.Invoke() ?? 0);
+    public long AvailableBytes()
+    {
+        long free = _drive.AvailableFreeSpace;
+        return free >= WalHeadroomBytes && _reusableBytes is { } reusable ? free + reusable() : free;
+    }
 }
