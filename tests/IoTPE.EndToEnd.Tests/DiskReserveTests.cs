@@ -104,6 +104,16 @@ public sealed class DiskReserveTests : IAsyncLifetime
         Assert.True(await grants.WaitForLineAsync(l => l.Contains("\"ok\":true", StringComparison.Ordinal), Timeout), string.Join('\n', grants.Lines) + server.Output);
     }
 
+    [Fact]
+    public async Task A_negative_reserve_stops_the_start_with_a_message_naming_the_key()
+    {
+        string config = Path.Combine(_outside, "negative.json");
+        await File.WriteAllTextAsync(config, """{ "storage": { "diskReserveBytes": -1 } }""");
+        ProcessRun run = await ProcessRun.RunAsync(IotpeBinary.Path, ["run", "--config", config, "--data", Path.Combine(_outside, "data")], TimeSpan.FromSeconds(20));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("storage.diskReserveBytes must be at least 0", run.StandardError, StringComparison.Ordinal);
+    }
+
     private async Task<IotpeServer> StartAsync(string configuration)
     {
         string config = Path.Combine(_outside, "iotpe.json");
