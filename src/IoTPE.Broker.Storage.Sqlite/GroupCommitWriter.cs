@@ -35,6 +35,8 @@ internal sealed class GroupCommitWriter
     private readonly SqliteStatement _begin;
     private readonly SqliteStatement _commit;
     private readonly SqliteStatement _rollback;
+    private readonly SqliteStatement _freePages;
+    private readonly long _pageSize;
     private readonly StoreFootprint _footprint;
     private readonly FailureLog _batchFailures;
     private readonly FailureLog _callbackFailures;
@@ -70,6 +72,9 @@ internal sealed class GroupCommitWriter
         _begin = database.Prepare("BEGIN IMMEDIATE");
         _commit = database.Prepare("COMMIT");
         _rollback = database.Prepare("ROLLBACK");
+        _freePages = database.Prepare("PRAGMA freelist_count");
+        _pageSize = database.QueryInt64("PRAGMA page_size") ?? 4096;
+        MeasureReusableSpace();
         _thread = new Thread(Run) { Name = "IoTPE SQLite writer", IsBackground = true };
         _thread.Start();
     }
@@ -195,12 +200,39 @@ internal sealed class GroupCommitWriter
                 FailBatch(batch, uncoveredBefore, $"a {exception.GetType().Name}: {exception.Message}");
                 wrote = true;
             }
+            if (wrote)
+            {
+                MeasureReusableSpace();
+            }
         }
         RunCallbacks();
         if (wrote)
         {
             // After the callbacks: the broker's acknowledgements should not wait for two stat calls.
             _footprint.Refresh();
+        }
+    }
+
+    /// <summary>
+    /// Reads how much of the database file is free pages (deleted rows' space, which SQLite reuses
+    /// but never gives back to the file system), for the disk reserve. Reads the header page only.
+    /// </summary>
+    private void MeasureReusableSpace()
+    {
+        try
+        {
+            if (_freePages.StepRow())
+            {
+                _footprint.ReusableBytes = _freePages.ReadInt64(0) * _pageSize;
+            }
+        }
+        catch (SqliteStoreException)
+        {
+            // Keep the previous figure: a gauge is not worth failing the writer for.
+        }
+        finally
+        {
+            _freePages.Reset();
         }
     }
 

@@ -9,6 +9,7 @@ internal sealed class StoreFootprint
     private readonly FileInfo _database;
     private readonly FileInfo _wal;
     private long _bytes;
+    private long _reusableBytes;
 
     /// <summary>Watches <paramref name="databasePath"/> and its <c>-wal</c> file.</summary>
     public StoreFootprint(string databasePath)
@@ -20,6 +21,13 @@ internal sealed class StoreFootprint
 
     /// <summary>The bytes measured by the latest <see cref="Refresh"/>.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>Bytes of free pages inside the database, as measured by the writer after its latest commit.</summary>
+    public long ReusableBytes
+    {
+        get => Interlocked.Read(ref _reusableBytes);
+        set => Interlocked.Exchange(ref _reusableBytes, value);
+    }
 
     /// <summary>Measures the files again (two <c>stat</c> calls).</summary>
     public void Refresh()

@@ -111,6 +111,17 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         set => _state.RetainedQuota = value;
     }
 
+    /// <summary>
+    /// The free-space watch of the data folder: below its reserve, clients' and scripts' messages that
+    /// would be stored for clients' sessions, and retained messages, are refused (0x97); below its
+    /// floor, also those for the engine's sessions. Set before <see cref="StartAsync"/>; null: never refused.
+    /// </summary>
+    public DiskReserve? DiskReserve
+    {
+        get => _state.DiskReserve;
+        set => _state.DiskReserve = value;
+    }
+
     /// <summary>The addresses the listeners are bound to (useful with port 0), in the order of <see cref="BrokerOptions.Listeners"/>.</summary>
     public IReadOnlyList<IPEndPoint> EndPoints => [.. _listeners.Select(l => l.LocalEndPoint)];
 
@@ -162,6 +173,11 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
             if (_router.Overflows(message))
             {
                 outcome = PublishOutcome.QueueFull;
+                return;
+            }
+            if (DiskReserveAdmission.Refuses(_state, _router, message, storesIncomingIdentifier: false))
+            {
+                outcome = PublishOutcome.DiskReserveReached;
                 return;
             }
             if (message.Retain && !_retained.Update(message))

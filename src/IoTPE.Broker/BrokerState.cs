@@ -54,6 +54,9 @@ internal sealed class BrokerState
 
     public IRetainedQuota? RetainedQuota { get; set; }
 
+    /// <summary>The free-space watch of the data folder; null: writes are never refused for space.</summary>
+    public DiskReserve? DiskReserve { get; set; }
+
     public ILogger Log { get; }
 
     public TimeProvider Time { get; }

@@ -11,4 +11,7 @@ public enum PublishOutcome
 
     /// <summary>Nothing was published: the retained message does not fit its namespace's <see cref="Broker.RetainedQuota"/>.</summary>
     RetainedQuotaExceeded,
+
+    /// <summary>Nothing was published: the data folder's free space is below its <see cref="Broker.DiskReserve"/>.</summary>
+    DiskReserveReached,
 }

@@ -36,6 +36,14 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
         _limits = limits;
     }
 
+    /// <summary>
+    /// Asked before each statement that writes (<c>sqlite3_stmt_readonly</c> false: INSERT, UPDATE,
+    /// DELETE, CREATE, DROP, ALTER): null lets it run, a text refuses it with that text as the script's
+    /// SQL error. The host sets it to the disk reserve, so a script cannot fill the disk the control
+    /// plane needs; reads and transaction control always run. Null: never refused.
+    /// </summary>
+    public Func<string?>? WriteRefusal { get; init; }
+
     /// <summary>The file of <paramref name="account"/>'s database.</summary>
     public string PathOf(string account) => Path.Combine(_root, account, "account.db");
 
@@ -151,6 +159,10 @@ public sealed class SqliteAccountDatabases : IAccountDatabases, IDisposable
             if (statement.IsInvalid)
             {
                 continue; // whitespace or a comment
+            }
+            if (WriteRefusal is { } refusal && raw.sqlite3_stmt_readonly(statement) == 0 && refusal() is { } reason)
+            {
+                throw new AccountDatabaseException("SQL error: " + reason);
             }
             Bind(statement, parameters);
             body(connection, statement);

@@ -12,8 +12,8 @@ internal sealed class AccountDatabaseSession : IDisposable
 {
     private readonly TempFolder _folder = new();
 
-    public AccountDatabaseSession(AccountDatabaseLimits? limits = null) =>
-        Databases = new SqliteAccountDatabases(_folder.Path, limits ?? AccountDatabaseLimits.Default);
+    public AccountDatabaseSession(AccountDatabaseLimits? limits = null, Func<string?>? writeRefusal = null) =>
+        Databases = new SqliteAccountDatabases(_folder.Path, limits ?? AccountDatabaseLimits.Default) { WriteRefusal = writeRefusal };
 
     public SqliteAccountDatabases Databases { get; }
 

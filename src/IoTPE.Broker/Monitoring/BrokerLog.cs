@@ -57,4 +57,13 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 61, Level = LogLevel.Information, Message = "Removed the data of {UserName}: {Sessions} sessions and {Retained} retained messages under '{Topic}'")]
     public static partial void ClientDataRemoved(this ILogger logger, string userName, int sessions, int retained, string topic);
+
+    [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "Disk reserve reached: {Available} bytes free for the data folder, below the reserve of {Reserve} (storage.diskReserveBytes); new data from accounts is refused (0x97), control topics keep working")]
+    public static partial void DiskReserveEntered(this ILogger logger, long available, long reserve);
+
+    [LoggerMessage(EventId = 63, Level = LogLevel.Error, Message = "Disk floor reached: {Available} bytes free for the data folder, below the floor of {Floor} (an eighth of the reserve of {Reserve}); every new write is refused, deletes go on")]
+    public static partial void DiskFloorReached(this ILogger logger, long available, long floor, long reserve);
+
+    [LoggerMessage(EventId = 64, Level = LogLevel.Information, Message = "Disk reserve left: {Available} bytes free for the data folder, above the reserve of {Reserve}; new data is accepted again")]
+    public static partial void DiskReserveLeft(this ILogger logger, long available, long reserve);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using IoTPE.Broker.Routing;
+using IoTPE.Broker.Storage;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Monitoring;
@@ -48,6 +49,15 @@ internal sealed class SysTopicPublisher
         Publish("$SYS/broker/store/resident payload bytes", c.ResidentPayloadBytes);
         Publish("$SYS/broker/store/payloads paged out", c.PayloadsPagedOut);
         Publish("$SYS/broker/store/payloads read back", c.PayloadsReadBack);
+        if (_state.DiskReserve is { IsEnabled: true } disk)
+        {
+            // Reads the free space again if stale, so the gauge is at most one refresh interval old.
+            Publish("$SYS/broker/store/disk/level", disk.Level.ToString().ToLowerInvariant());
+            Publish("$SYS/broker/store/disk/free", disk.AvailableBytes);
+            Publish("$SYS/broker/store/disk/reserve", disk.ReserveBytes);
+            Publish("$SYS/broker/store/disk/refused", disk.Refusals);
+            Publish("$SYS/broker/store/disk/transitions", disk.Transitions);
+        }
         Publish("$SYS/broker/heap/current", GC.GetTotalMemory(forceFullCollection: false));
         Publish("$SYS/broker/heap/allocated", GC.GetTotalAllocatedBytes());
     }

@@ -80,6 +80,15 @@ internal sealed class PublishHandler
             Refuse(connection, session, packet, topic, ReasonCode.QuotaExceeded);
             return true;
         }
+        // Also before the interceptor: a run request refused here is never handed to the engine.
+        bool storesIdentifier = qos == QualityOfService.ExactlyOnce && session.IsPersistent;
+        if (DiskReserveAdmission.Refuses(_state, _router, message, storesIdentifier))
+        {
+            // Not logged one by one: a flood would write a line per message to a disk that is filling
+            // up. Entering and leaving the reserve are logged, refusals counted in $SYS.
+            Refuse(connection, session, packet, topic, ReasonCode.QuotaExceeded, log: false);
+            return true;
+        }
         if (_state.Interceptor is { } interceptor)
         {
             ReasonCode verdict = interceptor.OnPublish(session.Identity, message);
@@ -221,12 +230,16 @@ internal sealed class PublishHandler
     /// negative acknowledgement, a PUBLISH refused for a quota (0x97: a full queue, or retained
     /// messages over their namespace's quota) is not acknowledged, so the client keeps it and sends
     /// it again after reconnecting (§4.4); any other refusal is acknowledged normally and dropped
-    /// (as the 3.1.1 spec allows, §4.12). QoS 0 is dropped (counted and logged).
+    /// (as the 3.1.1 spec allows, §4.12). QoS 0 is dropped (counted and logged). The disk reserve's
+    /// refusals are 0x97 as well (the server's storage quota, §3.4.2.1) and are counted, not logged.
     /// </summary>
-    private void Refuse(NetworkConnection connection, Session session, in PublishPacket packet, string topic, ReasonCode reason)
+    private void Refuse(NetworkConnection connection, Session session, in PublishPacket packet, string topic, ReasonCode reason, bool log = true)
     {
         _state.Counters.PublishesRefused++;
-        _state.Log.PublishRefused(session.ClientId, topic, reason, ReasonText(reason));
+        if (log)
+        {
+            _state.Log.PublishRefused(session.ClientId, topic, reason, ReasonText(reason));
+        }
         if (packet.QoS == QualityOfService.AtMostOnce)
         {
             return;

@@ -119,6 +119,28 @@ internal sealed class MessageRouter
         return false;
     }
 
+    /// <summary>
+    /// Whether <see cref="Deliver"/> would write the planned message to the store: a QoS 1/2 delivery
+    /// for a persistent session (the engine's and other in-process sessions only when
+    /// <paramref name="includeInternal"/>). Asked for the disk reserve.
+    /// </summary>
+    public bool Stores(ApplicationMessage message, bool includeInternal)
+    {
+        if (!ReferenceEquals(message, _planned))
+        {
+            throw new InvalidOperationException("Stores needs the message planned in this pass.");
+        }
+        foreach ((Session session, Target target) in _targets)
+        {
+            if (target.QoS != QualityOfService.AtMostOnce && session.IsPersistent &&
+                (includeInternal || !session.Identity.IsInternal) && _state.MayReceive(session, message.Topic))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Delivers the planned message and returns how many sessions it went to.</summary>
     public int Deliver(ApplicationMessage message)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using IoTPE.Broker;
+using IoTPE.Broker.Storage;
 using System.Runtime.CompilerServices;
 using IoTPE.Engine;
 using IoTPE.Edge.Configuration;
@@ -91,9 +92,13 @@ internal static class RunCommand
             return 1;
         }
 
+        // One watch for every database: they share the data folder's file system. The broker store's
+        // free pages count as free, since SQLite reuses them but never gives them back.
+        var diskReserve = new DiskReserve(configuration.Storage.DiskReserveBytes ?? StorageSettings.DefaultDiskReserveBytes,
+            new DataFolderFreeSpace(dataFolder, () => store.ReusableBytes), logger);
         await using (store.ConfigureAwait(false))
         using (engineDatabase)
-        using (var accountDatabases = new SqliteAccountDatabases(dataFolder, configuration.Engine.ToDatabaseLimits()))
+        using (var accountDatabases = new SqliteAccountDatabases(dataFolder, configuration.Engine.ToDatabaseLimits()) { WriteRefusal = diskReserve.AccountWriteRefusal })
         {
             bool allowAnonymous = configuration.AllowAnonymous ?? false;
             var stores = new EngineStores(new SqliteAccountStore(engineDatabase), new SqliteScriptStore(engineDatabase),
@@ -101,7 +106,10 @@ internal static class RunCommand
             var engine = new ProcessEngine(stores, configuration.Engine.ToOptions(dataFolder), allowAnonymous, logger);
             await using ConfiguredAsyncDisposable engineScope = engine.ConfigureAwait(false);
             var broker = new Broker.Broker(configuration.Broker, store, engine.Authenticator, engine.Authorizer,
-                logger, timeProvider: null, VersionAction.ProductVersion);
+                logger, timeProvider: null, VersionAction.ProductVersion)
+            {
+                DiskReserve = diskReserve,
+            };
             await using (broker.ConfigureAwait(false))
             {
                 try

@@ -23,7 +23,8 @@ namespace IoTPE.Edge.Configuration;
 ///     "maximumPacketSize": 1048576,
 ///     "maxQueuedMessages": 100000,
 ///     "queueOverflowPolicy": "dropNewest"
-///   }
+///   },
+///   "storage": { "diskReserveBytes": 67108864 }
 /// }
 /// </code>
 /// </example>
@@ -47,6 +48,9 @@ public sealed class IotpeConfiguration
     /// <summary>The process engine's settings: script limits.</summary>
     public EngineSettings Engine { get; set; } = new();
 
+    /// <summary>The data folder's protection: the disk reserve.</summary>
+    public StorageSettings Storage { get; set; } = new();
+
     /// <summary>Checks every setting, so that a value out of range stops the start with a message that names it.</summary>
     /// <exception cref="ConfigurationException">A setting is out of range.</exception>
     public void Validate()
@@ -60,5 +64,6 @@ public sealed class IotpeConfiguration
             throw new ConfigurationException("broker." + e.Message);
         }
         Engine.Validate();
+        Storage.Validate();
     }
 }

@@ -107,6 +107,8 @@ internal sealed class AccountScriptHost : IScriptPublisher
         {
             case PublishOutcome.QueueFull:
                 throw new ScriptHostException($"publish: '{topic}' refused: a subscriber's queue is full");
+            case PublishOutcome.DiskReserveReached:
+                throw new ScriptHostException($"publish: '{topic}' refused: disk reserve reached (storage.diskReserveBytes); the data folder's file system is nearly full");
             case PublishOutcome.RetainedQuotaExceeded:
                 string problem = $"publish: the retained messages under /{TopicOwner(topic)}/ would exceed their quota of {_services.Options.MaxRetainedBytesPerAccount} bytes (engine.maxRetainedBytesPerAccount); nothing was published";
                 _services.Log.QuotaExceeded(_account, problem);
