@@ -109,6 +109,7 @@ public sealed class LoginUnderAttackTests(ITestOutputHelper output) : IAsyncLife
             await Task.Delay(250); // a client's own retry interval
         }
         Assert.Equal(Accepted, acme);
-        Assert.True(await _server.WaitForOutputAsync("too many failed logins for 'acme'"), _server.Output);
+        // Held-back logins are logged: waiting too long behind the running checks, or delayed by failures.
+        Assert.True(await _server.WaitForOutputAsync("; not checked, try again"), _server.Output);
     }
 }
