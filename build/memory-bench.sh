@@ -129,6 +129,11 @@ backlog "queued, $small_count × 64 B" "$small_count" 64
 echo "memory-bench: $retained_count retained × $large_size B" >&2
 retained "$retained_count" "$large_size"
 
+echo "memory-bench: connection flood" >&2
+rm -rf "$work/data"; start; sleep 1
+read -r flood_before flood_peak flood_after flood_closed flood_total < <(python3 "$repo/build/connection-flood.py" "$port" "$pid")
+stop
+
 section="$work/section.md"
 {
   echo "<!-- memory-bench:start -->"
@@ -143,6 +148,11 @@ section="$work/section.md"
   echo "| case | stored | idle RSS (MB) | peak while filling | after restart | peak while draining | delivered |"
   echo "|---|---|---|---|---|---|---|"
   cat "$work/rows"
+  echo
+  echo "Before CONNECT: $flood_total connections from rotating loopback addresses each announce a 1 MiB"
+  echo "CONNECT and send 32 KiB of it slowly (build/connection-flood.py); the broker closed $flood_closed of them"
+  echo "itself (64 KiB packet limit and deadline before CONNECT, pending-connection caps). VmRSS: $(mb "$flood_before") MB"
+  echo "before, $(mb "$flood_peak") MB at the peak, $(mb "$flood_after") MB 3 s after they closed."
   echo "<!-- memory-bench:end -->"
 } > "$section"
 cat "$section"

@@ -33,6 +33,12 @@ internal sealed class BrokerState
         Payloads = new ResidentPayloads(Store, options.MaxResidentPayloadBytes, Counters);
     }
 
+    /// <summary>
+    /// Sends a session's queued deliveries that its connection held back (see
+    /// <see cref="IClientConnection.HoldsBackDeliveries"/>); set by the <see cref="DeliverySender"/>. Under the lock.
+    /// </summary>
+    public Action<Session>? ResumeDeliveries { get; set; }
+
     /// <summary>Which stored messages keep their payload in memory.</summary>
     public ResidentPayloads Payloads { get; }
 

@@ -41,6 +41,14 @@ internal interface IClientConnection
     /// </summary>
     bool IsCongested { get; }
 
+    /// <summary>
+    /// Enough waits to be written to the client (<see cref="BrokerOptions.OutputBackpressureBytes"/>)
+    /// that sending more queued deliveries now would only hold them in memory twice: they wait in
+    /// the session's queue (where large payloads stay on disk), and the connection resumes them
+    /// through <see cref="BrokerState.ResumeDeliveries"/> once its output has drained. Under the broker lock.
+    /// </summary>
+    bool HoldsBackDeliveries { get; }
+
     /// <summary>Wakes the publishers paused while the client was <see cref="IsCongested"/>; signalled by the side that drains it.</summary>
     ConsumerRelief Relief { get; }
 

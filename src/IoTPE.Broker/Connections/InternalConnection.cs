@@ -60,6 +60,9 @@ internal sealed class InternalConnection : IClientConnection
 
     public ConsumerRelief Relief { get; } = new();
 
+    // Deliveries are handed over as objects: nothing is buffered here.
+    public bool HoldsBackDeliveries => false;
+
     public void OnDrained()
     {
         if (Relief.HasWaiters && !IsCongested)

@@ -26,6 +26,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     private TopicNameCache? _topicNames;
     private int _closing;
     private int _closeScheduled;
+    private int _resumeDeliveriesWhenDrained;
     private IClientConnection? _congestedConsumer;
     private bool _pausedWithInputLeft;
 
@@ -139,6 +140,36 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         (_output.PendingBytes >= _state.Options.OutputBackpressureBytes || session.Queued.Count >= _state.Options.QueueBackpressureMessages);
 
     public ConsumerRelief Relief { get; } = new();
+
+    public bool HoldsBackDeliveries
+    {
+        get
+        {
+            if (_output.PendingBytes < _state.Options.OutputBackpressureBytes)
+            {
+                return false;
+            }
+            Volatile.Write(ref _resumeDeliveriesWhenDrained, 1);
+            return true;
+        }
+    }
+
+    // Called after each send, outside the broker lock: the deliveries held back go on in a pass of their own.
+    private void ResumeDeliveriesIfDrained()
+    {
+        if (Volatile.Read(ref _resumeDeliveriesWhenDrained) == 0 || _output.PendingBytes >= _state.Options.OutputBackpressureBytes ||
+            Interlocked.Exchange(ref _resumeDeliveriesWhenDrained, 0) == 0 || IsClosing)
+        {
+            return;
+        }
+        _state.RunPass(() =>
+        {
+            if (Session is { } session && ReferenceEquals(session.Connection, this))
+            {
+                _state.ResumeDeliveries?.Invoke(session);
+            }
+        });
+    }
 
     public void OnDrained()
     {
@@ -497,7 +528,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         _state.Counters.AddBytesSent(data.Length);
     }
 
-    void IOutputSink.OnSent() => OnDrained();
+    void IOutputSink.OnSent()
+    {
+        OnDrained();
+        ResumeDeliveriesIfDrained();
+    }
 
     void IOutputSink.OnSendFailed(Exception error)
     {

@@ -20,6 +20,7 @@ internal sealed class DeliverySender
         _state = state;
         _durability = durability;
         durability.OnSessionReleased(OnEpochCompleted);
+        state.ResumeDeliveries = Pump;
     }
 
     // An epoch this session's deliveries waited for is complete: send them, or, if its commit
@@ -99,7 +100,7 @@ internal sealed class DeliverySender
         // Only a queue that was long enough to pause publishers can relieve them by getting shorter
         // (a congested output buffer relieves them from its own sends).
         bool wasBackedUp = session.Queued.Count >= _state.Options.QueueBackpressureMessages;
-        while (session.Queued.Count > 0 && session.InFlight.Count < window)
+        while (session.Queued.Count > 0 && session.InFlight.Count < window && !connection.HoldsBackDeliveries)
         {
             Delivery next = session.Queued.Peek();
             if (next.Epoch > _durability.DurableEpoch)
