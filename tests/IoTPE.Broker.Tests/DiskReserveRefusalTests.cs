@@ -51,7 +51,7 @@ public sealed class DiskReserveRefusalTests
 
         // The parked subscriber gets what was acknowledged and nothing that was refused.
         using RawConnection subscriber = await ConnectAsync(broker.Port, "sub", version: 4, cleanStart: false);
-        Assert.Equal(["before", "after"], await ReceiveAsync(subscriber, 2));
+        Assert.Equal(["before", "after"], await subscriber.ReceiveAtLeastOnceAsync(2, Timeout));
     }
 
     [Fact]
@@ -77,14 +77,14 @@ public sealed class DiskReserveRefusalTests
         // Deliveries and their acknowledgements (deletes) go on below the floor: the queue drains for good.
         using (RawConnection subscriber = await ConnectAsync(broker.Port, "sub", version: 4, cleanStart: false))
         {
-            Assert.Equal(["m1", "m2", "m3"], await ReceiveAsync(subscriber, 3));
+            Assert.Equal(["m1", "m2", "m3"], await subscriber.ReceiveAtLeastOnceAsync(3, Timeout));
             await subscriber.SendAsync(0xE0, 0x00);
             await subscriber.ReadUntilClosedAsync(Timeout);
         }
         disk.Free = 100 * MiB;
         Assert.Equal(0x00, await PublishAsync(publisher, "q/t", 11, "fresh"));
         using RawConnection again = await ConnectAsync(broker.Port, "sub", version: 4, cleanStart: false);
-        Assert.Equal(["fresh"], await ReceiveAsync(again, 1));
+        Assert.Equal(["fresh"], await again.ReceiveAtLeastOnceAsync(1, Timeout));
     }
 
     [Fact]
@@ -95,9 +95,9 @@ public sealed class DiskReserveRefusalTests
         broker.Broker.DiskReserve = new DiskReserve(64 * MiB, disk, refreshInterval: TimeSpan.Zero);
         await ParkSubscriberAsync(broker.Port);
         using RawConnection publisher = await ConnectAsync(broker.Port, "pub3", version: 4, cleanStart: false);
-        await publisher.SendAsync(Publish("q/t", 1, "kept by the client", version: 4));
-        await publisher.SendAsync(Publish("nobody/t", 2, "stored nowhere", version: 4));
-        (byte type, byte[] body) = await ReadPacketAsync(publisher);
+        await publisher.SendAsync(RawMqtt.Publish("q/t", 1, "kept by the client", version: 4));
+        await publisher.SendAsync(RawMqtt.Publish("nobody/t", 2, "stored nowhere", version: 4));
+        (byte type, byte[] body) = await publisher.ReadPacketAsync(Timeout);
         Assert.Equal(0x40, type);
         Assert.Equal(2, (body[0] << 8) | body[1]); // 1 got no PUBACK: the client still holds it
     }
@@ -106,11 +106,8 @@ public sealed class DiskReserveRefusalTests
     private static async Task ParkSubscriberAsync(int port)
     {
         using RawConnection subscriber = await ConnectAsync(port, "sub", version: 4, cleanStart: false);
-        var body = new List<byte> { 0x00, 0x01 };
-        AddString(body, "q/t");
-        body.Add(0x01);
-        await subscriber.SendAsync(Packet(0x82, body));
-        Assert.Equal(0x90, (await ReadPacketAsync(subscriber)).Type);
+        await subscriber.SendAsync(RawMqtt.Subscribe("q/t"));
+        Assert.Equal(0x90, (await subscriber.ReadPacketAsync(Timeout)).Type);
         await subscriber.SendAsync(0xE0, 0x00);
         (_, bool closed) = await subscriber.ReadUntilClosedAsync(Timeout);
         Assert.True(closed);
@@ -119,10 +116,10 @@ public sealed class DiskReserveRefusalTests
     // Sends a QoS 1 PUBLISH (5.0) and returns the PUBACK's reason code.
     private static async Task<byte> PublishAsync(RawConnection publisher, string topic, ushort id, string payload, bool retain = false)
     {
-        byte[] packet = Publish(topic, id, payload, version: 5);
+        byte[] packet = RawMqtt.Publish(topic, id, payload, version: 5);
         packet[0] |= (byte)(retain ? 1 : 0);
         await publisher.SendAsync(packet);
-        (byte type, byte[] body) = await ReadPacketAsync(publisher);
+        (byte type, byte[] body) = await publisher.ReadPacketAsync(Timeout);
         Assert.Equal(0x40, type);
         Assert.Equal(id, (body[0] << 8) | body[1]);
         return body.Length > 2 ? body[2] : (byte)0;
@@ -131,89 +128,11 @@ public sealed class DiskReserveRefusalTests
     private static async Task<RawConnection> ConnectAsync(int port, string clientId, int version, bool cleanStart)
     {
         RawConnection connection = await RawConnection.OpenAsync(port);
-        var body = new List<byte>();
-        body.AddRange([0x00, 0x04, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', (byte)version]);
-        body.Add((byte)(cleanStart ? 0x02 : 0x00));
-        body.AddRange([0x00, 0x3C]);
-        if (version == 5)
-        {
-            body.Add(0x00);
-        }
-        AddString(body, clientId);
-        await connection.SendAsync(Packet(0x10, body));
-        (byte type, byte[] connack) = await ReadPacketAsync(connection);
+        await connection.SendAsync(RawMqtt.Connect(clientId, version, cleanStart));
+        (byte type, byte[] connack) = await connection.ReadPacketAsync(Timeout);
         Assert.Equal(0x20, type);
         Assert.Equal(0, connack[1]);
         return connection;
     }
 
-    private static byte[] Publish(string topic, ushort id, string payload, int version)
-    {
-        var body = new List<byte>();
-        AddString(body, topic);
-        body.AddRange([(byte)(id >> 8), (byte)id]);
-        if (version == 5)
-        {
-            body.Add(0x00);
-        }
-        body.AddRange(Encoding.UTF8.GetBytes(payload));
-        return Packet(0x32, body);
-    }
-
-    // Reads QoS 1 PUBLISH packets (3.1.1), acknowledging each, and returns their payloads.
-    private static async Task<List<string>> ReceiveAsync(RawConnection subscriber, int count)
-    {
-        var payloads = new List<string>();
-        while (payloads.Count < count)
-        {
-            (byte type, byte[] body) = await ReadPacketAsync(subscriber);
-            Assert.Equal(0x30, type & 0xF0);
-            int topicLength = (body[0] << 8) | body[1];
-            int idAt = 2 + topicLength;
-            await subscriber.SendAsync(0x40, 0x02, body[idAt], body[idAt + 1]);
-            payloads.Add(Encoding.UTF8.GetString(body, idAt + 2, body.Length - idAt - 2));
-        }
-        return payloads;
-    }
-
-    private static async Task<(byte Type, byte[] Body)> ReadPacketAsync(RawConnection connection)
-    {
-        byte[] first = await connection.ReadAsync(1, Timeout);
-        Assert.True(first.Length == 1, "the connection closed or nothing came");
-        int remaining = 0, multiplier = 1;
-        while (true)
-        {
-            byte b = (await connection.ReadAsync(1, Timeout))[0];
-            remaining += (b & 0x7F) * multiplier;
-            multiplier *= 128;
-            if ((b & 0x80) == 0)
-            {
-                break;
-            }
-        }
-        byte[] body = remaining == 0 ? [] : await connection.ReadAsync(remaining, Timeout);
-        return (first[0], body);
-    }
-
-    private static void AddString(List<byte> body, string text)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        body.AddRange([(byte)(bytes.Length >> 8), (byte)bytes.Length]);
-        body.AddRange(bytes);
-    }
-
-    private static byte[] Packet(byte type, List<byte> body)
-    {
-        var packet = new List<byte> { type };
-        int length = body.Count;
-        do
-        {
-            byte b = (byte)(length % 128);
-            length /= 128;
-            packet.Add(length > 0 ? (byte)(b | 0x80) : b);
-        }
-        while (length > 0);
-        packet.AddRange(body);
-        return [.. packet];
-    }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using IoTPE.Broker.Tests.Infrastructure;
 using IoTPE.TestSupport;
 
@@ -25,8 +24,8 @@ public sealed class QueueOverflowRefusalTests
         byte[] reasons = new byte[3];
         for (ushort id = 1; id <= 3; id++)
         {
-            await publisher.SendAsync(Publish("q/t", id, "m" + id, version: 5));
-            (byte type, byte[] body) = await ReadPacketAsync(publisher);
+            await publisher.SendAsync(RawMqtt.Publish("q/t", id, "m" + id, version: 5));
+            (byte type, byte[] body) = await publisher.ReadPacketAsync(Timeout);
             Assert.Equal(0x40, type); // PUBACK
             Assert.Equal(id, (body[0] << 8) | body[1]);
             reasons[id - 1] = body.Length > 2 ? body[2] : (byte)0;
@@ -36,7 +35,7 @@ public sealed class QueueOverflowRefusalTests
 
         // The subscriber gets the two acknowledged messages and nothing else.
         using RawConnection subscriber = await ConnectAsync(broker.Port, "sub", version: 4, cleanStart: false);
-        Assert.Equal(["m1", "m2"], await ReceiveAsync(subscriber, 2));
+        Assert.Equal(["m1", "m2"], await subscriber.ReceiveAtLeastOnceAsync(2, Timeout));
     }
 
     [Fact]
@@ -48,27 +47,27 @@ public sealed class QueueOverflowRefusalTests
         RawConnection publisher = await ConnectAsync(broker.Port, "pub3", version: 4, cleanStart: false);
         for (ushort id = 1; id <= 2; id++)
         {
-            await publisher.SendAsync(Publish("q/t", id, "m" + id, version: 4));
-            AssertPubAck(await ReadPacketAsync(publisher), (byte)id);
+            await publisher.SendAsync(RawMqtt.Publish("q/t", id, "m" + id, version: 4));
+            AssertPubAck(await publisher.ReadPacketAsync(Timeout), (byte)id);
         }
-        await publisher.SendAsync(Publish("q/t", 3, "m3", version: 4));
+        await publisher.SendAsync(RawMqtt.Publish("q/t", 3, "m3", version: 4));
         await WaitUntilAsync(() => broker.Broker.Counters.PublishesRefused == 1);
 
         // The subscriber drains its queue; a later publish is acknowledged, and no PUBACK for 3 came before it.
         using RawConnection subscriber = await ConnectAsync(broker.Port, "sub", version: 4, cleanStart: false);
-        Assert.Equal(["m1", "m2"], await ReceiveAsync(subscriber, 2));
-        await publisher.SendAsync(Publish("q/t", 4, "m4", version: 4));
-        AssertPubAck(await ReadPacketAsync(publisher), 4);
-        Assert.Equal(["m4"], await ReceiveAsync(subscriber, 1));
+        Assert.Equal(["m1", "m2"], await subscriber.ReceiveAtLeastOnceAsync(2, Timeout));
+        await publisher.SendAsync(RawMqtt.Publish("q/t", 4, "m4", version: 4));
+        AssertPubAck(await publisher.ReadPacketAsync(Timeout), 4);
+        Assert.Equal(["m4"], await subscriber.ReceiveAtLeastOnceAsync(1, Timeout));
 
         // The publisher reconnects and sends 3 again (§4.4): now it is acknowledged and delivered.
         publisher.Dispose();
         publisher = await ConnectAsync(broker.Port, "pub3", version: 4, cleanStart: false);
-        byte[] resent = Publish("q/t", 3, "m3", version: 4);
+        byte[] resent = RawMqtt.Publish("q/t", 3, "m3", version: 4);
         resent[0] |= 0x08; // DUP
         await publisher.SendAsync(resent);
-        AssertPubAck(await ReadPacketAsync(publisher), 3);
-        Assert.Equal(["m3"], await ReceiveAsync(subscriber, 1));
+        AssertPubAck(await publisher.ReadPacketAsync(Timeout), 3);
+        Assert.Equal(["m3"], await subscriber.ReceiveAtLeastOnceAsync(1, Timeout));
         Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
         publisher.Dispose();
     }
@@ -86,8 +85,8 @@ public sealed class QueueOverflowRefusalTests
         var reasons = new List<byte>();
         for (ushort id = 1; id <= 3; id++)
         {
-            await publisher.SendAsync(Publish("q/t", id, payload, version: 5));
-            (_, byte[] body) = await ReadPacketAsync(publisher);
+            await publisher.SendAsync(RawMqtt.Publish("q/t", id, payload, version: 5));
+            (_, byte[] body) = await publisher.ReadPacketAsync(Timeout);
             reasons.Add(body.Length > 2 ? body[2] : (byte)0);
         }
         Assert.Equal([0x00, 0x00, 0x97], reasons);
@@ -97,8 +96,8 @@ public sealed class QueueOverflowRefusalTests
     private static async Task ParkSubscriberAsync(int port, string? userName = null)
     {
         using RawConnection subscriber = await ConnectAsync(port, "sub", version: 4, cleanStart: false, userName);
-        await subscriber.SendAsync(Subscribe("q/t"));
-        Assert.Equal(0x90, (await ReadPacketAsync(subscriber)).Type);
+        await subscriber.SendAsync(RawMqtt.Subscribe("q/t"));
+        Assert.Equal(0x90, (await subscriber.ReadPacketAsync(Timeout)).Type);
         await subscriber.SendAsync(0xE0, 0x00);
         (_, bool closed) = await subscriber.ReadUntilClosedAsync(Timeout);
         Assert.True(closed);
@@ -107,81 +106,12 @@ public sealed class QueueOverflowRefusalTests
     private static async Task<RawConnection> ConnectAsync(int port, string clientId, int version, bool cleanStart, string? userName = null)
     {
         RawConnection connection = await RawConnection.OpenAsync(port);
-        var body = new List<byte>();
-        body.AddRange([0x00, 0x04, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', (byte)version]);
-        body.Add((byte)((cleanStart ? 0x02 : 0x00) | (userName is null ? 0 : 0x80)));
-        body.AddRange([0x00, 0x3C]);
-        if (version == 5)
-        {
-            // Session Expiry Interval 0xFFFFFFFF for a persistent 5.0 session.
-            body.AddRange(cleanStart ? [0x00] : [0x05, 0x11, 0xFF, 0xFF, 0xFF, 0xFF]);
-        }
-        AddString(body, clientId);
-        if (userName is not null)
-        {
-            AddString(body, userName);
-        }
-        await connection.SendAsync(Packet(0x10, body));
-        (byte type, byte[] connack) = await ReadPacketAsync(connection);
+        // A persistent 5.0 session asks for Session Expiry Interval 0xFFFFFFFF.
+        await connection.SendAsync(RawMqtt.Connect(clientId, version, cleanStart, userName, sessionExpiry: version == 5 && !cleanStart ? uint.MaxValue : null));
+        (byte type, byte[] connack) = await connection.ReadPacketAsync(Timeout);
         Assert.Equal(0x20, type);
         Assert.Equal(0, connack[1]);
         return connection;
-    }
-
-    private static byte[] Subscribe(string filter)
-    {
-        var body = new List<byte> { 0x00, 0x01 };
-        AddString(body, filter);
-        body.Add(0x01);
-        return Packet(0x82, body);
-    }
-
-    private static byte[] Publish(string topic, ushort id, string payload, int version)
-    {
-        var body = new List<byte>();
-        AddString(body, topic);
-        body.AddRange([(byte)(id >> 8), (byte)id]);
-        if (version == 5)
-        {
-            body.Add(0x00);
-        }
-        body.AddRange(Encoding.UTF8.GetBytes(payload));
-        return Packet(0x32, body);
-    }
-
-    // Reads QoS 1 PUBLISH packets (3.1.1), acknowledging each, and returns their payloads.
-    private static async Task<List<string>> ReceiveAsync(RawConnection subscriber, int count)
-    {
-        var payloads = new List<string>();
-        while (payloads.Count < count)
-        {
-            (byte type, byte[] body) = await ReadPacketAsync(subscriber);
-            Assert.Equal(0x30, type & 0xF0);
-            int topicLength = (body[0] << 8) | body[1];
-            int idAt = 2 + topicLength;
-            await subscriber.SendAsync(0x40, 0x02, body[idAt], body[idAt + 1]);
-            payloads.Add(Encoding.UTF8.GetString(body, idAt + 2, body.Length - idAt - 2));
-        }
-        return payloads;
-    }
-
-    private static async Task<(byte Type, byte[] Body)> ReadPacketAsync(RawConnection connection)
-    {
-        byte[] first = await connection.ReadAsync(1, Timeout);
-        Assert.True(first.Length == 1, "the connection closed or nothing came");
-        int remaining = 0, multiplier = 1;
-        while (true)
-        {
-            byte b = (await connection.ReadAsync(1, Timeout))[0];
-            remaining += (b & 0x7F) * multiplier;
-            multiplier *= 128;
-            if ((b & 0x80) == 0)
-            {
-                break;
-            }
-        }
-        byte[] body = remaining == 0 ? [] : await connection.ReadAsync(remaining, Timeout);
-        return (first[0], body);
     }
 
     private static void AssertPubAck((byte Type, byte[] Body) packet, int id)
@@ -207,25 +137,4 @@ public sealed class QueueOverflowRefusalTests
             ValueTask.FromResult(Security.AuthenticationResult.Accept(request.UserName));
     }
 
-    private static void AddString(List<byte> body, string text)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        body.AddRange([(byte)(bytes.Length >> 8), (byte)bytes.Length]);
-        body.AddRange(bytes);
-    }
-
-    private static byte[] Packet(byte type, List<byte> body)
-    {
-        var packet = new List<byte> { type };
-        int length = body.Count;
-        do
-        {
-            byte b = (byte)(length % 128);
-            length /= 128;
-            packet.Add(length > 0 ? (byte)(b | 0x80) : b);
-        }
-        while (length > 0);
-        packet.AddRange(body);
-        return [.. packet];
-    }
 }

@@ -70,6 +70,48 @@ public sealed class ResidentPayloadTests
         Assert.True(broker.Broker.Counters.PayloadsReadBack >= Topics, $"{broker.Broker.Counters.PayloadsReadBack} read back");
     }
 
+    [Fact]
+    public async Task A_large_backlog_goes_out_as_the_subscriber_reads_it_not_into_memory_all_at_once()
+    {
+        const int Messages = 30; // 30 MB; the output limit (outputBackpressureBytes) is 1 MiB
+        string[] payloads = [.. Enumerable.Range(0, Messages).Select(i => $"{i:D4}:" + new string('x', 1_000_000))];
+        using var data = new TempFolder();
+        await using RunningBroker broker = await StartAsync(data.Path);
+        using (RawConnection parked = await ConnectAsync(broker.Port, "slow-reader"))
+        {
+            await parked.SendAsync(RawMqtt.Subscribe("big/#"));
+            Assert.Equal(0x90, (await parked.ReadPacketAsync(Timeout)).Type);
+        }
+        using (RawConnection publisher = await ConnectAsync(broker.Port, "big-publisher"))
+        {
+            for (int i = 0; i < Messages; i++)
+            {
+                await publisher.SendAsync(RawMqtt.Publish("big/t", (ushort)(i + 1), payloads[i], version: 4));
+                Assert.Equal(0x40, (await publisher.ReadPacketAsync(Timeout)).Type);
+            }
+        }
+
+        long sentBefore = broker.Broker.Counters.MessagesSent;
+        using RawConnection subscriber = await ConnectAsync(broker.Port, "slow-reader");
+        await WaitUntilAsync(() => broker.Broker.Counters.MessagesSent > sentBefore, () => "nothing was sent");
+        await Task.Delay(500); // the subscriber reads nothing meanwhile: what could go out, has
+        long sentUnread = broker.Broker.Counters.MessagesSent - sentBefore;
+        // What the kernel's socket buffers take (a few MB on loopback) plus one output limit; not the backlog.
+        Assert.True(sentUnread < 20, $"{sentUnread} of {Messages} one-megabyte messages were sent to a client that read nothing");
+
+        Assert.Equal(payloads, await subscriber.ReceiveAtLeastOnceAsync(Messages, Timeout));
+    }
+
+    private static async Task<RawConnection> ConnectAsync(int port, string clientId)
+    {
+        RawConnection connection = await RawConnection.OpenAsync(port);
+        await connection.SendAsync(RawMqtt.Connect(clientId, version: 4, cleanStart: false));
+        (byte type, byte[] connack) = await connection.ReadPacketAsync(Timeout);
+        Assert.Equal(0x20, type);
+        Assert.Equal(0, connack[1]);
+        return connection;
+    }
+
     private static Task<RunningBroker> StartAsync(string dataFolder) =>
         RunningBroker.StartAsync(o =>
         {

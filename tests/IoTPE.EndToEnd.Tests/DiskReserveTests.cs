@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using IoTPE.EndToEnd.Tests.Infrastructure;
 
 namespace IoTPE.EndToEnd.Tests;
@@ -155,7 +154,7 @@ public sealed class DiskReserveTests : IAsyncLifetime
         {
             for (int i = 0; i < 16; i++)
             {
-                await flooder.SendAsync(Publish($"/alice/q/{++id}", id, payload));
+                await flooder.SendAsync(RawMqtt.Publish($"/alice/q/{++id}", id, payload, version: 5));
             }
             byte refusal = 0;
             for (int i = 0; i < 16; i++)
@@ -185,7 +184,7 @@ public sealed class DiskReserveTests : IAsyncLifetime
         DateTime deadline = DateTime.UtcNow + Timeout;
         for (ushort id = firstId; DateTime.UtcNow < deadline; id++)
         {
-            await flooder.SendAsync(Publish("/alice/q/again", id, Encoding.UTF8.GetBytes("again")));
+            await flooder.SendAsync(RawMqtt.Publish("/alice/q/again", id, "again", version: 5));
             if (await ReadPubAckAsync(flooder) == 0)
             {
                 return true;
@@ -198,71 +197,18 @@ public sealed class DiskReserveTests : IAsyncLifetime
     private static async Task<RawConnection> ConnectAsync(int port, string clientId)
     {
         RawConnection connection = await RawConnection.OpenAsync(port);
-        var body = new List<byte> { 0x00, 0x04, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 5, 0xC2, 0x00, 0x3C, 0x00 };
-        AddString(body, clientId);
-        AddString(body, "alice");
-        AddString(body, Password);
-        await connection.SendAsync(Packet(0x10, body));
-        (byte type, byte[] connack) = await ReadPacketAsync(connection);
+        await connection.SendAsync(RawMqtt.Connect(clientId, version: 5, cleanStart: true, "alice", Password));
+        (byte type, byte[] connack) = await connection.ReadPacketAsync(Timeout);
         Assert.Equal(0x20, type);
         Assert.Equal(0, connack[1]);
         return connection;
     }
 
-    private static byte[] Publish(string topic, ushort id, byte[] payload)
-    {
-        var body = new List<byte>(payload.Length + 64);
-        AddString(body, topic);
-        body.AddRange([(byte)(id >> 8), (byte)id, 0x00]);
-        body.AddRange(payload);
-        return Packet(0x32, body);
-    }
-
     private static async Task<byte> ReadPubAckAsync(RawConnection connection)
     {
-        (byte type, byte[] body) = await ReadPacketAsync(connection);
+        (byte type, byte[] body) = await connection.ReadPacketAsync(Timeout);
         Assert.Equal(0x40, type);
         return body.Length > 2 ? body[2] : (byte)0;
     }
 
-    private static async Task<(byte Type, byte[] Body)> ReadPacketAsync(RawConnection connection)
-    {
-        byte[] first = await connection.ReadAsync(1, Timeout);
-        Assert.True(first.Length == 1, "the connection closed or nothing came");
-        int remaining = 0, multiplier = 1;
-        while (true)
-        {
-            byte b = (await connection.ReadAsync(1, Timeout))[0];
-            remaining += (b & 0x7F) * multiplier;
-            multiplier *= 128;
-            if ((b & 0x80) == 0)
-            {
-                break;
-            }
-        }
-        byte[] body = remaining == 0 ? [] : await connection.ReadAsync(remaining, Timeout);
-        return (first[0], body);
-    }
-
-    private static void AddString(List<byte> body, string text)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        body.AddRange([(byte)(bytes.Length >> 8), (byte)bytes.Length]);
-        body.AddRange(bytes);
-    }
-
-    private static byte[] Packet(byte type, List<byte> body)
-    {
-        var packet = new List<byte> { type };
-        int length = body.Count;
-        do
-        {
-            byte b = (byte)(length % 128);
-            length /= 128;
-            packet.Add(length > 0 ? (byte)(b | 0x80) : b);
-        }
-        while (length > 0);
-        packet.AddRange(body);
-        return [.. packet];
-    }
 }

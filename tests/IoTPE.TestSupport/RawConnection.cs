@@ -114,5 +114,54 @@ public sealed class RawConnection : IDisposable
         return result[..read];
     }
 
+    /// <summary>Reads one MQTT packet: its first byte and its body; fails when the connection closes or nothing comes in time.</summary>
+    public async Task<(byte Type, byte[] Body)> ReadPacketAsync(TimeSpan timeout)
+    {
+        byte[] first = await ReadAsync(1, timeout);
+        if (first.Length != 1)
+        {
+            throw new IOException("the connection closed or nothing came");
+        }
+        int remaining = 0, multiplier = 1;
+        while (true)
+        {
+            byte[] next = await ReadAsync(1, timeout);
+            if (next.Length != 1)
+            {
+                throw new IOException("the connection closed inside a packet's Remaining Length");
+            }
+            remaining += (next[0] & 0x7F) * multiplier;
+            multiplier *= 128;
+            if ((next[0] & 0x80) == 0)
+            {
+                break;
+            }
+        }
+        byte[] body = remaining == 0 ? [] : await ReadAsync(remaining, timeout);
+        if (body.Length != remaining)
+        {
+            throw new IOException($"the connection closed after {body.Length} of the packet's {remaining} bytes");
+        }
+        return (first[0], body);
+    }
+
+    /// <summary>Reads <paramref name="count"/> QoS 1 PUBLISH packets (3.1.1), acknowledging each, and returns their payloads.</summary>
+    public async Task<List<string>> ReceiveAtLeastOnceAsync(int count, TimeSpan timeout)
+    {
+        var payloads = new List<string>();
+        while (payloads.Count < count)
+        {
+            (byte type, byte[] body) = await ReadPacketAsync(timeout);
+            if ((type & 0xF0) != 0x30)
+            {
+                throw new InvalidDataException($"expected a PUBLISH, got packet type {type >> 4}");
+            }
+            (ushort packetIdentifier, string payload) = RawMqtt.ReadPublish(body);
+            await SendAsync(RawMqtt.PubAck(packetIdentifier));
+            payloads.Add(payload);
+        }
+        return payloads;
+    }
+
     public void Dispose() => _client.Dispose();
 }
