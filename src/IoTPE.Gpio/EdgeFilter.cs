@@ -1,0 +1,160 @@
+namespace IoTPE.Gpio;
+
+/// <summary>
+/// What keeps a bouncing or chattering input from flooding the broker and the engine: first
+/// debounce (a level counts once it has held for the debounce time), then a rate limit per second
+/// (edges beyond it within the second are coalesced into one report of the level the line has when
+/// the second ends, if that differs from the last one reported).
+/// </summary>
+/// <remarks>
+/// <see cref="OnLevel"/> is called from the driver's event thread; reports are made under this
+/// filter's lock, in order, so the receiver must only queue them.
+/// </remarks>
+internal sealed class EdgeFilter : IDisposable
+{
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
+
+    private readonly object _sync = new();
+    private readonly TimeSpan _debounce;
+    private readonly int _maxPerWindow;
+    private readonly TimeProvider _time;
+    private readonly Action<FilteredLevel> _report;
+    private readonly ITimer? _debounceTimer;
+    private readonly ITimer _windowTimer;
+    private bool _latest;
+    private bool _settled;
+    private bool _reported;
+    private long _windowStart;
+    private int _inWindow;
+    private int _coalesced;
+    private bool _windowTimerArmed;
+    private bool _disposed;
+
+    /// <param name="initial">The level when the pin was opened (already reported).</param>
+    /// <param name="debounce">How long a level must hold; zero: every change counts.</param>
+    /// <param name="maxPerSecond">Most reports per second.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="report">Receives each report; called under the filter's lock.</param>
+    public EdgeFilter(bool initial, TimeSpan debounce, int maxPerSecond, TimeProvider time, Action<FilteredLevel> report)
+    {
+        _latest = _settled = _reported = initial;
+        _debounce = debounce;
+        _maxPerWindow = maxPerSecond;
+        _time = time;
+        _report = report;
+        _windowStart = time.GetTimestamp();
+        if (debounce > TimeSpan.Zero)
+        {
+            _debounceTimer = time.CreateTimer(_ => OnSettled(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+        _windowTimer = time.CreateTimer(_ => OnWindowEnd(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Edges beyond the rate limit since the filter was made.</summary>
+    public long CoalescedTotal { get; private set; }
+
+    /// <summary>The line's level changed (or may have: a repeated level is ignored).</summary>
+    public void OnLevel(bool level)
+    {
+        lock (_sync)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _latest = level;
+            if (_debounceTimer is null)
+            {
+                Settle();
+            }
+            else
+            {
+                _debounceTimer.Change(_debounce, Timeout.InfiniteTimeSpan); // every change restarts the wait
+            }
+        }
+    }
+
+    private void OnSettled()
+    {
+        lock (_sync)
+        {
+            if (!_disposed)
+            {
+                Settle();
+            }
+        }
+    }
+
+    // Under _sync: the level has held long enough.
+    private void Settle()
+    {
+        _settled = _latest;
+        if (_settled == _reported)
+        {
+            return; // bounced back, or the same level again: no edge
+        }
+        long now = _time.GetTimestamp();
+        if (_time.GetElapsedTime(_windowStart, now) >= Window)
+        {
+            _windowStart = now;
+            _inWindow = 0;
+        }
+        if (_inWindow < _maxPerWindow)
+        {
+            _inWindow++;
+            _reported = _settled;
+            _report(new FilteredLevel(_reported, Changed: true, Coalesced: 0));
+            return;
+        }
+        _coalesced++;
+        CoalescedTotal++;
+        if (!_windowTimerArmed)
+        {
+            _windowTimerArmed = true;
+            TimeSpan left = Window - _time.GetElapsedTime(_windowStart, now);
+            _windowTimer.Change(left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnWindowEnd()
+    {
+        lock (_sync)
+        {
+            _windowTimerArmed = false;
+            if (_disposed)
+            {
+                return;
+            }
+            _windowStart = _time.GetTimestamp();
+            _inWindow = 0;
+            int coalesced = _coalesced;
+            _coalesced = 0;
+            if (_settled != _reported)
+            {
+                _inWindow = 1;
+                _reported = _settled;
+                _report(new FilteredLevel(_reported, Changed: true, coalesced));
+            }
+            else if (coalesced > 0)
+            {
+                _report(new FilteredLevel(_reported, Changed: false, coalesced)); // no new level, but the count is logged
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            _disposed = true;
+        }
+        _debounceTimer?.Dispose();
+        _windowTimer.Dispose();
+    }
+}
+
+/// <summary>One report of an <see cref="EdgeFilter"/>.</summary>
+/// <param name="Level">The level reported.</param>
+/// <param name="Changed">It differs from the previous report (an edge); false: only <paramref name="Coalesced"/> is news.</param>
+/// <param name="Coalesced">Edges dropped by the rate limit in the second before this report.</param>
+internal readonly record struct FilteredLevel(bool Level, bool Changed, int Coalesced);
