@@ -180,6 +180,12 @@ internal sealed class GpioPin : IDisposable
             try
             {
                 _controller.Write(Line, Physical(Settings.SafeOn));
+                int safe = Settings.SafeOn ? 1 : 0;
+                if (_value != safe)
+                {
+                    _value = safe;
+                    _changed(this, Snapshot(safe == 1 ? "rising" : "falling", coalesced: 0)); // the retained state says what the line is left at
+                }
                 return true;
             }
             catch (Exception e) when (e is IOException or InvalidOperationException or System.Device.Gpio.Drivers.GpiodException)
