@@ -1,5 +1,6 @@
 using IoTPE.Broker;
 using IoTPE.Broker.Storage.Sqlite;
+using IoTPE.Gpio.Configuration;
 
 namespace IoTPE.Edge.Configuration;
 
@@ -23,6 +24,12 @@ namespace IoTPE.Edge.Configuration;
 ///     "maximumPacketSize": 1048576,
 ///     "maxQueuedMessages": 100000,
 ///     "queueOverflowPolicy": "dropNewest"
+///   },
+///   "gpio": {
+///     "pins": [
+///       { "name": "led", "account": "acme", "chip": 0, "line": 17, "direction": "output" },
+///       { "name": "button", "account": "acme", "chip": 0, "line": 27, "direction": "input", "bias": "pullUp", "activeLow": true, "debounceMilliseconds": 20, "onEdge": "pressed" }
+///     ]
 ///   }
 /// }
 /// </code>
@@ -46,6 +53,9 @@ public sealed class IotpeConfiguration
 
     /// <summary>The process engine's settings: script limits.</summary>
     public EngineSettings Engine { get; set; } = new();
+
+    /// <summary>The gateway's pins (docs/gpio.md); none by default.</summary>
+    public GpioSettings Gpio { get; set; } = new();
 
     /// <summary>Checks every setting, so that a value out of range stops the start with a message that names it.</summary>
     /// <exception cref="ConfigurationException">A setting is out of range.</exception>
