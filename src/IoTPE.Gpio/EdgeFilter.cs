@@ -19,8 +19,10 @@ internal sealed class EdgeFilter : IDisposable
     private readonly int _maxPerWindow;
     private readonly TimeProvider _time;
     private readonly Action<FilteredLevel> _report;
-    private readonly ITimer? _debounceTimer;
-    private readonly ITimer _windowTimer;
+    // A new timer each time instead of ITimer.Change: a debounce restarts on every bounce, and
+    // a timer created with its due time is what every TimeProvider (test clocks too) supports.
+    private ITimer? _debounceTimer;
+    private ITimer? _windowTimer;
     private bool _latest;
     private bool _settled;
     private bool _reported;
@@ -28,6 +30,7 @@ internal sealed class EdgeFilter : IDisposable
     private int _inWindow;
     private int _coalesced;
     private bool _windowTimerArmed;
+    private int _debounceGeneration;
     private bool _disposed;
 
     /// <param name="initial">The level when the pin was opened (already reported).</param>
@@ -43,11 +46,6 @@ internal sealed class EdgeFilter : IDisposable
         _time = time;
         _report = report;
         _windowStart = time.GetTimestamp();
-        if (debounce > TimeSpan.Zero)
-        {
-            _debounceTimer = time.CreateTimer(_ => OnSettled(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
-        _windowTimer = time.CreateTimer(_ => OnWindowEnd(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Edges beyond the rate limit since the filter was made.</summary>
@@ -63,22 +61,25 @@ internal sealed class EdgeFilter : IDisposable
                 return;
             }
             _latest = level;
-            if (_debounceTimer is null)
+            if (_debounce <= TimeSpan.Zero)
             {
                 Settle();
             }
             else
             {
-                _debounceTimer.Change(_debounce, Timeout.InfiniteTimeSpan); // every change restarts the wait
+                _debounceTimer?.Dispose(); // every change restarts the wait
+                int generation = ++_debounceGeneration;
+                _debounceTimer = _time.CreateTimer(_ => OnSettled(generation), null, _debounce, Timeout.InfiniteTimeSpan);
             }
         }
     }
 
-    private void OnSettled()
+    private void OnSettled(int generation)
     {
         lock (_sync)
         {
-            if (!_disposed)
+            // A timer replaced by a later change may still fire once: only the latest one counts.
+            if (!_disposed && generation == _debounceGeneration)
             {
                 Settle();
             }
@@ -112,7 +113,8 @@ internal sealed class EdgeFilter : IDisposable
         {
             _windowTimerArmed = true;
             TimeSpan left = Window - _time.GetElapsedTime(_windowStart, now);
-            _windowTimer.Change(left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            _windowTimer?.Dispose();
+            _windowTimer = _time.CreateTimer(_ => OnWindowEnd(), null, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -147,9 +149,9 @@ internal sealed class EdgeFilter : IDisposable
         lock (_sync)
         {
             _disposed = true;
+            _debounceTimer?.Dispose();
+            _windowTimer?.Dispose();
         }
-        _debounceTimer?.Dispose();
-        _windowTimer.Dispose();
     }
 }
 
