@@ -89,24 +89,27 @@ internal sealed class EdgeFilter : IDisposable
     // Under _sync: the level has held long enough.
     private void Settle()
     {
+        bool previous = _settled;
         _settled = _latest;
-        if (_settled == _reported)
+        if (_settled == previous)
         {
-            return; // bounced back, or the same level again: no edge
+            return; // bounced back within the debounce time, or the same level again: no edge
         }
         long now = _time.GetTimestamp();
-        if (_time.GetElapsedTime(_windowStart, now) >= Window)
+        if (!_windowTimerArmed && _time.GetElapsedTime(_windowStart, now) >= Window)
         {
             _windowStart = now;
             _inWindow = 0;
         }
-        if (_inWindow < _maxPerWindow)
+        if (_inWindow < _maxPerWindow && _settled != _reported)
         {
             _inWindow++;
             _reported = _settled;
             _report(new FilteredLevel(_reported, Changed: true, Coalesced: 0));
             return;
         }
+        // Beyond the allowance (or back to the level last reported, the way there having been
+        // dropped): dropped, counted, and the level at the window's end is reported if it is news.
         _coalesced++;
         CoalescedTotal++;
         if (!_windowTimerArmed)

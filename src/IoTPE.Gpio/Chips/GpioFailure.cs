@@ -10,7 +10,11 @@ public static class GpioFailure
     {
         for (Exception? e = error; e is not null; e = e.InnerException)
         {
-            if (e is DllNotFoundException or EntryPointNotFoundException)
+            // LibGpiodDriver checks for the library itself and throws PlatformNotSupportedException
+            // ("Libgpiod driver not installed"); the V2 driver and GpioController surface the loader's
+            // DllNotFoundException, wrapped in a GpiodException (both seen with System.Device.Gpio 4.2).
+            if (e is DllNotFoundException or EntryPointNotFoundException ||
+                (e is PlatformNotSupportedException && e.Message.Contains("not installed", StringComparison.OrdinalIgnoreCase)))
             {
                 return true;
             }
