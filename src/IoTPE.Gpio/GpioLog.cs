@@ -19,4 +19,7 @@ internal static partial class GpioLog
 
     [LoggerMessage(EventId = 604, Level = LogLevel.Information, Message = "gpio: {Account}/{Name} set to {Value} refused: {Reason}")]
     public static partial void SetRefused(this ILogger logger, string account, string name, string value, string reason);
+
+    [LoggerMessage(EventId = 605, Level = LogLevel.Error, Message = "gpio: handling the state of {Account}/{Name} failed")]
+    public static partial void ChangeHandlerFailed(this ILogger logger, string account, string name, Exception error);
 }

@@ -163,7 +163,7 @@ public sealed class GpioPins : IAsyncDisposable
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                _log.SafeValueFailed("a subscriber of pin changes failed: " + e.Message);
+                _log.ChangeHandlerFailed(state.Account, state.Name, e); // the next states are still delivered
             }
         }
     }

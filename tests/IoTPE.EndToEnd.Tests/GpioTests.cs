@@ -113,10 +113,12 @@ public sealed class GpioTests : IAsyncLifetime
         using (OutputCollector refused = MosquittoClients.StartSubscriber(_server!.Port, [.. Login("bob"), "-t", "/acme/gpio/led", "-q", "1"]))
         {
             Assert.True(await refused.WaitForExitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Contains("Subscribe error", refused.Error, StringComparison.Ordinal);
+            Assert.True(refused.Error.Contains("Subscribe error", StringComparison.Ordinal) || refused.Error.Contains("subscription requests were denied", StringComparison.Ordinal),
+                refused.Error);
         }
         using OutputCollector owner = await SubscribeAsync("acme", "/acme/#");
-        await PublishAsync("bob", "/acme/gpio/led/set", "1"); // not bob's to publish: dropped by the broker
+        // Not bob's to publish: the broker drops it (MQTT 3.1.1 has no way to say so; mosquitto_pub's exit code is not the point).
+        await MosquittoClients.PublishAsync(_server.Port, [.. Login("bob"), "-q", "1", "-t", "/acme/gpio/led/set", "-m", "1"]);
         await PublishAsync("acme", "/acme/sentinel", "after bob"); // one connection gets messages in routing order
         Assert.True(await owner.WaitForLineAsync(l => l == "/acme/sentinel after bob"), string.Join('\n', owner.Lines));
         Assert.DoesNotContain(owner.Lines, l => l.Contains("\"edge\":\"rising\"", StringComparison.Ordinal));

@@ -41,7 +41,7 @@ internal sealed class GpioHost : IAsyncDisposable
             var simulated = new SimulatedChips();
             SimulatedChipFeed.Start(simulated, feed);
             chips = simulated;
-            log.LogWarning("gpio: simulated chips driven from {Feed} ({Variable} is set: for tests only)", feed, SimulatedChipFeed.EnvironmentVariable);
+            log.GpioSimulated(feed, SimulatedChipFeed.EnvironmentVariable);
         }
         var pins = new GpioPins(settings.Pins, chips, log);
         engine.Pins = new GpioScriptPins(pins);
@@ -73,5 +73,9 @@ internal sealed class GpioHost : IAsyncDisposable
             await _bridge.DisposeAsync().ConfigureAwait(false);
         }
         await _pins.DisposeAsync().ConfigureAwait(false);
+        if (_bridge is not null)
+        {
+            await _bridge.WhenPublishedAsync().ConfigureAwait(false);
+        }
     }
 }

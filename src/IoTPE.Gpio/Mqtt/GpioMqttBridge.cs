@@ -137,6 +137,14 @@ public sealed class GpioMqttBridge : IAsyncDisposable
     private void PublishCounter(string topic, long value) =>
         _broker.Publish(new ApplicationMessage(topic, Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture)), QualityOfService.AtMostOnce, retain: true));
 
+    /// <summary>
+    /// Completes once the states published so far are committed (retained) and handed to their
+    /// subscribers' connections: called after the pins went to their safe values, before the broker
+    /// closes the connections, so that the subscribers see the safe values too. A round trip through
+    /// the store's single writer (<see cref="InternalClient.ProbeStoreAsync"/>), which commits in order.
+    /// </summary>
+    public Task WhenPublishedAsync() => _session is InternalClient client ? client.ProbeStoreAsync() : Task.CompletedTask;
+
     /// <summary>Stops taking requests. The pins' last states (safe values) are still published while the pins are disposed after this.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -11,12 +11,15 @@ namespace IoTPE.Gpio.Mqtt;
 /// </summary>
 public static class PinStateJson
 {
+    // As the engine's run outcomes: readable text (a pin's name in quotes stays ' instead of \u0027).
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The state topic's payload.</summary>
     public static byte[] Write(PinState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var buffer = new ArrayBufferWriter<byte>(128);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             if (state.Value is { } value)
@@ -53,7 +56,7 @@ public static class PinStateJson
     public static byte[] Refusal(string pin, string reason)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("error", reason);
