@@ -53,6 +53,18 @@ public sealed class SimulatedGpioDriver : GpioDriver
         }
     }
 
+    /// <summary>Whether <see cref="Unplug"/> was called.</summary>
+    public bool IsUnplugged
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _unplugged;
+            }
+        }
+    }
+
     /// <summary>The level of a line (an output's last written level, an input's driven level).</summary>
     public PinValue Level(int line)
     {
