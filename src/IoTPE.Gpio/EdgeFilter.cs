@@ -48,9 +48,6 @@ internal sealed class EdgeFilter : IDisposable
         _windowStart = time.GetTimestamp();
     }
 
-    /// <summary>Edges beyond the rate limit since the filter was made.</summary>
-    public long CoalescedTotal { get; private set; }
-
     /// <summary>The line's level changed (or may have: a repeated level is ignored).</summary>
     public void OnLevel(bool level)
     {
@@ -111,7 +108,6 @@ internal sealed class EdgeFilter : IDisposable
         // Beyond the allowance (or back to the level last reported, the way there having been
         // dropped): dropped, counted, and the level at the window's end is reported if it is news.
         _coalesced++;
-        CoalescedTotal++;
         if (!_windowTimerArmed)
         {
             _windowTimerArmed = true;

@@ -45,9 +45,6 @@ internal sealed class GpioPin : IDisposable
 
     public int MaxEdgesPerSecond => Settings.MaxEdgesPerSecond ?? PinSettings.DefaultMaxEdgesPerSecond;
 
-    /// <summary>Edges coalesced by the rate limit so far.</summary>
-    public long Coalesced => _filter?.CoalescedTotal ?? 0;
-
     public string? Error
     {
         get

@@ -67,9 +67,6 @@ public sealed class GpioPins : IAsyncDisposable
     /// <summary>Edges of inputs reported so far.</summary>
     public long EdgesReported => Interlocked.Read(ref _reported);
 
-    /// <summary>The pins, as configured.</summary>
-    public IEnumerable<PinSettings> Settings => _pins.Values.Select(p => p.Settings);
-
     /// <summary>Opens every chip and line; the pins that cannot be opened enter their error state (logged once per cause).</summary>
     public void Open()
     {

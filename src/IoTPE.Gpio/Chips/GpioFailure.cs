@@ -52,9 +52,6 @@ public static class GpioFailure
     public static string DescribeLost(int chip, Exception error) =>
         $"chip {chip} no longer answers (unplugged?): {Innermost(error)}; restart iotpe once it is back";
 
-    /// <summary>The same cause as <see cref="Describe"/> without a chip: for messages that need only a kind.</summary>
-    public static string Describe(Exception error) => IsLibraryMissing(error) ? DescribeChip(0, error) : Innermost(error);
-
     private static bool Mentions(Exception error, string text)
     {
         for (Exception? e = error; e is not null; e = e.InnerException)

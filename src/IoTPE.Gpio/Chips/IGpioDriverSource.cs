@@ -6,6 +6,6 @@ namespace IoTPE.Gpio.Chips;
 public interface IGpioDriverSource
 {
     /// <summary>The driver of chip <paramref name="chip"/> (<c>/dev/gpiochip&lt;N&gt;</c>).</summary>
-    /// <exception cref="Exception">The chip cannot be opened; <see cref="GpioFailure.Describe"/> says why for a person.</exception>
+    /// <exception cref="Exception">The chip cannot be opened; <see cref="GpioFailure.DescribeChip"/> says why for a person.</exception>
     GpioDriver Open(int chip);
 }
