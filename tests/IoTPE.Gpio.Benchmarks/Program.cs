@@ -32,7 +32,7 @@ try
         """);
     string feed = Path.Combine(data, "feed");
     await ProcessRun.RunAsync("mkfifo", [feed]);
-    using OutputCollector server = OutputCollector.Start(binary, ["run", "--data", data, "--listen", "127.0.0.1:0", "--config", config, "--log-level", "warning"],
+    using OutputCollector server = OutputCollector.Start(binary, ["run", "--data", data, "--listen", "127.0.0.1:0", "--config", config],
         new Dictionary<string, string> { ["IOTPE_GPIO_SIMULATED"] = feed });
     if (!await server.WaitForLineAsync(l => l.Contains("Listening on 127.0.0.1:", StringComparison.Ordinal), TimeSpan.FromSeconds(30)))
     {
