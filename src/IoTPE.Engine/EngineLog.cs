@@ -40,4 +40,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 211, Level = LogLevel.Error, Message = "Removing the data of account {Account} failed; retrying on the next change")]
     public static partial void AccountRemovalFailed(this ILogger logger, string account, Exception error);
+
+    [LoggerMessage(EventId = 240, Level = LogLevel.Warning, Message = "{Account}: edge of pin {Pin} dropped: {Limit} onEdge runs already waiting or running (script {Script} slower than the pin's edges?)")]
+    public static partial void PinEdgeDropped(this ILogger logger, string account, string pin, string script, int limit);
 }

@@ -39,6 +39,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     private ScriptRuntime? _runtime;
     private ScriptDispatcher? _dispatcher;
     private ScriptScheduler? _scheduler;
+    private PinEdgeRuns? _edgeRuns;
     private readonly RunQueueCounts _runQueues;
     private Task? _controlWorker;
     private AccountRemoval? _removals;
@@ -75,6 +76,24 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     /// <summary>Enforces the account namespaces and grants.</summary>
     public IAuthorizer Authorizer { get; }
 
+    /// <summary>
+    /// The gateway's pins for scripts' <c>gpio.read</c>/<c>gpio.write</c>; null (the default): scripts are
+    /// told the gateway has none. Set before <see cref="Attach(Broker.Broker)"/>.
+    /// </summary>
+    public IScriptPins? Pins { get; set; }
+
+    /// <summary>
+    /// Runs the stored script <see cref="PinEdge.Script"/> of <see cref="PinEdge.Account"/> for a pin's
+    /// edge, with <c>message.gpio</c>; its result and errors go where a scheduled run's go. Call after
+    /// <see cref="Attach(Broker.Broker)"/>.
+    /// </summary>
+    /// <returns>False when the run was not started (no such account or script, too many edge runs waiting, stopping).</returns>
+    public bool RunOnPinEdge(PinEdge edge)
+    {
+        ArgumentNullException.ThrowIfNull(edge);
+        return _edgeRuns?.Start(edge) ?? false;
+    }
+
     /// <summary>The accounts and grants in memory.</summary>
     public AccountDirectory Accounts => _directory;
 
@@ -96,7 +115,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     internal void Attach(IBrokerPort broker, IUserDataRemoval userData)
     {
         _broker = broker;
-        var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log) { RunQueues = _runQueues, Time = _time };
+        var services = new ScriptServices(broker, _directory, Authorizer, _stores.KeyValues, _stores.Databases, _options, _log) { RunQueues = _runQueues, Time = _time, Pins = Pins };
         _runtime = new ScriptRuntime(new ScriptRuntimeOptions
         {
             Limits = _options.Limits,
@@ -109,6 +128,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _dispatcher.Start(broker.ConnectDurableSession(InternalClientId, Math.Min(_options.MaxRunsInFlight, MaxEngineWindow), _dispatcher.OnDelivery));
         _scheduler = new ScriptScheduler(services, _runtime, _catalog, outcomes, _time);
         _scheduler.Start();
+        _edgeRuns = new PinEdgeRuns(services, _runtime, _catalog, outcomes);
         _controlWorker = Task.Run(ProcessControlRequestsAsync);
         _removals = new AccountRemoval(_directory, userData, _stores.Databases, _options.Limits.RunTimeout + TimeSpan.FromSeconds(1), _log, _time);
         _removals.Start();
@@ -184,6 +204,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         {
             await _scheduler.DisposeAsync().ConfigureAwait(false);
         }
+        _edgeRuns?.Stop();
         if (_dispatcher is not null)
         {
             await _dispatcher.DisposeAsync().ConfigureAwait(false);

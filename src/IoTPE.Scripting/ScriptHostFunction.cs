@@ -46,6 +46,18 @@ public static class ScriptHostFunction
     public const string KvRemove = "kv.remove";
 
     /// <summary>
+    /// <c>gpio.read(name)</c>. Arguments <c>[name]</c>, a non-empty string: a pin of the script's account.
+    /// Result: its logical value, <c>0</c> or <c>1</c>.
+    /// </summary>
+    public const string GpioRead = "gpio.read";
+
+    /// <summary>
+    /// <c>gpio.write(name, value)</c>. Arguments <c>[name, value]</c>: name a non-empty string, value <c>0</c>
+    /// or <c>1</c> (the prelude turns <c>true</c>/<c>false</c> into these). Result: none.
+    /// </summary>
+    public const string GpioWrite = "gpio.write";
+
+    /// <summary>
     /// <c>log(...)</c> and <c>console.log/info/warn/error/debug(...)</c>. Arguments <c>[level, message]</c>:
     /// level one of <c>info</c> (log, console.log, console.info), <c>warn</c>, <c>error</c>, <c>debug</c>;
     /// message the arguments joined with spaces, as console.log does (strings as they are, other

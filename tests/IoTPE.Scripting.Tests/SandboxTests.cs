@@ -16,7 +16,7 @@ public class SandboxTests
         "WeakSet", "decodeURI", "decodeURIComponent", "encodeURI", "encodeURIComponent", "escape", "eval", "globalThis", "isFinite",
         "isNaN", "parseFloat", "parseInt", "toString", "undefined", "unescape",
         // IoTPE's API
-        "console", "db", "kv", "log", "publish",
+        "console", "db", "gpio", "kv", "log", "publish",
     ];
 
     [Fact]

@@ -9,6 +9,7 @@ using IoTPE.Edge.Configuration;
 using IoTPE.Edge.Hosting;
 using IoTPE.Broker.Storage.Sqlite;
 using IoTPE.Engine.Storage.Sqlite;
+using IoTPE.Gpio.Configuration;
 using IoTPE.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -105,6 +106,17 @@ internal static class RunCommand
                 new SqliteKeyValueStore(engineDatabase), accountDatabases, new SqliteRunAttemptStore(engineDatabase));
             var engine = new ProcessEngine(stores, configuration.Engine.ToOptions(dataFolder), allowAnonymous, logger);
             await using ConfiguredAsyncDisposable engineScope = engine.ConfigureAwait(false);
+            try
+            {
+                // Here, not in Validate: whether a pin's account exists needs the engine's database.
+                configuration.Gpio.Validate(engine.Accounts.Current.Exists);
+            }
+            catch (GpioConfigurationException e)
+            {
+                await error.WriteLineAsync("iotpe: " + e.Message).ConfigureAwait(false);
+                return 2;
+            }
+            GpioHost? gpio = GpioHost.Create(configuration.Gpio, engine, logger);
             var broker = new Broker.Broker(configuration.Broker, store, engine.Authenticator, engine.Authorizer,
                 logger, timeProvider: null, VersionAction.ProductVersion)
             {
@@ -116,11 +128,16 @@ internal static class RunCommand
                 {
                     broker.LoadState();
                     engine.Attach(broker); // before the listeners open, so no message misses the engine
+                    gpio?.Start(broker); // the pins' states are retained before the first client comes
                     await broker.StartAsync().ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or FormatException)
                 {
                     await error.WriteLineAsync("iotpe: cannot start: " + e.Message).ConfigureAwait(false);
+                    if (gpio is not null)
+                    {
+                        await gpio.DisposeAsync().ConfigureAwait(false); // outputs already driven go back to their safe values
+                    }
                     return 1;
                 }
                 logger.Started(VersionAction.ProductVersion, dataFolder, (configuration.Sync ?? SqliteSyncMode.Full).ToString().ToLowerInvariant(),
@@ -134,6 +151,10 @@ internal static class RunCommand
                 if (watchdog is not null)
                 {
                     await watchdog.DisposeAsync().ConfigureAwait(false);
+                }
+                if (gpio is not null)
+                {
+                    await gpio.DisposeAsync().ConfigureAwait(false); // outputs to their safe values, while the broker still publishes
                 }
             }
         }

@@ -1,5 +1,6 @@
 using IoTPE.Broker;
 using IoTPE.Broker.Storage.Sqlite;
+using IoTPE.Gpio.Configuration;
 
 namespace IoTPE.Edge.Configuration;
 
@@ -24,7 +25,13 @@ namespace IoTPE.Edge.Configuration;
 ///     "maxQueuedMessages": 100000,
 ///     "queueOverflowPolicy": "dropNewest"
 ///   },
-///   "storage": { "diskReserveBytes": 67108864 }
+///   "storage": { "diskReserveBytes": 67108864 },
+///   "gpio": {
+///     "pins": [
+///       { "name": "led", "account": "acme", "chip": 0, "line": 17, "direction": "output" },
+///       { "name": "button", "account": "acme", "chip": 0, "line": 27, "direction": "input", "bias": "pullUp", "activeLow": true, "debounceMilliseconds": 20, "onEdge": "pressed" }
+///     ]
+///   }
 /// }
 /// </code>
 /// </example>
@@ -50,6 +57,9 @@ public sealed class IotpeConfiguration
 
     /// <summary>The data folder's protection: the disk reserve.</summary>
     public StorageSettings Storage { get; set; } = new();
+
+    /// <summary>The gateway's pins (docs/gpio.md); none by default.</summary>
+    public GpioSettings Gpio { get; set; } = new();
 
     /// <summary>Checks every setting, so that a value out of range stops the start with a message that names it.</summary>
     /// <exception cref="ConfigurationException">A setting is out of range.</exception>

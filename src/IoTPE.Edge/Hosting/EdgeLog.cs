@@ -16,4 +16,7 @@ internal static partial class EdgeLog
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Error, Message = "Store: {Message}")]
     public static partial void StoreMessage(this ILogger logger, string message);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "gpio: simulated chips driven from {Feed} ({Variable} is set: for tests only)")]
+    public static partial void GpioSimulated(this ILogger logger, string feed, string variable);
 }

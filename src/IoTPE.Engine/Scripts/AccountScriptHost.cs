@@ -10,9 +10,9 @@ using Microsoft.Extensions.Logging;
 namespace IoTPE.Engine.Scripts;
 
 /// <summary>
-/// What <c>publish</c>, <c>db</c>, <c>kv</c> and <c>log</c> mean for one run of one account's script:
-/// publishing only where the account may publish, the account's own database and key-value
-/// entries, and the engine's log.
+/// What <c>publish</c>, <c>db</c>, <c>kv</c>, <c>gpio</c> and <c>log</c> mean for one run of one account's script:
+/// publishing only where the account may publish, the account's own database, key-value
+/// entries and pins, and the engine's log.
 /// </summary>
 internal sealed class AccountScriptHost : IScriptPublisher
 {
@@ -65,6 +65,12 @@ internal sealed class AccountScriptHost : IScriptPublisher
             case ScriptHostFunction.KvRemove:
                 result.WriteBooleanValue(_services.KeyValues.Remove(_account, arguments[0].GetString()!));
                 break;
+            case ScriptHostFunction.GpioRead:
+                result.WriteNumberValue(PinsOrRefuse().Read(_account, arguments[0].GetString()!));
+                break;
+            case ScriptHostFunction.GpioWrite:
+                PinsOrRefuse().Write(_account, arguments[0].GetString()!, arguments[1].GetInt32());
+                break;
             case ScriptHostFunction.Log:
                 _services.Log.ScriptLog(LevelOf(arguments[0].GetString()), _account, _script, arguments[1].GetString() ?? "");
                 break;
@@ -115,6 +121,9 @@ internal sealed class AccountScriptHost : IScriptPublisher
                 throw new ScriptHostException(problem);
         }
     }
+
+    private IScriptPins PinsOrRefuse() =>
+        _services.Pins ?? throw new ScriptHostException("gpio: this gateway has no pins (the gpio section of the configuration file)");
 
     private static string TopicOwner(string topic) => Security.TopicNamespace.OwnerOf(topic) ?? topic;
 

@@ -15,7 +15,8 @@ namespace IoTPE.Engine.Scripts;
 /// </code>
 /// <c>payload</c> is the payload as UTF-8 text; <c>json</c> is the payload parsed, or null when it is
 /// not JSON; <c>publisher</c> is the publishing account (null for anonymous clients and schedules).
-/// A scheduled run gets <c>"topic": null</c> and <c>"schedule": {"everySeconds": N}</c>.
+/// A scheduled run gets <c>"topic": null</c> and <c>"schedule": {"everySeconds": N}</c>; a pin's
+/// <c>onEdge</c> run <c>"topic": null</c> and <c>"gpio": {"name", "value", "edge", "timestamp"}</c>.
 /// </summary>
 internal static class ScriptMessage
 {
@@ -94,6 +95,39 @@ internal static class ScriptMessage
             json.WriteBoolean("retain", false);
             json.WriteStartObject("schedule");
             json.WriteNumber("everySeconds", everySeconds);
+            json.WriteEndObject();
+            json.WriteStartObject("userProperties");
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The message of a pin's <c>onEdge</c> run: as a scheduled run's (<c>"topic": null</c>), with
+    /// <c>"gpio": {"name", "value", "edge", "timestamp"}</c> (timestamp in ISO 8601).
+    /// </summary>
+    public static byte[] ForPinEdge(PinEdge edge)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNull("topic");
+            json.WriteString("account", edge.Account);
+            json.WriteString("script", edge.Script);
+            json.WriteNull("publisher");
+            json.WriteNull("clientId");
+            json.WriteString("payload", "");
+            json.WriteNull("json");
+            json.WriteString("payloadBase64", "");
+            json.WriteNumber("qos", 0);
+            json.WriteBoolean("retain", false);
+            json.WriteStartObject("gpio");
+            json.WriteString("name", edge.Pin);
+            json.WriteNumber("value", edge.Value);
+            json.WriteString("edge", edge.Edge);
+            json.WriteString("timestamp", edge.Timestamp);
             json.WriteEndObject();
             json.WriteStartObject("userProperties");
             json.WriteEndObject();

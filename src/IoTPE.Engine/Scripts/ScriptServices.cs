@@ -17,6 +17,9 @@ internal sealed record ScriptServices(
     /// <summary>Run requests each account has queued, for the check of a script's publish to a run topic; null: unchecked.</summary>
     public RunQueueCounts? RunQueues { get; init; }
 
+    /// <summary>The gateway's pins for <c>gpio.read</c>/<c>gpio.write</c>; null: the gateway has none.</summary>
+    public IScriptPins? Pins { get; init; }
+
     /// <summary>The engine's clock (retry delays, quarantine times).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 

@@ -284,6 +284,8 @@ internal sealed class HostCallBridge
         ScriptHostFunction.KvSet => ScriptHostFunction.KvSet,
         ScriptHostFunction.KvRemove => ScriptHostFunction.KvRemove,
         ScriptHostFunction.Log => ScriptHostFunction.Log,
+        ScriptHostFunction.GpioRead => ScriptHostFunction.GpioRead,
+        ScriptHostFunction.GpioWrite => ScriptHostFunction.GpioWrite,
         string other => other,
     } : "host";
 }

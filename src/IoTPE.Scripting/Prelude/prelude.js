@@ -179,6 +179,29 @@ var kv = {
     }
 };
 
+// The gateway's pins that belong to the script's account (the host refuses every other name).
+// Values are logical: 0 or 1 after active-low.
+function pinValue(value) {
+    if (value === true || value === 1) {
+        return 1;
+    }
+    if (value === false || value === 0) {
+        return 0;
+    }
+    fail('gpio.write: value must be 0, 1, true or false, not ' + (typeof value === 'number' ? toText(value) : kindOf(value)));
+}
+
+var gpio = {
+    read: function read(name) {
+        requireText(name, 'gpio.read: name');
+        return host('gpio.read', [name]);
+    },
+    write: function write(name, value) {
+        requireText(name, 'gpio.write: name');
+        host('gpio.write', [name, pinValue(value)]);
+    }
+};
+
 // log(...) joins its arguments as console.log does: strings as they are, other values as JSON
 // where that reads well, else as their string form.
 function formatValue(value) {
@@ -234,6 +257,7 @@ function expose(name, value) {
 expose('publish', publish);
 expose('db', db);
 expose('kv', kv);
+expose('gpio', gpio);
 expose('log', logger('info'));
 expose('console', console);
 freeze(db.query);
@@ -241,6 +265,8 @@ freeze(db.exec);
 freeze(kv.get);
 freeze(kv.set);
 freeze(kv.remove);
+freeze(gpio.read);
+freeze(gpio.write);
 freeze(console.log);
 freeze(console.info);
 freeze(console.warn);
