@@ -121,6 +121,23 @@ public sealed class BridgeTests
         Assert.True(await edge.WaitForOutputAsync("Bridge central: queue bound reached", TimeSpan.FromSeconds(10)), edge.Output);
     }
 
+    [Theory]
+    [InlineData("\"address\": \"127.0.0.1\", \"clientId\": \"edge-7\"", "bridges[central].port is required")]
+    [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883", "bridges[central].clientId is required")]
+    [InlineData("\"address\": \"127.0.0.1\", \"port\": 0, \"clientId\": \"edge-7\"", "bridges[central].port must be between 1 and 65535")]
+    public async Task A_bridge_key_missing_or_out_of_range_stops_the_start_naming_the_bridge_and_key(string keys, string expected)
+    {
+        string folder = Directory.CreateTempSubdirectory("iotpe-edge-").FullName;
+        string config = Path.Combine(folder, "edge.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "bridges": [ { "name": "central", {{keys}}, "userName": "", "password": "", "forward": ["fwd/#"], "receive": [],
+                             "maxQueuedMessages": 10, "maxQueuedBytes": 10000 } ] }
+            """);
+        ProcessRun run = await ProcessRun.RunAsync(IotpeBinary.Path, ["run", "--config", config, "--data", Path.Combine(folder, "data")], TimeSpan.FromSeconds(20));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(expected, run.StandardError, StringComparison.Ordinal);
+    }
+
     private static async Task<IotpeServer> StartEdgeAsync(int centralPort, string[]? forward = null, string[]? receive = null, long maxQueuedMessages = 1_000_000)
     {
         string folder = Directory.CreateTempSubdirectory("iotpe-edge-").FullName;
