@@ -191,6 +191,43 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     }
 
     /// <summary>
+    /// Publishes as <see cref="TryPublish"/> does and completes once what the message's pass wrote
+    /// (its place in every persistent session's queue, a retained entry) is committed: the bridge
+    /// acknowledges a message to the remote broker only then. <see cref="PublishOutcome.StoreFailed"/>
+    /// when the commit failed (the deliveries are dropped, as for a refused client PUBLISH).
+    /// </summary>
+    public Task<PublishOutcome> TryPublishDurablyAsync(ApplicationMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var done = new TaskCompletionSource<PublishOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _state.RunPass(() =>
+        {
+            _router.Plan(message);
+            PublishOutcome outcome = PublishOutcome.Published;
+            if (_router.Overflows(message))
+            {
+                outcome = PublishOutcome.QueueFull;
+            }
+            else if (DiskReserveAdmission.Refuses(_state, _router, message, storesIncomingIdentifier: false))
+            {
+                outcome = PublishOutcome.DiskReserveReached;
+            }
+            else if (message.Retain && !_retained.Update(message))
+            {
+                outcome = PublishOutcome.RetainedQuotaExceeded;
+            }
+            if (outcome != PublishOutcome.Published)
+            {
+                done.TrySetResult(outcome);
+                return;
+            }
+            _router.Deliver(message);
+            _state.Durability.AfterCommit(durable => done.TrySetResult(durable ? PublishOutcome.Published : PublishOutcome.StoreFailed));
+        });
+        return done.Task;
+    }
+
+    /// <summary>
     /// Publishes a message from inside the process (the engine, the bridge): routed like a client's
     /// PUBLISH, without a publisher connection. A QoS 1/2 message for a session whose queue is full
     /// is dropped for it (<see cref="BrokerOptions.QueueOverflowPolicy"/>): use <see cref="TryPublish"/> to be refused instead. Retained when <see cref="ApplicationMessage.Retain"/> is set.
@@ -282,7 +319,16 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     /// acknowledged count against <see cref="BrokerOptions.MaxQueuedMessages"/> and slow publishers
     /// down from <see cref="BrokerOptions.QueueBackpressureMessages"/> on.
     /// </param>
-    public InternalClient ConnectInternalClient(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery)
+    public InternalClient ConnectInternalClient(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery) =>
+        ConnectInternalClient(clientId, maxInFlight, onDelivery, queueLimit: null);
+
+    /// <summary>
+    /// Connects an in-process client as <see cref="ConnectInternalClient(string, int, Action{InternalDelivery})"/>
+    /// does, with a queue bound of its own (<paramref name="queueLimit"/>, the bridge's store-and-forward
+    /// queue) in place of <see cref="BrokerOptions.MaxQueuedMessages"/>. Connect it before
+    /// <see cref="StartAsync"/>, so that the bound holds from the first PUBLISH.
+    /// </summary>
+    public InternalClient ConnectInternalClient(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery, SessionQueueLimit? queueLimit)
     {
         ArgumentNullException.ThrowIfNull(clientId);
         ArgumentNullException.ThrowIfNull(onDelivery);
@@ -294,9 +340,16 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         _state.RunPass(() =>
         {
             var identity = new ClientIdentity(clientId, null, null, ClientIdentity.InternalListener);
-            var connection = new InternalConnection(maxInFlight, onDelivery, _state.Options.QueueBackpressureMessages, _state.Options.MaxQueuedMessages, _state.Payloads);
+            // A queue with a bound of its own is meant to grow while its consumer is away (a bridge
+            // whose remote is down): it does not slow down the publishers that feed it.
+            int backpressure = queueLimit is null ? _state.Options.QueueBackpressureMessages : int.MaxValue;
+            var connection = new InternalConnection(maxInFlight, onDelivery, backpressure, _state.Options.MaxQueuedMessages, _state.Payloads);
             var terms = new SessionTerms(CleanStart: false, Mqtt.MqttProtocolVersion.V500, ExpiryIntervalSeconds: uint.MaxValue, Will: null);
             Session session = _attacher.Attach(connection, SessionKey.For(identity), identity, terms, out _);
+            if (queueLimit is not null)
+            {
+                _state.QueueQuota.Limit(session, queueLimit);
+            }
             client = new InternalClient(_state, _sender, session, connection);
             _attacher.Resume(session);
         });

@@ -54,6 +54,20 @@ public sealed class InternalClient : IDurableSession
     }
 
     /// <summary>
+    /// The session's queue as of now (one pass through the broker's lock): deliveries queued and in
+    /// flight, their bytes (counted only with a <see cref="SessionQueueLimit"/>), and the QoS 1/2
+    /// PUBLISHes refused to their publishers because it was full.
+    /// </summary>
+    public (long Messages, long Bytes, long Refused) ReadQueue()
+    {
+        (long, long, long) result = default;
+        _state.RunPass(() => result = (
+            (_session.HasQueued ? _session.Queued.Count : 0) + (_session.HasInFlight ? _session.InFlight.Count : 0),
+            _session.QueuedBytes, _session.RefusedMessages));
+        return result;
+    }
+
+    /// <summary>
     /// Rewrites the session's stored record and completes once the store has committed it (true)
     /// or failed to (false): a round trip through the broker's lock and its store's writer, which
     /// <c>iotpe run</c> takes as proof that the broker is alive before it feeds systemd's watchdog.

@@ -14,4 +14,7 @@ public enum PublishOutcome
 
     /// <summary>Nothing was published: the data folder's free space is below its <see cref="Broker.DiskReserve"/>.</summary>
     DiskReserveReached,
+
+    /// <summary>The store could not commit the message (only from <see cref="Broker.TryPublishDurablyAsync"/>): it was not delivered.</summary>
+    StoreFailed,
 }

@@ -95,9 +95,10 @@ internal sealed class MessageRouter
             {
                 continue;
             }
-            if (_sender.IsFull(session))
+            if (_sender.IsFull(session, size))
             {
                 _refusals++;
+                session.RefusedMessages++;
                 if (_refusals == 1 || _refusals % 1000 == 0)
                 {
                     _state.Log.SessionQueueFullRefused(session.ClientId, message.Topic, session.Queued.Count, _refusals);

@@ -43,6 +43,12 @@ internal sealed class AccountQueueQuota(long maxBytesPerAccount, ILogger log)
 
     public void Charge(Session session, Delivery delivery)
     {
+        if (session.QueueLimit is not null && delivery.ChargedSession is null)
+        {
+            delivery.ChargedSession = session;
+            delivery.ChargedBytes = SizeOf(delivery.Message);
+            session.QueuedBytes += delivery.ChargedBytes;
+        }
         if (AccountOf(session) is not { } account)
         {
             return;
@@ -53,9 +59,27 @@ internal sealed class AccountQueueQuota(long maxBytesPerAccount, ILogger log)
         _bytes[account] = _bytes.GetValueOrDefault(account) + size;
     }
 
+    /// <summary>
+    /// Gives <paramref name="session"/> its own queue bound and counts what it already holds (its
+    /// deliveries were loaded from the store before its in-process client connected).
+    /// </summary>
+    public void Limit(Session session, SessionQueueLimit limit)
+    {
+        session.QueueLimit = limit;
+        foreach (Delivery delivery in session.Queued.Concat(session.InFlight.Values))
+        {
+            Charge(session, delivery);
+        }
+    }
+
     /// <summary>The delivery left its session (completed, dropped, discarded); safe to call more than once.</summary>
     public void Release(Delivery delivery)
     {
+        if (delivery.ChargedSession is { } session)
+        {
+            session.QueuedBytes -= delivery.ChargedBytes;
+            delivery.ChargedSession = null;
+        }
         if (delivery.ChargedAccount is not { } account)
         {
             return;

@@ -48,6 +48,9 @@ internal sealed class Delivery
     /// <summary>The account whose queue quota this delivery counts against (see <see cref="AccountQueueQuota"/>), or null.</summary>
     public string? ChargedAccount { get; set; }
 
+    /// <summary>The session whose own <see cref="Session.QueueLimit"/> this delivery counts against, or null.</summary>
+    public Session? ChargedSession { get; set; }
+
     /// <summary>The bytes it counts.</summary>
     public long ChargedBytes { get; set; }
 

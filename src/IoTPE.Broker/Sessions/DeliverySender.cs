@@ -45,8 +45,15 @@ internal sealed class DeliverySender
         Pump(session);
     }
 
-    /// <summary>Whether <paramref name="session"/>'s queue has no room for one more delivery (<see cref="BrokerOptions.MaxQueuedMessages"/>).</summary>
-    public bool IsFull(Session session) => session.HasQueued && session.Queued.Count >= _state.Options.MaxQueuedMessages;
+    /// <summary>
+    /// Whether <paramref name="session"/>'s queue has no room for one more delivery of
+    /// <paramref name="size"/> bytes: its own <see cref="Session.QueueLimit"/> (deliveries queued and
+    /// in flight, and their bytes) or else <see cref="BrokerOptions.MaxQueuedMessages"/>.
+    /// </summary>
+    public bool IsFull(Session session, long size) => session.QueueLimit is { } limit
+        ? (session.HasQueued ? session.Queued.Count : 0) + (session.HasInFlight ? session.InFlight.Count : 0) >= limit.MaxMessages ||
+          session.QueuedBytes + size > limit.MaxBytes
+        : session.HasQueued && session.Queued.Count >= _state.Options.MaxQueuedMessages;
 
     /// <summary>
     /// Queues <paramref name="message"/> for <paramref name="session"/> at <paramref name="qos"/> (1 or 2).
@@ -58,7 +65,7 @@ internal sealed class DeliverySender
     /// </summary>
     public void Enqueue(Session session, ApplicationMessage message, QualityOfService qos, bool retain, uint[]? subscriptionIdentifiers)
     {
-        if (session.Queued.Count >= _state.Options.MaxQueuedMessages && !MakeRoom(session, message))
+        if (IsFull(session, AccountQueueQuota.SizeOf(message)) && !MakeRoom(session, message))
         {
             return;
         }
@@ -379,7 +386,8 @@ internal sealed class DeliverySender
     {
         session.CountDropped();
         _state.Counters.MessagesDropped++;
-        if (_state.Options.QueueOverflowPolicy == QueueOverflowPolicy.DropNewest)
+        // A bounded queue of its own may be full of deliveries in flight, with none queued to drop.
+        if (_state.Options.QueueOverflowPolicy == QueueOverflowPolicy.DropNewest || !session.HasQueued)
         {
             if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
             {

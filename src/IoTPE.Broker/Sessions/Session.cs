@@ -129,6 +129,15 @@ internal sealed class Session
     /// <summary>Set while the session is in <see cref="DurabilityTracker"/>'s list of sessions waiting for a commit.</summary>
     public bool AwaitingCommit { get; set; }
 
+    /// <summary>The in-process client's own queue bound (the bridge), or null for the broker's <see cref="BrokerOptions.MaxQueuedMessages"/>.</summary>
+    public SessionQueueLimit? QueueLimit { get; set; }
+
+    /// <summary>Bytes of deliveries queued and in flight, counted while <see cref="QueueLimit"/> is set.</summary>
+    public long QueuedBytes { get; set; }
+
+    /// <summary>QoS 1/2 PUBLISHes refused to their publishers because this session's queue was full.</summary>
+    public long RefusedMessages { get; set; }
+
     /// <summary>Messages dropped for this session because its queue was full.</summary>
     public long DroppedMessages { get; private set; }
 

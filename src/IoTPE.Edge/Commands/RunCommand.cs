@@ -124,12 +124,22 @@ internal static class RunCommand
             };
             await using (broker.ConfigureAwait(false))
             {
+                var bridges = configuration.Bridges
+                    .Select(b => new Bridge.Bridge(broker, b.ToOptions(dataFolder, configuration.Broker.SysInterval), logger)).ToList();
                 try
                 {
                     broker.LoadState();
                     engine.Attach(broker); // before the listeners open, so no message misses the engine
                     gpio?.Start(broker); // the pins' states are retained before the first client comes
+                    foreach (Bridge.Bridge bridge in bridges)
+                    {
+                        bridge.Attach(); // before the listeners open, so that the bridge's queue bound holds from the first PUBLISH
+                    }
                     await broker.StartAsync().ConfigureAwait(false);
+                    foreach (Bridge.Bridge bridge in bridges)
+                    {
+                        await bridge.StartAsync().ConfigureAwait(false);
+                    }
                 }
                 catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or FormatException)
                 {
@@ -155,6 +165,10 @@ internal static class RunCommand
                 if (gpio is not null)
                 {
                     await gpio.DisposeAsync().ConfigureAwait(false); // outputs to their safe values, while the broker still publishes
+                }
+                foreach (Bridge.Bridge bridge in bridges)
+                {
+                    await bridge.DisposeAsync().ConfigureAwait(false);
                 }
             }
         }

@@ -61,6 +61,9 @@ public sealed class IotpeConfiguration
     /// <summary>The gateway's pins (docs/gpio.md); none by default.</summary>
     public GpioSettings Gpio { get; set; } = new();
 
+    /// <summary>Bridges to remote brokers (a central engine): what is forwarded, what is received.</summary>
+    public List<BridgeSettings> Bridges { get; set; } = [];
+
     /// <summary>Checks every setting, so that a value out of range stops the start with a message that names it.</summary>
     /// <exception cref="ConfigurationException">A setting is out of range.</exception>
     public void Validate()
@@ -75,5 +78,14 @@ public sealed class IotpeConfiguration
         }
         Engine.Validate();
         Storage.Validate();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < Bridges.Count; i++)
+        {
+            Bridges[i].Validate(i);
+            if (!names.Add(Bridges[i].Name!))
+            {
+                throw new ConfigurationException($"bridges[{Bridges[i].Name}]: two bridges have this name");
+            }
+        }
     }
 }

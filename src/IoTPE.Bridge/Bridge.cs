@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using IoTPE.Broker;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPE.Bridge;
+
+/// <summary>
+/// A bridge from this broker to a remote one (a central <c>iotpe</c>, or any MQTT 3.1.1/5.0 broker).
+/// It adds no queue of its own: its two halves already keep the guarantees.
+/// <list type="bullet">
+/// <item><b>Local side</b>: an in-process client with the persistent session <c>$iotpe/bridge/&lt;name&gt;</c>
+/// subscribed at QoS 1 to the <c>forward</c> filters. A message's place in that session's queue is
+/// committed before its publisher is acknowledged (the broker's durability contract), survives
+/// <c>kill -9</c>, and the queue's own bound (<see cref="SessionQueueLimit"/>) refuses publishers
+/// (0x97) instead of dropping anything.</item>
+/// <item><b>Remote side</b>: an <see cref="MqttClient"/> with its SQLite state file (QoS 2 state,
+/// packet identifiers, PUBREC received) and message identities. Each local delivery is published
+/// with the identity <c>m&lt;store id&gt;</c> and acknowledged locally only when the remote completed
+/// it (PUBCOMP, or PUBACK when it granted QoS 1). A crash before the local acknowledgement delivers
+/// it again; the client recognises the identity (still pending, or delivered) and does not send it
+/// a second time.</item>
+/// </list>
+/// Messages from the <c>receive</c> filters are published locally as the bridge's own client, so
+/// the forward subscription's No Local (MQTT 5.0 §3.8.3.1) keeps them from going back; the client
+/// acknowledges them to the remote only after the local commit.
+/// </summary>
+public sealed class Bridge : IAsyncDisposable
+{
+    private readonly global::IoTPE.Broker.Broker _broker;
+    private readonly BridgeOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<InternalDelivery> _deliveries = Channel.CreateUnbounded<InternalDelivery>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly MqttClient _client;
+    private InternalClient? _local;
+    private Task _forwarding = Task.CompletedTask;
+    private Task _monitoring = Task.CompletedTask;
+    private long _forwarded;
+    private long _received;
+    private long _dropped;
+    private string? _lastError;
+    private bool _atBound;
+
+    /// <summary>Creates the bridge; <see cref="Attach"/> and <see cref="StartAsync"/> start it.</summary>
+    public Bridge(global::IoTPE.Broker.Broker broker, BridgeOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(broker);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        _broker = broker;
+        _options = options;
+        _logger = logger;
+        _client = new MqttClient(new MqttClientOptions
+        {
+            Host = options.Host,
+            Port = options.Port,
+            ClientId = options.ClientId,
+            UserName = options.UserName,
+            Password = options.Password,
+            Tls = options.Tls,
+            ProtocolVersion = options.ProtocolVersion,
+            StatePath = options.StatePath,
+            MaxInflight = options.MaxInflight,
+            // A message the local broker cannot take now (its disk reserve, a full queue) is retried
+            // for as long as it takes: dead-lettering it would lose it.
+            HandlerMaxAttempts = null,
+        }, logger);
+        _client.ConnectionStateChanged += OnConnectionStateChanged;
+    }
+
+    /// <summary>The bridge's name.</summary>
+    public string Name => _options.Name;
+
+    /// <summary>
+    /// Connects the local session and subscribes it to the <c>forward</c> filters (No Local). Call it
+    /// after <see cref="global::IoTPE.Broker.Broker.LoadState"/> and before the broker's listeners open, so
+    /// that the queue's bound holds from the first PUBLISH.
+    /// </summary>
+    public void Attach()
+    {
+        _local = _broker.ConnectInternalClient(_options.LocalClientId, _options.Window, OnDelivery,
+            new SessionQueueLimit(_options.MaxQueuedMessages, _options.MaxQueuedBytes));
+        foreach (string filter in _options.Forward)
+        {
+            _local.Subscribe(filter, QualityOfService.AtLeastOnce);
+        }
+    }
+
+    /// <summary>Opens the remote client's state file, subscribes the <c>receive</c> filters and starts forwarding; connects in the background.</summary>
+    public async Task StartAsync()
+    {
+        if (_local is null)
+        {
+            throw new InvalidOperationException("Attach the bridge before starting it.");
+        }
+        foreach (string filter in _options.Receive)
+        {
+            // Completes at SUBACK, which may be much later: not awaited.
+            _ = _client.SubscribeAsync(filter, OnRemoteMessageAsync, QualityOfService.ExactlyOnce, _stopping.Token)
+                .ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        await _client.StartAsync(_stopping.Token).ConfigureAwait(false);
+        _forwarding = ForwardAsync(_stopping.Token);
+        _monitoring = MonitorAsync(_stopping.Token);
+        _logger.BridgeStarted(Name, string.Join(", ", _options.Forward), _options.Host, _options.Port, string.Join(", ", _options.Receive), _local.ReadQueue().Messages);
+    }
+
+    /// <summary>The bridge's state now.</summary>
+    public BridgeStatus GetStatus()
+    {
+        (long messages, long bytes, long refused) = _local?.ReadQueue() ?? default;
+        return new BridgeStatus(Name, _client.IsConnected, messages, bytes, Interlocked.Read(ref _forwarded), Interlocked.Read(ref _received),
+            refused, Interlocked.Read(ref _dropped), Volatile.Read(ref _lastError));
+    }
+
+    // On a broker thread, under its lock: only queue it.
+    private void OnDelivery(InternalDelivery delivery) => _deliveries.Writer.TryWrite(delivery);
+
+    private async Task ForwardAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (InternalDelivery delivery in _deliveries.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Forward(delivery);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: what was not acknowledged is delivered again after the restart.
+        }
+    }
+
+    private void Forward(InternalDelivery delivery)
+    {
+        ApplicationMessage message = delivery.Message;
+        var outgoing = new MqttMessage(message.Topic, message.Payload)
+        {
+            QoS = delivery.QoS == QualityOfService.AtMostOnce ? QualityOfService.AtMostOnce : message.QoS,
+            Retain = message.Retain,
+            Properties = message.Properties,
+        };
+        if (delivery.QoS == QualityOfService.AtMostOnce)
+        {
+            // QoS 0 is not queued for an absent remote (as for any subscriber): dropped and counted.
+            if (_client.IsConnected)
+            {
+                _client.Publish(outgoing);
+                Interlocked.Increment(ref _forwarded);
+            }
+            else
+            {
+                Interlocked.Increment(ref _dropped);
+            }
+            _local!.Acknowledge(delivery);
+            return;
+        }
+        // The store id names the message for as long as the delivery is queued, and ids keep
+        // increasing across restarts: a redelivery after a crash carries the same identity, a new
+        // message never one seen before.
+        string? identity = delivery.StoreId != 0 ? "m" + delivery.StoreId.ToString(CultureInfo.InvariantCulture) : null;
+        PublishResult result = _client.Publish(outgoing, identity);
+        _ = CompleteAsync(delivery, result);
+    }
+
+    private async Task CompleteAsync(InternalDelivery delivery, PublishResult result)
+    {
+        try
+        {
+            await result.Delivered.ConfigureAwait(false);
+            Interlocked.Increment(ref _forwarded);
+        }
+        catch (MqttRejectedException e)
+        {
+            // The remote refused it for good (not authorized, ...): keeping it would block nothing
+            // but would keep it for ever; it is counted and logged instead.
+            Interlocked.Increment(ref _dropped);
+            Volatile.Write(ref _lastError, $"the remote refused '{delivery.Message.Topic}': {e.Message}");
+            _logger.BridgeRemoteRefused(Name, delivery.Message.Topic, e.Message);
+        }
+        catch (Exception) when (_stopping.IsCancellationRequested)
+        {
+            return; // not acknowledged: delivered again after the restart, recognised by its identity
+        }
+        _local!.Acknowledge(delivery);
+    }
+
+    private async ValueTask OnRemoteMessageAsync(MqttMessage message, CancellationToken cancellationToken)
+    {
+        var local = new ApplicationMessage(message.Topic, message.Payload.ToArray(), message.QoS, message.Retain, message.Properties)
+        {
+            // Published as the bridge's own client: No Local keeps it from going back to the remote.
+            PublisherClientId = _options.LocalClientId,
+        };
+        PublishOutcome outcome = await _broker.TryPublishDurablyAsync(local).ConfigureAwait(false);
+        if (outcome != PublishOutcome.Published)
+        {
+            _logger.BridgeLocalRefused(Name, message.Topic, outcome.ToString());
+            Volatile.Write(ref _lastError, $"'{message.Topic}' from the remote not published locally: {outcome}");
+            // Not acknowledged to the remote: the client hands it over again after its retry delay.
+            throw new InvalidOperationException($"not published locally: {outcome}");
+        }
+        Interlocked.Increment(ref _received);
+    }
+
+    private void OnConnectionStateChanged(object? sender, ConnectionStateChangedEventArgs change)
+    {
+        if (change.IsConnected)
+        {
+            _logger.BridgeConnected(Name, _options.Host, _options.Port, _options.ClientId, change.SessionPresent);
+            return;
+        }
+        string reason = change.Error?.Message ?? "connection closed";
+        Volatile.Write(ref _lastError, reason);
+        _logger.BridgeDisconnected(Name, _options.Host, _options.Port, reason, change.NextAttemptIn);
+    }
+
+    // Once a second: notes reaching and leaving the bound (logged once per episode); every
+    // SysInterval seconds: the $SYS topics.
+    private async Task MonitorAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        long lastRefused = 0;
+        int seconds = 0;
+        try
+        {
+            do
+            {
+                BridgeStatus status = GetStatus();
+                if (status.Refused > lastRefused && !_atBound)
+                {
+                    _atBound = true;
+                    _logger.BridgeBoundReached(Name, status.QueuedMessages, status.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes, status.Refused);
+                }
+                else if (status.Refused == lastRefused)
+                {
+                    _atBound = false;
+                }
+                lastRefused = status.Refused;
+                if (_options.SysInterval > 0 && seconds++ % _options.SysInterval == 0)
+                {
+                    PublishSys(status);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void PublishSys(BridgeStatus status)
+    {
+        string prefix = "$SYS/broker/bridge/" + Name + "/";
+        PublishSys(prefix + "connected", status.Connected ? "1" : "0");
+        PublishSys(prefix + "queued messages", status.QueuedMessages.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "queued bytes", status.QueuedBytes.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "forwarded", status.Forwarded.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "received", status.Received.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "refused", status.Refused.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "dropped", status.Dropped.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "last error", status.LastError ?? "");
+    }
+
+    private void PublishSys(string topic, string value) =>
+        _broker.Publish(new ApplicationMessage(topic, Encoding.UTF8.GetBytes(value), QualityOfService.AtMostOnce, retain: true));
+
+    /// <summary>Stops forwarding and closes the remote client; what is not completed stays queued for the next start.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _deliveries.Writer.TryComplete();
+        await _forwarding.ConfigureAwait(false);
+        await _monitoring.ConfigureAwait(false);
+        _client.ConnectionStateChanged -= OnConnectionStateChanged;
+        await _client.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,150 @@
+using IoTPE.Bridge;
+using IoTPE.Client;
+using IoTPE.Mqtt;
+
+namespace IoTPE.Edge.Configuration;
+
+/// <summary>
+/// One entry of the configuration file's <c>bridges</c> array: a remote broker (a central
+/// <c>iotpe</c> or any MQTT 3.1.1/5.0 broker) that local topics are forwarded to and remote topics
+/// received from. Every key is required except <c>tls</c> and <c>protocolVersion</c>; an empty
+/// <c>userName</c> connects without credentials.
+/// </summary>
+public sealed class BridgeSettings
+{
+    /// <summary>Names the bridge (letters, digits, <c>-</c>, <c>_</c>): its session, its state file <c>bridge-&lt;name&gt;.db</c>, its <c>$SYS</c> topics.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The remote broker's host name or address.</summary>
+    public string? Address { get; set; }
+
+    /// <summary>The remote broker's port.</summary>
+    public int? Port { get; set; }
+
+    /// <summary>The client identifier at the remote broker (its persistent session there).</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>The user name at the remote broker; empty for none.</summary>
+    public string? UserName { get; set; }
+
+    /// <summary>The password at the remote broker.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>TLS to the remote broker (optional).</summary>
+    public BridgeTlsSettings? Tls { get; set; }
+
+    /// <summary><c>5.0</c> (default) or <c>3.1.1</c>.</summary>
+    public string? ProtocolVersion { get; set; }
+
+    /// <summary>Topic filters of local messages sent to the remote under the same topic.</summary>
+    public List<string>? Forward { get; set; }
+
+    /// <summary>Topic filters of remote messages published locally.</summary>
+    public List<string>? Receive { get; set; }
+
+    /// <summary>Most messages queued for the remote; beyond it QoS 1/2 publishers are refused (0x97).</summary>
+    public long? MaxQueuedMessages { get; set; }
+
+    /// <summary>Most bytes queued for the remote; beyond it QoS 1/2 publishers are refused (0x97).</summary>
+    public long? MaxQueuedBytes { get; set; }
+
+    /// <summary>Checks every key; <paramref name="index"/> names the entry when it has no name.</summary>
+    /// <exception cref="ConfigurationException">A key is missing or out of range; the message names the bridge and the key.</exception>
+    public void Validate(int index)
+    {
+        string where = string.IsNullOrEmpty(Name) ? $"bridges[{index}]" : $"bridges[{Name}]";
+        if (string.IsNullOrEmpty(Name))
+        {
+            throw new ConfigurationException($"{where}.name is required");
+        }
+        if (!Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            throw new ConfigurationException($"{where}.name may hold only letters, digits, '-' and '_', not '{Name}'");
+        }
+        if (string.IsNullOrWhiteSpace(Address))
+        {
+            throw new ConfigurationException($"{where}.address is required");
+        }
+        if (Port is null)
+        {
+            throw new ConfigurationException($"{where}.port is required");
+        }
+        if (Port is < 1 or > 65535)
+        {
+            throw new ConfigurationException($"{where}.port must be between 1 and 65535, not {Port}");
+        }
+        if (string.IsNullOrEmpty(ClientId))
+        {
+            throw new ConfigurationException($"{where}.clientId is required");
+        }
+        if (UserName is null)
+        {
+            throw new ConfigurationException($"{where}.userName is required (empty for none)");
+        }
+        if (Password is null)
+        {
+            throw new ConfigurationException($"{where}.password is required (empty for none)");
+        }
+        if (ProtocolVersion is not (null or "5.0" or "3.1.1"))
+        {
+            throw new ConfigurationException($"{where}.protocolVersion must be \"5.0\" or \"3.1.1\", not \"{ProtocolVersion}\"");
+        }
+        CheckFilters(Forward, where + ".forward");
+        CheckFilters(Receive, where + ".receive");
+        if (Forward!.Count == 0 && Receive!.Count == 0)
+        {
+            throw new ConfigurationException($"{where}: forward and receive are both empty");
+        }
+        if (MaxQueuedMessages is null)
+        {
+            throw new ConfigurationException($"{where}.maxQueuedMessages is required");
+        }
+        if (MaxQueuedMessages < 1)
+        {
+            throw new ConfigurationException($"{where}.maxQueuedMessages must be at least 1, not {MaxQueuedMessages}");
+        }
+        if (MaxQueuedBytes is null)
+        {
+            throw new ConfigurationException($"{where}.maxQueuedBytes is required");
+        }
+        if (MaxQueuedBytes < 1)
+        {
+            throw new ConfigurationException($"{where}.maxQueuedBytes must be at least 1, not {MaxQueuedBytes}");
+        }
+        Tls?.Validate(where + ".tls");
+    }
+
+    private static void CheckFilters(List<string>? filters, string key)
+    {
+        if (filters is null)
+        {
+            throw new ConfigurationException($"{key} is required (an array of topic filters, may be empty)");
+        }
+        foreach (string filter in filters)
+        {
+            if (!TopicFilter.IsValid(filter) || filter.StartsWith("$share/", StringComparison.Ordinal))
+            {
+                throw new ConfigurationException($"{key}: '{filter}' is not a valid topic filter");
+            }
+        }
+    }
+
+    /// <summary>The bridge's options, its state file in <paramref name="dataFolder"/>.</summary>
+    public BridgeOptions ToOptions(string dataFolder, int sysInterval) => new()
+    {
+        Name = Name!,
+        Host = Address!,
+        Port = Port!.Value,
+        ClientId = ClientId!,
+        UserName = string.IsNullOrEmpty(UserName) ? null : UserName,
+        Password = string.IsNullOrEmpty(UserName) ? null : Password,
+        Tls = Tls?.ToOptions(),
+        ProtocolVersion = ProtocolVersion == "3.1.1" ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500,
+        Forward = Forward!,
+        Receive = Receive!,
+        MaxQueuedMessages = MaxQueuedMessages!.Value,
+        MaxQueuedBytes = MaxQueuedBytes!.Value,
+        StatePath = Path.Combine(dataFolder, "bridge-" + Name + ".db"),
+        SysInterval = sysInterval,
+    };
+}
