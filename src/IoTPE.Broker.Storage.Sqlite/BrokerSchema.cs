@@ -136,6 +136,16 @@ internal static class BrokerSchema
         """
         ALTER TABLE messages ADD COLUMN payload BLOB;
         """,
+        // Version 4: the highest message id the broker may have handed out (reserved in blocks), so
+        // that ids never come back after a restart, even when the messages with the highest ids
+        // were deleted before the stop: an in-process client may have recorded one elsewhere (the
+        // bridge names each forwarded message by it in its client's state file).
+        """
+        CREATE TABLE counters (
+            name TEXT NOT NULL PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>The schema version this release writes.</summary>

@@ -44,7 +44,10 @@ internal static class BrokerStateReader
                 ReadMessages(database),
                 ReadDeliveries(database),
                 ReadIncomingPacketIdentifiers(database),
-                ReadRetained(database));
+                ReadRetained(database))
+            {
+                MessageIdsReservedUpTo = database.QueryInt64("SELECT value FROM counters WHERE name = 'message_ids_reserved'") ?? 0,
+            };
             database.Execute("COMMIT");
             return state;
         }

@@ -31,6 +31,7 @@ internal sealed class BrokerWriteStatements
     private readonly SqliteStatement _removeIncoming;
     private readonly SqliteStatement _setRetained;
     private readonly SqliteStatement _clearRetained;
+    private readonly SqliteStatement _reserveMessageIds;
 
     /// <summary>Prepares every statement on <paramref name="database"/>.</summary>
     public BrokerWriteStatements(SqliteDatabase database)
@@ -59,6 +60,8 @@ internal sealed class BrokerWriteStatements
         _setRetained = database.Prepare(
             "INSERT INTO retained (topic, message_id) VALUES (?1, ?2) ON CONFLICT (topic) DO UPDATE SET message_id = excluded.message_id");
         _clearRetained = database.Prepare("DELETE FROM retained WHERE topic = ?1");
+        _reserveMessageIds = database.Prepare(
+            "INSERT INTO counters (name, value) VALUES ('message_ids_reserved', ?1) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)");
     }
 
     /// <summary>Applies one write; returns SQLITE_OK or SQLite's (extended) error code.</summary>
@@ -77,6 +80,7 @@ internal sealed class BrokerWriteStatements
         StoreOperationKind.RemoveIncomingPacketIdentifier => ExecuteByTextAndNumber(_removeIncoming, operation.Text!, operation.Number),
         StoreOperationKind.SetRetained => ExecuteByTextAndNumber(_setRetained, operation.Text!, operation.Number),
         StoreOperationKind.ClearRetained => ExecuteByText(_clearRetained, operation.Text!),
+        StoreOperationKind.ReserveMessageIds => ExecuteByNumber(_reserveMessageIds, operation.Number),
         _ => throw new InvalidOperationException($"{operation.Kind} is not a write."),
     };
 

@@ -232,6 +232,10 @@ public sealed class SqliteBrokerStore : IBrokerStore
     }
 
     /// <inheritdoc/>
+    public void ReserveMessageIds(long upTo) =>
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.ReserveMessageIds, null, null, upTo));
+
+    /// <inheritdoc/>
     public void ClearRetained(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);

@@ -16,5 +16,6 @@ internal enum StoreOperationKind : byte
     RemoveIncomingPacketIdentifier,
     SetRetained,
     ClearRetained,
+    ReserveMessageIds,
     WhenDurable,
 }

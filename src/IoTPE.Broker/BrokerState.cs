@@ -111,7 +111,21 @@ internal sealed class BrokerState
     public bool MayReceive(Session session, string topic) => session.Identity.IsInternal || Authorizer.CanReceive(session.Identity, topic);
 
     /// <summary>Store ids are chosen here, so that storing never needs a round trip.</summary>
-    public long NextMessageId() => ++_nextMessageId;
+    // Ids are reserved in the store a block at a time, one small write per block, so that none is
+    // handed out twice, not even across a restart (StoredBrokerState.MessageIdsReservedUpTo).
+    private const long MessageIdBlock = 100_000;
+    private long _messageIdsReservedUpTo;
+
+    public long NextMessageId()
+    {
+        long id = ++_nextMessageId;
+        if (id > _messageIdsReservedUpTo)
+        {
+            _messageIdsReservedUpTo = id + MessageIdBlock - 1;
+            Store.ReserveMessageIds(_messageIdsReservedUpTo);
+        }
+        return id;
+    }
 
     public void ContinueMessageIdsAfter(long id) => _nextMessageId = Math.Max(_nextMessageId, id);
 

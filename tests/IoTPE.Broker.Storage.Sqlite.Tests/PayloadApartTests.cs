@@ -80,7 +80,7 @@ public sealed class PayloadApartTests : IDisposable
         await using var store = new SqliteBrokerStore(_folder.Path);
         StoredMessage message = Assert.Single(store.Load().Messages);
 
-        Assert.Equal(3, DatabaseProbe.Scalar(path, "PRAGMA user_version"));
+        Assert.Equal(4, DatabaseProbe.Scalar(path, "PRAGMA user_version"));
         Assert.False(message.PayloadApart);
         Assert.Equal(packet, message.Packet);
         Assert.Null(store.ReadPayload(7));

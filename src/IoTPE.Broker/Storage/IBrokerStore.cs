@@ -63,6 +63,13 @@ public interface IBrokerStore : IAsyncDisposable
     /// <summary>Makes <paramref name="messageId"/> the retained message of <paramref name="topic"/>.</summary>
     void SetRetained(string topic, long messageId);
 
+    /// <summary>
+    /// Records that message ids up to <paramref name="upTo"/> may be in use, so that
+    /// <see cref="StoredBrokerState.MessageIdsReservedUpTo"/> never goes back. Enqueued before the
+    /// first message that uses such an id, so it commits with it or before it.
+    /// </summary>
+    void ReserveMessageIds(long upTo);
+
     /// <summary>Removes the retained message of <paramref name="topic"/>.</summary>
     void ClearRetained(string topic);
 

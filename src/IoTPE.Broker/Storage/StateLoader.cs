@@ -27,12 +27,10 @@ internal static class StateLoader
             }
             state.ContinueMessageIdsAfter(storedMessage.Id);
         }
-        // Ids must not come back after a restart either: an in-process client may have recorded one
-        // elsewhere (the bridge names each forwarded message by it in its client's state file), and
-        // the messages with the highest ids may have been deleted before the stop. Starting above
-        // the clock in microseconds-ish units keeps them increasing across restarts unless the
-        // clock went back; a million messages a second would be needed to catch up with it.
-        state.ContinueMessageIdsAfter(Math.Max(0, now) * 1000);
+        // Ids must not come back after a restart either, though the messages with the highest ids
+        // may have been deleted before the stop: an in-process client may have recorded one
+        // elsewhere (the bridge names each forwarded message by it in its client's state file).
+        state.ContinueMessageIdsAfter(stored.MessageIdsReservedUpTo);
 
         foreach (StoredSession s in stored.Sessions)
         {

@@ -62,4 +62,8 @@ public sealed record StoredBrokerState(
     IReadOnlyList<StoredMessage> Messages,
     IReadOnlyList<StoredDelivery> Deliveries,
     IReadOnlyList<StoredIncomingPacketIdentifier> IncomingPacketIdentifiers,
-    IReadOnlyList<StoredRetained> Retained);
+    IReadOnlyList<StoredRetained> Retained)
+{
+    /// <summary>The highest message id reserved before (see <see cref="IBrokerStore.ReserveMessageIds"/>); new ids start above it.</summary>
+    public long MessageIdsReservedUpTo { get; init; }
+}

@@ -88,6 +88,12 @@ internal sealed class WriteTrackingStore(IBrokerStore inner) : IBrokerStore
         inner.SetRetained(topic, messageId);
     }
 
+    public void ReserveMessageIds(long upTo)
+    {
+        HasUnrequestedWrites = true;
+        inner.ReserveMessageIds(upTo);
+    }
+
     public void ClearRetained(string topic)
     {
         HasUnrequestedWrites = true;

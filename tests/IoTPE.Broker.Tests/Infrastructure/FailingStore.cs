@@ -42,6 +42,8 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 
     public void ClearRetained(string topic) => inner.ClearRetained(topic);
 
+    public void ReserveMessageIds(long upTo) => inner.ReserveMessageIds(upTo);
+
     public void WhenDurable(Action<bool> callback)
     {
         bool failing = Failing;
