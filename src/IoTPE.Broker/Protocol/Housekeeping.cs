@@ -9,7 +9,8 @@ namespace IoTPE.Broker.Protocol;
 /// <summary>
 /// What happens with time rather than packets, once a second: keep-alive (MQTT 5.0 §3.1.2.10:
 /// one and a half times the Keep Alive without a packet ends the connection), CONNECT timeouts,
-/// delayed wills, session expiry (§4.1) and the $SYS counters.
+/// delayed wills, session expiry (§4.1), the $SYS counters, and memory given back after a wave of
+/// connections has gone (<see cref="MemoryRelease"/>).
 /// </summary>
 internal sealed class Housekeeping
 {
@@ -18,6 +19,7 @@ internal sealed class Housekeeping
     private readonly WillPublisher _wills;
     private readonly SysTopicPublisher _sys;
     private readonly List<Session> _scratch = [];
+    private readonly MemoryRelease _memory = new();
     private long? _lastSysAt;
 
     public Housekeeping(BrokerState state, SessionRegistry sessions, WillPublisher wills, SysTopicPublisher sys)
@@ -31,6 +33,7 @@ internal sealed class Housekeeping
     /// <summary>One round. Called under the broker lock.</summary>
     public void Tick()
     {
+        _memory.Observe(_state.Connections.Count);
         foreach (NetworkConnection connection in _state.Connections)
         {
             if (connection.IsClosing)
