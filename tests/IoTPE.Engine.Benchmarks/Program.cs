@@ -10,7 +10,7 @@ using IoTPE.TestSupport;
 // publishes what it receives, and measures (1) runs per second when a client publishes as fast as
 // the broker takes it, at QoS 0 and QoS 1 (durable run queue), and (2) latency from PUBLISH to the
 // script's output publish at a steady 1,000 runs/s.
-string repo = FindRepo();
+string repo = RepositoryRoot.Find();
 string binary = Environment.GetEnvironmentVariable("IOTPE_BINARY") ?? Path.Combine(repo, "artifacts", "linux-x64", "iotpe");
 string data = Directory.CreateTempSubdirectory("iotpe-engine-bench-").FullName;
 try
@@ -87,7 +87,7 @@ try
             await Task.Delay(5);
         }
         double[] sorted = [.. latencies.Order()];
-        Console.WriteLine($"latency at {Rate} runs/s (QoS {(int)qos} request, {sorted.Length} runs): p50 {Percentile(sorted, 0.50):F2} ms, p99 {Percentile(sorted, 0.99):F2} ms, max {sorted[^1]:F2} ms");
+        Console.WriteLine($"latency at {Rate} runs/s (QoS {(int)qos} request, {sorted.Length} runs): p50 {Percentiles.Of(sorted, 0.50):F2} ms, p99 {Percentiles.Of(sorted, 0.99):F2} ms, max {sorted[^1]:F2} ms");
 
     }
     server.Kill();
@@ -95,18 +95,4 @@ try
 finally
 {
     Directory.Delete(data, recursive: true);
-}
-
-static double Percentile(double[] sorted, double p) => sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(p * sorted.Length))];
-
-static string FindRepo()
-{
-    for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        if (File.Exists(Path.Combine(dir.FullName, "IoTPE.sln")))
-        {
-            return dir.FullName;
-        }
-    }
-    throw new InvalidOperationException("repository not found");
 }

@@ -14,7 +14,7 @@ using IoTPE.TestSupport;
 //     publishes right after the line is written, arrives (includes both MQTT hops).
 // Prints p50/p99/max in milliseconds. Options: [count] (default 2000 of each).
 int count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;
-string repo = FindRepo();
+string repo = RepositoryRoot.Find();
 string binary = Environment.GetEnvironmentVariable("IOTPE_BINARY") ?? Path.Combine(repo, "artifacts", "linux-x64", "iotpe");
 string data = Directory.CreateTempSubdirectory("iotpe-gpio-bench-").FullName;
 try
@@ -92,18 +92,4 @@ static async Task<double[]> MeasureAsync(int count, Func<int, Task> act, Semapho
 }
 
 static void Report(string what, double[] sorted) =>
-    Console.WriteLine($"{what} ({sorted.Length}): p50 {Percentile(sorted, 0.50):F2} ms, p99 {Percentile(sorted, 0.99):F2} ms, max {sorted[^1]:F2} ms");
-
-static double Percentile(double[] sorted, double p) => sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(p * sorted.Length))];
-
-static string FindRepo()
-{
-    for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        if (File.Exists(Path.Combine(dir.FullName, "IoTPE.sln")))
-        {
-            return dir.FullName;
-        }
-    }
-    throw new InvalidOperationException("repository not found");
-}
+    Console.WriteLine($"{what} ({sorted.Length}): p50 {Percentiles.Of(sorted, 0.50):F2} ms, p99 {Percentiles.Of(sorted, 0.99):F2} ms, max {sorted[^1]:F2} ms");

@@ -6,7 +6,7 @@ namespace IoTPE.EndToEnd.Tests.Infrastructure;
 internal static class IotpeBinary
 {
     /// <summary>The repository's root folder.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot { get; } = RepositoryRoot.Find();
 
     /// <summary>
     /// <c>$IOTPE_BINARY</c> if set, else <c>artifacts/&lt;rid&gt;/iotpe</c> as build/publish.sh leaves it.
@@ -34,16 +34,4 @@ internal static class IotpeBinary
         Architecture.Arm => "linux-arm",
         _ => "linux-x64",
     };
-
-    private static string FindRepoRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "IoTPE.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("Cannot find the repository root (IoTPE.sln) above " + AppContext.BaseDirectory);
-    }
 }
