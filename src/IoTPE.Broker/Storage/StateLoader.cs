@@ -1,3 +1,4 @@
+using IoTPE.Broker.Connections;
 using IoTPE.Broker.Monitoring;
 using IoTPE.Broker.Routing;
 using IoTPE.Broker.Security;
@@ -13,15 +14,19 @@ namespace IoTPE.Broker.Storage;
 /// </summary>
 internal static class StateLoader
 {
+    // Stored records above which loading is followed by a full collection.
+    private const int LargeState = 100_000;
+
     public static void Load(BrokerState state, SessionRegistry sessions)
     {
         StoredBrokerState stored = state.Store.Load();
         long now = state.NowUnixMs;
 
         var messages = new Dictionary<long, ApplicationMessage>();
+        var topics = new TopicNameCache();
         foreach (StoredMessage storedMessage in stored.Messages)
         {
-            if (StoredMessageCodec.Decode(storedMessage, state.Payloads) is { } message)
+            if (StoredMessageCodec.Decode(storedMessage, state.Payloads, topics) is { } message)
             {
                 messages[storedMessage.Id] = message;
             }
@@ -124,5 +129,12 @@ internal static class StateLoader
         state.Counters.Subscriptions = state.Subscriptions.Count;
         state.Counters.RetainedMessages = state.Retained.Count;
         state.Log.StateLoaded(stored.Sessions.Count, deliveries, state.Retained.Count);
+        if (stored.Messages.Count + stored.Deliveries.Count > LargeState)
+        {
+            // What loading read (the stored records, one copy of every packet) is garbage now, but
+            // a broker that has just started allocates little, so nothing would collect it soon:
+            // give it back at once rather than carry a start-up peak for hours.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using IoTPE.Broker.Connections;
 using IoTPE.Mqtt;
 
 namespace IoTPE.Broker.Storage;
@@ -38,7 +39,8 @@ internal static class StoredMessageCodec
     /// Rebuilds a stored message, or returns null when the bytes are not a valid PUBLISH. A payload
     /// stored apart stays on disk: the message comes back paged out to <paramref name="pager"/>.
     /// </summary>
-    public static ApplicationMessage? Decode(StoredMessage stored, ResidentPayloads pager)
+    /// <param name="topics">Shares one string and one UTF-8 array among the messages of a topic.</param>
+    public static ApplicationMessage? Decode(StoredMessage stored, ResidentPayloads pager, TopicNameCache topics)
     {
         var sequence = new ReadOnlySequence<byte>(stored.Packet);
         if (PacketFramer.TryReadFrame(sequence, PacketFramer.ProtocolMaximumPacketSize, out PacketFrame frame, out _, out _) != FrameStatus.Complete ||
@@ -47,8 +49,9 @@ internal static class StoredMessageCodec
         {
             return null;
         }
+        (string topic, byte[] topicUtf8) = topics.Get(packet.TopicName.Span);
         var message = new ApplicationMessage(
-            packet.GetTopicName(), packet.TopicName.ToArray(), packet.Payload.ToArray(), packet.QoS, packet.Retain, packet.Properties,
+            topic, topicUtf8, packet.Payload.ToArray(), packet.QoS, packet.Retain, packet.Properties,
             stored.PayloadApart ? stored.PayloadLength : packet.Payload.Length)
         {
             ExpiresAtUnixMs = stored.ExpiresAtUnixMs,
