@@ -63,6 +63,7 @@ public sealed class Bridge : IAsyncDisposable
             ProtocolVersion = options.ProtocolVersion,
             StatePath = options.StatePath,
             MaxInflight = options.MaxInflight,
+            KeepAlive = options.KeepAlive,
             // A message the local broker cannot take now (its disk reserve, a full queue) is retried
             // for as long as it takes: dead-lettering it would lose it.
             HandlerMaxAttempts = null,
@@ -98,7 +99,9 @@ public sealed class Bridge : IAsyncDisposable
         foreach (string filter in _options.Receive)
         {
             // Completes at SUBACK, which may be much later: not awaited.
-            _ = _client.SubscribeAsync(filter, OnRemoteMessageAsync, QualityOfService.ExactlyOnce, _stopping.Token)
+            // No Local (5.0): what this bridge forwards does not come back through a receive filter
+            // that also matches it. A 3.1.1 remote cannot be asked (documented limit).
+            _ = _client.SubscribeAsync(filter, OnRemoteMessageAsync, QualityOfService.ExactlyOnce, noLocal: true, _stopping.Token)
                 .ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         await _client.StartAsync(_stopping.Token).ConfigureAwait(false);
