@@ -113,8 +113,9 @@ public sealed class Bridge : IAsyncDisposable
     /// <summary>The bridge's state now.</summary>
     public BridgeStatus GetStatus()
     {
-        (long messages, long bytes, long refused) = _local?.ReadQueue() ?? default;
-        return new BridgeStatus(Name, _client.IsConnected, messages, bytes, Interlocked.Read(ref _forwarded), Interlocked.Read(ref _received),
+        (long messages, long bytes, long refused, long oldestStoredAt) = _local?.ReadQueue() ?? default;
+        long oldestAge = oldestStoredAt == 0 ? 0 : Math.Max(0, (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - oldestStoredAt) / 1000);
+        return new BridgeStatus(Name, _client.IsConnected, messages, bytes, oldestAge, Interlocked.Read(ref _forwarded), Interlocked.Read(ref _received),
             refused, Interlocked.Read(ref _dropped), Volatile.Read(ref _lastError));
     }
 
@@ -260,6 +261,7 @@ public sealed class Bridge : IAsyncDisposable
         PublishSys(prefix + "connected", status.Connected ? "1" : "0");
         PublishSys(prefix + "queued messages", status.QueuedMessages.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "queued bytes", status.QueuedBytes.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "oldest queued age", status.OldestQueuedAgeSeconds.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "forwarded", status.Forwarded.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "received", status.Received.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "refused", status.Refused.ToString(CultureInfo.InvariantCulture));
