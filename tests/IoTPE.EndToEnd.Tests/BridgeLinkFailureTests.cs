@@ -50,7 +50,11 @@ public sealed class BridgeLinkFailureTests
 
         await using IotpeServer edge = await BridgeTests.StartEdgeAsync(central.Port, forward: [$"/{Account}/fwd/#"], receive: [],
             userName: Account, password: "secret");
-        await BridgeTests.PublishAtEdgeAsync(edge, topic, "login");
+        // The same account at the edge: its topics are its own on both sides.
+        int reloads = edge.CountOutput("Accounts reloaded");
+        await edge.AddAccountAsync(Account, "secret");
+        Assert.True(await edge.WaitForOutputAsync("Accounts reloaded", reloads + 1, TimeSpan.FromSeconds(10)), edge.Output);
+        await BridgeTests.PublishAtEdgeAsync(edge, topic, "login", credentials: $"{Account}:secret");
         Assert.True(await edge.WaitForOutputAsync("Bridge central: not connected", 2, TimeSpan.FromSeconds(30)), edge.Output);
         Assert.Empty(BridgeTests.SequenceNumbers(subscriber));
         Assert.DoesNotContain("Bridge central: connected", edge.Output, StringComparison.Ordinal);
@@ -71,12 +75,13 @@ public sealed class BridgeLinkFailureTests
 
         Assert.True(await subscriber.WaitUntilAsync(() => BridgeTests.SequenceNumbers(subscriber).Count >= 200, TimeSpan.FromSeconds(30)), subscriber.Error + edge.Output);
         await mosquitto.StopAsync(); // SIGTERM: Mosquitto saves its persistence file on the way out
+        Assert.True(File.Exists(Path.Combine(mosquitto.Folder, "mosquitto.db")), mosquitto.Log);
         Assert.True(BridgeTests.SequenceNumbers(subscriber).Count < BridgeTests.Messages, "the backlog drained before the stop; nothing was tested");
         await mosquitto.StartAgainAsync();
 
         // Mosquitto does not keep the bridge's QoS 2 state as iotpe does, so only "none lost" holds.
         Assert.True(await subscriber.WaitUntilAsync(() => BridgeTests.SequenceNumbers(subscriber).Count >= BridgeTests.Messages, TimeSpan.FromSeconds(60)),
-            $"{BridgeTests.SequenceNumbers(subscriber).Count} of {BridgeTests.Messages} arrived: " + subscriber.Error + edge.Output);
+            $"{BridgeTests.SequenceNumbers(subscriber).Count} of {BridgeTests.Messages} arrived: " + subscriber.Error + edge.Output + mosquitto.Log);
         Assert.Equal(Enumerable.Range(1, BridgeTests.Messages), BridgeTests.SequenceNumbers(subscriber).Order());
     }
 
@@ -101,6 +106,12 @@ public sealed class BridgeLinkFailureTests
 
         public int Port { get; }
 
+        /// <summary>Where its configuration, persistence file and log are.</summary>
+        public string Folder => _folder;
+
+        /// <summary>Mosquitto's log so far, for failure messages.</summary>
+        public string Log => File.Exists(Path.Combine(_folder, "mosquitto.log")) ? File.ReadAllText(Path.Combine(_folder, "mosquitto.log")) : "";
+
         public static async Task<MosquittoCentral> StartAsync()
         {
             string folder = Directory.CreateTempSubdirectory("iotpe-mosquitto-").FullName;
@@ -110,6 +121,13 @@ public sealed class BridgeLinkFailureTests
             probe.Stop();
             // A queue and an inflight window large enough that Mosquitto itself drops nothing for the
             // subscriber; persistence so that its state survives the stop.
+            // Mosquitto started as root runs as the user "mosquitto": it must be able to write there.
+            if (OperatingSystem.IsWindows())
+            {
+                throw new PlatformNotSupportedException("Mosquitto tests run on Linux");
+            }
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead |
+                UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
             await File.WriteAllTextAsync(Path.Combine(folder, "mosquitto.conf"), $"""
                 listener {port} 127.0.0.1
                 allow_anonymous true
@@ -117,6 +135,7 @@ public sealed class BridgeLinkFailureTests
                 max_queued_messages 1000000
                 persistence true
                 persistence_location {folder}/
+                log_dest file {folder}/mosquitto.log
                 """);
             var central = new MosquittoCentral(folder, port);
             await central.StartAgainAsync();

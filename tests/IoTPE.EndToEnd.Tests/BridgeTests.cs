@@ -198,20 +198,20 @@ public sealed class BridgeTests
     private static Task PublishAtEdgeAsync(IotpeServer edge, string name) => PublishAtEdgeAsync(edge, $"fwd/{name}", name);
 
     /// <summary>Publishes 1..<see cref="Messages"/> at QoS 2 to <paramref name="topic"/> at the edge and waits until every one was acknowledged.</summary>
-    internal static async Task PublishAtEdgeAsync(IotpeServer edge, string topic, string name)
+    internal static async Task PublishAtEdgeAsync(IotpeServer edge, string topic, string name, string? credentials = null)
     {
-        using OutputCollector publisher = StartPublisherAtEdge(edge, topic, name);
+        using OutputCollector publisher = StartPublisherAtEdge(edge, topic, name, credentials: credentials);
         Assert.True(await publisher.WaitForLineAsync(l => l == "done", TimeSpan.FromSeconds(60)), publisher.Error);
     }
 
     /// <summary>
     /// Starts publishing 1..<see cref="Messages"/> at QoS 2 to <paramref name="topic"/> at the edge
     /// (window 100); with <paramref name="slowAfter"/>, 2 ms between messages after that many, so the
-    /// stream is still running when a test acts on it.
+    /// stream is still running when a test acts on it. <paramref name="credentials"/>: <c>user:password</c>, or null.
     /// </summary>
-    internal static OutputCollector StartPublisherAtEdge(IotpeServer edge, string topic, string name, int? slowAfter = null)
+    internal static OutputCollector StartPublisherAtEdge(IotpeServer edge, string topic, string name, int? slowAfter = null, string? credentials = null)
     {
-        List<string> arguments = [$"mqtt://127.0.0.1:{edge.Port}", topic, "2", Messages.ToString(CultureInfo.InvariantCulture), $"edge-pub-{name}", "5", "100"];
+        List<string> arguments = [$"mqtt://{(credentials is null ? "" : credentials + "@")}127.0.0.1:{edge.Port}", topic, "2", Messages.ToString(CultureInfo.InvariantCulture), $"edge-pub-{name}", "5", "100"];
         if (slowAfter is { } n)
         {
             arguments.Add(n.ToString(CultureInfo.InvariantCulture));
