@@ -168,15 +168,18 @@ public sealed class BridgeTests
         Assert.Contains(expected, run.StandardError, StringComparison.Ordinal);
     }
 
-    /// <summary>Starts an edge <c>iotpe</c> with one bridge <c>central</c> to 127.0.0.1:<paramref name="centralPort"/>.</summary>
+    /// <summary>
+    /// Starts an edge <c>iotpe</c> with one bridge <c>central</c> to 127.0.0.1:<paramref name="centralPort"/>;
+    /// <paramref name="extraKeys"/> are added to the bridge's entry, <paramref name="extraConfig"/> to the file's top level (each ending in a comma).
+    /// </summary>
     internal static async Task<IotpeServer> StartEdgeAsync(int centralPort, string[]? forward = null, string[]? receive = null, long maxQueuedMessages = 1_000_000,
-        string userName = "", string password = "", string extraKeys = "")
+        string userName = "", string password = "", string extraKeys = "", string extraConfig = "")
     {
         string folder = Directory.CreateTempSubdirectory("iotpe-edge-").FullName;
         string config = Path.Combine(folder, "edge.json");
         string Filters(string[] filters) => string.Join(", ", filters.Select(f => "\"" + f + "\""));
         await File.WriteAllTextAsync(config, $$"""
-            { "bridges": [ { "name": "central", "address": "127.0.0.1", "port": {{centralPort}}, "clientId": "edge-7",
+            { {{extraConfig}} "bridges": [ { "name": "central", "address": "127.0.0.1", "port": {{centralPort}}, "clientId": "edge-7",
                              "userName": "{{userName}}", "password": "{{password}}", {{extraKeys}}
                              "forward": [{{Filters(forward ?? ["fwd/#"])}}], "receive": [{{Filters(receive ?? ["cmd/#"])}}],
                              "maxQueuedMessages": {{maxQueuedMessages}}, "maxQueuedBytes": 1000000000 } ] }

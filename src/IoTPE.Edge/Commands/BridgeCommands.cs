@@ -62,7 +62,9 @@ internal static class BridgeCommands
                     ? Math.Max(0, (now - storedAt) / 1000).ToString(CultureInfo.InvariantCulture) + " s"
                     : bridge.QueuedMessages == 0 ? "0 s" : "unknown";
                 output.WriteLine($"  oldest queued age: {age}");
-                output.WriteLine($"  pending at the remote client: {(bridge.PendingInClient is { } pending ? pending.ToString(CultureInfo.InvariantCulture) : "no state file")}");
+                string pending = bridge.PendingInClient is { } count ? count.ToString(CultureInfo.InvariantCulture)
+                    : bridge.StateFileInUse ? "not readable while the broker runs (it holds bridge-" + bridge.Name + ".db)" : "no state file";
+                output.WriteLine($"  pending at the remote client: {pending}");
                 output.WriteLine($"  connected: not knowable from the files (read $SYS/broker/bridge/{bridge.Name}/connected)");
             }
             return 0;

@@ -13,8 +13,9 @@ namespace IoTPE.Edge.Commands;
 /// <param name="QueuedMessages">Deliveries queued or in flight to the bridge's local session.</param>
 /// <param name="QueuedBytes">Their bytes as the broker counts them (topic, payload and 64 per delivery), within the size of their MQTT properties.</param>
 /// <param name="OldestStoredAtUnixMs">When the oldest of them was stored (Unix ms), or null when none is queued or the time is unknown (stored before schema 5).</param>
-/// <param name="PendingInClient">Publishes in the client's state file not yet completed by the remote, or null without a state file.</param>
-internal sealed record StoredBridgeState(string Name, long QueuedMessages, long QueuedBytes, long? OldestStoredAtUnixMs, long? PendingInClient)
+/// <param name="PendingInClient">Publishes in the client's state file not yet completed by the remote, or null when it cannot be read.</param>
+/// <param name="StateFileInUse">The running broker holds the client's state file (the client locks it exclusively), so <paramref name="PendingInClient"/> is not known.</param>
+internal sealed record StoredBridgeState(string Name, long QueuedMessages, long QueuedBytes, long? OldestStoredAtUnixMs, long? PendingInClient, bool StateFileInUse)
 {
     private const string SessionPrefix = "$iotpe/bridge/";
     private const string StateFilePrefix = "bridge-";
@@ -73,12 +74,22 @@ internal sealed record StoredBridgeState(string Name, long QueuedMessages, long 
             }
         }
         long? pending = null;
+        bool inUse = false;
         string statePath = Path.Combine(dataFolder, StateFilePrefix + name + ".db");
         if (File.Exists(statePath))
         {
             using SqliteDatabase state = SqliteDatabase.OpenReadOnly(statePath);
-            pending = state.QueryInt64("SELECT count(*) FROM outgoing");
+            try
+            {
+                pending = state.QueryInt64("SELECT count(*) FROM outgoing");
+            }
+            catch (SqliteStoreException e) when ((e.ResultCode & 0xFF) == 5)
+            {
+                // SQLITE_BUSY: the running client holds its file in exclusive locking mode (one owner
+                // at a time), so only $SYS knows what it has in flight.
+                inUse = true;
+            }
         }
-        return new StoredBridgeState(name, messages, bytes, oldest, pending);
+        return new StoredBridgeState(name, messages, bytes, oldest, pending, inUse);
     }
 }
