@@ -63,6 +63,7 @@ public sealed class Bridge : IAsyncDisposable
             ProtocolVersion = options.ProtocolVersion,
             StatePath = options.StatePath,
             MaxInflight = options.MaxInflight,
+            KeepAlive = options.KeepAlive,
             // A message the local broker cannot take now (its disk reserve, a full queue) is retried
             // for as long as it takes: dead-lettering it would lose it.
             HandlerMaxAttempts = null,
@@ -98,7 +99,9 @@ public sealed class Bridge : IAsyncDisposable
         foreach (string filter in _options.Receive)
         {
             // Completes at SUBACK, which may be much later: not awaited.
-            _ = _client.SubscribeAsync(filter, OnRemoteMessageAsync, QualityOfService.ExactlyOnce, _stopping.Token)
+            // No Local (5.0): what this bridge forwards does not come back through a receive filter
+            // that also matches it. A 3.1.1 remote cannot be asked (documented limit).
+            _ = _client.SubscribeAsync(filter, OnRemoteMessageAsync, QualityOfService.ExactlyOnce, noLocal: true, _stopping.Token)
                 .ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         await _client.StartAsync(_stopping.Token).ConfigureAwait(false);
@@ -110,8 +113,9 @@ public sealed class Bridge : IAsyncDisposable
     /// <summary>The bridge's state now.</summary>
     public BridgeStatus GetStatus()
     {
-        (long messages, long bytes, long refused) = _local?.ReadQueue() ?? default;
-        return new BridgeStatus(Name, _client.IsConnected, messages, bytes, Interlocked.Read(ref _forwarded), Interlocked.Read(ref _received),
+        (long messages, long bytes, long refused, long oldestStoredAt) = _local?.ReadQueue() ?? default;
+        long oldestAge = oldestStoredAt == 0 ? 0 : Math.Max(0, (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - oldestStoredAt) / 1000);
+        return new BridgeStatus(Name, _client.IsConnected, messages, bytes, oldestAge, Interlocked.Read(ref _forwarded), Interlocked.Read(ref _received),
             refused, Interlocked.Read(ref _dropped), Volatile.Read(ref _lastError));
     }
 
@@ -257,6 +261,7 @@ public sealed class Bridge : IAsyncDisposable
         PublishSys(prefix + "connected", status.Connected ? "1" : "0");
         PublishSys(prefix + "queued messages", status.QueuedMessages.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "queued bytes", status.QueuedBytes.ToString(CultureInfo.InvariantCulture));
+        PublishSys(prefix + "oldest queued age", status.OldestQueuedAgeSeconds.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "forwarded", status.Forwarded.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "received", status.Received.ToString(CultureInfo.InvariantCulture));
         PublishSys(prefix + "refused", status.Refused.ToString(CultureInfo.InvariantCulture));

@@ -51,6 +51,12 @@ public sealed class BridgeOptions
     /// <summary>Publishes in flight to the remote at once, further capped by its Receive Maximum. Default 100.</summary>
     public ushort MaxInflight { get; init; } = 100;
 
+    /// <summary>
+    /// The MQTT keep alive with the remote: a link that has gone silent (cut without a FIN) is noticed
+    /// within about twice this and reconnected. Default 30 s.
+    /// </summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Seconds between two publications of the bridge's <c>$SYS</c> topics; 0 publishes none. Default 10.</summary>
     public int SysInterval { get; init; } = 10;
 

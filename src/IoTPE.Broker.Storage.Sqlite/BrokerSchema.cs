@@ -146,6 +146,12 @@ internal static class BrokerSchema
             value INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        // Version 5: when each message was stored, so that the age of a queue's oldest message (the
+        // bridge's "oldest queued age") is known after a restart and to `iotpe bridge status`, which
+        // reads the file while the broker is stopped. Rows stored before have NULL.
+        """
+        ALTER TABLE messages ADD COLUMN stored_at_unix_ms INTEGER;
+        """,
     ];
 
     /// <summary>The schema version this release writes.</summary>

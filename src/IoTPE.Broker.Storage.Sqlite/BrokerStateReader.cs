@@ -91,7 +91,7 @@ internal static class BrokerStateReader
     {
         var messages = new List<StoredMessage>();
         using SqliteStatement query = database.Prepare(
-            "SELECT id, packet, expires_at_unix_ms, publisher, publisher_user_name, length(payload) FROM messages ORDER BY id");
+            "SELECT id, packet, expires_at_unix_ms, publisher, publisher_user_name, length(payload), stored_at_unix_ms FROM messages ORDER BY id");
         while (query.StepRow())
         {
             long? payloadLength = query.ReadNullableInt64(5);
@@ -104,6 +104,7 @@ internal static class BrokerStateReader
             {
                 PayloadApart = payloadLength is not null,
                 PayloadLength = (int)(payloadLength ?? 0),
+                StoredAtUnixMs = query.ReadNullableInt64(6),
             });
         }
         return messages;

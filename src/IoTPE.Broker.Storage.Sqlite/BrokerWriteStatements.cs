@@ -49,7 +49,7 @@ internal sealed class BrokerWriteStatements
             "ON CONFLICT (client_id, topic_filter) DO UPDATE SET options = excluded.options, subscription_identifier = excluded.subscription_identifier");
         _deleteSubscription = database.Prepare("DELETE FROM subscriptions WHERE client_id = ?1 AND topic_filter = ?2");
         _insertMessage = database.Prepare(
-            "INSERT INTO messages (id, packet, expires_at_unix_ms, publisher, publisher_user_name, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+            "INSERT INTO messages (id, packet, expires_at_unix_ms, publisher, publisher_user_name, payload, stored_at_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
         _deleteMessage = database.Prepare("DELETE FROM messages WHERE id = ?1");
         _insertDelivery = database.Prepare(
             "INSERT INTO deliveries (client_id, sequence, message_id, qos, retain, released, subscription_identifiers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -136,6 +136,7 @@ internal sealed class BrokerWriteStatements
         {
             _insertMessage.BindNull(6);
         }
+        _insertMessage.BindInt64(7, message.StoredAtUnixMs);
         return _insertMessage.Execute();
     }
 

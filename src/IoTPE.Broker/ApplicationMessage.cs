@@ -124,6 +124,12 @@ public sealed class ApplicationMessage
     internal long StoreId { get; set; }
 
     /// <summary>
+    /// When the broker first stored it (Unix milliseconds, the broker's clock), or 0 while it is not
+    /// stored or when stored before release 5 of the store: how long a queue's oldest message waited.
+    /// </summary>
+    public long StoredAtUnixMs { get; internal set; }
+
+    /// <summary>
     /// How many stored rows refer to this message: deliveries to persistent sessions and a retained
     /// entry. When it drops to zero the stored message is deleted.
     /// </summary>

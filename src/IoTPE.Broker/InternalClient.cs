@@ -55,16 +55,39 @@ public sealed class InternalClient : IDurableSession
 
     /// <summary>
     /// The session's queue as of now (one pass through the broker's lock): deliveries queued and in
-    /// flight, their bytes (counted only with a <see cref="SessionQueueLimit"/>), and the QoS 1/2
-    /// PUBLISHes refused to their publishers because it was full.
+    /// flight, their bytes (counted only with a <see cref="SessionQueueLimit"/>), the QoS 1/2
+    /// PUBLISHes refused to their publishers because it was full, and when the oldest message of the
+    /// queue was stored (Unix milliseconds; 0 when the queue is empty or that time is unknown).
     /// </summary>
-    public (long Messages, long Bytes, long Refused) ReadQueue()
+    public (long Messages, long Bytes, long Refused, long OldestStoredAtUnixMs) ReadQueue()
     {
-        (long, long, long) result = default;
+        (long, long, long, long) result = default;
         _state.RunPass(() => result = (
             (_session.HasQueued ? _session.Queued.Count : 0) + (_session.HasInFlight ? _session.InFlight.Count : 0),
-            _session.QueuedBytes, _session.RefusedMessages));
+            _session.QueuedBytes, _session.RefusedMessages, OldestStoredAtUnixMs()));
         return result;
+    }
+
+    // Under the broker's lock. The queue is in arrival order, so its head is its oldest; in-flight
+    // deliveries (at most the client's window) are all looked at, as acknowledgements leave gaps.
+    private long OldestStoredAtUnixMs()
+    {
+        long oldest = long.MaxValue;
+        if (_session.HasInFlight)
+        {
+            foreach (Delivery delivery in _session.InFlight.Values)
+            {
+                if (delivery.Message.StoredAtUnixMs is > 0 and long storedAt && storedAt < oldest)
+                {
+                    oldest = storedAt;
+                }
+            }
+        }
+        if (_session.HasQueued && _session.Queued.Peek().Message.StoredAtUnixMs is > 0 and long queuedAt && queuedAt < oldest)
+        {
+            oldest = queuedAt;
+        }
+        return oldest == long.MaxValue ? 0 : oldest;
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ namespace IoTPE.Client;
 /// (<see cref="MqttClientOptions.ReconnectProbeInterval"/>); <see cref="ConnectionStateChanged"/> reports each change.
 /// </description></item>
 /// </list>
-/// Register handlers (<see cref="SubscribeAsync"/>, <see cref="RegisterCommandAsync(string, Func{JsonElement, CancellationToken, ValueTask{JsonElement}}, CancellationToken)"/>)
+/// Register handlers (<see cref="SubscribeAsync(string, Func{MqttMessage, CancellationToken, ValueTask}, QualityOfService, CancellationToken)"/>, <see cref="RegisterCommandAsync(string, Func{JsonElement, CancellationToken, ValueTask{JsonElement}}, CancellationToken)"/>)
 /// before or right after <see cref="StartAsync"/>: a persistent session's messages may arrive at once, and they wait
 /// for their handler (<see cref="MqttClientOptions.UnhandledMessageTimeout"/>).
 /// The state file is SQLite, bound by IoTPE.Sqlite (the system's <c>libsqlite3</c>, or the one linked into a NativeAOT host).
@@ -336,16 +336,35 @@ public sealed class MqttClient : IAsyncDisposable
     /// <param name="qos">The maximum QoS the broker may deliver with (QoS 2 unless told otherwise).</param>
     /// <param name="cancellationToken">Stops waiting for SUBACK (the subscription stays registered).</param>
     /// <exception cref="MqttRejectedException">The broker refused the subscription.</exception>
-    public Task SubscribeAsync(string topicFilter, Func<MqttMessage, CancellationToken, ValueTask> handler, QualityOfService qos = QualityOfService.ExactlyOnce, CancellationToken cancellationToken = default)
+    public Task SubscribeAsync(string topicFilter, Func<MqttMessage, CancellationToken, ValueTask> handler, QualityOfService qos = QualityOfService.ExactlyOnce, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(topicFilter, handler, qos, noLocal: false, cancellationToken);
+
+    /// <summary>
+    /// Subscribes as <see cref="SubscribeAsync(string, Func{MqttMessage, CancellationToken, ValueTask}, QualityOfService, CancellationToken)"/>
+    /// does, and with <paramref name="noLocal"/> asks an MQTT 5.0 broker not to send this client the messages it published
+    /// itself (No Local, spec 3.8.3.1): a topic that is both published and subscribed to, as by a bridge, does not come back.
+    /// MQTT 3.1.1 has no such option: with a 3.1.1 broker the subscription is made without it.
+    /// </summary>
+    /// <param name="topicFilter">A topic filter (wildcards allowed; not <c>$share/…</c> with <paramref name="noLocal"/>, which the spec forbids).</param>
+    /// <param name="handler">Handles one message; throws to have it retried. Its token is cancelled when the client is disposed.</param>
+    /// <param name="qos">The maximum QoS the broker may deliver with.</param>
+    /// <param name="noLocal">Ask the broker not to send this client its own messages (MQTT 5.0 only).</param>
+    /// <param name="cancellationToken">Stops waiting for SUBACK (the subscription stays registered).</param>
+    /// <exception cref="MqttRejectedException">The broker refused the subscription.</exception>
+    public Task SubscribeAsync(string topicFilter, Func<MqttMessage, CancellationToken, ValueTask> handler, QualityOfService qos, bool noLocal, CancellationToken cancellationToken = default)
     {
         ValidateFilter(topicFilter);
         ArgumentNullException.ThrowIfNull(handler);
+        if (noLocal && SharedSubscription.TryParse(topicFilter, out _))
+        {
+            throw new ArgumentException("No Local cannot be set on a shared subscription (spec 3.8.3.1).", nameof(noLocal));
+        }
         DeliveryHandler wrapped = async (message, token) =>
         {
             await handler(message, token).ConfigureAwait(false);
             return null;
         };
-        return SubscribeCoreAsync([new Subscription(topicFilter, qos, SubscriptionKind.Event, wrapped)], cancellationToken);
+        return SubscribeCoreAsync([new Subscription(topicFilter, qos, SubscriptionKind.Event, wrapped) { NoLocal = noLocal }], cancellationToken);
     }
 
     /// <summary>
@@ -466,7 +485,7 @@ public sealed class MqttClient : IAsyncDisposable
     /// <summary>
     /// Receives the results of a command's calls: subscribes (QoS 2) to <c>&lt;topic&gt;/resolve</c> and
     /// <c>&lt;topic&gt;/reject</c>. Every subscribed client gets every result, so match
-    /// <see cref="CommandResult.MessageId"/>. Results are delivered like events (<see cref="SubscribeAsync"/>): a
+    /// <see cref="CommandResult.MessageId"/>. Results are delivered like events (<see cref="SubscribeAsync(string, Func{MqttMessage, CancellationToken, ValueTask}, QualityOfService, CancellationToken)"/>): a
     /// failing handler is retried, and a result arriving while this client is offline waits in its session.
     /// </summary>
     /// <param name="topic">The command's topic (a topic name, or a filter with '+' levels).</param>

@@ -117,7 +117,7 @@ public sealed record MqttClientOptions
     /// can never be handled holds its acknowledgement slot for ever, and enough of them stop the broker from sending
     /// anything (its receive window is full). QoS 2 attempts are counted across restarts, so a message that crashes
     /// the process each time it is handled is dead-lettered too, instead of crashing it for ever.
-    /// See <see cref="MqttClient.SubscribeAsync"/>.
+    /// See <see cref="MqttClient.SubscribeAsync(string, Func{MqttMessage, CancellationToken, ValueTask}, QualityOfService, CancellationToken)"/>.
     /// </summary>
     public int? HandlerMaxAttempts { get; init; } = 20;
 

@@ -20,6 +20,7 @@ internal static class IotpeCommandLine
         root.Subcommands.Add(AccountCommands.BuildAccount());
         root.Subcommands.Add(AccountCommands.BuildGrant());
         root.Subcommands.Add(ScriptCommands.Build());
+        root.Subcommands.Add(BridgeCommands.Build());
         return root;
     }
 }

@@ -25,11 +25,19 @@ public sealed class SqliteDatabase : IDisposable
     public sqlite3 Handle => _handle;
 
     /// <summary>Opens (creating if missing) a database file for reading and writing.</summary>
-    public static SqliteDatabase Open(string path)
+    public static SqliteDatabase Open(string path) =>
+        // NOMUTEX: the owner already serializes access, so SQLite's per-call mutex would be pure cost.
+        Open(path, raw.SQLITE_OPEN_READWRITE | raw.SQLITE_OPEN_CREATE | raw.SQLITE_OPEN_NOMUTEX);
+
+    /// <summary>
+    /// Opens an existing database file only to read it (a status command looking at a running
+    /// broker's files): nothing is created or written, so it cannot disturb the owner.
+    /// </summary>
+    public static SqliteDatabase OpenReadOnly(string path) => Open(path, raw.SQLITE_OPEN_READONLY | raw.SQLITE_OPEN_NOMUTEX);
+
+    private static SqliteDatabase Open(string path, int flags)
     {
         SqliteRuntime.Initialize();
-        // NOMUTEX: the owner already serializes access, so SQLite's per-call mutex would be pure cost.
-        int flags = raw.SQLITE_OPEN_READWRITE | raw.SQLITE_OPEN_CREATE | raw.SQLITE_OPEN_NOMUTEX;
         int rc = raw.sqlite3_open_v2(path, out sqlite3 handle, flags, null);
         if (rc != raw.SQLITE_OK)
         {

@@ -80,10 +80,11 @@ public sealed class PayloadApartTests : IDisposable
         await using var store = new SqliteBrokerStore(_folder.Path);
         StoredMessage message = Assert.Single(store.Load().Messages);
 
-        Assert.Equal(4, DatabaseProbe.Scalar(path, "PRAGMA user_version"));
+        Assert.Equal(5, DatabaseProbe.Scalar(path, "PRAGMA user_version"));
         Assert.False(message.PayloadApart);
         Assert.Equal(packet, message.Packet);
         Assert.Null(store.ReadPayload(7));
+        Assert.Null(message.StoredAtUnixMs); // stored before schema 5: when is not known
     }
 
     private static StoredMessage Apart(long id, byte[] payload) =>

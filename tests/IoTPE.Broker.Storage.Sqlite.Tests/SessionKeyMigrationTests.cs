@@ -38,7 +38,7 @@ public sealed class SessionKeyMigrationTests : IDisposable
         await using var store = new SqliteBrokerStore(_folder.Path);
         StoredBrokerState state = store.Load();
 
-        Assert.Equal(4, DatabaseProbe.Scalar(path, "PRAGMA user_version"));
+        Assert.Equal(5, DatabaseProbe.Scalar(path, "PRAGMA user_version"));
         Assert.Equal(
             [
                 new StoredSession("$iotpe/engine", 5, uint.MaxValue, null, null), new StoredSession(":aa:bb", 4, 60, null, null),

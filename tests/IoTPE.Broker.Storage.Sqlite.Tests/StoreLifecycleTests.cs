@@ -113,7 +113,7 @@ public sealed class StoreLifecycleTests : IDisposable
         await using var store = new SqliteBrokerStore(_folder.Path);
 
         Assert.Equal("wal", DatabaseProbe.Text(store.DatabasePath, "PRAGMA journal_mode"));
-        Assert.Equal(4, DatabaseProbe.Scalar(store.DatabasePath, "PRAGMA user_version"));
+        Assert.Equal(5, DatabaseProbe.Scalar(store.DatabasePath, "PRAGMA user_version"));
         Assert.Equal(7, DatabaseProbe.Scalar(store.DatabasePath, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"));
     }
 

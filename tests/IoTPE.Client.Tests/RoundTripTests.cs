@@ -126,6 +126,32 @@ public sealed class RoundTripTests(BrokerFixture brokers)
     }
 
     [Theory]
+    [InlineData("iotpe", MqttProtocolVersion.V500, false)]
+    [InlineData("mosquitto", MqttProtocolVersion.V500, false)]
+    [InlineData("iotpe", MqttProtocolVersion.V311, true)] // 3.1.1 has no No Local: the broker is not asked
+    public async Task No_Local_keeps_the_clients_own_messages_from_coming_back(string brokerName, MqttProtocolVersion version, bool comesBack)
+    {
+        TestBroker broker = brokers.Get(brokerName);
+        await using var clients = new TestClients();
+        string topic = $"nolocal/{Guid.NewGuid():N}";
+        var log = new MessageLog();
+        MqttClient client = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("self"), version));
+        await client.SubscribeAsync(topic, log.Handler, QualityOfService.ExactlyOnce, noLocal: true).WaitAsync(TimeSpan.FromSeconds(10));
+        MqttClient other = await clients.StartAsync(clients.Options(broker, TestClients.NewClientId("other"), version));
+
+        await client.PublishAsync(topic, "own").WaitAsync(TimeSpan.FromSeconds(10));
+        await other.PublishAsync(topic, "other").WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The broker routed "own" before "other", and delivers them to one session in order: "other" is the sentinel.
+        Assert.True(await log.WaitForPayloadAsync("other"));
+        if (comesBack)
+        {
+            Assert.True(await log.WaitForCountAsync(2));
+        }
+        Assert.Equal(comesBack ? ["other", "own"] : ["other"], log.Payloads.Order());
+    }
+
+    [Theory]
     [InlineData("iotpe", MqttProtocolVersion.V311)]
     [InlineData("mosquitto", MqttProtocolVersion.V500)]
     public async Task A_retained_message_reaches_a_later_subscriber_once(string brokerName, MqttProtocolVersion version)

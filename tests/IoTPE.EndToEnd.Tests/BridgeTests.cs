@@ -14,7 +14,7 @@ namespace IoTPE.EndToEnd.Tests;
 /// </summary>
 public sealed class BridgeTests
 {
-    private const int Messages = 2000;
+    internal const int Messages = 2000;
 
     [Fact]
     public async Task A_central_down_for_the_whole_stream_gets_every_message_once_when_it_starts()
@@ -100,6 +100,36 @@ public sealed class BridgeTests
     }
 
     [Fact]
+    public async Task A_message_forwarded_to_the_central_does_not_come_back_through_a_receive_filter_that_matches_it()
+    {
+        await using IotpeServer central = await IotpeServer.StartAsync();
+        using OutputCollector atCentral = await SubscribeAtCentralAsync(central, "loop", filter: "loop/#");
+        await using IotpeServer edge = await StartEdgeAsync(central.Port, forward: ["loop/#"], receive: ["loop/#"]);
+        using OutputCollector atEdge = MqttJs.StartScript("sequence-subscriber.js", $"mqtt://127.0.0.1:{edge.Port}", "loop/#", "2", "edge-sub-loop", "5");
+        Assert.True(await atEdge.WaitForLineAsync(l => l == "subscribed"), atEdge.Error);
+        Assert.True(await edge.WaitForOutputAsync("Bridge central: connected", TimeSpan.FromSeconds(30)), edge.Output);
+        string centralPort = central.Port.ToString(CultureInfo.InvariantCulture);
+        // The bridge subscribes at the central after it connected: publish markers until one arrives.
+        int markers = 0;
+        do
+        {
+            Assert.Equal(0, (await MqttJs.RunAsync("pub", "-h", "127.0.0.1", "-p", centralPort, "-t", "loop/from-central", "-m", "0", "-q", "2", "-V", "5")).ExitCode);
+            markers++;
+        }
+        while (markers < 20 && !await atEdge.WaitUntilAsync(() => Lines(atEdge).Contains(0), TimeSpan.FromSeconds(2)));
+        Assert.True(Lines(atEdge).Contains(0), atEdge.Error + edge.Output);
+
+        Assert.Equal(0, (await MqttJs.RunAsync("pub", "-h", "127.0.0.1", "-p", edge.Port.ToString(CultureInfo.InvariantCulture), "-t", "loop/from-edge", "-m", "5", "-q", "2", "-V", "5")).ExitCode);
+        Assert.True(await atCentral.WaitUntilAsync(() => Lines(atCentral).Contains(5), TimeSpan.FromSeconds(30)), atCentral.Error + edge.Output);
+        // The central queued any copy of "5" for the bridge before this marker, and the bridge
+        // publishes what it receives in order: once the marker is at the edge, a "5" sent back would be too.
+        Assert.Equal(0, (await MqttJs.RunAsync("pub", "-h", "127.0.0.1", "-p", centralPort, "-t", "loop/from-central", "-m", "999", "-q", "2", "-V", "5")).ExitCode);
+        Assert.True(await atEdge.WaitUntilAsync(() => Lines(atEdge).Contains(999), TimeSpan.FromSeconds(30)), atEdge.Error + edge.Output);
+        Assert.Equal(1, Lines(atEdge).Count(n => n == 5));
+        Assert.Equal(1, Lines(atCentral).Count(n => n == 5));
+    }
+
+    [Fact]
     public async Task A_full_bridge_queue_refuses_the_publisher_with_quota_exceeded()
     {
         await using IotpeServer central = await IotpeServer.StartAsync();
@@ -125,6 +155,7 @@ public sealed class BridgeTests
     [InlineData("\"address\": \"127.0.0.1\", \"clientId\": \"edge-7\"", "bridges[central].port is required")]
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883", "bridges[central].clientId is required")]
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 0, \"clientId\": \"edge-7\"", "bridges[central].port must be between 1 and 65535")]
+    [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883, \"clientId\": \"edge-7\", \"keepAlive\": 0", "bridges[central].keepAlive must be between 1 and 65535 seconds")]
     public async Task A_bridge_key_missing_or_out_of_range_stops_the_start_naming_the_bridge_and_key(string keys, string expected)
     {
         string folder = Directory.CreateTempSubdirectory("iotpe-edge-").FullName;
@@ -138,35 +169,62 @@ public sealed class BridgeTests
         Assert.Contains(expected, run.StandardError, StringComparison.Ordinal);
     }
 
-    private static async Task<IotpeServer> StartEdgeAsync(int centralPort, string[]? forward = null, string[]? receive = null, long maxQueuedMessages = 1_000_000)
+    /// <summary>
+    /// Starts an edge <c>iotpe</c> with one bridge <c>central</c> to 127.0.0.1:<paramref name="centralPort"/>;
+    /// <paramref name="extraKeys"/> are added to the bridge's entry, <paramref name="extraConfig"/> to the file's top level (each ending in a comma).
+    /// </summary>
+    internal static async Task<IotpeServer> StartEdgeAsync(int centralPort, string[]? forward = null, string[]? receive = null, long maxQueuedMessages = 1_000_000,
+        string userName = "", string password = "", string extraKeys = "", string extraConfig = "")
     {
         string folder = Directory.CreateTempSubdirectory("iotpe-edge-").FullName;
         string config = Path.Combine(folder, "edge.json");
         string Filters(string[] filters) => string.Join(", ", filters.Select(f => "\"" + f + "\""));
         await File.WriteAllTextAsync(config, $$"""
-            { "bridges": [ { "name": "central", "address": "127.0.0.1", "port": {{centralPort}}, "clientId": "edge-7",
-                             "userName": "", "password": "",
+            { {{extraConfig}} "bridges": [ { "name": "central", "address": "127.0.0.1", "port": {{centralPort}}, "clientId": "edge-7",
+                             "userName": "{{userName}}", "password": "{{password}}", {{extraKeys}}
                              "forward": [{{Filters(forward ?? ["fwd/#"])}}], "receive": [{{Filters(receive ?? ["cmd/#"])}}],
                              "maxQueuedMessages": {{maxQueuedMessages}}, "maxQueuedBytes": 1000000000 } ] }
             """);
         return await IotpeServer.StartAsync(["--config", config], dataFolder: Path.Combine(folder, "data"));
     }
 
-    private static async Task<OutputCollector> SubscribeAtCentralAsync(IotpeServer central, string name, string? filter = null)
+    private static Task<OutputCollector> SubscribeAtCentralAsync(IotpeServer central, string name, string? filter = null) =>
+        SubscribeAtCentralAsync($"mqtt://127.0.0.1:{central.Port}", filter ?? $"fwd/{name}", name);
+
+    /// <summary>Starts a persistent QoS 2 subscriber (MQTT.js) at <paramref name="url"/> and waits for its SUBACK.</summary>
+    internal static async Task<OutputCollector> SubscribeAtCentralAsync(string url, string filter, string name)
     {
-        OutputCollector subscriber = MqttJs.StartScript("sequence-subscriber.js", $"mqtt://127.0.0.1:{central.Port}", filter ?? $"fwd/{name}", "2", $"central-sub-{name}", "5");
+        OutputCollector subscriber = MqttJs.StartScript("sequence-subscriber.js", url, filter, "2", $"central-sub-{name}", "5");
         Assert.True(await subscriber.WaitForLineAsync(l => l == "subscribed"), subscriber.Error);
         return subscriber;
     }
 
-    private static async Task PublishAtEdgeAsync(IotpeServer edge, string name)
+    private static Task PublishAtEdgeAsync(IotpeServer edge, string name) => PublishAtEdgeAsync(edge, $"fwd/{name}", name);
+
+    /// <summary>Publishes 1..<see cref="Messages"/> at QoS 2 to <paramref name="topic"/> at the edge and waits until every one was acknowledged.</summary>
+    internal static async Task PublishAtEdgeAsync(IotpeServer edge, string topic, string name, string? credentials = null)
     {
-        using OutputCollector publisher = MqttJs.StartScript("sequence-publisher.js", $"mqtt://127.0.0.1:{edge.Port}", $"fwd/{name}", "2",
-            Messages.ToString(CultureInfo.InvariantCulture), $"edge-pub-{name}", "5", "100");
+        using OutputCollector publisher = StartPublisherAtEdge(edge, topic, name, credentials: credentials);
         Assert.True(await publisher.WaitForLineAsync(l => l == "done", TimeSpan.FromSeconds(60)), publisher.Error);
     }
 
-    private static async Task AssertEveryMessageOnceAsync(OutputCollector subscriber)
+    /// <summary>
+    /// Starts publishing 1..<see cref="Messages"/> at QoS 2 to <paramref name="topic"/> at the edge
+    /// (window 100); with <paramref name="slowAfter"/>, 2 ms between messages after that many, so the
+    /// stream is still running when a test acts on it. <paramref name="credentials"/>: <c>user:password</c>, or null.
+    /// </summary>
+    internal static OutputCollector StartPublisherAtEdge(IotpeServer edge, string topic, string name, int? slowAfter = null, string? credentials = null)
+    {
+        List<string> arguments = [$"mqtt://{(credentials is null ? "" : credentials + "@")}127.0.0.1:{edge.Port}", topic, "2", Messages.ToString(CultureInfo.InvariantCulture), $"edge-pub-{name}", "5", "100"];
+        if (slowAfter is { } n)
+        {
+            arguments.Add(n.ToString(CultureInfo.InvariantCulture));
+        }
+        return MqttJs.StartScript("sequence-publisher.js", [.. arguments]);
+    }
+
+    /// <summary>Waits for 1..<see cref="Messages"/> at <paramref name="subscriber"/>, then checks that none came twice.</summary>
+    internal static async Task AssertEveryMessageOnceAsync(OutputCollector subscriber)
     {
         Assert.True(await subscriber.WaitUntilAsync(() => SequenceNumbers(subscriber).Count >= Messages, TimeSpan.FromSeconds(60)),
             $"{SequenceNumbers(subscriber).Count} of {Messages} arrived: " + subscriber.Error);
@@ -177,8 +235,10 @@ public sealed class BridgeTests
         Assert.Equal(Messages, received.Count); // exactly once
     }
 
-    private static HashSet<int> SequenceNumbers(OutputCollector subscriber) => [.. Lines(subscriber)];
+    /// <summary>The distinct sequence numbers <paramref name="subscriber"/> got so far.</summary>
+    internal static HashSet<int> SequenceNumbers(OutputCollector subscriber) => [.. Lines(subscriber)];
 
-    private static List<int> Lines(OutputCollector subscriber) =>
+    /// <summary>Every sequence number <paramref name="subscriber"/> got so far, duplicates included.</summary>
+    internal static List<int> Lines(OutputCollector subscriber) =>
         [.. subscriber.Lines.Where(l => l.StartsWith("got ", StringComparison.Ordinal)).Select(l => int.Parse(l[4..], CultureInfo.InvariantCulture))];
 }

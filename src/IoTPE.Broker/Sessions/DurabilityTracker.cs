@@ -57,6 +57,7 @@ internal sealed class DurabilityTracker
             return;
         }
         message.StoreId = _state.NextMessageId();
+        message.StoredAtUnixMs = _state.NowUnixMs;
         _state.Store.InsertMessage(StoredMessageCodec.Encode(message));
         DependOnThisEpoch(message);
         _state.Payloads.Track(message, CurrentEpoch);

@@ -19,6 +19,7 @@ internal static class StoredMessageCodec
             PayloadApart = true,
             Payload = message.Payload,
             PayloadLength = message.PayloadLength,
+            StoredAtUnixMs = message.StoredAtUnixMs == 0 ? null : message.StoredAtUnixMs,
         };
 
     private static byte[] EncodePacket(ApplicationMessage message, ReadOnlyMemory<byte> payload)
@@ -58,6 +59,7 @@ internal static class StoredMessageCodec
             PublisherClientId = stored.Publisher,
             PublisherUserName = stored.PublisherUserName,
             StoreId = stored.Id,
+            StoredAtUnixMs = stored.StoredAtUnixMs ?? 0,
         };
         if (stored.PayloadApart)
         {

@@ -37,6 +37,9 @@ public sealed record StoredMessage(long Id, byte[] Packet, long? ExpiresAtUnixMs
 
     /// <summary>The payload's length when <see cref="PayloadApart"/> (also after a load, which leaves the payload on disk).</summary>
     public int PayloadLength { get; init; }
+
+    /// <summary>When the broker stored it (Unix milliseconds), or null for messages stored before schema version 5.</summary>
+    public long? StoredAtUnixMs { get; init; }
 }
 
 /// <summary>A message queued or in flight to a persistent session.</summary>

@@ -23,6 +23,12 @@ internal sealed class Subscription
     /// <summary>The maximum QoS requested.</summary>
     public QualityOfService QoS { get; }
 
+    /// <summary>
+    /// Asks the broker not to send this client the messages it published itself (MQTT 5.0 No Local, §3.8.3.1);
+    /// a 3.1.1 broker has no such option and is not asked.
+    /// </summary>
+    public bool NoLocal { get; init; }
+
     /// <summary>How its messages are scheduled.</summary>
     public SubscriptionKind Kind { get; }
 

@@ -228,7 +228,7 @@ internal sealed class SubscriptionRequests
 
         RetainHandling retainHandling = _session.Version == MqttProtocolVersion.V500 ? RetainHandling.SendAtSubscribeIfNew : RetainHandling.SendAtSubscribe;
         var filters = request.Subscriptions
-            .Select(s => new TopicSubscription(s.Filter, new SubscriptionOptions(s.QoS, RetainHandling: retainHandling)))
+            .Select(s => new TopicSubscription(s.Filter, new SubscriptionOptions(s.QoS, NoLocal: s.NoLocal && _session.Version == MqttProtocolVersion.V500, RetainHandling: retainHandling)))
             .ToList();
         _session.Send(new SubscribePacket(request.PacketId, filters));
     }

@@ -7,7 +7,7 @@ namespace IoTPE.Edge.Configuration;
 /// <summary>
 /// One entry of the configuration file's <c>bridges</c> array: a remote broker (a central
 /// <c>iotpe</c> or any MQTT 3.1.1/5.0 broker) that local topics are forwarded to and remote topics
-/// received from. Every key is required except <c>tls</c> and <c>protocolVersion</c>; an empty
+/// received from. Every key is required except <c>tls</c>, <c>protocolVersion</c> and <c>keepAlive</c>; an empty
 /// <c>userName</c> connects without credentials.
 /// </summary>
 public sealed class BridgeSettings
@@ -47,6 +47,9 @@ public sealed class BridgeSettings
 
     /// <summary>Most bytes queued for the remote; beyond it QoS 1/2 publishers are refused (0x97).</summary>
     public long? MaxQueuedBytes { get; set; }
+
+    /// <summary>Seconds of silence after which the link is checked (MQTT keep alive; optional, default 30): a link cut without a FIN is noticed within about twice this.</summary>
+    public int? KeepAlive { get; set; }
 
     /// <summary>Checks every key; <paramref name="index"/> names the entry when it has no name.</summary>
     /// <exception cref="ConfigurationException">A key is missing or out of range; the message names the bridge and the key.</exception>
@@ -111,6 +114,10 @@ public sealed class BridgeSettings
         {
             throw new ConfigurationException($"{where}.maxQueuedBytes must be at least 1, not {MaxQueuedBytes}");
         }
+        if (KeepAlive is < 1 or > 65535)
+        {
+            throw new ConfigurationException($"{where}.keepAlive must be between 1 and 65535 seconds, not {KeepAlive}");
+        }
         Tls?.Validate(where + ".tls");
     }
 
@@ -146,5 +153,6 @@ public sealed class BridgeSettings
         MaxQueuedBytes = MaxQueuedBytes!.Value,
         StatePath = Path.Combine(dataFolder, "bridge-" + Name + ".db"),
         SysInterval = sysInterval,
+        KeepAlive = TimeSpan.FromSeconds(KeepAlive ?? 30),
     };
 }
