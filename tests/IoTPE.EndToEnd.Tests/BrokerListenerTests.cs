@@ -89,8 +89,7 @@ public sealed class BrokerListenerTests : IAsyncLifetime
             ["url"] = url, ["clientId"] = id, ["protocolVersion"] = protocolVersion, ["stayMs"] = stayMs, ["exitAfterMessages"] = 1,
             ["subscribe"] = subscribe, ["publish"] = publish,
         };
-        // The subscriber leaves after its one message; its stay only bounds a failure. 3 s from its
-        // CONNECT was once too short for the publisher's Node.js start and TLS handshake to follow.
+        // The subscriber leaves after its one message; its stay only bounds a failure.
         var sub = Session($"{listener}-sub-{protocolVersion}", new JsonArray(new JsonObject { ["topic"] = "web/#", ["qos"] = 1 }), [], stayMs: 20_000);
         using OutputCollector subscriber = MqttJs.StartScript("mqtt5-session.js", [sub.ToJsonString()], scheme == "wss" ? new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = P("ca.crt") } : null);
         Assert.NotEmpty((await MqttSessionPlan.WaitForAsync(subscriber, "suback")).OfKind("suback"));
