@@ -22,13 +22,8 @@ public sealed class DiskReserveRefusalTests
     [Fact]
     public async Task Inside_the_reserve_stored_and_retained_messages_are_refused_and_the_engines_session_still_gets_its_requests()
     {
-        var disk = new FillingDisk(100 * MiB);
-        await using RunningBroker broker = await RunningBroker.StartAsync();
-        broker.Broker.DiskReserve = new DiskReserve(64 * MiB, disk, refreshInterval: TimeSpan.Zero);
-        var deliveries = new BlockingCollection<InternalDelivery>();
-        InternalClient engine = broker.Broker.ConnectInternalClient("$iotpe/engine-test", 10, deliveries.Add);
-        engine.Subscribe("run/#");
-        await ParkSubscriberAsync(broker.Port);
+        (RunningBroker started, FillingDisk disk, InternalClient engine, BlockingCollection<InternalDelivery> deliveries) = await StartWithReserveAsync();
+        await using RunningBroker broker = started;
 
         using RawConnection publisher = await ConnectAsync(broker.Port, "pub5", version: 5, cleanStart: true);
         Assert.Equal(0x00, await PublishAsync(publisher, "q/t", 1, "before"));
@@ -44,7 +39,7 @@ public sealed class DiskReserveRefusalTests
         Assert.True(deliveries.TryTake(out InternalDelivery? request, Timeout));
         Assert.Equal("run me", Encoding.UTF8.GetString(request.Message.Payload.Span));
         engine.Acknowledge(request);
-        Assert.Equal(2, broker.Broker.DiskReserve.Refusals);
+        Assert.Equal(2, broker.Broker.DiskReserve!.Refusals);
 
         disk.Free = 64 * MiB;
         Assert.Equal(0x00, await PublishAsync(publisher, "q/t", 7, "after"));
@@ -57,13 +52,8 @@ public sealed class DiskReserveRefusalTests
     [Fact]
     public async Task Below_the_floor_the_engines_session_is_refused_too_and_never_gets_the_request_while_deliveries_drain()
     {
-        var disk = new FillingDisk(100 * MiB);
-        await using RunningBroker broker = await RunningBroker.StartAsync();
-        broker.Broker.DiskReserve = new DiskReserve(64 * MiB, disk, refreshInterval: TimeSpan.Zero);
-        var deliveries = new BlockingCollection<InternalDelivery>();
-        InternalClient engine = broker.Broker.ConnectInternalClient("$iotpe/engine-test", 10, deliveries.Add);
-        engine.Subscribe("run/#");
-        await ParkSubscriberAsync(broker.Port);
+        (RunningBroker started, FillingDisk disk, InternalClient engine, BlockingCollection<InternalDelivery> deliveries) = await StartWithReserveAsync();
+        await using RunningBroker broker = started;
         using RawConnection publisher = await ConnectAsync(broker.Port, "pub5", version: 5, cleanStart: true);
         for (ushort id = 1; id <= 3; id++)
         {
@@ -100,6 +90,20 @@ public sealed class DiskReserveRefusalTests
         (byte type, byte[] body) = await publisher.ReadPacketAsync(Timeout);
         Assert.Equal(0x40, type);
         Assert.Equal(2, (body[0] << 8) | body[1]); // 1 got no PUBACK: the client still holds it
+    }
+
+    // A broker with a 64 MiB reserve on a 100 MiB free disk, an engine-like in-process client
+    // subscribed to run/#, and a parked subscriber to q/t.
+    private static async Task<(RunningBroker Broker, FillingDisk Disk, InternalClient Engine, BlockingCollection<InternalDelivery> Deliveries)> StartWithReserveAsync()
+    {
+        var disk = new FillingDisk(100 * MiB);
+        RunningBroker broker = await RunningBroker.StartAsync();
+        broker.Broker.DiskReserve = new DiskReserve(64 * MiB, disk, refreshInterval: TimeSpan.Zero);
+        var deliveries = new BlockingCollection<InternalDelivery>();
+        InternalClient engine = broker.Broker.ConnectInternalClient("$iotpe/engine-test", 10, deliveries.Add);
+        engine.Subscribe("run/#");
+        await ParkSubscriberAsync(broker.Port);
+        return (broker, disk, engine, deliveries);
     }
 
     // A persistent 3.1.1 session subscribed to q/t at QoS 1 that goes away, so messages queue for it.

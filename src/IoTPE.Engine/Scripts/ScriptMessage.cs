@@ -82,17 +82,7 @@ internal static class ScriptMessage
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
         {
-            json.WriteStartObject();
-            json.WriteNull("topic");
-            json.WriteString("account", account);
-            json.WriteString("script", script);
-            json.WriteNull("publisher");
-            json.WriteNull("clientId");
-            json.WriteString("payload", "");
-            json.WriteNull("json");
-            json.WriteString("payloadBase64", "");
-            json.WriteNumber("qos", 0);
-            json.WriteBoolean("retain", false);
+            WriteWithoutTrigger(json, account, script);
             json.WriteStartObject("schedule");
             json.WriteNumber("everySeconds", everySeconds);
             json.WriteEndObject();
@@ -112,17 +102,7 @@ internal static class ScriptMessage
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
         {
-            json.WriteStartObject();
-            json.WriteNull("topic");
-            json.WriteString("account", edge.Account);
-            json.WriteString("script", edge.Script);
-            json.WriteNull("publisher");
-            json.WriteNull("clientId");
-            json.WriteString("payload", "");
-            json.WriteNull("json");
-            json.WriteString("payloadBase64", "");
-            json.WriteNumber("qos", 0);
-            json.WriteBoolean("retain", false);
+            WriteWithoutTrigger(json, edge.Account, edge.Script);
             json.WriteStartObject("gpio");
             json.WriteString("name", edge.Pin);
             json.WriteNumber("value", edge.Value);
@@ -134,6 +114,23 @@ internal static class ScriptMessage
             json.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
+    }
+
+    // Opens the message of a run no MQTT message triggered (a schedule, a pin edge): no topic, no
+    // publisher, an empty payload; the caller adds what did trigger it and closes the object.
+    private static void WriteWithoutTrigger(Utf8JsonWriter json, string account, string script)
+    {
+        json.WriteStartObject();
+        json.WriteNull("topic");
+        json.WriteString("account", account);
+        json.WriteString("script", script);
+        json.WriteNull("publisher");
+        json.WriteNull("clientId");
+        json.WriteString("payload", "");
+        json.WriteNull("json");
+        json.WriteString("payloadBase64", "");
+        json.WriteNumber("qos", 0);
+        json.WriteBoolean("retain", false);
     }
 
     private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
