@@ -50,7 +50,7 @@ internal sealed class WriterConnection : IDisposable
             connection.Open();
             // Strict: a value that does not fit fails its write instead of being stored truncated.
             // READ COMMITTED: the writer reads nothing back, and it takes no gap locks.
-            Execute(connection, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+            Execute(connection, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', SESSION tx_isolation = 'READ-COMMITTED'");
             TakeInstanceLock(connection, previousServerThread);
             long maxAllowedPacket = QueryInt64(connection, "SELECT @@max_allowed_packet");
             long flushLog = QueryInt64(connection, "SELECT @@innodb_flush_log_at_trx_commit");
