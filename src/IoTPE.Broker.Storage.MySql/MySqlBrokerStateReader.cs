@@ -8,17 +8,37 @@ internal static class MySqlBrokerStateReader
 {
     /// <summary>
     /// Deletes messages referenced by no delivery and no retained entry (a crash between the broker's
-    /// last reference going and its DeleteMessage leaves those behind; nothing could deliver them again).
+    /// last reference going and its DeleteMessage leaves those behind; nothing could deliver them again)
+    /// and returns the state without them.
     /// </summary>
-    /// <returns>How many messages were deleted.</returns>
-    public static long SweepOrphanedMessages(MySqlConnection connection)
+    /// <remarks>
+    /// The references are found in the state just read, not by the server: a <c>NOT IN</c> subquery
+    /// in a DELETE is not materialized by MariaDB and, without an index on <c>deliveries.message_id</c>
+    /// (which every delivery write would pay for), scans the deliveries once per message.
+    /// </remarks>
+    public static StoredBrokerState SweepOrphanedMessages(MySqlConnection connection, StoredBrokerState state, out int swept)
     {
-        // MariaDB and MySQL run NOT IN over a NOT NULL column as one materialized subquery (a
-        // temporary table with a unique key), so the sweep needs no index on deliveries.message_id.
-        using var command = new MySqlCommand(
-            "DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM deliveries) AND id NOT IN (SELECT message_id FROM retained)",
-            connection);
-        return command.ExecuteNonQuery();
+        var referenced = new HashSet<long>(state.Deliveries.Count + state.Retained.Count);
+        foreach (StoredDelivery delivery in state.Deliveries)
+        {
+            referenced.Add(delivery.MessageId);
+        }
+        foreach (StoredRetained retained in state.Retained)
+        {
+            referenced.Add(retained.MessageId);
+        }
+        List<long> orphans = [.. state.Messages.Where(m => !referenced.Contains(m.Id)).Select(m => m.Id)];
+        swept = orphans.Count;
+        if (orphans.Count == 0)
+        {
+            return state;
+        }
+        foreach (long[] chunk in orphans.Chunk(1000))
+        {
+            using var command = new MySqlCommand($"DELETE FROM messages WHERE id IN ({string.Join(',', chunk)})", connection);
+            command.ExecuteNonQuery();
+        }
+        return state with { Messages = [.. state.Messages.Where(m => referenced.Contains(m.Id))] };
     }
 
     /// <summary>Reads every table in one consistent snapshot, so the parts agree with each other.</summary>

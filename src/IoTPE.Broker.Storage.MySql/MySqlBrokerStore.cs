@@ -89,8 +89,8 @@ public sealed class MySqlBrokerStore : IBrokerStore
 
     /// <inheritdoc/>
     /// <remarks>
-    /// First deletes messages that no delivery and no retained entry refers to, then reads every
-    /// table in one consistent snapshot, on a connection of its own.
+    /// Reads every table in one consistent snapshot, on a connection of its own, then deletes the
+    /// messages that no delivery and no retained entry refers to.
     /// </remarks>
     /// <exception cref="MySqlException">The server cannot be reached.</exception>
     public StoredBrokerState Load()
@@ -98,12 +98,12 @@ public sealed class MySqlBrokerStore : IBrokerStore
         ObjectDisposedException.ThrowIf(_closed, this);
         using var connection = new MySqlConnection(_connectionString);
         connection.Open();
-        long swept = MySqlBrokerStateReader.SweepOrphanedMessages(connection);
+        StoredBrokerState state = MySqlBrokerStateReader.SweepOrphanedMessages(connection, MySqlBrokerStateReader.Read(connection), out int swept);
         if (swept > 0)
         {
             _log(string.Create(CultureInfo.InvariantCulture, $"MySQL broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
         }
-        return MySqlBrokerStateReader.Read(connection);
+        return state;
     }
 
     /// <inheritdoc/>
