@@ -1,0 +1,290 @@
+using System.Globalization;
+using MySqlConnector;
+
+namespace IoTPE.Broker.Storage.MySql;
+
+/// <summary>
+/// The broker's durable state in a MySQL or MariaDB database (InnoDB), written by a single writer
+/// thread with group commit: the same contract as the SQLite store (see <see cref="IBrokerStore"/>),
+/// for the central engine.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Write methods only append a struct to an in-memory queue under a short lock; the writer thread
+/// applies everything queued in one transaction with multi-row prepared statements, commits, and
+/// then runs the batch's <see cref="WhenDurable"/> callbacks. A callback told <see langword="true"/>
+/// means the server answered the COMMIT: what it covers survives <c>kill -9</c> of the broker and
+/// of the database server <em>provided the server runs with its durable defaults</em>,
+/// <c>innodb_flush_log_at_trx_commit = 1</c> (the redo log is flushed to disk at each commit) and,
+/// with a binary log, <c>sync_binlog = 1</c>. The store warns once when the first is not 1.
+/// </para>
+/// <para>
+/// When the server becomes unreachable or fails a commit, callbacks are told <see langword="false"/>
+/// (the broker refuses the publishes), the writes the broker still counts on are kept and written
+/// once the server answers again, and the store reconnects by itself with a growing delay; see
+/// <see cref="MySqlGroupCommitWriter"/> for exactly which writes and why.
+/// </para>
+/// <para>
+/// The records passed to the write methods are read later, on the writer thread: the caller must
+/// not change them after passing them. Only one store may use a database at a time (a named lock
+/// held by the writer's session).
+/// </para>
+/// </remarks>
+public sealed class MySqlBrokerStore : IBrokerStore
+{
+    private readonly string _connectionString;
+    private readonly Action<string> _log;
+    private readonly MySqlGroupCommitWriter _writer;
+    private readonly Lock _readerLock = new();
+    private MySqlConnection? _reader;
+    private MySqlCommand? _readPayload;
+    private volatile bool _closed;
+
+    /// <summary>Connects, creates or migrates the tables, takes the database for this store and starts the writer.</summary>
+    /// <param name="options">The connection string and settings.</param>
+    /// <exception cref="MySqlException">The server cannot be reached or refuses the user.</exception>
+    /// <exception cref="MySqlBrokerStoreException">No database is named, its schema is newer, or another store uses it.</exception>
+    public MySqlBrokerStore(MySqlBrokerStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.ConnectionString);
+        _log = FailureLog.Guard(options.Log ?? Console.Error.WriteLine);
+        var builder = new MySqlConnectionStringBuilder(options.ConnectionString)
+        {
+            // The store keeps its connections open itself; a pooled connection would be reset on
+            // every return and could hand back a session the server already dropped.
+            Pooling = false,
+            IgnorePrepare = false,
+            // Keys are VARBINARY UTF-8 and text is stored as bytes; the connection's own text in utf8mb4.
+            CharacterSet = "utf8mb4",
+        };
+        if (string.IsNullOrEmpty(builder.Database))
+        {
+            throw new MySqlBrokerStoreException("The MySQL broker store needs a database: set Database= in the connection string.");
+        }
+        _connectionString = builder.ConnectionString;
+        using (var connection = new MySqlConnection(_connectionString))
+        {
+            connection.Open();
+            MySqlBrokerSchema.Migrate(connection);
+        }
+        _writer = new MySqlGroupCommitWriter(_connectionString, options, _log, Close);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Data and index bytes of the database's tables as the server reports them, measured at most every 5 s after a commit.</remarks>
+    public long StoredBytes => _writer.StoredBytes;
+
+    /// <summary>True while the server is unreachable or failing the writer's transactions (durable writes are refused).</summary>
+    public bool IsDatabaseUnavailable => _writer.IsDown;
+
+    /// <summary>Transactions committed so far (one per batch that wrote something).</summary>
+    internal long CommitCount => _writer.CommitCount;
+
+    /// <summary>Batches whose callbacks were told false because the server was away or failed the transaction.</summary>
+    internal long FailedBatchCount => _writer.FailedBatchCount;
+
+    /// <summary>Statements the writer sent on its current connection.</summary>
+    internal long StatementCount => _writer.StatementCount;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Reads every table in one consistent snapshot, on a connection of its own, then deletes the
+    /// messages that no delivery and no retained entry refers to.
+    /// </remarks>
+    /// <exception cref="MySqlException">The server cannot be reached.</exception>
+    public StoredBrokerState Load()
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        using var connection = new MySqlConnection(_connectionString);
+        connection.Open();
+        StoredBrokerState state = MySqlBrokerStateReader.SweepOrphanedMessages(connection, MySqlBrokerStateReader.Read(connection), out int swept);
+        if (swept > 0)
+        {
+            _log(string.Create(CultureInfo.InvariantCulture, $"MySQL broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
+        }
+        return state;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Reads on a connection of its own, so it never waits for the writer (InnoDB: a reader sees the
+    /// last commit without locking). Reads are serialized. A connection the server dropped is opened
+    /// again once; if the server is unreachable the <see cref="MySqlException"/> reaches the caller.
+    /// </remarks>
+    public byte[]? ReadPayload(long messageId)
+    {
+        lock (_readerLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            try
+            {
+                return ReadPayloadOnce(messageId);
+            }
+            catch (Exception exception) when (exception is MySqlException or InvalidOperationException or IOException)
+            {
+                CloseReader();
+                return ReadPayloadOnce(messageId);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SaveSession(StoredSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSession, session, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteSession(string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSession, null, clientId, 0));
+    }
+
+    /// <inheritdoc/>
+    public void SaveSubscription(StoredSubscription subscription)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSubscription, subscription, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteSubscription(string clientId, string topicFilter)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        ArgumentNullException.ThrowIfNull(topicFilter);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSubscription, topicFilter, clientId, 0));
+    }
+
+    /// <inheritdoc/>
+    public void InsertMessage(StoredMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(message.Packet);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertMessage, message, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteMessage(long messageId) =>
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteMessage, null, null, messageId));
+
+    /// <inheritdoc/>
+    public void InsertDelivery(StoredDelivery delivery)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        ArgumentNullException.ThrowIfNull(delivery.SubscriptionIdentifiers);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertDelivery, delivery, null, 0));
+    }
+
+    /// <inheritdoc/>
+    public void MarkDeliveryReleased(string clientId, long sequence)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.MarkDeliveryReleased, null, clientId, sequence));
+    }
+
+    /// <inheritdoc/>
+    public void DeleteDelivery(string clientId, long sequence)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDelivery, null, clientId, sequence));
+    }
+
+    /// <inheritdoc/>
+    public void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.AddIncomingPacketIdentifier, null, clientId, packetIdentifier));
+    }
+
+    /// <inheritdoc/>
+    public void RemoveIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.RemoveIncomingPacketIdentifier, null, clientId, packetIdentifier));
+    }
+
+    /// <inheritdoc/>
+    public void SetRetained(string topic, long messageId)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.SetRetained, null, topic, messageId));
+    }
+
+    /// <inheritdoc/>
+    public void ReserveMessageIds(long upTo) =>
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.ReserveMessageIds, null, null, upTo));
+
+    /// <inheritdoc/>
+    public void ClearRetained(string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.ClearRetained, null, topic, 0));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The callback covers the writes enqueued since the previous <see cref="WhenDurable"/> call: it
+    /// is told <see langword="true"/> when all of them committed, <see langword="false"/> when any
+    /// failed (the server was unreachable, the transaction or the COMMIT failed, or the write was
+    /// refused). While the server is unreachable every callback is told false at once.
+    /// </remarks>
+    public void WhenDurable(Action<bool> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.WhenDurable, callback, null, 0));
+    }
+
+    /// <summary>
+    /// Commits everything enqueued (one last attempt if the server is away), runs the last callbacks,
+    /// stops the writer thread and closes the connections. Writes after this call throw
+    /// <see cref="ObjectDisposedException"/>. Called from a <see cref="WhenDurable"/> callback, it
+    /// returns at once and the writer closes the store after that batch.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        _writer.RequestStop();
+        return _writer.IsWriterThread ? ValueTask.CompletedTask : new ValueTask(_writer.Stopped);
+    }
+
+    /// <summary>Test hook: holds the writer back so that operations enqueued meanwhile form one batch.</summary>
+    internal void PauseWriter() => _writer.Pause();
+
+    /// <summary>Test hook: releases a paused writer.</summary>
+    internal void ResumeWriter() => _writer.Resume();
+
+    private byte[]? ReadPayloadOnce(long messageId)
+    {
+        if (_readPayload is null)
+        {
+            _reader = new MySqlConnection(_connectionString);
+            _reader.Open();
+            _readPayload = new MySqlCommand("SELECT payload FROM messages WHERE id = @id", _reader);
+            _readPayload.Parameters.Add(new MySqlParameter("@id", MySqlDbType.Int64));
+            _readPayload.Prepare();
+        }
+        _readPayload.Parameters[0].Value = messageId;
+        object? payload = _readPayload.ExecuteScalar();
+        return payload as byte[];
+    }
+
+    private void CloseReader()
+    {
+        _readPayload?.Dispose();
+        _reader?.Dispose();
+        _readPayload = null;
+        _reader = null;
+    }
+
+    /// <summary>Runs on the writer thread after its last batch.</summary>
+    private void Close()
+    {
+        lock (_readerLock)
+        {
+            _closed = true;
+            CloseReader();
+        }
+    }
+}

@@ -1,0 +1,90 @@
+namespace IoTPE.Broker.Storage.MySql.Tests;
+
+/// <summary>Many operations, one transaction and few statements; callbacks only after the COMMIT.</summary>
+public sealed class GroupCommitTests(MariaDbFixture fixture) : IClassFixture<MariaDbFixture>
+{
+    [Fact]
+    public async Task A_thousand_messages_queued_together_commit_as_one_transaction_of_few_statements()
+    {
+        string database = await fixture.NewDatabaseAsync();
+        await using MySqlBrokerStore store = StoreFactory.Open(database);
+        Assert.True(await store.DurableAsync());
+        long commitsBefore = store.CommitCount;
+        long statementsBefore = store.StatementCount;
+
+        store.PauseWriter();
+        var outcomes = new List<Task<bool>>();
+        for (int i = 1; i <= 1000; i++)
+        {
+            store.InsertMessage(SampleRecords.Message(i));
+            store.InsertDelivery(SampleRecords.Delivery("client-" + (i % 7), i, i));
+            outcomes.Add(store.DurableAsync());
+        }
+        store.ResumeWriter();
+
+        Assert.All(await Task.WhenAll(outcomes), Assert.True);
+        Assert.Equal(commitsBefore + 1, store.CommitCount);
+        // 1000 rows per table in chunks of 256: 4 × 256 (= 1024 > 1000, so 3 × 256 + 3 × 64 + 2 × 16
+        // + 2 × 4) per table, plus the batch marker.
+        Assert.InRange(store.StatementCount - statementsBefore, 2, 25);
+        Assert.Equal("1000\t1000", (await fixture.QueryAsync(database, "SELECT (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM deliveries)")).Trim());
+
+        store.PauseWriter();
+        for (int i = 1; i <= 1000; i++)
+        {
+            store.DeleteDelivery("client-" + (i % 7), i);
+            store.DeleteMessage(i);
+        }
+        Task<bool> deleted = store.DurableAsync();
+        store.ResumeWriter();
+        Assert.True(await deleted);
+        Assert.Equal("0\t0", (await fixture.QueryAsync(database, "SELECT (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM deliveries)")).Trim());
+    }
+
+    [Fact]
+    public async Task A_callback_told_true_finds_its_writes_committed_for_every_other_connection()
+    {
+        string database = await fixture.NewDatabaseAsync();
+        await using MySqlBrokerStore store = StoreFactory.Open(database);
+        for (int i = 1; i <= 20; i++)
+        {
+            store.InsertMessage(SampleRecords.Message(i));
+            var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            int id = i;
+            store.WhenDurable(durable =>
+            {
+                // On the writer thread, right after the COMMIT: another session must see the row now.
+                using var connection = new MySqlConnector.MySqlConnection(database);
+                connection.Open();
+                using var command = new MySqlConnector.MySqlCommand($"SELECT COUNT(*) FROM messages WHERE id = {id}", connection);
+                seen.SetResult($"{durable}:{command.ExecuteScalar()}");
+            });
+            Assert.Equal("True:1", await seen.Task.WaitAsync(StoreTestExtensions.Patience));
+        }
+    }
+
+    [Fact]
+    public async Task Callbacks_run_in_request_order_across_batches()
+    {
+        string database = await fixture.NewDatabaseAsync();
+        await using MySqlBrokerStore store = StoreFactory.Open(database);
+        var order = new List<int>();
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (int i = 1; i <= 2000; i++)
+        {
+            store.InsertMessage(SampleRecords.Message(i));
+            int n = i;
+            store.WhenDurable(durable =>
+            {
+                order.Add(durable ? n : -n);
+                if (n == 2000)
+                {
+                    all.SetResult();
+                }
+            });
+        }
+        await all.Task.WaitAsync(StoreTestExtensions.Patience);
+        Assert.Equal(Enumerable.Range(1, 2000), order);
+        Assert.True(store.CommitCount < 2000, "group commit: fewer commits than callbacks");
+    }
+}
