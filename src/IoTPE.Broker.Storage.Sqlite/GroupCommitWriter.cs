@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using IoTPE.Sqlite;
 using SQLitePCL;
@@ -26,6 +27,24 @@ internal sealed class GroupCommitWriter
 {
     private const int InitialBatchCapacity = 1024;
 
+    /// <summary>How long a write nobody waits for may stay uncommitted (see TakeBatch).</summary>
+    internal static readonly TimeSpan UnawaitedWritesDelay = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Unawaited writes committed without waiting any longer: bounds a batch's memory.</summary>
+    private const int UnawaitedBatchLimit = 4096;
+
+    private enum WriterWait
+    {
+        /// <summary>Not waiting: working, or woken.</summary>
+        None,
+
+        /// <summary>Nothing to do: any write wakes it.</summary>
+        UntilAnyWrite,
+
+        /// <summary>Holding unawaited writes (or just committed): only an awaited write or the batch limit wakes it.</summary>
+        Lingering,
+    }
+
     // A Monitor rather than System.Threading.Lock: the writer sleeps on it with Wait and callers wake
     // it with Pulse, which keeps the enqueue path to one uncontended lock and, when idle, one pulse.
     private readonly object _gate = new();
@@ -47,7 +66,10 @@ internal sealed class GroupCommitWriter
     private StoreOperationBuffer _incoming = new(InitialBatchCapacity);
     private StoreOperationBuffer _applying = new(InitialBatchCapacity);
     private bool _stopRequested;
-    private bool _writerWaiting;
+    private WriterWait _writerWait;
+    private bool _incomingAwaited;
+    private long _firstUnawaitedWrite;
+    private long _lastCommit;
     private bool _paused;
     private bool _uncoveredFailure;
     private long _commitCount;
@@ -99,9 +121,20 @@ internal sealed class GroupCommitWriter
         {
             ObjectDisposedException.ThrowIf(_stopRequested, typeof(SqliteBrokerStore));
             _incoming.Add(operation);
-            if (_writerWaiting)
+            if (operation.Kind == StoreOperationKind.WhenDurable)
             {
-                _writerWaiting = false;
+                _incomingAwaited = true;
+            }
+            else if (_incoming.Count == 1)
+            {
+                _firstUnawaitedWrite = Stopwatch.GetTimestamp();
+            }
+            // A write nobody waits for does not wake a writer that lingers after a commit: it is
+            // committed with the next awaited one, or when the linger ends (TakeBatch).
+            if (_writerWait == WriterWait.UntilAnyWrite
+                || (_writerWait == WriterWait.Lingering && (_incomingAwaited || _incoming.Count >= UnawaitedBatchLimit)))
+            {
+                _writerWait = WriterWait.None;
                 Monitor.Pulse(_gate);
             }
         }
@@ -114,6 +147,7 @@ internal sealed class GroupCommitWriter
         {
             _stopRequested = true;
             _paused = false;
+            _writerWait = WriterWait.None;
             Monitor.Pulse(_gate);
         }
     }
@@ -133,6 +167,7 @@ internal sealed class GroupCommitWriter
         lock (_gate)
         {
             _paused = false;
+            _writerWait = WriterWait.None;
             Monitor.Pulse(_gate);
         }
     }
@@ -166,17 +201,48 @@ internal sealed class GroupCommitWriter
     {
         lock (_gate)
         {
-            while ((_incoming.Count == 0 || _paused) && !_stopRequested)
+            while (!_stopRequested)
             {
-                _writerWaiting = true;
-                Monitor.Wait(_gate);
+                if (!_paused && (_incomingAwaited || _incoming.Count >= UnawaitedBatchLimit))
+                {
+                    break;
+                }
+                long now = Stopwatch.GetTimestamp();
+                if (!_paused && _incoming.Count > 0)
+                {
+                    // Only writes nobody waits for (deletes of acknowledged deliveries, mostly): they
+                    // ride on the next awaited commit, or are committed once they have waited
+                    // UnawaitedWritesDelay, whichever comes first. One fsync saved per message at
+                    // steady rates; a crash in the window only repeats an at-least-once delivery.
+                    TimeSpan left = UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_firstUnawaitedWrite, now);
+                    if (left <= TimeSpan.Zero)
+                    {
+                        break;
+                    }
+                    _writerWait = WriterWait.Lingering;
+                    Monitor.Wait(_gate, left);
+                }
+                else if (!_paused && Stopwatch.GetElapsedTime(_lastCommit, now) < UnawaitedWritesDelay)
+                {
+                    // Just after a commit, linger instead of sleeping until the next write, so the
+                    // unawaited writes that follow a commit (its deliveries acknowledged) need no wake-up.
+                    _writerWait = WriterWait.Lingering;
+                    Monitor.Wait(_gate, UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_lastCommit, now));
+                }
+                else
+                {
+                    _writerWait = WriterWait.UntilAnyWrite;
+                    Monitor.Wait(_gate);
+                }
             }
-            _writerWaiting = false;
+            _writerWait = WriterWait.None;
             if (_incoming.Count == 0)
             {
                 return false;
             }
             (_incoming, _applying) = (_applying, _incoming);
+            _incomingAwaited = false;
+            _lastCommit = Stopwatch.GetTimestamp();
             return true;
         }
     }

@@ -8,5 +8,13 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
 {
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }
+// With inline completions the runtime starts one socket event thread per core. The broker's passes
+// take one lock, so more threads than half the cores buy no throughput, only wake-ups: a message
+// from one client to another woke two event threads instead of one (issue 14, perf).
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT",
+        Math.Max(1, Environment.ProcessorCount / 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+}
 
 return await IotpeCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);

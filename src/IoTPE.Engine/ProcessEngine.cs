@@ -122,6 +122,9 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
             WorkerCount = _options.ScriptWorkers,
             IdleHeapLifetime = _options.IdleHeapLifetime,
             TimeProvider = _time,
+            // The dispatcher's per-account consumer goes on from a run's end on the worker
+            // (ScriptDispatcher.ConsumeAsync: short steps, no blocking).
+            ContinueRunsOnWorker = true,
         });
         var outcomes = new RunOutcomePublisher(services);
         _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes, _runQueues, _stores.RunAttempts);

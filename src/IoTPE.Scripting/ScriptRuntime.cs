@@ -97,6 +97,27 @@ public sealed class ScriptRuntime : IDisposable
         return request.Completion.Task;
     }
 
+    /// <summary>
+    /// Runs <paramref name="callback"/> on the owner's worker, in order with the owner's runs: for
+    /// short work that belongs with them (the engine's per-account dispatch loop starts this way,
+    /// on a thread that is about to run the owner's script anyway, instead of waking a thread-pool
+    /// thread). It holds a worker while it runs, so it must not block. A callback still queued when the runtime
+    /// stops, or posted after that, runs on the thread pool instead: it is never dropped.
+    /// </summary>
+    public void Post(string owner, Action callback)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentNullException.ThrowIfNull(callback);
+        try
+        {
+            Enqueue(owner, ScriptRunRequest.Post(callback));
+        }
+        catch (ObjectDisposedException)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static c => c(), callback, preferLocal: false);
+        }
+    }
+
     // An idle owner's heap is freed through the same ordered release an account removal uses, so
     // that only the owner's own worker ever touches the heap. Work submitted meanwhile runs first
     // and keeps the entry; it only costs that owner a fresh heap on its next run.
@@ -177,7 +198,7 @@ public sealed class ScriptRuntime : IDisposable
         {
             return Task.FromCanceled<ScriptRunResult>(cancellationToken);
         }
-        var request = ScriptRunRequest.Run(scriptKey, source, messageUtf8, messageText, host, cancellationToken);
+        var request = ScriptRunRequest.Run(scriptKey, source, messageUtf8, messageText, host, _options.ContinueRunsOnWorker, cancellationToken);
         if (cancellationToken.CanBeCanceled)
         {
             // A run still waiting in the queue is canceled at once; the worker skips it later and
@@ -256,6 +277,19 @@ public sealed class ScriptRuntime : IDisposable
 
     private void Execute(ScriptOwnerQueue queue, ScriptRunRequest request, int index)
     {
+        if (request.Callback is { } callback)
+        {
+            try
+            {
+                callback();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A posted callback must not throw; if it does, the worker lives on.
+                request.Completion.TrySetException(e);
+            }
+            return;
+        }
         if (request.IsRelease)
         {
             queue.Heap?.Dispose();
@@ -339,14 +373,25 @@ public sealed class ScriptRuntime : IDisposable
 
     private static void CancelPending(ScriptOwnerQueue queue)
     {
+        var pending = new List<ScriptRunRequest>();
         lock (queue.Sync)
         {
             while (queue.Pending.TryDequeue(out ScriptRunRequest? request))
             {
-                request.QueuedCancellation.Dispose();
-                request.Completion.TrySetCanceled();
+                pending.Add(request);
             }
             queue.Scheduled = false;
+        }
+        // Completed outside the lock: a continuation runs on the thread that completes its task.
+        foreach (ScriptRunRequest request in pending)
+        {
+            if (request.Callback is { } callback)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static c => c(), callback, preferLocal: false);
+                continue;
+            }
+            request.QueuedCancellation.Dispose();
+            request.Completion.TrySetCanceled();
         }
     }
 }

@@ -28,6 +28,15 @@ public sealed record ScriptRuntimeOptions
     /// <summary>The clock that measures <see cref="IdleHeapLifetime"/> (default: the system's).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// When true, the continuations of a run's task run on the worker that finished the run instead
+    /// of on the thread pool (default false). A caller that awaits one run after another (the
+    /// engine's per-account loop) then goes on without waking another thread; in exchange its
+    /// continuations hold the worker, so they must be short, must not block, and must not dispose
+    /// the runtime.
+    /// </summary>
+    public bool ContinueRunsOnWorker { get; init; }
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(Limits, nameof(Limits));

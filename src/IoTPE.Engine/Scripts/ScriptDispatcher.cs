@@ -176,7 +176,9 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         }
         queue.Consuming = true;
         _consumers++;
-        _ = Task.Run(() => ConsumeAsync(queue));
+        // On the account's script worker, which is about to run its script: the consumer's steps
+        // are short, and starting it on the thread pool woke two or three threads per request.
+        _runtime.Post(queue.Account, () => _ = ConsumeAsync(queue));
     }
 
     /// <summary>

@@ -1,11 +1,13 @@
 namespace IoTPE.Scripting.Runtime;
 
-/// <summary>One queued piece of work for an owner: a run, or the release of the owner's heap.</summary>
+/// <summary>One queued piece of work for an owner: a run, the release of the owner's heap, or a posted callback.</summary>
 internal sealed class ScriptRunRequest
 {
     private ScriptRunRequest(string? scriptKey, ScriptSource? source, ReadOnlyMemory<byte> messageUtf8, string? messageText,
-        IScriptHost? host, CancellationToken cancellationToken)
+        IScriptHost? host, CancellationToken cancellationToken, Action? callback = null, bool continueOnWorker = false)
     {
+        Callback = callback;
+        Completion = new TaskCompletionSource<ScriptRunResult>(continueOnWorker ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
         ScriptKey = scriptKey;
         Source = source;
         MessageUtf8 = messageUtf8;
@@ -31,17 +33,26 @@ internal sealed class ScriptRunRequest
     /// <summary>What a release completes with.</summary>
     public static ScriptRunResult ReleasedResult { get; } = new() { Status = ScriptRunStatus.Completed };
 
-    /// <summary>Completed with the run's result (<see cref="ReleasedResult"/> for a release), canceled, or failed.</summary>
-    public TaskCompletionSource<ScriptRunResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>
+    /// Completed with the run's result (<see cref="ReleasedResult"/> for a release), canceled, or
+    /// failed; its continuations run on the thread pool unless the runtime continues runs on the
+    /// worker (<see cref="ScriptRuntimeOptions.ContinueRunsOnWorker"/>).
+    /// </summary>
+    public TaskCompletionSource<ScriptRunResult> Completion { get; }
 
     /// <summary>Cancels <see cref="Completion"/> while the request waits in the queue; disposed when a worker takes it.</summary>
     public CancellationTokenRegistration QueuedCancellation { get; set; }
 
-    public bool IsRelease => ScriptKey is null;
+    /// <summary>Work posted to run on the owner's worker (<see cref="ScriptRuntime.Post"/>); <see langword="null"/> for runs and releases.</summary>
+    public Action? Callback { get; }
+
+    public bool IsRelease => ScriptKey is null && Callback is null;
 
     public static ScriptRunRequest Run(string scriptKey, ScriptSource source, ReadOnlyMemory<byte> messageUtf8, string? messageText,
-        IScriptHost host, CancellationToken cancellationToken) =>
-        new(scriptKey, source, messageUtf8, messageText, host, cancellationToken);
+        IScriptHost host, bool continueOnWorker, CancellationToken cancellationToken) =>
+        new(scriptKey, source, messageUtf8, messageText, host, cancellationToken, continueOnWorker: continueOnWorker);
 
     public static ScriptRunRequest Release() => new(null, null, default, null, null, CancellationToken.None);
+
+    public static ScriptRunRequest Post(Action callback) => new(null, null, default, null, null, CancellationToken.None, callback);
 }
