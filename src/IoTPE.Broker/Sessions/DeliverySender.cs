@@ -51,9 +51,9 @@ internal sealed class DeliverySender
     /// <summary>
     /// Whether <paramref name="session"/>'s queue has no room for one more delivery of
     /// <paramref name="size"/> bytes: its own <see cref="Session.QueueLimit"/> (deliveries queued and
-    /// in flight, and their bytes) or else <see cref="BrokerOptions.MaxQueuedMessages"/>.
+    /// in flight, and their bytes) or else <see cref="BrokerOptions.MaxQueuedMessages"/>. Spilled
+    /// deliveries (<see cref="SpilledTail"/>) count as queued ones.
     /// </summary>
-    /// Spilled deliveries (<see cref="SpilledTail"/>) count as queued ones.
     public bool IsFull(Session session, long size) => session.QueueLimit is { } limit
         ? session.QueuedCount + (session.HasInFlight ? session.InFlight.Count : 0) >= limit.MaxMessages ||
           session.QueuedBytes + size > limit.MaxBytes
@@ -315,8 +315,10 @@ internal sealed class DeliverySender
     {
         // A queue in memory only has no tail in the store: read it all back first (the caller's
         // DeleteSession is not committed yet, so the rows can still be read).
-        while (session.Spilled is { Committed: > 0 } tail && ReadBack(session, tail, (int)Math.Min(tail.Committed, _state.Options.MaxResidentDeliveriesPerSession)) > 0)
+        bool more = true;
+        while (more && session.Spilled is { Committed: > 0 } tail)
         {
+            more = ReadBack(session, tail, (int)Math.Min(tail.Committed, _state.Options.MaxResidentDeliveriesPerSession)) > 0;
         }
         if (session.Spilled is { } rest)
         {
