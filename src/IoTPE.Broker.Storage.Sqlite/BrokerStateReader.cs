@@ -32,8 +32,12 @@ internal static class BrokerStateReader
         }
     }
 
-    /// <summary>Reads every table, in one read transaction so the parts agree with each other.</summary>
-    public static StoredBrokerState Read(SqliteDatabase database)
+    /// <summary>
+    /// Reads every table, in one read transaction so the parts agree with each other; of each
+    /// session's deliveries only the first <paramref name="maxDeliveriesPerSession"/>, and of the
+    /// messages only those the broker must hold (see <see cref="IBrokerStore.Load(int)"/>).
+    /// </summary>
+    public static StoredBrokerState Read(SqliteDatabase database, int maxDeliveriesPerSession)
     {
         database.Execute("BEGIN");
         try
@@ -41,8 +45,8 @@ internal static class BrokerStateReader
             var state = new StoredBrokerState(
                 ReadSessions(database),
                 ReadSubscriptions(database),
-                ReadMessages(database),
-                ReadDeliveries(database),
+                ReadMessages(database, maxDeliveriesPerSession),
+                ReadDeliveries(database, maxDeliveriesPerSession),
                 ReadIncomingPacketIdentifiers(database),
                 ReadRetained(database))
             {
@@ -87,44 +91,93 @@ internal static class BrokerStateReader
         return subscriptions;
     }
 
-    private static List<StoredMessage> ReadMessages(SqliteDatabase database)
+    private const string MessageColumns = "id, packet, expires_at_unix_ms, publisher, publisher_user_name, length(payload), stored_at_unix_ms";
+
+    private const string DeliveryColumns = "client_id, sequence, message_id, qos, retain, released, subscription_identifiers";
+
+    // The first N deliveries of each session. The window function walks the primary key
+    // (client_id, sequence) in order, so SQLite need not sort.
+    private static string DeliveriesWindow(int maxDeliveriesPerSession) => maxDeliveriesPerSession == int.MaxValue
+        ? $"SELECT {DeliveryColumns} FROM deliveries"
+        : $"SELECT {DeliveryColumns} FROM (SELECT {DeliveryColumns}, row_number() OVER (PARTITION BY client_id ORDER BY sequence) AS position FROM deliveries) " +
+          $"WHERE position <= {maxDeliveriesPerSession.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    private static List<StoredMessage> ReadMessages(SqliteDatabase database, int maxDeliveriesPerSession)
     {
         var messages = new List<StoredMessage>();
-        using SqliteStatement query = database.Prepare(
-            "SELECT id, packet, expires_at_unix_ms, publisher, publisher_user_name, length(payload), stored_at_unix_ms FROM messages ORDER BY id");
+        // Beyond the window, a message referred to by one delivery only stays on disk; one shared by
+        // several deliveries (or retained) is loaded, so that the broker counts all its references.
+        string where = maxDeliveriesPerSession == int.MaxValue
+            ? ""
+            : $" WHERE id IN (SELECT message_id FROM ({DeliveriesWindow(maxDeliveriesPerSession)})) OR id IN (SELECT message_id FROM retained) " +
+              "OR id IN (SELECT message_id FROM deliveries GROUP BY message_id HAVING count(*) > 1)";
+        using SqliteStatement query = database.Prepare($"SELECT {MessageColumns} FROM messages{where} ORDER BY id");
         while (query.StepRow())
         {
-            long? payloadLength = query.ReadNullableInt64(5);
-            messages.Add(new StoredMessage(
-                query.ReadInt64(0),
-                query.ReadBlob(1).ToArray(),
-                query.ReadNullableInt64(2),
-                query.ReadText(3),
-                query.ReadText(4))
-            {
-                PayloadApart = payloadLength is not null,
-                PayloadLength = (int)(payloadLength ?? 0),
-                StoredAtUnixMs = query.ReadNullableInt64(6),
-            });
+            messages.Add(ReadMessage(query, 0));
         }
         return messages;
     }
 
-    private static List<StoredDelivery> ReadDeliveries(SqliteDatabase database)
+    private static StoredMessage ReadMessage(SqliteStatement query, int first)
+    {
+        long? payloadLength = query.ReadNullableInt64(first + 5);
+        return new StoredMessage(
+            query.ReadInt64(first),
+            query.ReadBlob(first + 1).ToArray(),
+            query.ReadNullableInt64(first + 2),
+            query.ReadText(first + 3),
+            query.ReadText(first + 4))
+        {
+            PayloadApart = payloadLength is not null,
+            PayloadLength = (int)(payloadLength ?? 0),
+            StoredAtUnixMs = query.ReadNullableInt64(first + 6),
+        };
+    }
+
+    private static StoredDelivery ReadDelivery(SqliteStatement query) => new(
+        query.ReadText(0)!,
+        query.ReadInt64(1),
+        query.ReadInt64(2),
+        (byte)query.ReadInt64(3),
+        query.ReadInt64(4) != 0,
+        query.ReadInt64(5) != 0,
+        SubscriptionIdentifierList.Read(query.ReadBlob(6)));
+
+    private static List<StoredDelivery> ReadDeliveries(SqliteDatabase database, int maxDeliveriesPerSession)
     {
         var deliveries = new List<StoredDelivery>();
-        using SqliteStatement query = database.Prepare(
-            "SELECT client_id, sequence, message_id, qos, retain, released, subscription_identifiers FROM deliveries ORDER BY client_id, sequence");
+        using SqliteStatement query = database.Prepare($"{DeliveriesWindow(maxDeliveriesPerSession)} ORDER BY client_id, sequence");
         while (query.StepRow())
         {
-            deliveries.Add(new StoredDelivery(
-                query.ReadText(0)!,
-                query.ReadInt64(1),
-                query.ReadInt64(2),
-                (byte)query.ReadInt64(3),
-                query.ReadInt64(4) != 0,
-                query.ReadInt64(5) != 0,
-                SubscriptionIdentifierList.Read(query.ReadBlob(6))));
+            deliveries.Add(ReadDelivery(query));
+        }
+        return deliveries;
+    }
+
+    /// <summary>The query <see cref="ReadQueuedDeliveries"/> runs: ?1 client, ?2 after sequence, ?3 limit.</summary>
+    public const string QueuedDeliveriesQuery =
+        "SELECT d.client_id, d.sequence, d.message_id, d.qos, d.retain, d.released, d.subscription_identifiers, " +
+        "m.id, m.packet, m.expires_at_unix_ms, m.publisher, m.publisher_user_name, length(m.payload), m.stored_at_unix_ms " +
+        "FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id WHERE d.client_id = ?1 AND d.sequence > ?2 ORDER BY d.sequence LIMIT ?3";
+
+    /// <summary>Runs <see cref="QueuedDeliveriesQuery"/>, prepared on the reader's connection (one statement in autocommit: it sees the last commit).</summary>
+    public static List<StoredQueuedDelivery> ReadQueuedDeliveries(SqliteStatement query, string clientId, long afterSequence, int max)
+    {
+        var deliveries = new List<StoredQueuedDelivery>(Math.Min(max, 4096));
+        try
+        {
+            query.BindText(1, clientId);
+            query.BindInt64(2, afterSequence);
+            query.BindInt64(3, max);
+            while (query.StepRow())
+            {
+                deliveries.Add(new StoredQueuedDelivery(ReadDelivery(query), query.IsNull(7) ? null : ReadMessage(query, 7)));
+            }
+        }
+        finally
+        {
+            query.Reset();
         }
         return deliveries;
     }

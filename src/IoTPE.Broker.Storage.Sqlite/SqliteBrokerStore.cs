@@ -36,6 +36,7 @@ public sealed class SqliteBrokerStore : IBrokerStore
     private readonly Lock _readerLock = new();
     private SqliteDatabase? _reader;
     private SqliteStatement? _readPayload;
+    private SqliteStatement? _readDeliveries;
     private bool _closed;
 
     /// <summary>Opens the store in <paramref name="dataFolder"/>, creating the folder and the database if missing.</summary>
@@ -101,8 +102,17 @@ public sealed class SqliteBrokerStore : IBrokerStore
     /// broker's last reference going and its <see cref="DeleteMessage"/> leaves those behind), then
     /// reads every table in one read transaction.
     /// </remarks>
-    public StoredBrokerState Load()
+    public StoredBrokerState Load() => Load(int.MaxValue);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// First deletes messages that no delivery and no retained entry refers to (a crash between the
+    /// broker's last reference going and its <see cref="DeleteMessage"/> leaves those behind), then
+    /// reads every table in one read transaction, each session's deliveries up to the window.
+    /// </remarks>
+    public StoredBrokerState Load(int maxDeliveriesPerSession)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxDeliveriesPerSession, 1);
         lock (_connectionLock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
@@ -111,7 +121,7 @@ public sealed class SqliteBrokerStore : IBrokerStore
             {
                 _log(string.Create(CultureInfo.InvariantCulture, $"SQLite broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
             }
-            StoredBrokerState state = BrokerStateReader.Read(_database);
+            StoredBrokerState state = BrokerStateReader.Read(_database, maxDeliveriesPerSession);
             _footprint.Refresh();
             return state;
         }
@@ -128,23 +138,53 @@ public sealed class SqliteBrokerStore : IBrokerStore
         lock (_readerLock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            if (_readPayload is null)
-            {
-                _reader = SqliteDatabase.Open(DatabasePath);
-                _reader.SetBusyTimeout(TimeSpan.FromSeconds(5));
-                _reader.Execute("PRAGMA query_only = 1");
-                _readPayload = _reader.Prepare("SELECT payload FROM messages WHERE id = ?1");
-            }
+            SqliteStatement readPayload = OpenReader();
             try
             {
-                _readPayload.BindInt64(1, messageId);
-                return _readPayload.StepRow() && !_readPayload.IsNull(0) ? _readPayload.ReadBlob(0).ToArray() : null;
+                readPayload.BindInt64(1, messageId);
+                return readPayload.StepRow() && !readPayload.IsNull(0) ? readPayload.ReadBlob(0).ToArray() : null;
             }
             finally
             {
-                _readPayload.Reset();
+                readPayload.Reset();
             }
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>On the connection <see cref="ReadPayload"/> uses: it never waits for the writer's batch.</remarks>
+    public IReadOnlyList<StoredQueuedDelivery> ReadDeliveries(string clientId, long afterSequence, int max)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
+        lock (_readerLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            OpenReader();
+            return BrokerStateReader.ReadQueuedDeliveries(_readDeliveries!, clientId, afterSequence, max);
+        }
+    }
+
+    // Under _readerLock; returns the payload query.
+    private SqliteStatement OpenReader()
+    {
+        if (_readPayload is not null)
+        {
+            return _readPayload;
+        }
+        _reader = SqliteDatabase.Open(DatabasePath);
+        _reader.SetBusyTimeout(TimeSpan.FromSeconds(5));
+        _reader.Execute("PRAGMA query_only = 1");
+        _readPayload = _reader.Prepare("SELECT payload FROM messages WHERE id = ?1");
+        _readDeliveries = _reader.Prepare(BrokerStateReader.QueuedDeliveriesQuery);
+        return _readPayload;
+    }
+
+    /// <inheritdoc/>
+    public void DeleteDeliveriesAfter(string clientId, long afterSequence)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDeliveriesAfter, null, clientId, afterSequence));
     }
 
     /// <inheritdoc/>
@@ -339,8 +379,10 @@ public sealed class SqliteBrokerStore : IBrokerStore
         lock (_readerLock)
         {
             _readPayload?.Dispose();
+            _readDeliveries?.Dispose();
             _reader?.Dispose();
             _readPayload = null;
+            _readDeliveries = null;
             _reader = null;
         }
         lock (_connectionLock)

@@ -97,6 +97,19 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     /// <summary>Publishers whose reads are paused right now for a subscriber that does not keep up.</summary>
     internal int PublishersPaused => _state.PublishersPaused;
 
+    /// <summary>QoS 1/2 deliveries held in memory, queued or in flight, over all sessions (tests check the window through it).</summary>
+    internal int ResidentDeliveries
+    {
+        get
+        {
+            lock (_state.Lock)
+            {
+                return _state.Sessions.Values.Sum(s => (s.HasQueued ? s.Queued.Count : 0) + (s.HasInFlight ? s.InFlight.Count : 0) +
+                    (s.Spilled is { } tail ? tail.Uncommitted.Count + (tail.HasPinned ? tail.Pinned.Count : 0) : 0));
+            }
+        }
+    }
+
     /// <summary>Sees every client PUBLISH before routing and may refuse it. Set before <see cref="StartAsync"/>.</summary>
     public IMessageInterceptor? Interceptor
     {

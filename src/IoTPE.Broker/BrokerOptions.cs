@@ -44,6 +44,17 @@ public sealed class BrokerOptions
     public long MaxResidentPayloadBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>
+    /// Most QoS 1/2 deliveries queued in memory for one persistent session (default 5,000). Beyond
+    /// it, further deliveries are stored as usual but not kept in memory: the session remembers only
+    /// how many there are and their bytes, and reads them back from the store in order, a page at a
+    /// time, when the part in memory runs below half of it. So a backlog of millions of small
+    /// messages costs disk, not memory. Loading after a restart reads this many per session too (at
+    /// least <see cref="MaxInflightMessages"/>, so that everything that may have been in flight is
+    /// loaded and resent).
+    /// </summary>
+    public int MaxResidentDeliveriesPerSession { get; set; } = 5_000;
+
+    /// <summary>
     /// Bytes waiting to be written to one client above which the clients publishing to it pause
     /// reading (up to 200 ms at a time) until it catches up, so a slow subscriber slows its
     /// publishers down through TCP instead of losing QoS 0 messages.
@@ -119,6 +130,7 @@ public sealed class BrokerOptions
         AtLeast(MaxQueuedMessages, 1, "maxQueuedMessages");
         AtLeast(MaxQueuedBytesPerAccount, 1, "maxQueuedBytesPerAccount");
         AtLeast(MaxResidentPayloadBytes, 0, "maxResidentPayloadBytes");
+        AtLeast(MaxResidentDeliveriesPerSession, 2, "maxResidentDeliveriesPerSession");
         AtLeast(OutputBackpressureBytes, 1, "outputBackpressureBytes");
         AtLeast(QueueBackpressureMessages, 1, "queueBackpressureMessages");
         AtLeast(MaxPendingOutputBytes, 1, "maxPendingOutputBytes");

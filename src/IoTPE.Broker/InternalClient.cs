@@ -63,7 +63,7 @@ public sealed class InternalClient : IDurableSession
     {
         (long, long, long, long) result = default;
         _state.RunPass(() => result = (
-            (_session.HasQueued ? _session.Queued.Count : 0) + (_session.HasInFlight ? _session.InFlight.Count : 0),
+            _session.QueuedCount + (_session.HasInFlight ? _session.InFlight.Count : 0),
             _session.QueuedBytes, _session.RefusedMessages, OldestStoredAtUnixMs()));
         return result;
     }

@@ -56,7 +56,7 @@ internal sealed class InternalConnection : IClientConnection
     // slow subscriber does, before its queue reaches MaxQueuedMessages.
     public bool IsCongested =>
         Session is { } session && ReferenceEquals(session.Connection, this) &&
-        (session.Queued.Count >= _queueBackpressureMessages || Volatile.Read(ref _pendingAtMostOnce) >= _queueBackpressureMessages);
+        (session.QueuedCount >= _queueBackpressureMessages || Volatile.Read(ref _pendingAtMostOnce) >= _queueBackpressureMessages);
 
     public ConsumerRelief Relief { get; } = new();
 

@@ -137,7 +137,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     // has gone is not waited for (its session's queue may stay long while it is offline).
     public bool IsCongested =>
         !IsClosing && Session is { } session && ReferenceEquals(session.Connection, this) &&
-        (_output.PendingBytes >= _state.Options.OutputBackpressureBytes || session.Queued.Count >= _state.Options.QueueBackpressureMessages);
+        (_output.PendingBytes >= _state.Options.OutputBackpressureBytes || session.QueuedCount >= _state.Options.QueueBackpressureMessages);
 
     public ConsumerRelief Relief { get; } = new();
 

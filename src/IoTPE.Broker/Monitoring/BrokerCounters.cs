@@ -42,6 +42,12 @@ public sealed class BrokerCounters
     /// <summary>Payload bytes of stored messages held in memory (bounded by <see cref="BrokerOptions.MaxResidentPayloadBytes"/>).</summary>
     public long ResidentPayloadBytes { get; internal set; }
 
+    /// <summary>
+    /// QoS 1/2 deliveries queued for persistent sessions that are held in the store only, beyond
+    /// each session's window in memory (<see cref="BrokerOptions.MaxResidentDeliveriesPerSession"/>).
+    /// </summary>
+    public long SpilledDeliveries { get; internal set; }
+
     /// <summary>Stored messages whose payload left memory because the budget was reached.</summary>
     public long PayloadsPagedOut { get; internal set; }
 

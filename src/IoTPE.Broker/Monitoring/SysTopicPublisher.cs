@@ -49,6 +49,7 @@ internal sealed class SysTopicPublisher
         Publish("$SYS/broker/store/resident payload bytes", c.ResidentPayloadBytes);
         Publish("$SYS/broker/store/payloads paged out", c.PayloadsPagedOut);
         Publish("$SYS/broker/store/payloads read back", c.PayloadsReadBack);
+        Publish("$SYS/broker/store/spilled deliveries", c.SpilledDeliveries);
         if (_state.DiskReserve is { IsEnabled: true } disk)
         {
             // Reads the free space again if stale, so the gauge is at most one refresh interval old.

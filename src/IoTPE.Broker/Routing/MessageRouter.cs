@@ -101,7 +101,7 @@ internal sealed class MessageRouter
                 session.RefusedMessages++;
                 if (_refusals == 1 || _refusals % 1000 == 0)
                 {
-                    _state.Log.SessionQueueFullRefused(session.ClientId, message.Topic, session.Queued.Count, _refusals);
+                    _state.Log.SessionQueueFullRefused(session.ClientId, message.Topic, (int)Math.Min(session.QueuedCount, int.MaxValue), _refusals);
                 }
                 return true;
             }

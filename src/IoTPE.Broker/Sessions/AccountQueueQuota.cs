@@ -70,6 +70,52 @@ internal sealed class AccountQueueQuota(long maxBytesPerAccount, ILogger log)
         {
             Charge(session, delivery);
         }
+        if (session.Spilled is { } spilled)
+        {
+            session.QueuedBytes += spilled.Bytes;
+        }
+    }
+
+    /// <summary>
+    /// A delivery of <paramref name="bytes"/> joins <paramref name="session"/>'s spilled tail: it
+    /// counts as any queued delivery does, against the account and the session's own limit, but in
+    /// the tail's total (there is no <see cref="Delivery"/> in memory to remember the charge).
+    /// </summary>
+    public void ChargeSpilled(Session session, SpilledTail spilled, long bytes)
+    {
+        spilled.Bytes += bytes;
+        if (session.QueueLimit is not null)
+        {
+            session.QueuedBytes += bytes;
+        }
+        if (AccountOf(session) is { } account)
+        {
+            _bytes[account] = _bytes.GetValueOrDefault(account) + bytes;
+        }
+    }
+
+    /// <summary>A delivery of <paramref name="bytes"/> left the spilled tail (read back into memory, dropped or discarded).</summary>
+    public void ReleaseSpilled(Session session, SpilledTail spilled, long bytes)
+    {
+        bytes = Math.Min(bytes, spilled.Bytes);
+        spilled.Bytes -= bytes;
+        if (session.QueueLimit is not null)
+        {
+            session.QueuedBytes -= bytes;
+        }
+        if (AccountOf(session) is not { } account)
+        {
+            return;
+        }
+        long left = _bytes.GetValueOrDefault(account) - bytes;
+        if (left <= 0)
+        {
+            _bytes.Remove(account);
+        }
+        else
+        {
+            _bytes[account] = left;
+        }
     }
 
     /// <summary>The delivery left its session (completed, dropped, discarded); safe to call more than once.</summary>

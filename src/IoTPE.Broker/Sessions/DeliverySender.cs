@@ -1,3 +1,4 @@
+using IoTPE.Broker.Connections;
 using IoTPE.Broker.Monitoring;
 using IoTPE.Broker.Storage;
 using IoTPE.Mqtt;
@@ -14,6 +15,7 @@ internal sealed class DeliverySender
 {
     private readonly BrokerState _state;
     private readonly DurabilityTracker _durability;
+    private readonly TopicNameCache _topics = new();
 
     public DeliverySender(BrokerState state, DurabilityTracker durability)
     {
@@ -42,18 +44,20 @@ internal sealed class DeliverySender
             }
             session.Connection?.OnDrained();
         }
+        SettleSpilled(session, epoch, durable);
         Pump(session);
     }
 
     /// <summary>
     /// Whether <paramref name="session"/>'s queue has no room for one more delivery of
     /// <paramref name="size"/> bytes: its own <see cref="Session.QueueLimit"/> (deliveries queued and
-    /// in flight, and their bytes) or else <see cref="BrokerOptions.MaxQueuedMessages"/>.
+    /// in flight, and their bytes) or else <see cref="BrokerOptions.MaxQueuedMessages"/>. Spilled
+    /// deliveries (<see cref="SpilledTail"/>) count as queued ones.
     /// </summary>
     public bool IsFull(Session session, long size) => session.QueueLimit is { } limit
-        ? (session.HasQueued ? session.Queued.Count : 0) + (session.HasInFlight ? session.InFlight.Count : 0) >= limit.MaxMessages ||
+        ? session.QueuedCount + (session.HasInFlight ? session.InFlight.Count : 0) >= limit.MaxMessages ||
           session.QueuedBytes + size > limit.MaxBytes
-        : session.HasQueued && session.Queued.Count >= _state.Options.MaxQueuedMessages;
+        : session.QueuedCount >= _state.Options.MaxQueuedMessages;
 
     /// <summary>
     /// Queues <paramref name="message"/> for <paramref name="session"/> at <paramref name="qos"/> (1 or 2).
@@ -61,7 +65,9 @@ internal sealed class DeliverySender
     /// only messages the broker itself publishes can find the queue full here, and the overflow
     /// policy applies to them.
     /// A persistent session's delivery is stored; the delivery goes out once the pass's writes are
-    /// durable (see <see cref="DurabilityTracker"/>).
+    /// durable (see <see cref="DurabilityTracker"/>). Beyond
+    /// <see cref="BrokerOptions.MaxResidentDeliveriesPerSession"/> queued in memory, a persistent
+    /// session's delivery joins its <see cref="SpilledTail"/> instead.
     /// </summary>
     public void Enqueue(Session session, ApplicationMessage message, QualityOfService qos, bool retain, uint[]? subscriptionIdentifiers)
     {
@@ -70,16 +76,27 @@ internal sealed class DeliverySender
             return;
         }
         var delivery = new Delivery(message, session.TakeSequence(), qos, retain, subscriptionIdentifiers);
-        _state.QueueQuota.Charge(session, delivery);
         if (session.IsPersistent)
         {
             _durability.EnsureStored(message);
             message.StoreReferences++;
             delivery.Stored = true;
             _state.Store.InsertDelivery(new StoredDelivery(session.ClientId, delivery.Sequence, message.StoreId, (byte)qos, retain, Released: false, subscriptionIdentifiers ?? []));
+            if (session.HasSpilled || (session.HasQueued && session.Queued.Count >= _state.Options.MaxResidentDeliveriesPerSession))
+            {
+                // Behind a spilled tail, a delivery must spill too: the queue's order is the sequence's.
+                Spill(session, delivery);
+                if (session.Connection is { IsCongested: true } congested)
+                {
+                    _state.CongestedConsumer = congested;
+                }
+                return;
+            }
+            _state.QueueQuota.Charge(session, delivery);
         }
         else
         {
+            _state.QueueQuota.Charge(session, delivery);
             CountInMemory(delivery);
         }
         // Every client, in-process ones (the engine) included, gets a stored delivery only once the
@@ -98,7 +115,7 @@ internal sealed class DeliverySender
     /// <summary>Sends queued deliveries whose writes are durable, while the client's window has room.</summary>
     public void Pump(Session session)
     {
-        if (session.Connection is not { } connection || !session.HasQueued)
+        if (session.Connection is not { } connection || (!session.HasQueued && !session.HasSpilled))
         {
             return;
         }
@@ -106,9 +123,18 @@ internal sealed class DeliverySender
         long now = _state.NowUnixMs;
         // Only a queue that was long enough to pause publishers can relieve them by getting shorter
         // (a congested output buffer relieves them from its own sends).
-        bool wasBackedUp = session.Queued.Count >= _state.Options.QueueBackpressureMessages;
-        while (session.Queued.Count > 0 && session.InFlight.Count < window && !connection.HoldsBackDeliveries)
+        bool wasBackedUp = session.QueuedCount >= _state.Options.QueueBackpressureMessages;
+        int lowWater = _state.Options.MaxResidentDeliveriesPerSession / 2;
+        while (session.InFlight.Count < window && !connection.HoldsBackDeliveries)
         {
+            if (session.HasSpilled && session.Queued.Count <= lowWater)
+            {
+                Refill(session);
+            }
+            if (session.Queued.Count == 0)
+            {
+                break;
+            }
             Delivery next = session.Queued.Peek();
             if (next.Epoch > _durability.DurableEpoch)
             {
@@ -136,7 +162,7 @@ internal sealed class DeliverySender
             session.InFlight.Add(next.PacketIdentifier, next);
             Send(session, connection, next, dup: next.Attempts > 0, now);
         }
-        if (wasBackedUp && session.Queued.Count < _state.Options.QueueBackpressureMessages)
+        if (wasBackedUp && session.QueuedCount < _state.Options.QueueBackpressureMessages)
         {
             connection.OnDrained();
         }
@@ -265,6 +291,7 @@ internal sealed class DeliverySender
     /// <summary>Forgets every delivery of a session that ends (its stored rows go with the session).</summary>
     public void DiscardAll(Session session)
     {
+        DiscardSpilled(session);
         if (!session.HasInFlight && !session.HasQueued)
         {
             return;
@@ -286,6 +313,21 @@ internal sealed class DeliverySender
     /// <summary>The session's rows were deleted from the store (it stopped being persistent): its deliveries are memory-only now.</summary>
     public void ForgetStoredRows(Session session)
     {
+        // A queue in memory only has no tail in the store: read it all back first (the caller's
+        // DeleteSession is not committed yet, so the rows can still be read).
+        bool more = true;
+        while (more && session.Spilled is { Committed: > 0 } tail)
+        {
+            more = ReadBack(session, tail, (int)Math.Min(tail.Committed, _state.Options.MaxResidentDeliveriesPerSession)) > 0;
+        }
+        if (session.Spilled is { } rest)
+        {
+            while (rest.Uncommitted.TryDequeue(out Delivery? delivery))
+            {
+                LeaveTail(session, rest, delivery);
+            }
+            EndTailIfEmpty(session, rest);
+        }
         if (!session.HasInFlight && !session.HasQueued)
         {
             return;
@@ -298,6 +340,191 @@ internal sealed class DeliverySender
         {
             Unstore(delivery);
         }
+    }
+
+    // The delivery (stored, its message referenced) goes to the tail instead of the queue in memory;
+    // until its commit is durable it is kept whole (see SettleSpilled).
+    private void Spill(Session session, Delivery delivery)
+    {
+        SpilledTail tail = session.Spilled ??= new SpilledTail();
+        if (tail.Count == 0)
+        {
+            tail.AfterSequence = delivery.Sequence - 1;
+        }
+        tail.Count++;
+        _state.Counters.SpilledDeliveries++;
+        _state.QueueQuota.ChargeSpilled(session, tail, AccountQueueQuota.SizeOf(delivery.Message));
+        tail.Uncommitted.Enqueue(delivery);
+        _durability.AwaitCommit(session);
+    }
+
+    /// <summary>
+    /// The commit of <paramref name="epoch"/> completed: the tail's deliveries it wrote are durable
+    /// and can be left to the store, or were rolled back and are gone (their publishers were refused).
+    /// </summary>
+    private void SettleSpilled(Session session, long epoch, bool durable)
+    {
+        if (session.Spilled is not { } tail)
+        {
+            return;
+        }
+        while (tail.Uncommitted.TryPeek(out Delivery? delivery) && delivery.Epoch <= epoch)
+        {
+            tail.Uncommitted.Dequeue();
+            ApplicationMessage message = delivery.Message;
+            if (!durable && delivery.Epoch == epoch)
+            {
+                // As for a failed delivery in memory: its rows were rolled back with the message's.
+                tail.Count--;
+                _state.Counters.SpilledDeliveries--;
+                _state.QueueQuota.ReleaseSpilled(session, tail, AccountQueueQuota.SizeOf(message));
+                continue;
+            }
+            delivery.Epoch = 0;
+            // Routing is over (the commit came in a later pass), so nothing new can refer to the
+            // message unless something holds it already: when this delivery is its only reference,
+            // the store keeps it and memory lets it go; the read-back builds it anew.
+            if (message.StoreReferences == 1 && message.MemoryDeliveries == 0 && !message.IsPinned)
+            {
+                message.StoreReferences = 0;
+                _state.Payloads.Untrack(message);
+            }
+            else
+            {
+                tail.Pinned[delivery.Sequence] = delivery;
+            }
+        }
+        EndTailIfEmpty(session, tail);
+    }
+
+    // Reads the next page of the tail back when the queue in memory is at most half the window.
+    private void Refill(Session session)
+    {
+        if (session.Spilled is not { Committed: > 0 } tail)
+        {
+            return;
+        }
+        int queued = session.HasQueued ? session.Queued.Count : 0;
+        int room = _state.Options.MaxResidentDeliveriesPerSession - queued;
+        if (room > 0)
+        {
+            ReadBack(session, tail, (int)Math.Min(room, tail.Committed));
+        }
+    }
+
+    /// <summary>
+    /// Moves up to <paramref name="max"/> durable deliveries of the tail, in order, to the queue in
+    /// memory (a released QoS 2 delivery to the in-flight set); returns how many rows were read.
+    /// </summary>
+    private int ReadBack(Session session, SpilledTail tail, int max)
+    {
+        IReadOnlyList<StoredQueuedDelivery> rows = _state.Store.ReadDeliveries(session.ClientId, tail.AfterSequence, max);
+        foreach (StoredQueuedDelivery row in rows)
+        {
+            StoredDelivery stored = row.Delivery;
+            tail.AfterSequence = stored.Sequence;
+            Delivery? delivery = null;
+            if (tail.HasPinned && tail.Pinned.Remove(stored.Sequence, out Delivery? pinned))
+            {
+                delivery = pinned;
+            }
+            else if (row.Message is { } storedMessage && StoredMessageCodec.Decode(storedMessage, _state.Payloads, _topics) is { } message)
+            {
+                // The store's reference becomes this delivery's, counted in memory again.
+                message.StoreReferences = 1;
+                delivery = new Delivery(message, stored.Sequence, (QualityOfService)stored.QoS, stored.Retain,
+                    stored.SubscriptionIdentifiers.Length > 0 ? stored.SubscriptionIdentifiers : null)
+                {
+                    Stored = true,
+                };
+            }
+            if (delivery is null)
+            {
+                // Its message is missing or unreadable: nothing could ever be sent for it.
+                tail.Count--;
+                _state.Counters.SpilledDeliveries--;
+                _state.Store.DeleteDelivery(session.ClientId, stored.Sequence);
+                continue;
+            }
+            if (stored.Released && !session.InFlight.ContainsKey(delivery.PacketIdentifier))
+            {
+                // PUBREC had arrived before a restart (§4.3.3): complete it with PUBREL.
+                LeaveTail(session, tail, delivery, queue: false);
+                delivery.State = DeliveryState.AwaitingPubComp;
+                session.InFlight[delivery.PacketIdentifier] = delivery;
+                session.Connection?.Send(new PubRelPacket(delivery.PacketIdentifier));
+                continue;
+            }
+            LeaveTail(session, tail, delivery);
+        }
+        if (rows.Count < max && tail.Committed > 0)
+        {
+            // Fewer rows than the tail should hold (they were deleted behind the broker's back):
+            // what is not there cannot be delivered; forget it rather than ask again and again.
+            if (tail.HasPinned)
+            {
+                foreach (Delivery lost in tail.Pinned.Values)
+                {
+                    Release(lost);
+                }
+                tail.Pinned.Clear();
+            }
+            _state.Counters.SpilledDeliveries -= tail.Committed;
+            tail.Count = tail.Uncommitted.Count;
+        }
+        EndTailIfEmpty(session, tail);
+        return rows.Count;
+    }
+
+    // The delivery leaves the tail for memory: its charge moves from the tail's total to itself.
+    private void LeaveTail(Session session, SpilledTail tail, Delivery delivery, bool queue = true)
+    {
+        tail.Count--;
+        _state.Counters.SpilledDeliveries--;
+        _state.QueueQuota.ReleaseSpilled(session, tail, AccountQueueQuota.SizeOf(delivery.Message));
+        _state.QueueQuota.Charge(session, delivery);
+        if (queue)
+        {
+            session.Queued.Enqueue(delivery);
+        }
+    }
+
+    private void EndTailIfEmpty(Session session, SpilledTail tail)
+    {
+        if (tail.Count > 0 || !ReferenceEquals(session.Spilled, tail))
+        {
+            return;
+        }
+        // Whatever is left is rounding of the charges (a message read back counts as when it spilled).
+        _state.QueueQuota.ReleaseSpilled(session, tail, tail.Bytes);
+        session.Spilled = null;
+    }
+
+    // A session ends: its tail goes, and with it the messages only the store knew it referred to.
+    private void DiscardSpilled(Session session)
+    {
+        if (session.Spilled is not { } tail)
+        {
+            return;
+        }
+        if (tail.StoreOwned > 0)
+        {
+            _state.Store.DeleteDeliveriesAfter(session.ClientId, tail.AfterSequence);
+        }
+        foreach (Delivery delivery in tail.Uncommitted)
+        {
+            Release(delivery);
+        }
+        if (tail.HasPinned)
+        {
+            foreach (Delivery delivery in tail.Pinned.Values)
+            {
+                Release(delivery);
+            }
+        }
+        _state.Counters.SpilledDeliveries -= tail.Count;
+        _state.QueueQuota.ReleaseSpilled(session, tail, tail.Bytes);
+        session.Spilled = null;
     }
 
     private void Send(Session session, Connections.IClientConnection connection, Delivery delivery, bool dup, long now)

@@ -101,6 +101,15 @@ internal sealed class Session
 
     public bool HasInFlight => _inFlight is { Count: > 0 };
 
+    /// <summary>The queue beyond what is held in memory, or null when the whole queue is in memory.</summary>
+    public SpilledTail? Spilled { get; set; }
+
+    /// <summary>Whether part of the queue is stored only (see <see cref="SpilledTail"/>).</summary>
+    public bool HasSpilled => Spilled is { Count: > 0 };
+
+    /// <summary>QoS 1/2 deliveries not yet sent: those in memory (<see cref="Queued"/>) and those spilled to the store.</summary>
+    public long QueuedCount => (_queued?.Count ?? 0) + (Spilled?.Count ?? 0);
+
     /// <summary>The sequence number the next delivery gets.</summary>
     public long NextSequence { get; private set; }
 

@@ -22,7 +22,34 @@ namespace IoTPE.Broker.Storage;
 public interface IBrokerStore : IAsyncDisposable
 {
     /// <summary>Reads everything the broker needs to resume after a restart. Called once, before any write.</summary>
-    StoredBrokerState Load();
+    StoredBrokerState Load() => Load(int.MaxValue);
+
+    /// <summary>
+    /// Reads what the broker needs to resume after a restart, with at most
+    /// <paramref name="maxDeliveriesPerSession"/> deliveries of each session: those with the lowest
+    /// sequences. Called once, before any write.
+    /// </summary>
+    /// <remarks>
+    /// <see cref="StoredBrokerState.Messages"/> holds every message that a returned delivery or a
+    /// retained entry refers to, and every message that more than one delivery refers to (a message
+    /// referred to only by one delivery beyond the window is left on disk; the broker reads it with
+    /// <see cref="ReadDeliveries"/> when that delivery's turn comes). With <see cref="int.MaxValue"/>
+    /// it returns every delivery and every message, as <see cref="Load()"/> does.
+    /// </remarks>
+    StoredBrokerState Load(int maxDeliveriesPerSession);
+
+    /// <summary>
+    /// Reads the committed deliveries of session <paramref name="clientId"/> whose
+    /// <see cref="StoredDelivery.Sequence"/> is strictly greater than <paramref name="afterSequence"/>,
+    /// in increasing sequence order, at most <paramref name="max"/> of them, each with the message it
+    /// refers to (null if that message row is missing). Like <see cref="ReadPayload"/>, it runs at
+    /// once on the caller's thread, sees only committed writes, and must not wait for the writer.
+    /// </summary>
+    /// <remarks>
+    /// The queue of a session beyond a window of deliveries lives only in the store and is read back
+    /// in pages when the part in memory runs low (docs/architecture.md, "Memory bounded by design").
+    /// </remarks>
+    IReadOnlyList<StoredQueuedDelivery> ReadDeliveries(string clientId, long afterSequence, int max);
 
     /// <summary>Creates or replaces a persistent session's record.</summary>
     void SaveSession(StoredSession session);
@@ -53,6 +80,15 @@ public interface IBrokerStore : IAsyncDisposable
 
     /// <summary>Deletes a completed (PUBACK/PUBCOMP), expired or dropped delivery.</summary>
     void DeleteDelivery(string clientId, long sequence);
+
+    /// <summary>
+    /// Deletes the deliveries of session <paramref name="clientId"/> whose sequence is strictly
+    /// greater than <paramref name="afterSequence"/>, and then every message that one of them
+    /// referred to and that no other delivery and no retained entry refers to. The broker calls it
+    /// for the part of a session's queue that it does not hold in memory, whose messages it does not
+    /// track either (the store owns their reference count), before the session is deleted.
+    /// </summary>
+    void DeleteDeliveriesAfter(string clientId, long afterSequence);
 
     /// <summary>Records a QoS 2 packet identifier received from a persistent session and answered with PUBREC.</summary>
     void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier);

@@ -52,6 +52,9 @@ public sealed record StoredMessage(long Id, byte[] Packet, long? ExpiresAtUnixMs
 /// <param name="SubscriptionIdentifiers">Subscription Identifiers to send with it, or empty.</param>
 public sealed record StoredDelivery(string ClientId, long Sequence, long MessageId, byte QoS, bool Retain, bool Released, uint[] SubscriptionIdentifiers);
 
+/// <summary>A delivery read back with <see cref="IBrokerStore.ReadDeliveries"/>, with its message (null when the message row is missing).</summary>
+public sealed record StoredQueuedDelivery(StoredDelivery Delivery, StoredMessage? Message);
+
 /// <summary>A QoS 2 packet identifier received from a persistent session, awaiting PUBREL.</summary>
 public sealed record StoredIncomingPacketIdentifier(string ClientId, ushort PacketIdentifier);
 

@@ -14,7 +14,11 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 
     public byte[]? ReadPayload(long messageId) => inner.ReadPayload(messageId);
 
-    public StoredBrokerState Load() => inner.Load();
+    public StoredBrokerState Load(int maxDeliveriesPerSession) => inner.Load(maxDeliveriesPerSession);
+
+    public IReadOnlyList<StoredQueuedDelivery> ReadDeliveries(string clientId, long afterSequence, int max) => inner.ReadDeliveries(clientId, afterSequence, max);
+
+    public void DeleteDeliveriesAfter(string clientId, long afterSequence) => inner.DeleteDeliveriesAfter(clientId, afterSequence);
 
     public void SaveSession(StoredSession session) => inner.SaveSession(session);
 
