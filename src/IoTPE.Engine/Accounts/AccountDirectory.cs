@@ -27,6 +27,58 @@ public sealed class AccountDirectory : IDisposable
         }
     }
 
+    private readonly Lock _refreshGate = new();
+    private Task? _refresh;
+    private long _lastRefresh = long.MinValue / 2;
+
+    /// <summary>
+    /// Reloads whatever the store's change counter says, at most once per <paramref name="minInterval"/>
+    /// (a caller in between waits for a reload under way, or returns at once): for stores whose accounts
+    /// can appear without moving the counter, such as database users an administrator created.
+    /// A store that cannot be read leaves the snapshot as it is.
+    /// </summary>
+    public Task RefreshAsync(TimeSpan minInterval, CancellationToken cancellationToken)
+    {
+        Task refresh;
+        lock (_refreshGate)
+        {
+            long now = Environment.TickCount64;
+            if (_refresh is { IsCompleted: false } running)
+            {
+                refresh = running;
+            }
+            else if (now - _lastRefresh < (long)minInterval.TotalMilliseconds)
+            {
+                return Task.CompletedTask;
+            }
+            else
+            {
+                _lastRefresh = now;
+                refresh = _refresh = Task.Run(ForceReload, CancellationToken.None);
+            }
+        }
+        return refresh.WaitAsync(cancellationToken);
+    }
+
+    private void ForceReload()
+    {
+        try
+        {
+            lock (_reloadLock)
+            {
+                long version = _store.ChangeVersion;
+                AccountSnapshot loaded = Load();
+                _loadedVersion = version;
+                Volatile.Write(ref _snapshot, loaded);
+            }
+            Changed?.Invoke();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            PollFailed?.Invoke(e);
+        }
+    }
+
     /// <summary>Called after the snapshot was replaced.</summary>
     public event Action? Changed;
 
