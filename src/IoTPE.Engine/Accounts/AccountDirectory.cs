@@ -28,14 +28,15 @@ public sealed class AccountDirectory : IDisposable
     }
 
     private readonly Lock _refreshGate = new();
-    private Task? _refresh;
-    private long _lastRefresh = long.MinValue / 2;
+    private Task _refresh = Task.CompletedTask;
+    private long _refreshLoadsAt = long.MinValue / 2;
 
     /// <summary>
-    /// Reloads whatever the store's change counter says, at most once per <paramref name="minInterval"/>
-    /// (a caller in between waits for a reload under way, or returns at once): for stores whose accounts
-    /// can appear without moving the counter, such as database users an administrator created.
-    /// A store that cannot be read leaves the snapshot as it is.
+    /// Reloads the accounts whatever the store's change counter says, at most once per
+    /// <paramref name="minInterval"/>: for stores whose accounts can appear without moving the counter,
+    /// such as database users an administrator created. The reload the caller waits for always reads
+    /// the store after the call (a caller within the interval waits for the next one, shared with
+    /// everybody else waiting). A store that cannot be read leaves the snapshot as it is.
     /// </summary>
     public Task RefreshAsync(TimeSpan minInterval, CancellationToken cancellationToken)
     {
@@ -43,18 +44,25 @@ public sealed class AccountDirectory : IDisposable
         lock (_refreshGate)
         {
             long now = Environment.TickCount64;
-            if (_refresh is { IsCompleted: false } running)
+            if (!_refresh.IsCompleted && _refreshLoadsAt >= now)
             {
-                refresh = running;
-            }
-            else if (now - _lastRefresh < (long)minInterval.TotalMilliseconds)
-            {
-                return Task.CompletedTask;
+                refresh = _refresh; // a reload that has not read the store yet serves this caller too
             }
             else
             {
-                _lastRefresh = now;
-                refresh = _refresh = Task.Run(ForceReload, CancellationToken.None);
+                long loadsAt = Math.Max(now, _refreshLoadsAt + (long)minInterval.TotalMilliseconds);
+                Task previous = _refresh;
+                _refreshLoadsAt = loadsAt;
+                refresh = _refresh = Task.Run(async () =>
+                {
+                    await previous.ConfigureAwait(false); // never faults: ForceReload reports its errors
+                    long wait = loadsAt - Environment.TickCount64;
+                    if (wait > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(wait)).ConfigureAwait(false);
+                    }
+                    ForceReload();
+                }, CancellationToken.None);
             }
         }
         return refresh.WaitAsync(cancellationToken);
