@@ -84,8 +84,11 @@ public sealed class CentralEngineTests(CentralDatabaseFixture database) : IClass
         Assert.Contains("alice\t", list.StandardOutput);
         Assert.Contains("trad\t", list.StandardOutput);
 
+        int reloads = _iotpe.CountOutput("Accounts reloaded");
         ProcessRun remove = await IotpeAsync(["account", "remove", "alice", "--mysql", database.Service]);
         Assert.True(remove.ExitCode == 0, remove.StandardError);
+        // The running engine notices within its poll (a second), as on the edge; until then a login it verified before is remembered.
+        Assert.True(await _iotpe.WaitForOutputAsync("Accounts reloaded", reloads + 1, TimeSpan.FromSeconds(10)), _iotpe.Output);
         Assert.Equal("", (await database.Server.ExecuteAsRootAsync("SELECT User FROM mysql.user WHERE User = 'alice'")).Trim());
         ProcessRun gone = await MosquittoClients.PublishAsync(_iotpe.Port, "-u", "alice", "-P", "alice-secret", "-q", "1", "-t", "/alice/hello", "-m", "hi");
         Assert.NotEqual(0, gone.ExitCode);
