@@ -9,5 +9,6 @@ namespace IoTPE.Engine;
 /// <param name="KeyValues">The accounts' <c>kv</c> entries.</param>
 /// <param name="Databases">The accounts' own SQL databases (<c>db</c>).</param>
 /// <param name="RunAttempts">Marks of recovered runs and quarantined requests; without it nothing is quarantined.</param>
+/// <param name="PasswordCheck">How a CONNECT's password is checked; null: against the account's stored hash (<see cref="Security.HashedPasswordCheck"/>).</param>
 public sealed record EngineStores(IAccountStore Accounts, IScriptStore Scripts, IKeyValueStore KeyValues, IAccountDatabases Databases,
-    IRunAttemptStore? RunAttempts = null);
+    IRunAttemptStore? RunAttempts = null, Security.IPasswordCheck? PasswordCheck = null);

@@ -66,7 +66,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
         _scriptManagement = new ScriptManagement(_catalog, options.ScriptQuota, _directory, _log);
         _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount, _time);
-        Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new LoginLimiter(_time), _time);
+        Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new LoginLimiter(_time), _time, stores.PasswordCheck);
         Authorizer = new AccountAuthorizer(_directory);
     }
 

@@ -4,12 +4,14 @@ using IoTPE.Broker;
 using IoTPE.Engine.Accounts;
 using IoTPE.Broker.Storage.Sqlite;
 using IoTPE.Engine.Storage.Sqlite;
+using IoTPE.Engine.Storage.MySql;
 
 namespace IoTPE.Edge.Commands;
 
 /// <summary>
 /// <c>iotpe account add|passwd|remove|list</c> and <c>iotpe grant list</c>: manage the accounts of a
-/// data folder. A running <c>iotpe run</c> on the same folder picks changes up within a second.
+/// data folder, or with <c>--mysql</c> of a central engine's MySQL/MariaDB server (accounts are its
+/// users). A running <c>iotpe run</c> on the same folder or server picks changes up within a second.
 /// </summary>
 internal static class AccountCommands
 {
@@ -27,13 +29,12 @@ internal static class AccountCommands
     {
         var data = DataFolderOption.Create();
         var name = new Argument<string>("ACCOUNT") { Description = "The account whose grants to show (given and received)." };
-        var list = new Command("list", "Show the grants an account gave and received.") { name, data };
-        list.SetAction(parseResult =>
+        var mysql = MySqlOption.Create();
+        var list = new Command("list", "Show the grants an account gave and received.") { name, data, mysql };
+        list.SetAction(parseResult => MySqlOption.Guard(parseResult, () =>
         {
             string accountName = parseResult.GetRequiredValue(name);
-            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
-            var store = new SqliteAccountStore(database);
-            (IReadOnlyList<Account> accounts, IReadOnlyList<Grant> grants) = store.LoadAll();
+            (IReadOnlyList<Account> accounts, IReadOnlyList<Grant> grants) = LoadAll(parseResult, data, mysql);
             if (!accounts.Any(a => a.Name == accountName))
             {
                 parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{accountName}'");
@@ -51,10 +52,20 @@ internal static class AccountCommands
                 output.WriteLine($"  {Verb(grant.Kind),-9} {grant.AbsoluteFilter,-40} from {grant.Owner}");
             }
             return 0;
-        });
+        }));
         var grant = new Command("grant", "Inspect grants (accounts change them by publishing to /<account>/grant_sub_topic and friends).");
         grant.Subcommands.Add(list);
         return grant;
+    }
+
+    private static (IReadOnlyList<Account> Accounts, IReadOnlyList<Grant> Grants) LoadAll(ParseResult parseResult, Option<string> data, Option<string?> mysql)
+    {
+        if (parseResult.GetValue(mysql) is { } connectionString)
+        {
+            return new MySqlAccountStore(new MySqlServiceDatabase(connectionString)).LoadAll();
+        }
+        using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
+        return new SqliteAccountStore(database).LoadAll();
     }
 
     private static string Verb(GrantKind kind) => kind == GrantKind.Publish ? "publish" : "subscribe";
@@ -64,7 +75,8 @@ internal static class AccountCommands
         var data = DataFolderOption.Create();
         var name = new Argument<string>("NAME") { Description = "The account name: ASCII letters, digits, '_', '-', '.' (it becomes a topic level)." };
         var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from standard input instead of a prompt." };
-        var add = new Command("add", "Create an account.") { name, data, passwordStdin };
+        var mysql = MySqlOption.Create();
+        var add = new Command("add", "Create an account (with --mysql: a database user with its own database, 'NAME'@'%' and 'NAME'@'localhost').") { name, data, passwordStdin, mysql };
         add.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(name);
@@ -73,6 +85,24 @@ internal static class AccountCommands
             {
                 error.WriteLine($"iotpe: invalid account name: {problem}");
                 return 1;
+            }
+            if (parseResult.GetValue(mysql) is { } connectionString)
+            {
+                return WithNewMySqlPassword(parseResult, passwordStdin, connectionString, (store, password) =>
+                {
+                    if (store.Remains(accountName).Where(r => r != "a database").ToList() is { Count: > 0 } remains && !store.LoadAll().Accounts.Any(a => a.Name == accountName))
+                    {
+                        error.WriteLine($"iotpe: account '{accountName}' cannot be created yet: {string.Join(", ", remains)} (the running iotpe removes them; try again in a few seconds)");
+                        return 1;
+                    }
+                    if (!store.CreateAccount(accountName, password))
+                    {
+                        error.WriteLine($"iotpe: account '{accountName}' already exists (a user or a database of that name)");
+                        return 1;
+                    }
+                    parseResult.InvocationConfiguration.Output.WriteLine($"account {accountName} created");
+                    return 0;
+                });
             }
             if (FinishEarlierRemoval(parseResult.GetRequiredValue(data), accountName) is { } remains)
             {
@@ -91,10 +121,24 @@ internal static class AccountCommands
         var data = DataFolderOption.Create();
         var name = new Argument<string>("NAME") { Description = "The account." };
         var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the new password from standard input instead of a prompt." };
-        var passwd = new Command("passwd", "Set an account's password.") { name, data, passwordStdin };
+        var mysql = MySqlOption.Create();
+        var passwd = new Command("passwd", "Set an account's password.") { name, data, passwordStdin, mysql };
         passwd.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(name);
+            if (parseResult.GetValue(mysql) is { } connectionString)
+            {
+                return WithNewMySqlPassword(parseResult, passwordStdin, connectionString, (store, password) =>
+                {
+                    if (!store.SetPassword(accountName, password))
+                    {
+                        parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{accountName}'");
+                        return 1;
+                    }
+                    parseResult.InvocationConfiguration.Output.WriteLine($"password of {accountName} changed");
+                    return 0;
+                });
+            }
             return WithNewPassword(parseResult, passwordStdin, data,
                 (store, hash) => store.SetPasswordHash(accountName, hash),
                 $"password of {accountName} changed", $"no account '{accountName}'");
@@ -112,11 +156,31 @@ internal static class AccountCommands
         {
             name, data,
         };
+        var mysql = MySqlOption.Create();
+        remove.Options.Add(mysql);
         remove.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(name);
             string dataFolder = parseResult.GetRequiredValue(data);
             TextWriter output = parseResult.InvocationConfiguration.Output;
+            if (parseResult.GetValue(mysql) is { } connectionString)
+            {
+                return MySqlOption.Guard(parseResult, () =>
+                {
+                    var service = new MySqlServiceDatabase(connectionString);
+                    if (!new MySqlAccountStore(service).RemoveAccount(accountName))
+                    {
+                        parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{accountName}'");
+                        return 1;
+                    }
+                    // The users went at once; the database goes now too. Sessions and retained messages are
+                    // the broker's: the running iotpe (or the next one started) removes them and ends the removal.
+                    new MySqlAccountDatabases(service).Delete(accountName);
+                    output.WriteLine($"account {accountName} removed");
+                    output.WriteLine("the running iotpe removes its sessions and retained messages within seconds");
+                    return 0;
+                });
+            }
             using (var database = new SqliteEngineDatabase(dataFolder))
             {
                 if (!new SqliteAccountStore(database).RemoveAccount(accountName))
@@ -214,17 +278,16 @@ internal static class AccountCommands
     private static Command BuildList()
     {
         var data = DataFolderOption.Create();
-        var list = new Command("list", "List the accounts.") { data };
-        list.SetAction(parseResult =>
+        var mysql = MySqlOption.Create();
+        var list = new Command("list", "List the accounts.") { data, mysql };
+        list.SetAction(parseResult => MySqlOption.Guard(parseResult, () =>
         {
-            using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
-            var store = new SqliteAccountStore(database);
-            foreach (Account account in store.LoadAll().Accounts)
+            foreach (Account account in LoadAll(parseResult, data, mysql).Accounts)
             {
                 parseResult.InvocationConfiguration.Output.WriteLine($"{account.Name}\tcreated {account.CreatedAt:yyyy-MM-dd HH:mm}Z");
             }
             return 0;
-        });
+        }));
         return list;
     }
 
@@ -248,6 +311,27 @@ internal static class AccountCommands
         WarnIfWeak(password, error);
         parseResult.InvocationConfiguration.Output.WriteLine(done);
         return 0;
+    }
+
+    /// <summary>Reads a new password (prompt or standard input) and gives it to <paramref name="apply"/> with the server's account store.</summary>
+    private static int WithNewMySqlPassword(ParseResult parseResult, Option<bool> passwordStdin, string connectionString, Func<MySqlAccountStore, string, int> apply)
+    {
+        TextWriter error = parseResult.InvocationConfiguration.Error;
+        string? password = PasswordInput.Read(parseResult.GetValue(passwordStdin), confirm: true, error, out string? inputError);
+        if (password is null)
+        {
+            error.WriteLine("iotpe: " + inputError);
+            return 1;
+        }
+        return MySqlOption.Guard(parseResult, () =>
+        {
+            int result = apply(new MySqlAccountStore(new MySqlServiceDatabase(connectionString)), password);
+            if (result == 0)
+            {
+                WarnIfWeak(password, error);
+            }
+            return result;
+        });
     }
 
     private static void WarnIfWeak(string password, TextWriter error)

@@ -9,13 +9,18 @@ using IoTPE.Edge.Configuration;
 using IoTPE.Edge.Hosting;
 using IoTPE.Broker.Storage.Sqlite;
 using IoTPE.Engine.Storage.Sqlite;
+using IoTPE.Engine.Storage.MySql;
+using MySqlConnector;
 using IoTPE.Gpio.Configuration;
 using IoTPE.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPE.Edge.Commands;
 
-/// <summary><c>iotpe run</c>: the broker and engine on the embedded SQLite store, until SIGTERM or Ctrl+C.</summary>
+/// <summary>
+/// <c>iotpe run</c>: the broker and engine on the embedded SQLite store, or (<c>--mysql</c>, the central
+/// engine) with the engine's stores on a MySQL/MariaDB server, until SIGTERM or Ctrl+C.
+/// </summary>
 internal static class RunCommand
 {
     public static Command Build()
@@ -26,9 +31,11 @@ internal static class RunCommand
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (listeners, TLS, WebSocket, limits, ...)" };
         var sync = new Option<SqliteSyncMode?>("--sync") { Description = "full: commits survive power loss (default); normal: commits survive a process crash" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Trace, Debug, Information (default), Warning, Error" };
+        var mysql = MySqlOption.Create("The central engine: accounts, grants, scripts and the accounts' databases on a MySQL/MariaDB server, "
+            + "given as the connection string of iotpe's service user (the broker's own state stays in the data folder)");
         var run = new Command("run", "Start the MQTT broker and process engine.")
         {
-            data, listen, allowAnonymous, config, sync, logLevel,
+            data, listen, allowAnonymous, config, sync, logLevel, mysql,
         };
         run.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -44,6 +51,10 @@ internal static class RunCommand
                 }
                 configuration.Sync = parseResult.GetValue(sync) ?? configuration.Sync ?? SqliteSyncMode.Full;
                 configuration.LogLevel = parseResult.GetValue(logLevel) ?? configuration.LogLevel ?? LogLevel.Information;
+                if (parseResult.GetValue(mysql) is { } connectionString)
+                {
+                    configuration.Mysql = new MySqlSettings { ConnectionString = connectionString };
+                }
                 string[] listens = parseResult.GetValue(listen) ?? [];
                 if (listens.Length > 0)
                 {
@@ -76,16 +87,34 @@ internal static class RunCommand
         var logger = new ConsoleLogger("iotpe", configuration.LogLevel ?? LogLevel.Information);
         string dataFolder = Path.GetFullPath(configuration.Data!);
         SqliteBrokerStore store;
-        SqliteEngineDatabase engineDatabase;
+        SqliteEngineDatabase? engineDatabase = null;
+        MySqlServiceDatabase? central = null;
+        if (configuration.Mysql?.ConnectionString is { } connectionString)
+        {
+            try
+            {
+                central = new MySqlServiceDatabase(connectionString);
+                central.SetScriptQuota(configuration.Engine.ToOptions(dataFolder).ScriptQuota);
+            }
+            catch (Exception e) when (e is MySqlException or ArgumentException)
+            {
+                await error.WriteLineAsync("iotpe: cannot use the MySQL/MariaDB server: " + e.Message).ConfigureAwait(false);
+                return 1;
+            }
+        }
         try
         {
             Directory.CreateDirectory(dataFolder);
+            // The broker's own state stays in the data folder also on the central engine, until its MySQL store is wired here.
             store = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions
             {
                 SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
                 Log = message => logger.StoreMessage(message),
             });
-            engineDatabase = new SqliteEngineDatabase(dataFolder);
+            if (central is null)
+            {
+                engineDatabase = new SqliteEngineDatabase(dataFolder);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteStoreException or Microsoft.Data.Sqlite.SqliteException)
         {
@@ -99,11 +128,13 @@ internal static class RunCommand
             new DataFolderFreeSpace(dataFolder, () => store.ReusableBytes), logger);
         await using (store.ConfigureAwait(false))
         using (engineDatabase)
-        using (var accountDatabases = new SqliteAccountDatabases(dataFolder, configuration.Engine.ToDatabaseLimits()) { WriteRefusal = diskReserve.AccountWriteRefusal })
+        using (var accountDatabases = engineDatabase is null ? null : new SqliteAccountDatabases(dataFolder, configuration.Engine.ToDatabaseLimits()) { WriteRefusal = diskReserve.AccountWriteRefusal })
         {
             bool allowAnonymous = configuration.AllowAnonymous ?? false;
-            var stores = new EngineStores(new SqliteAccountStore(engineDatabase), new SqliteScriptStore(engineDatabase),
-                new SqliteKeyValueStore(engineDatabase), accountDatabases, new SqliteRunAttemptStore(engineDatabase));
+            EngineStores stores = central is not null
+                ? CentralStores(central, configuration, logger)
+                : new EngineStores(new SqliteAccountStore(engineDatabase!), new SqliteScriptStore(engineDatabase!),
+                    new SqliteKeyValueStore(engineDatabase!), accountDatabases!, new SqliteRunAttemptStore(engineDatabase!));
             var engine = new ProcessEngine(stores, configuration.Engine.ToOptions(dataFolder), allowAnonymous, logger);
             await using ConfiguredAsyncDisposable engineScope = engine.ConfigureAwait(false);
             try
@@ -174,6 +205,21 @@ internal static class RunCommand
         }
         logger.Stopped();
         return 0;
+    }
+
+    /// <summary>The central engine's stores on the MySQL/MariaDB server; passwords are checked by logging in to it.</summary>
+    private static EngineStores CentralStores(MySqlServiceDatabase central, IotpeConfiguration configuration, ConsoleLogger logger)
+    {
+        var accounts = new MySqlAccountStore(central)
+        {
+            ReachabilityChanged = e => logger.StoreMessage(e is null
+                ? "the MySQL/MariaDB server is reachable again"
+                : "the MySQL/MariaDB server is unreachable (logins are refused with Server unavailable until it is back): " + e.Message),
+        };
+        AccountDatabaseLimits limits = configuration.Engine.ToDatabaseLimits();
+        var databases = new MySqlAccountDatabases(central, new MySqlAccountDatabaseLimits { MaxDatabaseBytes = limits.MaxDatabaseBytes, MaxResultBytes = limits.MaxResultBytes });
+        return new EngineStores(accounts, new MySqlScriptStore(central), new MySqlKeyValueStore(central, accounts), databases,
+            new MySqlRunAttemptStore(central), new MySqlLoginCheck(configuration.Mysql!.ConnectionString!));
     }
 
     private static Task<string> WaitForStopSignalAsync()

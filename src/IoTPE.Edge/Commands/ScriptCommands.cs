@@ -4,10 +4,15 @@ using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Scripts;
 using IoTPE.Scripting;
 using IoTPE.Engine.Storage.Sqlite;
+using IoTPE.Engine.Storage.MySql;
 
 namespace IoTPE.Edge.Commands;
 
-/// <summary><c>iotpe script ...</c>: work with JavaScript business rules.</summary>
+/// <summary>
+/// <c>iotpe script ...</c>: work with JavaScript business rules, in the data folder or, with <c>--mysql</c>,
+/// on a central engine's server: as the service user, or as the account itself with only its own
+/// credentials (the connection string's user is ACCOUNT), through the server's <c>script_*</c> procedures.
+/// </summary>
 internal static class ScriptCommands
 {
     public static Command Build()
@@ -26,16 +31,44 @@ internal static class ScriptCommands
 
     private static Argument<string> NameArgument() => new("NAME") { Description = "The script name: it runs on /<ACCOUNT>/run/<NAME>." };
 
-    /// <summary>Runs <paramref name="action"/> on the script store of the data folder once the account is known to exist (exit code 1 if not).</summary>
-    private static int WithStore(ParseResult parseResult, Option<string> data, string account, Func<SqliteScriptStore, int> action)
+    private static Option<string?> MySql() => MySqlOption.Create(
+        "Work on a central engine's MySQL/MariaDB server: the service user's connection string, or the account's own "
+        + "(User ID=ACCOUNT; its Database= names the service database, default iotpe)");
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the script store (and the account's quarantined runs) once the
+    /// account is known to exist (exit code 1 if not): the data folder's, the central server's as the
+    /// service user, or the account's own procedures when the connection string's user is the account.
+    /// </summary>
+    private static int WithStore(ParseResult parseResult, Option<string> data, Option<string?> mysql, string account,
+        Func<IScriptStore, Func<IReadOnlyList<QuarantinedRun>>, int> action)
     {
+        TextWriter error = parseResult.InvocationConfiguration.Error;
+        if (parseResult.GetValue(mysql) is { } connectionString)
+        {
+            return MySqlOption.Guard(parseResult, () =>
+            {
+                if (MySqlOption.UserOf(connectionString) == account)
+                {
+                    var own = new MySqlAccountScripts(connectionString);
+                    return action(own, own.Quarantined);
+                }
+                var service = new MySqlServiceDatabase(connectionString);
+                if (!new MySqlAccountStore(service).Exists(account))
+                {
+                    error.WriteLine($"iotpe: no account '{account}'");
+                    return 1;
+                }
+                return action(new MySqlScriptStore(service), () => new MySqlRunAttemptStore(service).Quarantined(account));
+            });
+        }
         using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
         if (!new SqliteAccountStore(database).LoadAll().Accounts.Any(a => a.Name == account))
         {
-            parseResult.InvocationConfiguration.Error.WriteLine($"iotpe: no account '{account}'");
+            error.WriteLine($"iotpe: no account '{account}'");
             return 1;
         }
-        return action(new SqliteScriptStore(database));
+        return action(new SqliteScriptStore(database), () => new SqliteRunAttemptStore(database).Quarantined(account));
     }
 
     private static int NoSuchScript(ParseResult parseResult, string account, string name)
@@ -64,9 +97,10 @@ internal static class ScriptCommands
         var account = AccountArgument();
         var name = NameArgument();
         var file = new Argument<FileInfo>("FILE") { Description = "The JavaScript file." };
+        var mysql = MySql();
         var load = new Command("load", "Compile a script and store it as the account's next version of NAME (a running engine uses it from the next run).")
         {
-            account, name, file, data,
+            account, name, file, data, mysql,
         };
         load.SetAction(parseResult =>
         {
@@ -88,7 +122,7 @@ internal static class ScriptCommands
                 error.WriteLine($"{path}:{syntax}");
                 return 1;
             }
-            return WithStore(parseResult, data, accountName, store =>
+            return WithStore(parseResult, data, mysql, accountName, (store, quarantined) =>
             {
                 // The command does not read the configuration file: it applies the default quotas.
                 ScriptQuota quota = new IoTPE.Engine.EngineOptions().ScriptQuota;
@@ -108,11 +142,12 @@ internal static class ScriptCommands
     {
         var data = DataFolderOption.Create();
         var account = AccountArgument();
-        var list = new Command("list", "List an account's scripts (newest versions), their schedules and quarantined run requests.") { account, data };
+        var mysql = MySql();
+        var list = new Command("list", "List an account's scripts (newest versions), their schedules and quarantined run requests.") { account, data, mysql };
         list.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(account);
-            return WithStore(parseResult, data, accountName, store =>
+            return WithStore(parseResult, data, mysql, accountName, (store, quarantined) =>
             {
                 IReadOnlyList<ScriptSchedule> schedules = store.Schedules();
                 foreach (StoredScript script in store.List(accountName))
@@ -122,8 +157,7 @@ internal static class ScriptCommands
                         $"{script.Name}	version {script.Version}	loaded {script.CreatedAt:yyyy-MM-dd HH:mm}Z" +
                         (schedule is null ? "" : $"	every {schedule.EverySeconds} s"));
                 }
-                using var database = new SqliteEngineDatabase(parseResult.GetRequiredValue(data));
-                foreach (QuarantinedRun run in new SqliteRunAttemptStore(database).Quarantined(accountName))
+                foreach (QuarantinedRun run in quarantined())
                 {
                     parseResult.InvocationConfiguration.Output.WriteLine($"quarantined	{run.Topic}	since {run.At:yyyy-MM-dd HH:mm}Z	(crashed or hung the process twice; not run again)");
                 }
@@ -139,12 +173,13 @@ internal static class ScriptCommands
         var account = AccountArgument();
         var name = NameArgument();
         var version = new Option<int?>("--version") { Description = "Show this version instead of the newest." };
-        var show = new Command("show", "Print a script's text.") { account, name, data, version };
+        var mysql = MySql();
+        var show = new Command("show", "Print a script's text.") { account, name, data, version, mysql };
         show.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(account);
             string scriptName = parseResult.GetRequiredValue(name);
-            return WithStore(parseResult, data, accountName, store =>
+            return WithStore(parseResult, data, mysql, accountName, (store, quarantined) =>
             {
                 StoredScript? script = parseResult.GetValue(version) is { } v ? store.Get(accountName, scriptName, v) : store.GetLatest(accountName, scriptName);
                 if (script is null)
@@ -163,12 +198,13 @@ internal static class ScriptCommands
         var data = DataFolderOption.Create();
         var account = AccountArgument();
         var name = NameArgument();
-        var remove = new Command("remove", "Delete a script, every version, and its schedule.") { account, name, data };
+        var mysql = MySql();
+        var remove = new Command("remove", "Delete a script, every version, and its schedule.") { account, name, data, mysql };
         remove.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(account);
             string scriptName = parseResult.GetRequiredValue(name);
-            return WithStore(parseResult, data, accountName, store =>
+            return WithStore(parseResult, data, mysql, accountName, (store, quarantined) =>
             {
                 if (!store.Remove(accountName, scriptName))
                 {
@@ -188,7 +224,8 @@ internal static class ScriptCommands
         var name = NameArgument();
         var every = new Option<int?>("--every") { Description = "Run the script every N seconds (1 to 86400)." };
         var off = new Option<bool>("--off") { Description = "Stop running it on a schedule." };
-        var schedule = new Command("schedule", "Run a stored script every N seconds, never overlapping.") { account, name, data, every, off };
+        var mysql = MySql();
+        var schedule = new Command("schedule", "Run a stored script every N seconds, never overlapping.") { account, name, data, every, off, mysql };
         schedule.SetAction(parseResult =>
         {
             string accountName = parseResult.GetRequiredValue(account);
@@ -201,7 +238,7 @@ internal static class ScriptCommands
                 error.WriteLine("iotpe: give either --every N (1 to 86400) or --off");
                 return 1;
             }
-            return WithStore(parseResult, data, accountName, store =>
+            return WithStore(parseResult, data, mysql, accountName, (store, quarantined) =>
             {
                 if (store.GetLatest(accountName, scriptName) is null)
                 {

@@ -61,6 +61,9 @@ public sealed class IotpeConfiguration
     /// <summary>The gateway's pins (docs/gpio.md); none by default.</summary>
     public GpioSettings Gpio { get; set; } = new();
 
+    /// <summary>The central engine's stores on a MySQL/MariaDB server; null: SQLite in the data folder.</summary>
+    public MySqlSettings? Mysql { get; set; }
+
     /// <summary>Bridges to remote brokers (a central engine): what is forwarded, what is received.</summary>
     public List<BridgeSettings> Bridges { get; set; } = [];
 

@@ -27,6 +27,66 @@ public sealed class AccountDirectory : IDisposable
         }
     }
 
+    private readonly Lock _refreshGate = new();
+    private Task _refresh = Task.CompletedTask;
+    private long _refreshLoadsAt = long.MinValue / 2;
+
+    /// <summary>
+    /// Reloads the accounts whatever the store's change counter says, at most once per
+    /// <paramref name="minInterval"/>: for stores whose accounts can appear without moving the counter,
+    /// such as database users an administrator created. The reload the caller waits for always reads
+    /// the store after the call (a caller within the interval waits for the next one, shared with
+    /// everybody else waiting). A store that cannot be read leaves the snapshot as it is.
+    /// </summary>
+    public Task RefreshAsync(TimeSpan minInterval, CancellationToken cancellationToken)
+    {
+        Task refresh;
+        lock (_refreshGate)
+        {
+            long now = Environment.TickCount64;
+            if (!_refresh.IsCompleted && _refreshLoadsAt >= now)
+            {
+                refresh = _refresh; // a reload that has not read the store yet serves this caller too
+            }
+            else
+            {
+                long loadsAt = Math.Max(now, _refreshLoadsAt + (long)minInterval.TotalMilliseconds);
+                Task previous = _refresh;
+                _refreshLoadsAt = loadsAt;
+                refresh = _refresh = Task.Run(async () =>
+                {
+                    await previous.ConfigureAwait(false); // never faults: ForceReload reports its errors
+                    long wait = loadsAt - Environment.TickCount64;
+                    if (wait > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(wait)).ConfigureAwait(false);
+                    }
+                    ForceReload();
+                }, CancellationToken.None);
+            }
+        }
+        return refresh.WaitAsync(cancellationToken);
+    }
+
+    private void ForceReload()
+    {
+        try
+        {
+            lock (_reloadLock)
+            {
+                long version = _store.ChangeVersion;
+                AccountSnapshot loaded = Load();
+                _loadedVersion = version;
+                Volatile.Write(ref _snapshot, loaded);
+            }
+            Changed?.Invoke();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            PollFailed?.Invoke(e);
+        }
+    }
+
     /// <summary>Called after the snapshot was replaced.</summary>
     public event Action? Changed;
 

@@ -9,16 +9,16 @@ namespace IoTPE.Engine.Security;
 
 /// <summary>
 /// Checks CONNECT credentials against the accounts: the user name is the account name, the
-/// password is verified against its PBKDF2 hash. Wrong credentials get Bad User Name or Password
-/// (0x86; 3.1.1: return code 4); a check the <see cref="LoginLimiter"/> holds back gets Server Busy
-/// (0x89; 3.1.1: 3, Server unavailable), which clients retry, since no password was looked at;
-/// clients without credentials are refused unless anonymous access is on.
+/// password is checked by an <see cref="IPasswordCheck"/> (the account's PBKDF2 hash on the edge, a
+/// login to the database server on the central engine). Wrong credentials get Bad User Name or
+/// Password (0x86; 3.1.1: return code 4); a check the <see cref="LoginLimiter"/> holds back gets Server
+/// Busy (0x89; 3.1.1: 3, Server unavailable), which clients retry, since no password was looked at; a
+/// check that could not be made (database server unreachable) gets Server unavailable (0x88; 3.1.1: 3)
+/// and counts as no failure; clients without credentials are refused unless anonymous access is on.
 /// </summary>
 /// <remarks>
-/// PBKDF2 is deliberately slow (tens to hundreds of milliseconds on a gateway), so it runs on the
-/// thread pool, at most one per core at a time, in arrival order. A
-/// check is counted by the limiter before it waits for hashing, so a burst of logins cannot queue
-/// more guesses than the limiter allows. A login to an account that does not exist is not hashed
+/// A check is counted by the limiter before it waits for the password check, so a burst of logins
+/// cannot queue more guesses than the limiter allows. A login to an account that does not exist is not hashed
 /// at all: it waits as long as a recent real check took, which costs no CPU and tells an observer
 /// nothing about which accounts exist. A successful check is remembered as an HMAC of the password
 /// under a key that lives only in this process, until the account's hash changes: a client that
@@ -36,8 +36,8 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
     private readonly bool _allowAnonymous;
     private readonly LoginLimiter _limiter;
     private readonly TimeProvider _time;
-    // SemaphoreSlim hands its slots to asynchronous waiters in arrival order.
-    private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount);
+    private readonly IPasswordCheck _check;
+    private readonly bool _ownsCheck;
     // How long the last real check took, in ticks: what a login to an unknown account waits.
     private long _typicalCheckTicks = TimeSpan.FromMilliseconds(100).Ticks;
     // Created on the first login, so a broker without accounts never loads the crypto library.
@@ -45,13 +45,23 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
     private readonly Lock _cacheLock = new();
     private readonly Dictionary<string, (string PasswordHash, byte[] Mac)> _verified = new(StringComparer.Ordinal);
 
+    // How often a login to an unknown name may reload the accounts (when they can appear outside the store).
+    private static readonly TimeSpan UnknownNameReloadInterval = TimeSpan.FromSeconds(2);
+
     /// <summary>Creates the authenticator.</summary>
-    public AccountAuthenticator(AccountDirectory directory, bool allowAnonymous, LoginLimiter limiter, TimeProvider? time = null)
+    /// <param name="directory">The accounts.</param>
+    /// <param name="allowAnonymous">Whether clients without credentials may connect.</param>
+    /// <param name="limiter">The failed-login limiter in front of every check.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="passwordCheck">How a password is checked; null: against the account's hash (<see cref="HashedPasswordCheck"/>).</param>
+    public AccountAuthenticator(AccountDirectory directory, bool allowAnonymous, LoginLimiter limiter, TimeProvider? time = null, IPasswordCheck? passwordCheck = null)
     {
         _directory = directory;
         _allowAnonymous = allowAnonymous;
         _limiter = limiter;
         _time = time ?? TimeProvider.System;
+        _ownsCheck = passwordCheck is null;
+        _check = passwordCheck ?? new HashedPasswordCheck();
     }
 
     /// <inheritdoc/>
@@ -67,6 +77,12 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
         IPAddress? address = (request.RemoteEndPoint as IPEndPoint)?.Address;
         ReadOnlyMemory<byte> password = request.Password ?? ReadOnlyMemory<byte>.Empty;
         Account? account = _directory.Current.Find(userName);
+        if (account is null && _check.AccountsAppearOutsideTheStore)
+        {
+            // A database user an administrator created a moment ago is an account too.
+            await _directory.RefreshAsync(UnknownNameReloadInterval, cancellationToken).ConfigureAwait(false);
+            account = _directory.Current.Find(userName);
+        }
         byte[]? mac = null;
         if (account is not null)
         {
@@ -118,7 +134,13 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
             return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"no account '{Printable(userName)}'");
         }
 
-        if (!await VerifyAsync(password, account.PasswordHash, cancellationToken).ConfigureAwait(false))
+        PasswordCheckOutcome outcome = await CheckAsync(account, password, cancellationToken).ConfigureAwait(false);
+        if (outcome == PasswordCheckOutcome.Unavailable)
+        {
+            started.Unanswered();
+            return AuthenticationResult.Refuse(ReasonCode.ServerUnavailable, $"the password of account '{userName}' cannot be checked now (database server unreachable); try again");
+        }
+        if (outcome != PasswordCheckOutcome.Right)
         {
             started.Failed();
             return AuthenticationResult.Refuse(ReasonCode.BadUserNameOrPassword, $"wrong password for account '{userName}'");
@@ -145,26 +167,26 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
         }
     }
 
-    private async Task<bool> VerifyAsync(ReadOnlyMemory<byte> password, string hash, CancellationToken cancellationToken)
+    private async Task<PasswordCheckOutcome> CheckAsync(Account account, ReadOnlyMemory<byte> password, CancellationToken cancellationToken)
     {
-        await _hashing.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        long started = _time.GetTimestamp();
+        PasswordCheckOutcome outcome = await _check.CheckAsync(account, password, cancellationToken).ConfigureAwait(false);
+        if (outcome != PasswordCheckOutcome.Unavailable)
         {
-            byte[] bytes = password.ToArray();
-            long started = _time.GetTimestamp();
-            bool verified = await Task.Run(() => PasswordHasher.Verify(bytes, hash), cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref _typicalCheckTicks, _time.GetElapsedTime(started).Ticks);
-            return verified;
         }
-        finally
-        {
-            _hashing.Release();
-        }
+        return outcome;
     }
 
     private static string Printable(string text) =>
         text.Length > 64 || text.Any(char.IsControl) ? Convert.ToHexString(Encoding.UTF8.GetBytes(text.Length > 64 ? text[..64] : text)) : text;
 
     /// <inheritdoc/>
-    public void Dispose() => _hashing.Dispose();
+    public void Dispose()
+    {
+        if (_ownsCheck)
+        {
+            (_check as IDisposable)?.Dispose();
+        }
+    }
 }

@@ -27,10 +27,16 @@ public sealed class LoginAttempt : IDisposable
     /// <summary>The password was wrong, or the account does not exist.</summary>
     public void Failed() => Finish(false);
 
+    /// <summary>
+    /// Nothing was checked (the database server that checks passwords is unreachable): the check
+    /// ends without counting as a failure, since no guess was answered.
+    /// </summary>
+    public void Unanswered() => Finish(null);
+
     /// <inheritdoc/>
     public void Dispose() => Finish(false);
 
-    private void Finish(bool succeeded)
+    private void Finish(bool? succeeded)
     {
         if (Interlocked.Exchange(ref _finished, 1) == 0)
         {

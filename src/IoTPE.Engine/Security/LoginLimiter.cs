@@ -179,7 +179,8 @@ public sealed class LoginLimiter(TimeProvider time)
         return ticks >= MaxDelay.Ticks ? MaxDelay : TimeSpan.FromTicks((long)ticks);
     }
 
-    internal void Finish(BucketKey[] keys, string? account, AddressBucket? source, bool succeeded)
+    // succeeded: null when nothing was answered (neither a success nor a failure).
+    internal void Finish(BucketKey[] keys, string? account, AddressBucket? source, bool? succeeded)
     {
         long now = time.GetTimestamp();
         lock (_gate)
@@ -191,7 +192,11 @@ public sealed class LoginLimiter(TimeProvider time)
                     continue;
                 }
                 bucket.Pending--;
-                if (succeeded)
+                if (succeeded is null)
+                {
+                    continue;
+                }
+                if (succeeded.Value)
                 {
                     // The account's owner got in: what others tried against it no longer matters to
                     // this pair or this account. The address keeps its count (an attacker who owns
@@ -207,7 +212,7 @@ public sealed class LoginLimiter(TimeProvider time)
                     bucket.LastFailure = now;
                 }
             }
-            if (succeeded && account is not null && source is { } s)
+            if (succeeded == true && account is not null && source is { } s)
             {
                 Remember(account, s);
             }
