@@ -84,7 +84,7 @@ public sealed class MySqlBrokerStore : IBrokerStore
     /// <summary>Batches whose callbacks were told false because the server was away or failed the transaction.</summary>
     internal long FailedBatchCount => _writer.FailedBatchCount;
 
-    /// <summary>Statements the writer sent on its current connection.</summary>
+    /// <summary>Commands (round trips of writes) the writer sent on its current connection.</summary>
     internal long StatementCount => _writer.StatementCount;
 
     /// <inheritdoc/>
