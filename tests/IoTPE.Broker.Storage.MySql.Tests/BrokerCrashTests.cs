@@ -46,6 +46,60 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
         }
     }
 
+    // Fails today in the broker, not the store: a QoS 1 PUBLISH refused with 0x80 while the server
+    // is down still reaches the offline persistent subscriber, once per refused attempt (seen:
+    // 200, 201, 201, 201, ...), so the refused epoch's queued delivery is not dropped in memory
+    // (DeliverySender.OnEpochCompleted / DurabilityTracker.AwaitCommit in src/IoTPE.Broker).
+    [Fact(Skip = "broker keeps deliveries of a refused epoch for an offline persistent session; see the comment")]
+    public async Task While_the_database_server_is_stopped_5_0_publishes_are_refused_and_service_resumes_by_itself_with_nothing_acknowledged_lost()
+    {
+        const int Wanted = 600;
+        string database = await fixture.NewDatabaseAsync();
+        int port = FreePort();
+        using OutputCollector broker = await StartBrokerAsync(database, port);
+        await SubscribeAndLeaveAsync(port, "subscriber", "seq");
+
+        using RawConnection publisher = await RawConnection.OpenAsync(port);
+        await publisher.SendAsync(RawMqtt.Connect("publisher", 5, cleanStart: false, sessionExpiry: 3600));
+        Assert.Equal(0x20, (await publisher.ReadPacketAsync(Patience)).Type);
+        var accepted = new List<int>();
+        var refusals = new List<byte>();
+        bool stopped = false, restarted = false;
+        int number = 1;
+        while (accepted.Count < Wanted)
+        {
+            // One at a time; a refused number is published again until accepted, as a client would.
+            await publisher.SendAsync(RawMqtt.Publish("seq", (ushort)number, number.ToString(CultureInfo.InvariantCulture), 5));
+            (byte type, byte[] puback) = await publisher.ReadPacketAsync(Patience);
+            Assert.Equal(0x40, type);
+            byte reason = puback.Length > 2 ? puback[2] : (byte)0;
+            if (reason == 0)
+            {
+                accepted.Add(number++);
+            }
+            else
+            {
+                Assert.Contains(reason, new byte[] { 0x80, 0x97 });
+                refusals.Add(reason);
+            }
+            if (!stopped && accepted.Count == Wanted / 3)
+            {
+                await fixture.Server.StopAsync();
+                stopped = true;
+            }
+            else if (stopped && !restarted && refusals.Count >= 20)
+            {
+                await fixture.Server.RestartAsync();
+                restarted = true;
+            }
+        }
+        Assert.True(restarted, "publishes were refused while the server was down");
+        Assert.True(await broker.WaitUntilAsync(() => broker.Error.Contains("durable writes resume", StringComparison.Ordinal), Patience), broker.Error);
+
+        List<int> received = await ReceiveExactlyOnceAsync(port, "subscriber", Wanted);
+        Assert.Equal(accepted, received); // nothing acknowledged lost, nothing refused delivered twice, in order
+    }
+
     [Fact]
     public async Task A_broker_that_cannot_reach_the_database_server_at_start_exits_with_a_message_naming_it()
     {
@@ -76,7 +130,8 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
 
     /// <summary>
     /// Resumes the subscriber's session and takes <paramref name="count"/> messages as a QoS 2
-    /// receiver does: a PUBLISH whose packet identifier awaits its PUBREL is a resend, not a new message.
+    /// receiver does: a PUBLISH whose packet identifier awaits its PUBREL is a resend, not a new
+    /// message. QoS 1 messages are acknowledged and each copy counted.
     /// </summary>
     private static async Task<List<int>> ReceiveExactlyOnceAsync(int port, string clientId, int count)
     {
@@ -92,6 +147,11 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
             (type, byte[] body) = await connection.ReadPacketAsync(Patience);
             switch (type & 0xF0)
             {
+                case 0x30 when (type & 0x06) == 0x02: // QoS 1 (published at QoS 1): one connection, so a second copy is a duplicate
+                    (ushort atLeastOnce, string text) = RawMqtt.ReadPublish(body);
+                    received.Add(int.Parse(text, CultureInfo.InvariantCulture));
+                    await connection.SendAsync(RawMqtt.PubAck(atLeastOnce));
+                    break;
                 case 0x30:
                     Assert.Equal(0x04, type & 0x06); // QoS 2
                     (ushort packetIdentifier, string payload) = RawMqtt.ReadPublish(body);
