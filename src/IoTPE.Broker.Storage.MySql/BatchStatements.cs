@@ -12,6 +12,18 @@ namespace IoTPE.Broker.Storage.MySql;
 /// its rows in order, so the outcome is the same). Used by the writer thread only.
 /// </summary>
 /// <remarks>
+/// <para>
+/// <see cref="ApplyTogether"/> is the normal path: each group becomes one statement of exactly its
+/// rows (up to <see cref="MaxRowsTogether"/>), and the statements go to the server together, as one
+/// multi-statement command per round trip of up to <see cref="MaxRoundTripBytes"/> (parameters
+/// substituted by the client, text protocol). Under load a round trip cost about as much as the
+/// server's work for a hundred rows, so a batch of thousands of rows in chunks of prepared statements
+/// spent much of its time waiting for answers. A row too large for a round trip goes on its own
+/// as a prepared statement (binary protocol, no escaping), in its place in the order. If the server
+/// refuses any statement's data, <see cref="ApplyTogether"/> says so and the caller rolls the whole
+/// transaction back and applies the batch again with <see cref="Apply"/>, which finds the refused rows.
+/// </para>
+/// <para>
 /// Statements are prepared once per connection for a few row counts (<see cref="ChunkSizes"/>), so a
 /// batch of any size uses a handful of statement texts. A statement stays below the server's
 /// <c>max_allowed_packet</c>: rows are taken while they fit, and a single row that cannot fit is
@@ -19,6 +31,7 @@ namespace IoTPE.Broker.Storage.MySql;
 /// refused write). A statement the server refuses for its data (a duplicate key, a NULL key, a value
 /// too long) is rolled back alone by InnoDB; its rows are then written one by one so that only the
 /// offending ones are refused.
+/// </para>
 /// </remarks>
 internal sealed class BatchStatements : IDisposable
 {
@@ -30,7 +43,20 @@ internal sealed class BatchStatements : IDisposable
     private readonly Dictionary<(WriteShape Shape, int Rows), MySqlCommand> _commands = [];
     private readonly List<Write>[] _tables;
     private readonly HashSet<(string?, long)> _keys = [];
+    private readonly MySqlCommand _together;
+    private readonly System.Text.StringBuilder _togetherSql = new();
+    private readonly List<MySqlParameter> _parameterPool = [];
+    private readonly long _maxRoundTripBytes;
     private MySqlTransaction? _transaction;
+    private bool _applyingTogether;
+    private long _togetherBytes;
+    private bool _togetherRefused;
+
+    /// <summary>Rows of one statement in <see cref="ApplyTogether"/>: below MariaDB's <c>in_predicate_conversion_threshold</c> (1000), so an IN list stays a list of index lookups.</summary>
+    public const int MaxRowsTogether = 500;
+
+    /// <summary>The most a multi-statement round trip carries (bytes of values, counted as the client may escape them).</summary>
+    public const long MaxRoundTripBytes = 4 * 1024 * 1024;
 
     /// <summary>Binds to an open connection whose server accepts packets of <paramref name="maxAllowedPacket"/> bytes.</summary>
     public BatchStatements(MySqlConnection connection, long maxAllowedPacket)
@@ -38,6 +64,9 @@ internal sealed class BatchStatements : IDisposable
         _connection = connection;
         // Leave room for the statement text and the protocol's own framing.
         _maxStatementBytes = Math.Max(64 * 1024, maxAllowedPacket - 64 * 1024);
+        // Escaped by the client, a byte may take two.
+        _maxRoundTripBytes = Math.Min(MaxRoundTripBytes, _maxStatementBytes / 2);
+        _together = new MySqlCommand { Connection = connection };
         _tables = new List<Write>[TableCount];
         for (int i = 0; i < TableCount; i++)
         {
@@ -48,7 +77,7 @@ internal sealed class BatchStatements : IDisposable
     /// <summary>The largest row the server takes.</summary>
     public long MaxRowBytes => _maxStatementBytes;
 
-    /// <summary>Statements executed so far (for tests that count round trips).</summary>
+    /// <summary>Commands sent so far, a multi-statement round trip counting once (for tests that count round trips).</summary>
     public long StatementCount { get; private set; }
 
     /// <summary>
@@ -72,7 +101,7 @@ internal sealed class BatchStatements : IDisposable
             }
             foreach (List<Write> table in _tables)
             {
-                if (table.Count > 0)
+                if (table.Count > 0 && !(_applyingTogether && _togetherRefused))
                 {
                     ApplyTable(table, operations, refused);
                 }
@@ -85,6 +114,39 @@ internal sealed class BatchStatements : IDisposable
             {
                 table.Clear();
             }
+        }
+    }
+
+    /// <summary>
+    /// Applies <paramref name="operations"/> inside <paramref name="transaction"/> in as few round
+    /// trips as fit, the last of them ending with <paramref name="finalSql"/> (one <c>?</c> bound to
+    /// <paramref name="finalParameter"/>). False when the server refused a statement's data (or a row
+    /// exceeds what the server takes): the transaction then holds part of the batch, and the caller
+    /// must roll it back and use <see cref="Apply"/>.
+    /// </summary>
+    /// <exception cref="MySqlException">A failure of the transaction or the connection: the batch failed as a whole.</exception>
+    public bool ApplyTogether(IReadOnlyList<StoreOperation> operations, MySqlTransaction transaction, string finalSql, long finalParameter)
+    {
+        _applyingTogether = true;
+        _togetherRefused = false;
+        try
+        {
+            Apply(operations, transaction, (_, _) => _togetherRefused = true);
+            if (_togetherRefused)
+            {
+                return false;
+            }
+            _transaction = transaction;
+            AppendStatement(finalSql, 1);
+            _parameterPool[_together.Parameters.Count - 1].Value = finalParameter;
+            return SendTogether();
+        }
+        finally
+        {
+            _applyingTogether = false;
+            _togetherRefused = false;
+            _transaction = null;
+            ClearTogether();
         }
     }
 
@@ -107,6 +169,7 @@ internal sealed class BatchStatements : IDisposable
             command.Dispose();
         }
         _commands.Clear();
+        _together.Dispose();
     }
 
     private void Route(IReadOnlyList<StoreOperation> operations, int index)
@@ -178,6 +241,16 @@ internal sealed class BatchStatements : IDisposable
     private void ApplyRun(List<Write> writes, int start, int end, IReadOnlyList<StoreOperation> operations, Action<int, string> refused)
     {
         WriteShape shape = writes[start].Shape;
+        if (shape.SharesClient)
+        {
+            // Deletes and the released mark are idempotent and commute among themselves, so a run of
+            // them may be reordered: by client, so that each statement names one client.
+            writes.Sort(start, end - start, Comparer<Write>.Create((a, b) =>
+            {
+                int byClient = string.CompareOrdinal(operations[a.Index].Text, operations[b.Index].Text);
+                return byClient != 0 ? byClient : operations[a.Index].Number.CompareTo(operations[b.Index].Number);
+            }));
+        }
         int next = start;
         while (next < end)
         {
@@ -191,7 +264,8 @@ internal sealed class BatchStatements : IDisposable
             }
             int fit = 1;
             long bytes = size;
-            while (next + fit < end && fit < ChunkSizes[0])
+            while (next + fit < end && fit < (_applyingTogether ? MaxRowsTogether : ChunkSizes[0]) &&
+                   (!shape.SharesClient || string.Equals(operations[writes[next + fit].Index].Text, operations[writes[next].Index].Text, StringComparison.Ordinal)))
             {
                 long more = WriteShape.SizeOf(operations[writes[next + fit].Index]);
                 if (more > _maxStatementBytes || bytes + more > _maxStatementBytes)
@@ -200,6 +274,15 @@ internal sealed class BatchStatements : IDisposable
                 }
                 bytes += more;
                 fit++;
+            }
+            if (_applyingTogether)
+            {
+                if (_togetherRefused)
+                {
+                    return;
+                }
+                next += AppendRows(shape, writes, next, fit, operations);
+                continue;
             }
             int rows = ChunkSizes.First(size => size <= fit);
             ExecuteRows(shape, writes, next, rows, operations, refused);
@@ -210,6 +293,10 @@ internal sealed class BatchStatements : IDisposable
     private void ExecuteRows(WriteShape shape, List<Write> writes, int first, int rows, IReadOnlyList<StoreOperation> operations, Action<int, string> refused)
     {
         MySqlCommand command = Command(shape, rows);
+        if (shape.SharesClient)
+        {
+            WriteShape.BindClient(operations[writes[first].Index], command.Parameters);
+        }
         for (int row = 0; row < rows; row++)
         {
             shape.Bind(operations[writes[first + row].Index], command.Parameters, row * shape.ParametersPerRow);
@@ -243,6 +330,112 @@ internal sealed class BatchStatements : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds up to <paramref name="fit"/> rows starting at <paramref name="first"/> as one statement to
+    /// the pending round trip, sending it first if they would not fit; a row too large for any round
+    /// trip is executed alone, prepared. Returns how many rows it took.
+    /// </summary>
+    private int AppendRows(WriteShape shape, List<Write> writes, int first, int fit, IReadOnlyList<StoreOperation> operations)
+    {
+        int rows = 0;
+        long bytes = 0;
+        while (rows < fit)
+        {
+            long more = 2 * WriteShape.SizeOf(operations[writes[first + rows].Index]);
+            if (rows > 0 && _togetherBytes + bytes + more > _maxRoundTripBytes)
+            {
+                break;
+            }
+            bytes += more;
+            rows++;
+        }
+        if (_togetherBytes > 0 && _togetherBytes + bytes > _maxRoundTripBytes)
+        {
+            if (!SendTogether())
+            {
+                return rows;
+            }
+        }
+        if (bytes > _maxRoundTripBytes)
+        {
+            // One row, larger than a round trip carries: alone, prepared, in its place in the order.
+            ExecuteRows(shape, writes, first, 1, operations, (_, _) => _togetherRefused = true);
+            return 1;
+        }
+        MySqlParameterCollection parameters = _together.Parameters;
+        int at = parameters.Count;
+        AppendStatement(shape.Sql(rows), shape.ParameterCount(rows));
+        if (shape.SharesClient)
+        {
+            _parameterPool[at].Value = WriteShape.ClientValue(operations[writes[first].Index]);
+            at++;
+        }
+        for (int row = 0; row < rows; row++)
+        {
+            shape.Bind(operations[writes[first + row].Index], parameters, at + row * shape.ParametersPerRow - (shape.SharesClient ? 1 : 0));
+        }
+        _togetherBytes += bytes;
+        return rows;
+    }
+
+    /// <summary>Appends a statement and its (unset) parameters to the pending round trip.</summary>
+    private void AppendStatement(string sql, int parameterCount)
+    {
+        if (_togetherSql.Length > 0)
+        {
+            _togetherSql.Append(";\n");
+        }
+        _togetherSql.Append(sql);
+        MySqlParameterCollection parameters = _together.Parameters;
+        int needed = parameters.Count + parameterCount;
+        while (_parameterPool.Count < needed)
+        {
+            _parameterPool.Add(new MySqlParameter());
+        }
+        for (int i = parameters.Count; i < needed; i++)
+        {
+            parameters.Add(_parameterPool[i]);
+        }
+    }
+
+    /// <summary>Sends the pending round trip; false if the server refused a statement's data.</summary>
+    private bool SendTogether()
+    {
+        if (_togetherSql.Length == 0)
+        {
+            return true;
+        }
+        try
+        {
+            _together.CommandText = _togetherSql.ToString();
+            _together.Transaction = _transaction;
+            _together.ExecuteNonQuery();
+            StatementCount++;
+            return true;
+        }
+        catch (MySqlException exception) when (IsRefusalOfData(exception))
+        {
+            StatementCount++;
+            _togetherRefused = true;
+            return false;
+        }
+        finally
+        {
+            ClearTogether();
+        }
+    }
+
+    private void ClearTogether()
+    {
+        for (int i = 0; i < _together.Parameters.Count; i++)
+        {
+            _parameterPool[i].Value = null; // drop references to the batch's records
+        }
+        _together.Parameters.Clear();
+        _togetherSql.Clear();
+        _togetherBytes = 0;
+    }
+
     private MySqlCommand Command(WriteShape shape, int rows)
     {
         if (_commands.TryGetValue((shape, rows), out MySqlCommand? command))
@@ -250,7 +443,7 @@ internal sealed class BatchStatements : IDisposable
             return command;
         }
         command = new MySqlCommand(shape.Sql(rows), _connection, _transaction);
-        for (int i = 0; i < rows * shape.ParametersPerRow; i++)
+        for (int i = 0; i < shape.ParameterCount(rows); i++)
         {
             command.Parameters.Add(new MySqlParameter { Value = DBNull.Value });
         }

@@ -42,8 +42,11 @@ public sealed class MySqlBrokerStore : IBrokerStore
 
     /// <summary>Connects, creates or migrates the tables, takes the database for this store and starts the writer.</summary>
     /// <param name="options">The connection string and settings.</param>
-    /// <exception cref="MySqlException">The server cannot be reached or refuses the user.</exception>
-    /// <exception cref="MySqlBrokerStoreException">No database is named, its schema is newer, or another store uses it.</exception>
+    /// <exception cref="MySqlBrokerStoreException">
+    /// The server cannot be reached or refuses the user (the message names the server and the cause;
+    /// the inner exception is the <see cref="MySqlException"/>), no database is named, its schema is
+    /// newer, or another store uses it.
+    /// </exception>
     public MySqlBrokerStore(MySqlBrokerStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -63,10 +66,20 @@ public sealed class MySqlBrokerStore : IBrokerStore
             throw new MySqlBrokerStoreException("The MySQL broker store needs a database: set Database= in the connection string.");
         }
         _connectionString = builder.ConnectionString;
-        using (var connection = new MySqlConnection(_connectionString))
+        // Unreachable at start: fail at once with a message that names the server, rather than retry.
+        // Nothing was acknowledged yet, so waiting would only hide a wrong address or a server that is
+        // not running; a host restarts the process (systemd) if the server is merely late.
+        try
         {
+            using var connection = new MySqlConnection(_connectionString);
             connection.Open();
             MySqlBrokerSchema.Migrate(connection);
+        }
+        catch (MySqlException exception)
+        {
+            throw new MySqlBrokerStoreException(string.Create(CultureInfo.InvariantCulture,
+                $"The MySQL broker store cannot use the server {builder.Server}:{builder.Port} (database {builder.Database}, user {builder.UserID}): {exception.Message}"),
+                exception);
         }
         _writer = new MySqlGroupCommitWriter(_connectionString, options, _log, Close);
     }
@@ -84,7 +97,7 @@ public sealed class MySqlBrokerStore : IBrokerStore
     /// <summary>Batches whose callbacks were told false because the server was away or failed the transaction.</summary>
     internal long FailedBatchCount => _writer.FailedBatchCount;
 
-    /// <summary>Statements the writer sent on its current connection.</summary>
+    /// <summary>Commands (round trips of writes) the writer sent on its current connection.</summary>
     internal long StatementCount => _writer.StatementCount;
 
     /// <inheritdoc/>

@@ -167,6 +167,8 @@ internal sealed class MySqlGroupCommitWriter
         }
     }
 
+    private const string BatchNumberUpdate = "UPDATE counters SET value = ? WHERE name = 'writer_batch'";
+
     private void Run()
     {
         try
@@ -275,9 +277,19 @@ internal sealed class MySqlGroupCommitWriter
             {
                 WriterConnection connection = _connection!;
                 transaction = connection.Connection.BeginTransaction();
-                connection.Statements.Apply(_work, transaction, OnRefused);
-                CompensateFailedSegments(connection, transaction);
-                connection.Statements.Execute("UPDATE counters SET value = @value WHERE name = 'writer_batch'", transaction, _batchNumber + 1);
+                // The writes go in as few round trips as fit, the batch number in the last of them.
+                bool applied = !_segmentFailed[0] && connection.Statements.ApplyTogether(_work, transaction, BatchNumberUpdate, _batchNumber + 1);
+                if (!applied)
+                {
+                    // A refused write (or an earlier failure to compensate): start over, statement by
+                    // statement, so that only the refused writes are skipped.
+                    transaction.Rollback();
+                    transaction.Dispose();
+                    transaction = connection.Connection.BeginTransaction();
+                    connection.Statements.Apply(_work, transaction, OnRefused);
+                    CompensateFailedSegments(connection, transaction);
+                    connection.Statements.Execute(BatchNumberUpdate.Replace("?", "@value", StringComparison.Ordinal), transaction, _batchNumber + 1);
+                }
                 committing = true;
                 transaction.Commit();
                 _batchNumber++;

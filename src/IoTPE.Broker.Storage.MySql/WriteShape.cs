@@ -12,8 +12,10 @@ namespace IoTPE.Broker.Storage.MySql;
 internal sealed class WriteShape
 {
     private WriteShape(BrokerTable table, int order, string head, string row, string separator, string tail, int parametersPerRow,
-        Action<StoreOperation, MySqlParameterCollection, int> bind, Func<StoreOperation, (string?, long)> key, bool byClient = false)
+        Action<StoreOperation, MySqlParameterCollection, int> bind, Func<StoreOperation, (string?, long)> key, bool byClient = false,
+        bool sharesClient = false)
     {
+        SharesClient = sharesClient;
         Table = table;
         Order = order;
         Head = head;
@@ -55,6 +57,29 @@ internal sealed class WriteShape
 
     /// <summary>True for a write of every row of one client (a session deleted): it commutes with nothing of that client.</summary>
     public bool ByClient { get; }
+
+    /// <summary>
+    /// True for a write keyed by (client, number) sent as <c>client_id = ? AND number IN (...)</c>:
+    /// the statement's first parameter is the client its rows share, and each row binds its number
+    /// only (<see cref="Bind"/> writes that number; <see cref="BindClient"/> the shared client).
+    /// </summary>
+    /// <remarks>
+    /// A disjunction of key equalities, <c>(client_id = ? AND sequence = ?) OR ...</c>, cost the
+    /// server about 30 µs a row to plan and run (most of the writer's time under load: 61% in the
+    /// profile of 100,000 QoS 1 messages); an IN list on one client is one index range per row
+    /// found by binary search.
+    /// </remarks>
+    public bool SharesClient { get; }
+
+    /// <summary>Parameters of a statement of <paramref name="rows"/> rows.</summary>
+    public int ParameterCount(int rows) => rows * ParametersPerRow + (SharesClient ? 1 : 0);
+
+    /// <summary>For a <see cref="SharesClient"/> shape: binds the statement's client (its first parameter).</summary>
+    public static void BindClient(in StoreOperation operation, MySqlParameterCollection parameters) =>
+        parameters[0].Value = ClientValue(operation);
+
+    /// <summary>The value of a <see cref="SharesClient"/> statement's client parameter.</summary>
+    public static object ClientValue(in StoreOperation operation) => Bytes(operation.Text);
 
     /// <summary>The statement text for <paramref name="rows"/> rows.</summary>
     public string Sql(int rows)
@@ -184,12 +209,12 @@ internal sealed class WriteShape
         operation => (((StoredDelivery)operation.Reference!).ClientId, ((StoredDelivery)operation.Reference!).Sequence));
 
     public static readonly WriteShape MarkDeliveryReleased = new(BrokerTable.Deliveries, 1,
-        "UPDATE deliveries SET released = 1 WHERE ", "(client_id = ? AND sequence = ?)", " OR ", "", 2,
-        BindTextAndNumber, TextAndNumber);
+        "UPDATE deliveries SET released = 1 WHERE client_id = ? AND sequence IN (", "?", ", ", ")", 1,
+        BindNumberAfterClient, TextAndNumber, sharesClient: true);
 
     public static readonly WriteShape DeleteDelivery = new(BrokerTable.Deliveries, 2,
-        "DELETE FROM deliveries WHERE ", "(client_id = ? AND sequence = ?)", " OR ", "", 2,
-        BindTextAndNumber, TextAndNumber);
+        "DELETE FROM deliveries WHERE client_id = ? AND sequence IN (", "?", ", ", ")", 1,
+        BindNumberAfterClient, TextAndNumber, sharesClient: true);
 
     public static readonly WriteShape DeleteSessionDeliveries = new(BrokerTable.Deliveries, 3,
         "DELETE FROM deliveries WHERE client_id IN (", "?", ", ", ")", 1,
@@ -203,8 +228,8 @@ internal sealed class WriteShape
         BindTextAndNumber, TextAndNumber);
 
     public static readonly WriteShape RemoveIncomingPacketIdentifier = new(BrokerTable.IncomingPacketIdentifiers, 1,
-        "DELETE FROM incoming_packet_identifiers WHERE ", "(client_id = ? AND packet_identifier = ?)", " OR ", "", 2,
-        BindTextAndNumber, TextAndNumber);
+        "DELETE FROM incoming_packet_identifiers WHERE client_id = ? AND packet_identifier IN (", "?", ", ", ")", 1,
+        BindNumberAfterClient, TextAndNumber, sharesClient: true);
 
     public static readonly WriteShape DeleteSessionIncoming = new(BrokerTable.IncomingPacketIdentifiers, 2,
         "DELETE FROM incoming_packet_identifiers WHERE client_id IN (", "?", ", ", ")", 1,
@@ -232,6 +257,10 @@ internal sealed class WriteShape
         parameters[at].Value = Bytes(operation.Text);
         parameters[at + 1].Value = operation.Number;
     }
+
+    // Row at of a SharesClient statement: parameter 0 is the client, so row i's number is parameter i + 1.
+    private static void BindNumberAfterClient(StoreOperation operation, MySqlParameterCollection parameters, int at) =>
+        parameters[at + 1].Value = operation.Number;
 
     private static (string?, long) TextAndNumber(StoreOperation operation) => (operation.Text, operation.Number);
 }
