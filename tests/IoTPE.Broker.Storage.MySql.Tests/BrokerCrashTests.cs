@@ -46,11 +46,7 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
         }
     }
 
-    // Fails today in the broker, not the store: a QoS 1 PUBLISH refused with 0x80 while the server
-    // is down still reaches the offline persistent subscriber, once per refused attempt (seen:
-    // 200, 201, 201, 201, ...), so the refused epoch's queued delivery is not dropped in memory
-    // (DeliverySender.OnEpochCompleted / DurabilityTracker.AwaitCommit in src/IoTPE.Broker).
-    [Fact(Skip = "broker keeps deliveries of a refused epoch for an offline persistent session; see the comment")]
+    [Fact]
     public async Task While_the_database_server_is_stopped_5_0_publishes_are_refused_and_service_resumes_by_itself_with_nothing_acknowledged_lost()
     {
         const int Wanted = 600;

@@ -76,7 +76,13 @@ internal sealed class DeliverySender
             return;
         }
         var delivery = new Delivery(message, session.TakeSequence(), qos, retain, subscriptionIdentifiers);
-        if (session.IsPersistent)
+        bool stored = session.IsPersistent;
+        // Every client, in-process ones (the engine) included, gets a stored delivery only once the
+        // pass's writes are durable: if the commit fails, the publisher is refused (0x80) and the
+        // delivery dropped, so a request the publisher must send again never also runs, and a QoS 2
+        // message never reaches a client twice across a crash.
+        delivery.Epoch = _durability.EpochOf(message, stored);
+        if (stored)
         {
             _durability.EnsureStored(message);
             message.StoreReferences++;
@@ -99,12 +105,10 @@ internal sealed class DeliverySender
             _state.QueueQuota.Charge(session, delivery);
             CountInMemory(delivery);
         }
-        // Every client, in-process ones (the engine) included, gets a stored delivery only once the
-        // pass's writes are durable: if the commit fails, the publisher is refused (0x80) and the
-        // delivery dropped, so a request the publisher must send again never also runs, and a QoS 2
-        // message never reaches a client twice across a crash.
-        delivery.Epoch = _durability.EpochOf(message, delivery.Stored);
         session.Queued.Enqueue(delivery);
+        // Registered whether or not the client is connected: an absent client's queue must lose the
+        // delivery too if the commit fails, or the publisher's resend would be queued twice.
+        _durability.AwaitCommit(session, delivery.Epoch);
         Pump(session);
         if (session.Connection is { IsCongested: true } connection)
         {
@@ -138,7 +142,7 @@ internal sealed class DeliverySender
             Delivery next = session.Queued.Peek();
             if (next.Epoch > _durability.DurableEpoch)
             {
-                _durability.AwaitCommit(session);
+                _durability.AwaitCommit(session, next.Epoch);
                 break;
             }
             if (session.InFlight.ContainsKey(next.PacketIdentifier))
@@ -355,7 +359,7 @@ internal sealed class DeliverySender
         _state.Counters.SpilledDeliveries++;
         _state.QueueQuota.ChargeSpilled(session, tail, AccountQueueQuota.SizeOf(delivery.Message));
         tail.Uncommitted.Enqueue(delivery);
-        _durability.AwaitCommit(session);
+        _durability.AwaitCommit(session, delivery.Epoch);
     }
 
     /// <summary>

@@ -20,6 +20,8 @@ internal sealed class DurabilityTracker
     private List<PendingAcknowledgement> _acknowledgements = [];
     private List<Action<bool>> _actions = [];
     private List<Session> _waitingSessions = [];
+    // The sessions each epoch in progress reports to, once its pass has ended.
+    private readonly Dictionary<long, List<Session>> _pendingSessions = [];
     private long _registeredEpochs;
 
     public DurabilityTracker(BrokerState state)
@@ -81,14 +83,24 @@ internal sealed class DurabilityTracker
         }
     }
 
-    /// <summary>Remembers that <paramref name="session"/> has deliveries waiting for a commit.</summary>
-    public void AwaitCommit(Session session)
+    /// <summary>
+    /// Remembers that <paramref name="session"/> has deliveries waiting for <paramref name="epoch"/>:
+    /// its completion is reported to the session, with whether it is durable. Each epoch a session
+    /// has deliveries in must report to it, since a failed one's deliveries are dropped by the report.
+    /// </summary>
+    public void AwaitCommit(Session session, long epoch)
     {
-        if (!session.AwaitingCommit)
+        if (epoch <= DurableEpoch || session.AwaitedEpoch == epoch)
         {
-            session.AwaitingCommit = true;
-            _waitingSessions.Add(session);
+            return;
         }
+        List<Session>? sessions = epoch == CurrentEpoch ? _waitingSessions : _pendingSessions.GetValueOrDefault(epoch);
+        if (sessions is null)
+        {
+            return; // not an epoch in progress: nothing to wait for
+        }
+        session.AwaitedEpoch = epoch;
+        sessions.Add(session);
     }
 
     /// <summary>
@@ -128,12 +140,14 @@ internal sealed class DurabilityTracker
             EndPass(); // what completing queued (a pumped delivery, an action's acknowledgement)
             return;
         }
+        _pendingSessions[epoch] = sessions;
         _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions)));
     }
 
     private void Complete(long epoch, bool durable, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions)
     {
         DurableEpoch = epoch;
+        _pendingSessions.Remove(epoch);
         _state.Payloads.OnCommitted(epoch, durable);
         if (!durable)
         {
@@ -149,7 +163,6 @@ internal sealed class DurabilityTracker
         }
         foreach (Session session in sessions)
         {
-            session.AwaitingCommit = false;
             _sessionReleased?.Invoke(session, epoch, durable);
         }
     }

@@ -135,8 +135,8 @@ internal sealed class Session
         WillDueAtUnixMs = null;
     }
 
-    /// <summary>Set while the session is in <see cref="DurabilityTracker"/>'s list of sessions waiting for a commit.</summary>
-    public bool AwaitingCommit { get; set; }
+    /// <summary>The newest epoch whose completion <see cref="DurabilityTracker"/> will report to this session (0: none).</summary>
+    public long AwaitedEpoch { get; set; }
 
     /// <summary>The in-process client's own queue bound (the bridge), or null for the broker's <see cref="BrokerOptions.MaxQueuedMessages"/>.</summary>
     public SessionQueueLimit? QueueLimit { get; set; }

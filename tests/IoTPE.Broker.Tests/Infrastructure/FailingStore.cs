@@ -4,7 +4,8 @@ namespace IoTPE.Broker.Tests.Infrastructure;
 
 /// <summary>
 /// Fault injection around a real store: while <see cref="Failing"/> is set, every durability
-/// callback reports failure, as the SQLite store does when a commit fails (disk full, I/O error).
+/// callback reports failure and the writes made meanwhile are lost, as when the SQLite store's commit
+/// fails (disk full, I/O error) and is rolled back.
 /// </summary>
 internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 {
@@ -18,35 +19,44 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 
     public IReadOnlyList<StoredQueuedDelivery> ReadDeliveries(string clientId, long afterSequence, int max) => inner.ReadDeliveries(clientId, afterSequence, max);
 
-    public void DeleteDeliveriesAfter(string clientId, long afterSequence) => inner.DeleteDeliveriesAfter(clientId, afterSequence);
+    public void DeleteDeliveriesAfter(string clientId, long afterSequence) => Write(() => inner.DeleteDeliveriesAfter(clientId, afterSequence));
 
-    public void SaveSession(StoredSession session) => inner.SaveSession(session);
+    public void SaveSession(StoredSession session) => Write(() => inner.SaveSession(session));
 
-    public void DeleteSession(string clientId) => inner.DeleteSession(clientId);
+    public void DeleteSession(string clientId) => Write(() => inner.DeleteSession(clientId));
 
-    public void SaveSubscription(StoredSubscription subscription) => inner.SaveSubscription(subscription);
+    public void SaveSubscription(StoredSubscription subscription) => Write(() => inner.SaveSubscription(subscription));
 
-    public void DeleteSubscription(string clientId, string topicFilter) => inner.DeleteSubscription(clientId, topicFilter);
+    public void DeleteSubscription(string clientId, string topicFilter) => Write(() => inner.DeleteSubscription(clientId, topicFilter));
 
-    public void InsertMessage(StoredMessage message) => inner.InsertMessage(message);
+    public void InsertMessage(StoredMessage message) => Write(() => inner.InsertMessage(message));
 
-    public void DeleteMessage(long messageId) => inner.DeleteMessage(messageId);
+    public void DeleteMessage(long messageId) => Write(() => inner.DeleteMessage(messageId));
 
-    public void InsertDelivery(StoredDelivery delivery) => inner.InsertDelivery(delivery);
+    public void InsertDelivery(StoredDelivery delivery) => Write(() => inner.InsertDelivery(delivery));
 
-    public void MarkDeliveryReleased(string clientId, long sequence) => inner.MarkDeliveryReleased(clientId, sequence);
+    public void MarkDeliveryReleased(string clientId, long sequence) => Write(() => inner.MarkDeliveryReleased(clientId, sequence));
 
-    public void DeleteDelivery(string clientId, long sequence) => inner.DeleteDelivery(clientId, sequence);
+    public void DeleteDelivery(string clientId, long sequence) => Write(() => inner.DeleteDelivery(clientId, sequence));
 
-    public void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier) => inner.AddIncomingPacketIdentifier(clientId, packetIdentifier);
+    public void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier) => Write(() => inner.AddIncomingPacketIdentifier(clientId, packetIdentifier));
 
-    public void RemoveIncomingPacketIdentifier(string clientId, ushort packetIdentifier) => inner.RemoveIncomingPacketIdentifier(clientId, packetIdentifier);
+    public void RemoveIncomingPacketIdentifier(string clientId, ushort packetIdentifier) => Write(() => inner.RemoveIncomingPacketIdentifier(clientId, packetIdentifier));
 
-    public void SetRetained(string topic, long messageId) => inner.SetRetained(topic, messageId);
+    public void SetRetained(string topic, long messageId) => Write(() => inner.SetRetained(topic, messageId));
 
-    public void ClearRetained(string topic) => inner.ClearRetained(topic);
+    public void ClearRetained(string topic) => Write(() => inner.ClearRetained(topic));
 
     public void ReserveMessageIds(long upTo) => inner.ReserveMessageIds(upTo);
+
+    // While failing, writes are lost as a rolled-back commit loses them.
+    private void Write(Action write)
+    {
+        if (!Failing)
+        {
+            write();
+        }
+    }
 
     public void WhenDurable(Action<bool> callback)
     {
