@@ -20,10 +20,15 @@ namespace IoTPE.Engine.Scripts;
 /// </summary>
 internal static class ScriptMessage
 {
+    // Only the script's own JSON parser reads this: escaping '"', '<', '&' and non-ASCII as \uXXXX
+    // (the default, meant for HTML) made it decode a hex escape for every quote of a JSON payload
+    // embedded as "payload" (issue 13: the message parse was the largest part of a small rule's run).
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static byte[] FromMessage(ApplicationMessage message, string account, string script, CommandCall? call = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256 + message.Payload.Length * 3);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("topic", message.Topic);
@@ -80,7 +85,7 @@ internal static class ScriptMessage
     public static byte[] ForSchedule(string account, string script, int everySeconds)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteWithoutTrigger(json, account, script);
             json.WriteStartObject("schedule");
@@ -100,7 +105,7 @@ internal static class ScriptMessage
     public static byte[] ForPinEdge(PinEdge edge)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteWithoutTrigger(json, edge.Account, edge.Script);
             json.WriteStartObject("gpio");
