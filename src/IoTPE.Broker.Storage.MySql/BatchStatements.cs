@@ -9,7 +9,9 @@ namespace IoTPE.Broker.Storage.MySql;
 /// rows they commute too and are grouped by shape, each group sent as multi-row prepared statements
 /// (<see cref="WriteShape"/>). Where two writes touch the same row, that table's writes keep their
 /// order, and only consecutive writes of one shape share a statement (a multi-row statement applies
-/// its rows in order, so the outcome is the same). Used by the writer thread only.
+/// its rows in order, so the outcome is the same). The one write that reads other tables,
+/// <c>DeleteDeliveriesAfter</c>, splits the batch: what precedes it is applied first, then it alone.
+/// Used by the writer thread only.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -91,20 +93,22 @@ internal sealed class BatchStatements : IDisposable
         _transaction = transaction;
         try
         {
-            foreach (List<Write> table in _tables)
+            int start = 0;
+            while (start < operations.Count && !(_applyingTogether && _togetherRefused))
             {
-                table.Clear();
-            }
-            for (int i = 0; i < operations.Count; i++)
-            {
-                Route(operations, i);
-            }
-            foreach (List<Write> table in _tables)
-            {
-                if (table.Count > 0 && !(_applyingTogether && _togetherRefused))
+                // A write that reads other tables (DeleteDeliveriesAfter) does not commute with
+                // anything: the writes before it are applied first, table by table, then it alone.
+                int end = start;
+                while (end < operations.Count && operations[end].Kind != StoreOperationKind.DeleteDeliveriesAfter)
                 {
-                    ApplyTable(table, operations, refused);
+                    end++;
                 }
+                ApplyTables(operations, start, end, refused);
+                if (end < operations.Count)
+                {
+                    ApplyTables(operations, end, end + 1, refused);
+                }
+                start = end + 1;
             }
         }
         finally
@@ -113,6 +117,26 @@ internal sealed class BatchStatements : IDisposable
             foreach (List<Write> table in _tables)
             {
                 table.Clear();
+            }
+        }
+    }
+
+    /// <summary>Applies operations [start, end), which commute across tables, table by table.</summary>
+    private void ApplyTables(IReadOnlyList<StoreOperation> operations, int start, int end, Action<int, string> refused)
+    {
+        foreach (List<Write> table in _tables)
+        {
+            table.Clear();
+        }
+        for (int i = start; i < end; i++)
+        {
+            Route(operations, i);
+        }
+        foreach (List<Write> table in _tables)
+        {
+            if (table.Count > 0 && !(_applyingTogether && _togetherRefused))
+            {
+                ApplyTable(table, operations, refused);
             }
         }
     }
@@ -191,6 +215,11 @@ internal sealed class BatchStatements : IDisposable
             case StoreOperationKind.InsertDelivery: Add(WriteShape.InsertDelivery, index); break;
             case StoreOperationKind.MarkDeliveryReleased: Add(WriteShape.MarkDeliveryReleased, index); break;
             case StoreOperationKind.DeleteDelivery: Add(WriteShape.DeleteDelivery, index); break;
+            case StoreOperationKind.DeleteDeliveriesAfter:
+                // Alone in its part of the batch (see Apply); the tables go in order, messages before deliveries.
+                Add(WriteShape.DeleteMessagesOnlyAfter, index);
+                Add(WriteShape.DeleteDeliveriesAfter, index);
+                break;
             case StoreOperationKind.AddIncomingPacketIdentifier: Add(WriteShape.AddIncomingPacketIdentifier, index); break;
             case StoreOperationKind.RemoveIncomingPacketIdentifier: Add(WriteShape.RemoveIncomingPacketIdentifier, index); break;
             case StoreOperationKind.SetRetained: Add(WriteShape.SetRetained, index); break;

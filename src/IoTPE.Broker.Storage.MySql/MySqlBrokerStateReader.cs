@@ -1,48 +1,39 @@
+using System.Globalization;
 using System.Text;
 using MySqlConnector;
 
 namespace IoTPE.Broker.Storage.MySql;
 
-/// <summary>Reads the whole broker state back, after sweeping messages that nothing refers to.</summary>
+/// <summary>Reads the broker state back (after sweeping messages that nothing refers to), and pages of a session's queue.</summary>
 internal static class MySqlBrokerStateReader
 {
     /// <summary>
     /// Deletes messages referenced by no delivery and no retained entry (a crash between the broker's
-    /// last reference going and its DeleteMessage leaves those behind; nothing could deliver them again)
-    /// and returns the state without them.
+    /// last reference going and its DeleteMessage leaves those behind; nothing could deliver them again).
     /// </summary>
+    /// <returns>How many messages were deleted.</returns>
     /// <remarks>
-    /// The references are found in the state just read, not by the server: a <c>NOT IN</c> subquery
-    /// in a DELETE is not materialized by MariaDB and, without an index on <c>deliveries.message_id</c>
-    /// (which every delivery write would pay for), scans the deliveries once per message.
+    /// The referenced ids are joined as derived tables, which the server materializes once with a key
+    /// (one pass over the deliveries): a <c>NOT IN</c> subquery in a single-table DELETE is not
+    /// materialized by MariaDB and, without an index on <c>deliveries.message_id</c> (which every
+    /// delivery write would pay for), scans the deliveries once per message.
     /// </remarks>
-    public static StoredBrokerState SweepOrphanedMessages(MySqlConnection connection, StoredBrokerState state, out int swept)
+    public static int SweepOrphanedMessages(MySqlConnection connection)
     {
-        var referenced = new HashSet<long>(state.Deliveries.Count + state.Retained.Count);
-        foreach (StoredDelivery delivery in state.Deliveries)
-        {
-            referenced.Add(delivery.MessageId);
-        }
-        foreach (StoredRetained retained in state.Retained)
-        {
-            referenced.Add(retained.MessageId);
-        }
-        List<long> orphans = [.. state.Messages.Where(m => !referenced.Contains(m.Id)).Select(m => m.Id)];
-        swept = orphans.Count;
-        if (orphans.Count == 0)
-        {
-            return state;
-        }
-        foreach (long[] chunk in orphans.Chunk(1000))
-        {
-            using var command = new MySqlCommand($"DELETE FROM messages WHERE id IN ({string.Join(',', chunk)})", connection);
-            command.ExecuteNonQuery();
-        }
-        return state with { Messages = [.. state.Messages.Where(m => referenced.Contains(m.Id))] };
+        using var command = new MySqlCommand(
+            "DELETE m FROM messages m " +
+            "LEFT JOIN (SELECT DISTINCT message_id FROM deliveries) d ON d.message_id = m.id " +
+            "LEFT JOIN (SELECT DISTINCT message_id FROM retained) r ON r.message_id = m.id " +
+            "WHERE d.message_id IS NULL AND r.message_id IS NULL", connection);
+        return command.ExecuteNonQuery();
     }
 
-    /// <summary>Reads every table in one consistent snapshot, so the parts agree with each other.</summary>
-    public static StoredBrokerState Read(MySqlConnection connection)
+    /// <summary>
+    /// Reads every table in one consistent snapshot, so the parts agree with each other; of each
+    /// session's deliveries only the first <paramref name="maxDeliveriesPerSession"/>, and of the
+    /// messages only those the broker must hold (see <see cref="IBrokerStore.Load(int)"/>).
+    /// </summary>
+    public static StoredBrokerState Read(MySqlConnection connection, int maxDeliveriesPerSession)
     {
         Execute(connection, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
         Execute(connection, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
@@ -51,8 +42,8 @@ internal static class MySqlBrokerStateReader
             var state = new StoredBrokerState(
                 ReadSessions(connection),
                 ReadSubscriptions(connection),
-                ReadMessages(connection),
-                ReadDeliveries(connection),
+                ReadMessages(connection, maxDeliveriesPerSession),
+                ReadDeliveries(connection, maxDeliveriesPerSession),
                 ReadIncomingPacketIdentifiers(connection),
                 ReadRetained(connection))
             {
@@ -107,46 +98,96 @@ internal static class MySqlBrokerStateReader
         return subscriptions;
     }
 
-    private static List<StoredMessage> ReadMessages(MySqlConnection connection)
+    private const string MessageColumns = "m.id, m.packet, m.expires_at_unix_ms, m.publisher, m.publisher_user_name, LENGTH(m.payload), m.stored_at_unix_ms";
+
+    private const string DeliveryColumns = "client_id, sequence, message_id, qos, retain_flag, released, subscription_identifiers";
+
+    // The first N deliveries of each session. The window function walks the primary key
+    // (client_id, sequence) in order.
+    private static string DeliveriesWindow(int maxDeliveriesPerSession) => maxDeliveriesPerSession == int.MaxValue
+        ? $"SELECT {DeliveryColumns} FROM deliveries"
+        : $"SELECT {DeliveryColumns} FROM (SELECT {DeliveryColumns}, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY sequence) AS position FROM deliveries) w " +
+          $"WHERE position <= {maxDeliveriesPerSession.ToString(CultureInfo.InvariantCulture)}";
+
+    private static List<StoredMessage> ReadMessages(MySqlConnection connection, int maxDeliveriesPerSession)
     {
         var messages = new List<StoredMessage>();
-        using var command = new MySqlCommand(
-            "SELECT id, packet, expires_at_unix_ms, publisher, publisher_user_name, LENGTH(payload), stored_at_unix_ms FROM messages ORDER BY id", connection);
+        // Beyond the window, a message referred to by one delivery only stays on disk; one shared by
+        // several deliveries (or retained) is loaded, so that the broker counts all its references.
+        // The ids to load form one derived table (materialized once, deduplicated by UNION), joined
+        // to the messages by their primary key.
+        string sql = maxDeliveriesPerSession == int.MaxValue
+            ? $"SELECT {MessageColumns} FROM messages m ORDER BY m.id"
+            : $"SELECT {MessageColumns} FROM messages m JOIN (" +
+              $"SELECT message_id FROM ({DeliveriesWindow(maxDeliveriesPerSession)}) windowed " +
+              "UNION SELECT message_id FROM retained " +
+              "UNION SELECT message_id FROM deliveries GROUP BY message_id HAVING COUNT(*) > 1) k ON k.message_id = m.id ORDER BY m.id";
+        using var command = new MySqlCommand(sql, connection);
         using MySqlDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
-            bool payloadApart = !reader.IsDBNull(5);
-            messages.Add(new StoredMessage(
-                reader.GetInt64(0),
-                (byte[])reader.GetValue(1),
-                reader.IsDBNull(2) ? null : reader.GetInt64(2),
-                Text(reader, 3),
-                Text(reader, 4))
-            {
-                PayloadApart = payloadApart,
-                PayloadLength = payloadApart ? (int)reader.GetInt64(5) : 0,
-                StoredAtUnixMs = reader.IsDBNull(6) ? null : reader.GetInt64(6),
-            });
+            messages.Add(ReadMessage(reader, 0));
         }
         return messages;
     }
 
-    private static List<StoredDelivery> ReadDeliveries(MySqlConnection connection)
+    private static StoredMessage ReadMessage(MySqlDataReader reader, int first)
+    {
+        bool payloadApart = !reader.IsDBNull(first + 5);
+        return new StoredMessage(
+            reader.GetInt64(first),
+            (byte[])reader.GetValue(first + 1),
+            reader.IsDBNull(first + 2) ? null : reader.GetInt64(first + 2),
+            Text(reader, first + 3),
+            Text(reader, first + 4))
+        {
+            PayloadApart = payloadApart,
+            PayloadLength = payloadApart ? (int)reader.GetInt64(first + 5) : 0,
+            StoredAtUnixMs = reader.IsDBNull(first + 6) ? null : reader.GetInt64(first + 6),
+        };
+    }
+
+    private static StoredDelivery ReadDelivery(MySqlDataReader reader) => new(
+        Text(reader, 0)!,
+        reader.GetInt64(1),
+        reader.GetInt64(2),
+        reader.GetByte(3),
+        reader.GetByte(4) != 0,
+        reader.GetByte(5) != 0,
+        reader.IsDBNull(6) ? [] : SubscriptionIdentifierList.Decode((byte[])reader.GetValue(6)));
+
+    private static List<StoredDelivery> ReadDeliveries(MySqlConnection connection, int maxDeliveriesPerSession)
     {
         var deliveries = new List<StoredDelivery>();
-        using var command = new MySqlCommand(
-            "SELECT client_id, sequence, message_id, qos, retain_flag, released, subscription_identifiers FROM deliveries ORDER BY client_id, sequence", connection);
+        using var command = new MySqlCommand($"{DeliveriesWindow(maxDeliveriesPerSession)} ORDER BY client_id, sequence", connection);
         using MySqlDataReader reader = command.ExecuteReader();
         while (reader.Read())
         {
-            deliveries.Add(new StoredDelivery(
-                Text(reader, 0)!,
-                reader.GetInt64(1),
-                reader.GetInt64(2),
-                reader.GetByte(3),
-                reader.GetByte(4) != 0,
-                reader.GetByte(5) != 0,
-                reader.IsDBNull(6) ? [] : SubscriptionIdentifierList.Decode((byte[])reader.GetValue(6))));
+            deliveries.Add(ReadDelivery(reader));
+        }
+        return deliveries;
+    }
+
+    /// <summary>The query <see cref="ReadQueuedDeliveries"/> runs: @client, @after, @max.</summary>
+    public const string QueuedDeliveriesQuery =
+        "SELECT d.client_id, d.sequence, d.message_id, d.qos, d.retain_flag, d.released, d.subscription_identifiers, " +
+        MessageColumns + " FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id " +
+        "WHERE d.client_id = @client AND d.sequence > @after ORDER BY d.sequence LIMIT @max";
+
+    /// <summary>
+    /// Runs <see cref="QueuedDeliveriesQuery"/>, prepared on the reader's connection (one statement in
+    /// autocommit: InnoDB gives it a snapshot of the last commit, without waiting for the writer).
+    /// </summary>
+    public static List<StoredQueuedDelivery> ReadQueuedDeliveries(MySqlCommand query, string clientId, long afterSequence, int max)
+    {
+        var deliveries = new List<StoredQueuedDelivery>(Math.Min(max, 4096));
+        query.Parameters[0].Value = Encoding.UTF8.GetBytes(clientId);
+        query.Parameters[1].Value = afterSequence;
+        query.Parameters[2].Value = max;
+        using MySqlDataReader reader = query.ExecuteReader();
+        while (reader.Read())
+        {
+            deliveries.Add(new StoredQueuedDelivery(ReadDelivery(reader), reader.IsDBNull(7) ? null : ReadMessage(reader, 7)));
         }
         return deliveries;
     }

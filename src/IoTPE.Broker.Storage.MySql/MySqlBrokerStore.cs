@@ -38,6 +38,7 @@ public sealed class MySqlBrokerStore : IBrokerStore
     private readonly Lock _readerLock = new();
     private MySqlConnection? _reader;
     private MySqlCommand? _readPayload;
+    private MySqlCommand? _readDeliveries;
     private volatile bool _closed;
 
     /// <summary>Connects, creates or migrates the tables, takes the database for this store and starts the writer.</summary>
@@ -101,22 +102,28 @@ public sealed class MySqlBrokerStore : IBrokerStore
     internal long StatementCount => _writer.StatementCount;
 
     /// <inheritdoc/>
+    public StoredBrokerState Load() => Load(int.MaxValue);
+
+    /// <inheritdoc/>
     /// <remarks>
-    /// Reads every table in one consistent snapshot, on a connection of its own, then deletes the
-    /// messages that no delivery and no retained entry refers to.
+    /// First deletes the messages that no delivery and no retained entry refers to (a crash between
+    /// the broker's last reference going and its <see cref="DeleteMessage"/> leaves those behind),
+    /// then reads every table in one consistent snapshot, each session's deliveries up to the window,
+    /// on a connection of its own.
     /// </remarks>
     /// <exception cref="MySqlException">The server cannot be reached.</exception>
-    public StoredBrokerState Load()
+    public StoredBrokerState Load(int maxDeliveriesPerSession)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxDeliveriesPerSession, 1);
         ObjectDisposedException.ThrowIf(_closed, this);
         using var connection = new MySqlConnection(_connectionString);
         connection.Open();
-        StoredBrokerState state = MySqlBrokerStateReader.SweepOrphanedMessages(connection, MySqlBrokerStateReader.Read(connection), out int swept);
+        int swept = MySqlBrokerStateReader.SweepOrphanedMessages(connection);
         if (swept > 0)
         {
             _log(string.Create(CultureInfo.InvariantCulture, $"MySQL broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
         }
-        return state;
+        return MySqlBrokerStateReader.Read(connection, maxDeliveriesPerSession);
     }
 
     /// <inheritdoc/>
@@ -140,6 +147,45 @@ public sealed class MySqlBrokerStore : IBrokerStore
                 return ReadPayloadOnce(messageId);
             }
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// On the connection <see cref="ReadPayload"/> uses, so it never waits for the writer's batch;
+    /// opened again once if the server dropped it, as there.
+    /// </remarks>
+    /// <exception cref="MySqlException">The server cannot be reached.</exception>
+    public IReadOnlyList<StoredQueuedDelivery> ReadDeliveries(string clientId, long afterSequence, int max)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 0);
+        lock (_readerLock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            try
+            {
+                OpenReader();
+                return MySqlBrokerStateReader.ReadQueuedDeliveries(_readDeliveries!, clientId, afterSequence, max);
+            }
+            catch (Exception exception) when (exception is MySqlException or InvalidOperationException or IOException)
+            {
+                CloseReader();
+                OpenReader();
+                return MySqlBrokerStateReader.ReadQueuedDeliveries(_readDeliveries!, clientId, afterSequence, max);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Applied in its place in the broker's order (the writer applies a batch table by table, but not
+    /// across this write, which reads the deliveries and retained entries as the writes before it
+    /// left them). Carried across a server outage like the other writes the broker does not undo.
+    /// </remarks>
+    public void DeleteDeliveriesAfter(string clientId, long afterSequence)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDeliveriesAfter, null, clientId, afterSequence));
     }
 
     /// <inheritdoc/>
@@ -270,24 +316,39 @@ public sealed class MySqlBrokerStore : IBrokerStore
 
     private byte[]? ReadPayloadOnce(long messageId)
     {
-        if (_readPayload is null)
-        {
-            _reader = new MySqlConnection(_connectionString);
-            _reader.Open();
-            _readPayload = new MySqlCommand("SELECT payload FROM messages WHERE id = @id", _reader);
-            _readPayload.Parameters.Add(new MySqlParameter("@id", MySqlDbType.Int64));
-            _readPayload.Prepare();
-        }
-        _readPayload.Parameters[0].Value = messageId;
-        object? payload = _readPayload.ExecuteScalar();
+        MySqlCommand readPayload = OpenReader();
+        readPayload.Parameters[0].Value = messageId;
+        object? payload = readPayload.ExecuteScalar();
         return payload as byte[];
+    }
+
+    // Under _readerLock; returns the payload query.
+    private MySqlCommand OpenReader()
+    {
+        if (_readPayload is not null)
+        {
+            return _readPayload;
+        }
+        _reader = new MySqlConnection(_connectionString);
+        _reader.Open();
+        _readPayload = new MySqlCommand("SELECT payload FROM messages WHERE id = @id", _reader);
+        _readPayload.Parameters.Add(new MySqlParameter("@id", MySqlDbType.Int64));
+        _readPayload.Prepare();
+        _readDeliveries = new MySqlCommand(MySqlBrokerStateReader.QueuedDeliveriesQuery, _reader);
+        _readDeliveries.Parameters.Add(new MySqlParameter("@client", MySqlDbType.VarBinary));
+        _readDeliveries.Parameters.Add(new MySqlParameter("@after", MySqlDbType.Int64));
+        _readDeliveries.Parameters.Add(new MySqlParameter("@max", MySqlDbType.Int32));
+        _readDeliveries.Prepare();
+        return _readPayload;
     }
 
     private void CloseReader()
     {
         _readPayload?.Dispose();
+        _readDeliveries?.Dispose();
         _reader?.Dispose();
         _readPayload = null;
+        _readDeliveries = null;
         _reader = null;
     }
 

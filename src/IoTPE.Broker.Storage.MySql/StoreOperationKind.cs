@@ -12,6 +12,7 @@ internal enum StoreOperationKind : byte
     InsertDelivery,
     MarkDeliveryReleased,
     DeleteDelivery,
+    DeleteDeliveriesAfter,
     AddIncomingPacketIdentifier,
     RemoveIncomingPacketIdentifier,
     SetRetained,

@@ -216,6 +216,29 @@ internal sealed class WriteShape
         "DELETE FROM deliveries WHERE client_id = ? AND sequence IN (", "?", ", ", ")", 1,
         BindNumberAfterClient, TextAndNumber, sharesClient: true);
 
+    // A session's queue tail that only the store holds (IBrokerStore.DeleteDeliveriesAfter): first the
+    // messages only the tail refers to, then the tail. The ids still referenced are derived tables,
+    // materialized once with a key (one pass over the deliveries), not NOT IN subqueries, which a
+    // DELETE would run once per message. One row per statement: BatchStatements applies it alone.
+    public static readonly WriteShape DeleteMessagesOnlyAfter = new(BrokerTable.Messages, 2,
+        "DELETE m FROM messages m " +
+        "JOIN (SELECT DISTINCT message_id FROM deliveries WHERE client_id = ? AND sequence > ?) tail ON tail.message_id = m.id " +
+        "LEFT JOIN (SELECT DISTINCT message_id FROM deliveries WHERE client_id <> ? OR sequence <= ?) other ON other.message_id = m.id " +
+        "LEFT JOIN (SELECT DISTINCT message_id FROM retained) r ON r.message_id = m.id " +
+        "WHERE other.message_id IS NULL AND r.message_id IS NULL", "", "", "", 4,
+        (operation, parameters, at) =>
+        {
+            parameters[at].Value = Bytes(operation.Text);
+            parameters[at + 1].Value = operation.Number;
+            parameters[at + 2].Value = Bytes(operation.Text);
+            parameters[at + 3].Value = operation.Number;
+        },
+        NoKey, byClient: true);
+
+    public static readonly WriteShape DeleteDeliveriesAfter = new(BrokerTable.Deliveries, 4,
+        "DELETE FROM deliveries WHERE client_id = ? AND sequence > ?", "", "", "", 2,
+        BindTextAndNumber, NoKey, byClient: true);
+
     public static readonly WriteShape DeleteSessionDeliveries = new(BrokerTable.Deliveries, 3,
         "DELETE FROM deliveries WHERE client_id IN (", "?", ", ", ")", 1,
         (operation, parameters, at) => parameters[at].Value = Bytes(operation.Text),

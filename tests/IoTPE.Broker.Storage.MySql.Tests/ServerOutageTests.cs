@@ -125,4 +125,34 @@ public sealed class ServerOutageTests : IAsyncLifetime
         Assert.All(durableIds.Where(id => !deleted.Contains(id)), id => Assert.Contains(id, stored));
         Assert.All(deleted, id => Assert.DoesNotContain(id, stored));
     }
+
+    [Fact]
+    public async Task A_queue_tail_deleted_while_the_server_is_away_is_deleted_once_it_is_back()
+    {
+        string database = await _fixture.NewDatabaseAsync();
+        await using MySqlBrokerStore store = StoreFactory.Open(database);
+        store.Load();
+        for (long id = 1; id <= 5; id++)
+        {
+            store.InsertMessage(SampleRecords.Message(id));
+            store.InsertDelivery(SampleRecords.Delivery("s", id, id));
+        }
+        Assert.True(await store.DurableAsync());
+
+        await _fixture.Server.KillAsync();
+        // The session ends with a tail after sequence 2: the broker forgets it whatever the callback says.
+        store.DeleteDeliveriesAfter("s", 2);
+        Assert.False(await store.DurableAsync());
+        Assert.True(store.IsDatabaseUnavailable);
+        await _fixture.Server.RestartAsync();
+        DateTime deadline = DateTime.UtcNow + StoreTestExtensions.Patience;
+        while (!await store.DurableAsync())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the store did not resume");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("1\n2", (await _fixture.QueryAsync(database, "SELECT sequence FROM deliveries ORDER BY sequence")).Trim());
+        Assert.Equal("1\n2", (await _fixture.QueryAsync(database, "SELECT id FROM messages ORDER BY id")).Trim());
+    }
 }
