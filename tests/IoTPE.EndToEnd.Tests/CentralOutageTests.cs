@@ -74,6 +74,8 @@ public sealed class CentralOutageTests(CentralDatabaseFixture database) : IClass
         Assert.Equal(3, await ConnectAsync("bea", "bea-secret", version: 4));
         Assert.Equal(0x88, await ConnectAsync("bea", "bea-secret", version: 5));
         Assert.Equal(0x88, await ConnectAsync("bea", "not-her-password", version: 5)); // not "wrong password" either: nothing was checked
+        // A name the engine does not know may be a user the administrator made on the server meanwhile.
+        Assert.Equal(0x88, await ConnectAsync("cleo", "cleo-secret", version: 5));
         Assert.True(await _iotpe.WaitForOutputAsync(Unreachable, 1, Generous), _iotpe.Output);
 
         // ada's password was verified before the outage: her client still gets in, and her run's
@@ -101,6 +103,7 @@ public sealed class CentralOutageTests(CentralDatabaseFixture database) : IClass
         Assert.True(await _iotpe.WaitForOutputAsync(ReachableAgain, 1, Generous), _iotpe.Output);
         Assert.Equal(0, await ConnectAsync("bea", "bea-secret", version: 5));
         Assert.Equal(0x86, await ConnectAsync("ada", "not-her-password", version: 5));
+        Assert.Equal(0x86, await ConnectAsync("cleo", "cleo-secret", version: 5));
         ProcessRun after = await RunAsync("ada", "ada-secret", "probe");
         Assert.True(after.ExitCode == 0, after.StandardError + _iotpe.Output);
         Assert.True(await outcomes.WaitUntilAsync(() => outcomes.Lines.Count(l => l == """/ada/run/probe/result {"one":1}""") == 2, Generous),
