@@ -104,9 +104,15 @@ public sealed class CentralOutageTests(CentralDatabaseFixture database) : IClass
         Assert.Equal(0, await ConnectAsync("bea", "bea-secret", version: 5));
         Assert.Equal(0x86, await ConnectAsync("ada", "not-her-password", version: 5));
         Assert.Equal(0x86, await ConnectAsync("cleo", "cleo-secret", version: 5));
+        // Where the broker's own state is on the same server, its store reconnects on its own
+        // schedule and refuses QoS 1 until then: the request is sent again until it is acknowledged.
         ProcessRun after = await RunAsync("ada", "ada-secret", "probe");
+        for (DateTime deadline = DateTime.UtcNow + Generous; after.ExitCode != 0 && DateTime.UtcNow < deadline;)
+        {
+            after = await RunAsync("ada", "ada-secret", "probe");
+        }
         Assert.True(after.ExitCode == 0, after.StandardError + _iotpe.Output);
-        Assert.True(await outcomes.WaitUntilAsync(() => outcomes.Lines.Count(l => l == """/ada/run/probe/result {"one":1}""") == 2, Generous),
+        Assert.True(await outcomes.WaitUntilAsync(() => outcomes.Lines.Count(l => l == """/ada/run/probe/result {"one":1}""") >= 2, Generous),
             string.Join('\n', outcomes.Lines) + _iotpe.Output);
         Assert.Equal(1, _iotpe.CountOutput(Unreachable));
         Assert.Equal(1, _iotpe.CountOutput(ReachableAgain));
