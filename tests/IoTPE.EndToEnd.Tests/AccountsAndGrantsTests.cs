@@ -1,18 +1,16 @@
-using System.Globalization;
 using IoTPE.EndToEnd.Tests.Infrastructure;
 
 namespace IoTPE.EndToEnd.Tests;
 
 /// <summary>
 /// The seed's user model with MQTT.js's <c>mqtt</c> command exactly as the seed uses it, against the
-/// published binary: accounts, grants, revokes, refused logins and namespace escapes. A subscriber
-/// that must be in place before a publish is waited for through MQTT.js's debug log (its SUBACK);
-/// that a message does not arrive is shown by a later message on the same connection that does.
+/// published binary: accounts, grants, revokes (<see cref="SeedWalkthrough"/>, shared with the
+/// central's <see cref="CentralWalkthroughTests"/>), refused logins and namespace escapes.
 /// </summary>
 public sealed class AccountsAndGrantsTests : IAsyncLifetime
 {
-    private const string Owner = "3ea8f06baf64";
-    private const string Other = "6adb637f9cf2";
+    private const string Owner = SeedWalkthrough.Owner;
+    private const string Other = SeedWalkthrough.Other;
     private IotpeServer _server = null!;
 
     public async Task InitializeAsync()
@@ -25,89 +23,21 @@ public sealed class AccountsAndGrantsTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private string Port => _server.Port.ToString(CultureInfo.InvariantCulture);
+    private SeedWalkthrough Seed => new(_server.Port);
 
-    private OutputCollector Sub(string user, string topic, string password = "secret") =>
-        MqttJs.StartSubscriber(SubArguments(user, topic, password));
+    private OutputCollector Sub(string user, string topic) => Seed.Sub(user, topic);
 
-    /// <summary>Starts <c>mqtt sub</c> and returns once its SUBACK arrived.</summary>
-    private Task<OutputCollector> SubscribedAsync(string user, string topic, string password = "secret") =>
-        MqttJs.StartSubscriberAsync(SubArguments(user, topic, password));
+    private Task<OutputCollector> SubscribedAsync(string user, string topic) => Seed.SubscribedAsync(user, topic);
 
-    private string[] SubArguments(string user, string topic, string password) =>
-        ["--username", user, "-P", password, "-t", topic, "-h", "127.0.0.1", "-p", Port, "-v"];
+    private Task AwaitSentinelAsync(OutputCollector subscriber, string user, string topic) => Seed.AwaitSentinelAsync(subscriber, user, topic);
 
-    /// <summary>
-    /// Publishes a sentinel that <paramref name="subscriber"/> may receive and waits for it: the broker
-    /// delivers to one connection in the order it routed, so anything published before the sentinel
-    /// that has not arrived by then never will.
-    /// </summary>
-    private async Task AwaitSentinelAsync(OutputCollector subscriber, string user, string topic)
-    {
-        string sentinel = "sentinel-" + Guid.NewGuid().ToString("N");
-        ProcessRun pub = await Pub(user, topic, sentinel);
-        Assert.True(pub.ExitCode == 0, pub.StandardError);
-        Assert.True(await subscriber.WaitForLineAsync(l => l == $"{topic} {sentinel}"), string.Join('\n', subscriber.Lines) + subscriber.Error);
-    }
+    private Task<ProcessRun> Pub(string user, string topic, string message) => Seed.Pub(user, topic, message);
 
-    private Task<ProcessRun> Pub(string user, string topic, string message, string password = "secret") =>
-        MqttJs.RunAsync("pub", "--username", user, "-P", password, "-t", topic, "-h", "127.0.0.1", "-p", Port, "-m", message, "-q", "1");
-
-    private async Task<string> GrantAsync(string action, string json)
-    {
-        using OutputCollector results = await SubscribedAsync(Owner, $"/{Owner}/grant_result");
-        ProcessRun pub = await Pub(Owner, $"/{Owner}/{action}", json);
-        Assert.True(pub.ExitCode == 0, pub.StandardError);
-        Assert.True(await results.WaitForLineAsync(l => l.StartsWith($"/{Owner}/grant_result ", StringComparison.Ordinal)), results.Error);
-        return results.Lines.First(l => l.StartsWith($"/{Owner}/grant_result ", StringComparison.Ordinal))[($"/{Owner}/grant_result ").Length..];
-    }
+    private Task<string> GrantAsync(string action, string json) => Seed.GrantAsync(action, json);
 
     [Fact]
-    public async Task The_seeds_walkthrough_works_verbatim()
-    {
-        // Before any grant the other account can neither subscribe nor publish.
-        using (OutputCollector refused = Sub(Other, $"/{Owner}/mytopic"))
-        {
-            Assert.True(await refused.WaitForExitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Contains("Subscribe error", refused.Error, StringComparison.Ordinal);
-        }
-        using (OutputCollector ownerListening = await SubscribedAsync(Owner, $"/{Owner}/mytopic"))
-        {
-            await Pub(Other, $"/{Owner}/mytopic", "sneaky");
-            await AwaitSentinelAsync(ownerListening, Owner, $"/{Owner}/mytopic");
-            Assert.DoesNotContain(ownerListening.Lines, l => l.Contains("sneaky", StringComparison.Ordinal));
-        }
-
-        Assert.Equal($$"""{"ok":true,"request":"grant_sub_topic","name":"mytopic","accountId":"{{Other}}"}""",
-            await GrantAsync("grant_sub_topic", $$"""{"name":"mytopic","accountId":"{{Other}}"}"""));
-        Assert.Equal($$"""{"ok":true,"request":"grant_pub_topic","name":"mytopic","accountId":"{{Other}}"}""",
-            await GrantAsync("grant_pub_topic", $$"""{"name":"mytopic","accountId":"{{Other}}"}"""));
-
-        // Now 6adb637f9cf2 can both publish and subscribe to /3ea8f06baf64/mytopic.
-        using OutputCollector sub = await SubscribedAsync(Other, $"/{Owner}/mytopic");
-        ProcessRun pub = await Pub(Other, $"/{Owner}/mytopic", "{data: \"My data\"}");
-        Assert.True(pub.ExitCode == 0, pub.StandardError);
-        Assert.True(await sub.WaitForLineAsync(l => l == $"/{Owner}/mytopic {{data: \"My data\"}}"), string.Join('\n', sub.Lines) + sub.Error);
-
-        // Revoking the subscribe right stops delivery on the live subscription at once.
-        Assert.Contains("\"ok\":true", await GrantAsync("revoke_sub_topic", $$"""{"name":"mytopic","accountId":"{{Other}}"}"""), StringComparison.Ordinal);
-        await Pub(Owner, $"/{Owner}/mytopic", "after revoke");
-        // No sentinel can reach this connection any more (its only subscription lost its right), so
-        // absence is shown by time: a delivery over loopback takes milliseconds.
-        await Task.Delay(300);
-        Assert.DoesNotContain(sub.Lines, l => l.Contains("after revoke", StringComparison.Ordinal));
-
-        // Revoking the publish right: its messages no longer reach the owner.
-        Assert.Contains("\"ok\":true", await GrantAsync("revoke_pub_topic", $$"""{"name":"mytopic","accountId":"{{Other}}"}"""), StringComparison.Ordinal);
-        using OutputCollector owner = await SubscribedAsync(Owner, $"/{Owner}/mytopic");
-        await Pub(Other, $"/{Owner}/mytopic", "no longer allowed");
-        await AwaitSentinelAsync(owner, Owner, $"/{Owner}/mytopic");
-        Assert.DoesNotContain(owner.Lines, l => l.Contains("no longer allowed", StringComparison.Ordinal));
-
-        ProcessRun list = await _server.CommandAsync(["grant", "list", Owner]);
-        Assert.Equal(0, list.ExitCode);
-        Assert.DoesNotContain("mytopic", list.StandardOutput, StringComparison.Ordinal);
-    }
+    public Task The_seeds_walkthrough_works_verbatim() =>
+        Seed.RunGrantSequenceAsync(owner => _server.CommandAsync(["grant", "list", owner]));
 
     [Fact]
     public async Task Grants_persist_across_a_restart_and_are_listed()

@@ -14,7 +14,9 @@ namespace IoTPE.Engine.Security;
 /// Password (0x86; 3.1.1: return code 4); a check the <see cref="LoginLimiter"/> holds back gets Server
 /// Busy (0x89; 3.1.1: 3, Server unavailable), which clients retry, since no password was looked at; a
 /// check that could not be made (database server unreachable) gets Server unavailable (0x88; 3.1.1: 3)
-/// and counts as no failure; clients without credentials are refused unless anonymous access is on.
+/// and counts as no failure, and so does, where accounts appear outside the store (database users), a
+/// name that is not known while the accounts cannot be read; clients without credentials are refused
+/// unless anonymous access is on.
 /// </summary>
 /// <remarks>
 /// A check is counted by the limiter before it waits for the password check, so a burst of logins
@@ -48,6 +50,10 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
     // How often a login to an unknown name may reload the accounts (when they can appear outside the store).
     private static readonly TimeSpan UnknownNameReloadInterval = TimeSpan.FromSeconds(2);
 
+    // Whether the directory's last reload failed to read the store (the database server unreachable):
+    // set by its PollFailed, cleared by its Changed, which every successful forced reload raises.
+    private volatile bool _storeUnreadable;
+
     /// <summary>Creates the authenticator.</summary>
     /// <param name="directory">The accounts.</param>
     /// <param name="allowAnonymous">Whether clients without credentials may connect.</param>
@@ -62,7 +68,13 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
         _time = time ?? TimeProvider.System;
         _ownsCheck = passwordCheck is null;
         _check = passwordCheck ?? new HashedPasswordCheck();
+        _directory.PollFailed += OnReloadFailed;
+        _directory.Changed += OnReloaded;
     }
+
+    private void OnReloadFailed(Exception error) => _storeUnreadable = true;
+
+    private void OnReloaded() => _storeUnreadable = false;
 
     /// <inheritdoc/>
     public async ValueTask<AuthenticationResult> AuthenticateAsync(AuthenticationRequest request, CancellationToken cancellationToken)
@@ -82,6 +94,12 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
             // A database user an administrator created a moment ago is an account too.
             await _directory.RefreshAsync(UnknownNameReloadInterval, cancellationToken).ConfigureAwait(false);
             account = _directory.Current.Find(userName);
+            if (account is null && _storeUnreadable)
+            {
+                // The user may exist on a server that cannot be asked now: not "wrong", come back later.
+                return AuthenticationResult.Refuse(ReasonCode.ServerUnavailable,
+                    $"no account '{Printable(userName)}' is known and the accounts cannot be read now (database server unreachable); try again");
+            }
         }
         byte[]? mac = null;
         if (account is not null)
@@ -184,6 +202,8 @@ public sealed class AccountAuthenticator : IAuthenticator, IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _directory.PollFailed -= OnReloadFailed;
+        _directory.Changed -= OnReloaded;
         if (_ownsCheck)
         {
             (_check as IDisposable)?.Dispose();
