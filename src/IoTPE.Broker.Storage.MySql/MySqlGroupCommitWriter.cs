@@ -50,8 +50,8 @@ internal sealed class MySqlGroupCommitWriter
     private readonly object _gate = new();
     private readonly string _connectionString;
     private readonly Action<string> _log;
-    private readonly FailureLog _refusals;
-    private readonly FailureLog _callbackFailures;
+    private readonly ThrottledFailureLog _refusals;
+    private readonly ThrottledFailureLog _callbackFailures;
     private readonly TimeSpan _firstRetryDelay;
     private readonly TimeSpan _maxRetryDelay;
     private readonly Action _closeStore;
@@ -88,8 +88,8 @@ internal sealed class MySqlGroupCommitWriter
     {
         _connectionString = connectionString;
         _log = log;
-        _refusals = new FailureLog(log, TimeSpan.FromSeconds(1));
-        _callbackFailures = new FailureLog(log, TimeSpan.FromSeconds(1));
+        _refusals = new ThrottledFailureLog(log, TimeSpan.FromSeconds(1));
+        _callbackFailures = new ThrottledFailureLog(log, TimeSpan.FromSeconds(1));
         _firstRetryDelay = options.FirstRetryDelay;
         _maxRetryDelay = options.MaxRetryDelay;
         _retryDelay = _firstRetryDelay;
