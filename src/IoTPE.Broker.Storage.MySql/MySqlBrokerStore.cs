@@ -91,7 +91,7 @@ public sealed class MySqlBrokerStore : QueuedWritesBrokerStore, IBrokerStore
     }
 
     /// <inheritdoc/>
-    /// <remarks>Data and index bytes of the database's tables as the server reports them, measured at most every 5 s after a commit.</remarks>
+    /// <remarks>Data and index bytes of the store's tables (not of other tables in the database) as the server reports them, measured at most every 5 s after a commit.</remarks>
     public long StoredBytes => _writer.StoredBytes;
 
     /// <summary>True while the server is unreachable or failing the writer's transactions (durable writes are refused).</summary>
