@@ -154,7 +154,7 @@ internal static class MySqlBrokerStateReader
         reader.GetByte(3),
         reader.GetByte(4) != 0,
         reader.GetByte(5) != 0,
-        reader.IsDBNull(6) ? [] : SubscriptionIdentifierList.Decode((byte[])reader.GetValue(6)));
+        reader.IsDBNull(6) ? [] : StoredSubscriptionIdentifiers.Decode((byte[])reader.GetValue(6)));
 
     private static List<StoredDelivery> ReadDeliveries(MySqlConnection connection, int maxDeliveriesPerSession)
     {

@@ -25,12 +25,17 @@ namespace IoTPE.Broker.Storage.MySql;
 /// <see cref="MySqlGroupCommitWriter"/> for exactly which writes and why.
 /// </para>
 /// <para>
+/// <see cref="QueuedWritesBrokerStore.DeleteDeliveriesAfter"/> is applied in its place in the broker's
+/// order: the writer applies a batch table by table, but not across this write, which reads the
+/// deliveries and retained entries as the writes before it left them.
+/// </para>
+/// <para>
 /// The records passed to the write methods are read later, on the writer thread: the caller must
 /// not change them after passing them. Only one store may use a database at a time (a named lock
 /// held by the writer's session).
 /// </para>
 /// </remarks>
-public sealed class MySqlBrokerStore : IBrokerStore
+public sealed class MySqlBrokerStore : QueuedWritesBrokerStore, IBrokerStore
 {
     private readonly string _connectionString;
     private readonly Action<string> _log;
@@ -52,7 +57,7 @@ public sealed class MySqlBrokerStore : IBrokerStore
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(options.ConnectionString);
-        _log = FailureLog.Guard(options.Log ?? Console.Error.WriteLine);
+        _log = ThrottledFailureLog.Guard(options.Log ?? Console.Error.WriteLine);
         var builder = new MySqlConnectionStringBuilder(options.ConnectionString)
         {
             // The store keeps its connections open itself; a pooled connection would be reset on
@@ -86,7 +91,7 @@ public sealed class MySqlBrokerStore : IBrokerStore
     }
 
     /// <inheritdoc/>
-    /// <remarks>Data and index bytes of the database's tables as the server reports them, measured at most every 5 s after a commit.</remarks>
+    /// <remarks>Data and index bytes of the store's tables (not of other tables in the database) as the server reports them, measured at most every 5 s after a commit.</remarks>
     public long StoredBytes => _writer.StoredBytes;
 
     /// <summary>True while the server is unreachable or failing the writer's transactions (durable writes are refused).</summary>
@@ -177,124 +182,7 @@ public sealed class MySqlBrokerStore : IBrokerStore
     }
 
     /// <inheritdoc/>
-    /// <remarks>
-    /// Applied in its place in the broker's order (the writer applies a batch table by table, but not
-    /// across this write, which reads the deliveries and retained entries as the writes before it
-    /// left them). Carried across a server outage like the other writes the broker does not undo.
-    /// </remarks>
-    public void DeleteDeliveriesAfter(string clientId, long afterSequence)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDeliveriesAfter, null, clientId, afterSequence));
-    }
-
-    /// <inheritdoc/>
-    public void SaveSession(StoredSession session)
-    {
-        ArgumentNullException.ThrowIfNull(session);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSession, session, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteSession(string clientId)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSession, null, clientId, 0));
-    }
-
-    /// <inheritdoc/>
-    public void SaveSubscription(StoredSubscription subscription)
-    {
-        ArgumentNullException.ThrowIfNull(subscription);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSubscription, subscription, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteSubscription(string clientId, string topicFilter)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        ArgumentNullException.ThrowIfNull(topicFilter);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSubscription, topicFilter, clientId, 0));
-    }
-
-    /// <inheritdoc/>
-    public void InsertMessage(StoredMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        ArgumentNullException.ThrowIfNull(message.Packet);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertMessage, message, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteMessage(long messageId) =>
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteMessage, null, null, messageId));
-
-    /// <inheritdoc/>
-    public void InsertDelivery(StoredDelivery delivery)
-    {
-        ArgumentNullException.ThrowIfNull(delivery);
-        ArgumentNullException.ThrowIfNull(delivery.SubscriptionIdentifiers);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertDelivery, delivery, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void MarkDeliveryReleased(string clientId, long sequence)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.MarkDeliveryReleased, null, clientId, sequence));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteDelivery(string clientId, long sequence)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDelivery, null, clientId, sequence));
-    }
-
-    /// <inheritdoc/>
-    public void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.AddIncomingPacketIdentifier, null, clientId, packetIdentifier));
-    }
-
-    /// <inheritdoc/>
-    public void RemoveIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.RemoveIncomingPacketIdentifier, null, clientId, packetIdentifier));
-    }
-
-    /// <inheritdoc/>
-    public void SetRetained(string topic, long messageId)
-    {
-        ArgumentNullException.ThrowIfNull(topic);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.SetRetained, null, topic, messageId));
-    }
-
-    /// <inheritdoc/>
-    public void ReserveMessageIds(long upTo) =>
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.ReserveMessageIds, null, null, upTo));
-
-    /// <inheritdoc/>
-    public void ClearRetained(string topic)
-    {
-        ArgumentNullException.ThrowIfNull(topic);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.ClearRetained, null, topic, 0));
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// The callback covers the writes enqueued since the previous <see cref="WhenDurable"/> call: it
-    /// is told <see langword="true"/> when all of them committed, <see langword="false"/> when any
-    /// failed (the server was unreachable, the transaction or the COMMIT failed, or the write was
-    /// refused). While the server is unreachable every callback is told false at once.
-    /// </remarks>
-    public void WhenDurable(Action<bool> callback)
-    {
-        ArgumentNullException.ThrowIfNull(callback);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.WhenDurable, callback, null, 0));
-    }
+    protected override void Enqueue(in StoreOperation operation) => _writer.Enqueue(operation);
 
     /// <summary>
     /// Commits everything enqueued (one last attempt if the server is away), runs the last callbacks,

@@ -50,8 +50,8 @@ internal sealed class MySqlGroupCommitWriter
     private readonly object _gate = new();
     private readonly string _connectionString;
     private readonly Action<string> _log;
-    private readonly FailureLog _refusals;
-    private readonly FailureLog _callbackFailures;
+    private readonly ThrottledFailureLog _refusals;
+    private readonly ThrottledFailureLog _callbackFailures;
     private readonly TimeSpan _firstRetryDelay;
     private readonly TimeSpan _maxRetryDelay;
     private readonly Action _closeStore;
@@ -88,8 +88,8 @@ internal sealed class MySqlGroupCommitWriter
     {
         _connectionString = connectionString;
         _log = log;
-        _refusals = new FailureLog(log, TimeSpan.FromSeconds(1));
-        _callbackFailures = new FailureLog(log, TimeSpan.FromSeconds(1));
+        _refusals = new ThrottledFailureLog(log, TimeSpan.FromSeconds(1));
+        _callbackFailures = new ThrottledFailureLog(log, TimeSpan.FromSeconds(1));
         _firstRetryDelay = options.FirstRetryDelay;
         _maxRetryDelay = options.MaxRetryDelay;
         _retryDelay = _firstRetryDelay;
@@ -106,7 +106,10 @@ internal sealed class MySqlGroupCommitWriter
     /// <summary>Batches that failed as a whole (their callbacks told false), sent or not.</summary>
     public long FailedBatchCount => Interlocked.Read(ref _failedBatchCount);
 
-    /// <summary>Table bytes of the store's database as the server reports them, measured at most every 5 s.</summary>
+    /// <summary>
+    /// Bytes of the store's tables as the server reports them, measured at most every 5 s; only the
+    /// broker's tables, since on the central they share the service database with the engine's.
+    /// </summary>
     public long StoredBytes => Interlocked.Read(ref _storedBytes);
 
     /// <summary>True while the server is unreachable or failing the writer's transactions.</summary>
@@ -552,7 +555,8 @@ internal sealed class MySqlGroupCommitWriter
         try
         {
             Interlocked.Exchange(ref _storedBytes, WriterConnection.QueryInt64(_connection.Connection,
-                "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()"));
+                "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE() " +
+                "AND table_name IN ('sessions', 'subscriptions', 'messages', 'deliveries', 'incoming_packet_identifiers', 'retained', 'counters', 'broker_schema_version')"));
         }
         catch (Exception exception) when (exception is MySqlException or InvalidOperationException)
         {

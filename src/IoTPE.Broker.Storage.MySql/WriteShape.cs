@@ -204,7 +204,7 @@ internal sealed class WriteShape
             parameters[at + 3].Value = delivery.QoS;
             parameters[at + 4].Value = delivery.Retain ? (byte)1 : (byte)0;
             parameters[at + 5].Value = delivery.Released ? (byte)1 : (byte)0;
-            parameters[at + 6].Value = SubscriptionIdentifierList.Encode(delivery.SubscriptionIdentifiers);
+            parameters[at + 6].Value = (object?)StoredSubscriptionIdentifiers.Encode(delivery.SubscriptionIdentifiers) ?? DBNull.Value;
         },
         operation => (((StoredDelivery)operation.Reference!).ClientId, ((StoredDelivery)operation.Reference!).Sequence));
 

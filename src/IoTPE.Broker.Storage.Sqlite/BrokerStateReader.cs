@@ -142,7 +142,7 @@ internal static class BrokerStateReader
         (byte)query.ReadInt64(3),
         query.ReadInt64(4) != 0,
         query.ReadInt64(5) != 0,
-        SubscriptionIdentifierList.Read(query.ReadBlob(6)));
+        StoredSubscriptionIdentifiers.Decode(query.ReadBlob(6)));
 
     private static List<StoredDelivery> ReadDeliveries(SqliteDatabase database, int maxDeliveriesPerSession)
     {

@@ -57,8 +57,8 @@ internal sealed class GroupCommitWriter
     private readonly SqliteStatement _freePages;
     private readonly long _pageSize;
     private readonly StoreFootprint _footprint;
-    private readonly FailureLog _batchFailures;
-    private readonly FailureLog _callbackFailures;
+    private readonly ThrottledFailureLog _batchFailures;
+    private readonly ThrottledFailureLog _callbackFailures;
     private readonly Action _closeStore;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -89,8 +89,8 @@ internal sealed class GroupCommitWriter
         _statements = statements;
         _footprint = footprint;
         _closeStore = closeStore;
-        _batchFailures = new FailureLog(FailureLog.Guard(log), TimeSpan.FromSeconds(1));
-        _callbackFailures = new FailureLog(FailureLog.Guard(log), TimeSpan.FromSeconds(1));
+        _batchFailures = new ThrottledFailureLog(ThrottledFailureLog.Guard(log), TimeSpan.FromSeconds(1));
+        _callbackFailures = new ThrottledFailureLog(ThrottledFailureLog.Guard(log), TimeSpan.FromSeconds(1));
         _begin = database.Prepare("BEGIN IMMEDIATE");
         _commit = database.Prepare("COMMIT");
         _rollback = database.Prepare("ROLLBACK");

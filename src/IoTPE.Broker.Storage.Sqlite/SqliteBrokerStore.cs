@@ -25,7 +25,7 @@ namespace IoTPE.Broker.Storage.Sqlite;
 /// each other's state without SQLite noticing.
 /// </para>
 /// </remarks>
-public sealed class SqliteBrokerStore : IBrokerStore
+public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
 {
     private readonly Lock _connectionLock = new();
     private readonly SqliteDatabase _database;
@@ -52,7 +52,7 @@ public sealed class SqliteBrokerStore : IBrokerStore
         ArgumentException.ThrowIfNullOrEmpty(dataFolder);
         options ??= new SqliteBrokerStoreOptions();
         ArgumentException.ThrowIfNullOrEmpty(options.FileName);
-        _log = FailureLog.Guard(options.Log ?? Console.Error.WriteLine);
+        _log = ThrottledFailureLog.Guard(options.Log ?? Console.Error.WriteLine);
 
         string folder = Path.GetFullPath(dataFolder);
         Directory.CreateDirectory(folder);
@@ -181,119 +181,7 @@ public sealed class SqliteBrokerStore : IBrokerStore
     }
 
     /// <inheritdoc/>
-    public void DeleteDeliveriesAfter(string clientId, long afterSequence)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDeliveriesAfter, null, clientId, afterSequence));
-    }
-
-    /// <inheritdoc/>
-    public void SaveSession(StoredSession session)
-    {
-        ArgumentNullException.ThrowIfNull(session);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSession, session, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteSession(string clientId)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSession, null, clientId, 0));
-    }
-
-    /// <inheritdoc/>
-    public void SaveSubscription(StoredSubscription subscription)
-    {
-        ArgumentNullException.ThrowIfNull(subscription);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.SaveSubscription, subscription, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteSubscription(string clientId, string topicFilter)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        ArgumentNullException.ThrowIfNull(topicFilter);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteSubscription, topicFilter, clientId, 0));
-    }
-
-    /// <inheritdoc/>
-    public void InsertMessage(StoredMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        ArgumentNullException.ThrowIfNull(message.Packet);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertMessage, message, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteMessage(long messageId) =>
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteMessage, null, null, messageId));
-
-    /// <inheritdoc/>
-    public void InsertDelivery(StoredDelivery delivery)
-    {
-        ArgumentNullException.ThrowIfNull(delivery);
-        ArgumentNullException.ThrowIfNull(delivery.SubscriptionIdentifiers);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.InsertDelivery, delivery, null, 0));
-    }
-
-    /// <inheritdoc/>
-    public void MarkDeliveryReleased(string clientId, long sequence)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.MarkDeliveryReleased, null, clientId, sequence));
-    }
-
-    /// <inheritdoc/>
-    public void DeleteDelivery(string clientId, long sequence)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.DeleteDelivery, null, clientId, sequence));
-    }
-
-    /// <inheritdoc/>
-    public void AddIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.AddIncomingPacketIdentifier, null, clientId, packetIdentifier));
-    }
-
-    /// <inheritdoc/>
-    public void RemoveIncomingPacketIdentifier(string clientId, ushort packetIdentifier)
-    {
-        ArgumentNullException.ThrowIfNull(clientId);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.RemoveIncomingPacketIdentifier, null, clientId, packetIdentifier));
-    }
-
-    /// <inheritdoc/>
-    public void SetRetained(string topic, long messageId)
-    {
-        ArgumentNullException.ThrowIfNull(topic);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.SetRetained, null, topic, messageId));
-    }
-
-    /// <inheritdoc/>
-    public void ReserveMessageIds(long upTo) =>
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.ReserveMessageIds, null, null, upTo));
-
-    /// <inheritdoc/>
-    public void ClearRetained(string topic)
-    {
-        ArgumentNullException.ThrowIfNull(topic);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.ClearRetained, null, topic, 0));
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// The callback covers the writes enqueued since the previous <see cref="WhenDurable"/> call: it is
-    /// told <see langword="true"/> when all of them committed, <see langword="false"/> when any of them
-    /// failed (its batch was rolled back, or the write was refused, e.g. a duplicate message id).
-    /// A callback with no write before it is still run in order, after the earlier batches.
-    /// </remarks>
-    public void WhenDurable(Action<bool> callback)
-    {
-        ArgumentNullException.ThrowIfNull(callback);
-        _writer.Enqueue(new StoreOperation(StoreOperationKind.WhenDurable, callback, null, 0));
-    }
+    protected override void Enqueue(in StoreOperation operation) => _writer.Enqueue(operation);
 
     /// <summary>
     /// Commits everything enqueued, runs the last callbacks, stops the writer thread and closes the

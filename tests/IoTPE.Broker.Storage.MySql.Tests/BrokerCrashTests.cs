@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace IoTPE.Broker.Storage.MySql.Tests;
 
@@ -24,7 +23,7 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
 
         using (OutputCollector broker = await StartBrokerAsync(database, port))
         {
-            await SubscribeAndLeaveAsync(port, "subscriber", "seq");
+            await QoS2Subscriber.SubscribeAndLeaveAsync(port, "subscriber", "seq");
             // Publish until a quarter of the stream was acknowledged, with a window still in flight, then kill -9.
             await publisher.RunAsync(port, Messages, stopAfterAcknowledged: Messages / 4);
             broker.Kill();
@@ -40,7 +39,7 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
             Assert.Empty(publisher.Unreceived);
             Assert.Empty(publisher.Unreleased);
 
-            List<int> received = await ReceiveExactlyOnceAsync(port, "subscriber", Messages);
+            List<int> received = await QoS2Subscriber.ReceiveExactlyOnceAsync(port, "subscriber", Messages);
             Assert.Equal(Enumerable.Range(1, Messages), received); // each once, in order
             Assert.Subset(received.ToHashSet(), acknowledgedBeforeKill);
         }
@@ -53,7 +52,7 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
         string database = await fixture.NewDatabaseAsync();
         int port = FreePort();
         using OutputCollector broker = await StartBrokerAsync(database, port);
-        await SubscribeAndLeaveAsync(port, "subscriber", "seq");
+        await QoS2Subscriber.SubscribeAndLeaveAsync(port, "subscriber", "seq");
 
         using RawConnection publisher = await RawConnection.OpenAsync(port);
         await publisher.SendAsync(RawMqtt.Connect("publisher", 5, cleanStart: false, sessionExpiry: 3600));
@@ -92,7 +91,7 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
         Assert.True(restarted, "publishes were refused while the server was down");
         Assert.True(await broker.WaitUntilAsync(() => broker.Error.Contains("durable writes resume", StringComparison.Ordinal), Patience), broker.Error);
 
-        List<int> received = await ReceiveExactlyOnceAsync(port, "subscriber", Wanted);
+        List<int> received = await QoS2Subscriber.ReceiveExactlyOnceAsync(port, "subscriber", Wanted);
         Assert.Equal(accepted, received); // nothing acknowledged lost, nothing refused delivered twice, in order
     }
 
@@ -107,66 +106,6 @@ public sealed class BrokerCrashTests(MariaDbFixture fixture) : IClassFixture<Mar
         Assert.True(await broker.WaitForExitAsync(Patience));
         Assert.Equal(3, broker.ExitCode);
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"cannot use the server 127.0.0.1:{nothingThere}"), broker.Error, StringComparison.Ordinal);
-    }
-
-    private static async Task SubscribeAndLeaveAsync(int port, string clientId, string filter)
-    {
-        using RawConnection connection = await RawConnection.OpenAsync(port);
-        await connection.SendAsync(RawMqtt.Connect(clientId, 4, cleanStart: false));
-        Assert.Equal(0x20, (await connection.ReadPacketAsync(Patience)).Type);
-        var body = new List<byte> { 0x00, 0x01 };
-        RawMqtt.AddString(body, filter);
-        body.Add(0x02); // QoS 2
-        await connection.SendAsync(RawMqtt.Packet(0x82, body));
-        (byte type, byte[] suback) = await connection.ReadPacketAsync(Patience);
-        Assert.Equal(0x90, type);
-        Assert.Equal(0x02, suback[2]);
-        await connection.SendAsync(0xE0, 0x00); // DISCONNECT: the persistent session queues what comes
-    }
-
-    /// <summary>
-    /// Resumes the subscriber's session and takes <paramref name="count"/> messages as a QoS 2
-    /// receiver does: a PUBLISH whose packet identifier awaits its PUBREL is a resend, not a new
-    /// message. QoS 1 messages are acknowledged and each copy counted.
-    /// </summary>
-    private static async Task<List<int>> ReceiveExactlyOnceAsync(int port, string clientId, int count)
-    {
-        using RawConnection connection = await RawConnection.OpenAsync(port);
-        await connection.SendAsync(RawMqtt.Connect(clientId, 4, cleanStart: false));
-        (byte type, byte[] connack) = await connection.ReadPacketAsync(Patience);
-        Assert.Equal(0x20, type);
-        Assert.Equal(1, connack[0]); // session present
-        var received = new List<int>(count);
-        var awaitingRelease = new HashSet<int>();
-        while (received.Count < count || awaitingRelease.Count > 0)
-        {
-            (type, byte[] body) = await connection.ReadPacketAsync(Patience);
-            switch (type & 0xF0)
-            {
-                case 0x30 when (type & 0x06) == 0x02: // QoS 1 (published at QoS 1): one connection, so a second copy is a duplicate
-                    (ushort atLeastOnce, string text) = RawMqtt.ReadPublish(body);
-                    received.Add(int.Parse(text, CultureInfo.InvariantCulture));
-                    await connection.SendAsync(RawMqtt.PubAck(atLeastOnce));
-                    break;
-                case 0x30:
-                    Assert.Equal(0x04, type & 0x06); // QoS 2
-                    (ushort packetIdentifier, string payload) = RawMqtt.ReadPublish(body);
-                    if (awaitingRelease.Add(packetIdentifier))
-                    {
-                        received.Add(int.Parse(payload, CultureInfo.InvariantCulture));
-                    }
-                    await connection.SendAsync(0x50, 0x02, (byte)(packetIdentifier >> 8), (byte)packetIdentifier);
-                    break;
-                case 0x60:
-                    awaitingRelease.Remove((body[0] << 8) | body[1]);
-                    await connection.SendAsync(0x70, 0x02, body[0], body[1]);
-                    break;
-                default:
-                    Assert.Fail($"unexpected packet type {type >> 4}");
-                    break;
-            }
-        }
-        return received;
     }
 
     private static async Task<OutputCollector> StartBrokerAsync(string connectionString, int port)

@@ -8,6 +8,7 @@ using IoTPE.Engine;
 using IoTPE.Edge.Configuration;
 using IoTPE.Edge.Hosting;
 using IoTPE.Broker.Storage.Sqlite;
+using IoTPE.Broker.Storage.MySql;
 using IoTPE.Engine.Storage.Sqlite;
 using IoTPE.Engine.Storage.MySql;
 using MySqlConnector;
@@ -19,7 +20,7 @@ namespace IoTPE.Edge.Commands;
 
 /// <summary>
 /// <c>iotpe run</c>: the broker and engine on the embedded SQLite store, or (<c>--mysql</c>, the central
-/// engine) with the engine's stores on a MySQL/MariaDB server, until SIGTERM or Ctrl+C.
+/// engine) with the broker's and the engine's stores on a MySQL/MariaDB server, until SIGTERM or Ctrl+C.
 /// </summary>
 internal static class RunCommand
 {
@@ -31,8 +32,8 @@ internal static class RunCommand
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (listeners, TLS, WebSocket, limits, ...)" };
         var sync = new Option<SqliteSyncMode?>("--sync") { Description = "full: commits survive power loss (default); normal: commits survive a process crash" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Trace, Debug, Information (default), Warning, Error" };
-        var mysql = MySqlOption.Create("The central engine: accounts, grants, scripts and the accounts' databases on a MySQL/MariaDB server, "
-            + "given as the connection string of iotpe's service user (the broker's own state stays in the data folder)");
+        var mysql = MySqlOption.Create("The central engine: the broker's state (sessions, queues, retained messages), accounts, grants, scripts and the "
+            + "accounts' databases on a MySQL/MariaDB server, given as the connection string of iotpe's service user");
         var run = new Command("run", "Start the MQTT broker and process engine.")
         {
             data, listen, allowAnonymous, config, sync, logLevel, mysql,
@@ -86,7 +87,8 @@ internal static class RunCommand
     {
         var logger = new ConsoleLogger("iotpe", configuration.LogLevel ?? LogLevel.Information);
         string dataFolder = Path.GetFullPath(configuration.Data!);
-        SqliteBrokerStore store;
+        IBrokerStore store;
+        SqliteBrokerStore? sqliteStore = null;
         SqliteEngineDatabase? engineDatabase = null;
         MySqlServiceDatabase? central = null;
         if (configuration.Mysql?.ConnectionString is { } connectionString)
@@ -105,15 +107,18 @@ internal static class RunCommand
         try
         {
             Directory.CreateDirectory(dataFolder);
-            // The broker's own state stays in the data folder also on the central engine, until its MySQL store is wired here.
-            store = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions
-            {
-                SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
-                Log = message => logger.StoreMessage(message),
-            });
             if (central is null)
             {
+                store = sqliteStore = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions
+                {
+                    SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
+                    Log = message => logger.StoreMessage(message),
+                });
                 engineDatabase = new SqliteEngineDatabase(dataFolder);
+            }
+            else
+            {
+                store = OpenCentralBrokerStore(configuration.Mysql!.ConnectionString!, central, logger);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteStoreException or Microsoft.Data.Sqlite.SqliteException)
@@ -121,14 +126,22 @@ internal static class RunCommand
             await error.WriteLineAsync($"iotpe: cannot open the data folder {dataFolder}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
+        catch (Exception e) when (e is MySqlBrokerStoreException or MySqlException)
+        {
+            await error.WriteLineAsync("iotpe: cannot open the broker's store on the MySQL/MariaDB server: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
 
-        // One watch for every database: they share the data folder's file system. The broker store's
-        // free pages count as free, since SQLite reuses them but never gives them back.
-        var diskReserve = new DiskReserve(configuration.Storage.DiskReserveBytes ?? StorageSettings.DefaultDiskReserveBytes,
-            new DataFolderFreeSpace(dataFolder, () => store.ReusableBytes), logger);
+        // One watch for every database on the edge: they share the data folder's file system. The
+        // broker store's free pages count as free, since SQLite reuses them but never gives them back.
+        // The central's state is on the database server, whose disk iotpe cannot watch: no reserve
+        // (a server whose disk is full fails the commit, and the broker refuses the publishes).
+        DiskReserve? diskReserve = sqliteStore is null ? null
+            : new DiskReserve(configuration.Storage.DiskReserveBytes ?? StorageSettings.DefaultDiskReserveBytes,
+                new DataFolderFreeSpace(dataFolder, () => sqliteStore.ReusableBytes), logger);
         await using (store.ConfigureAwait(false))
         using (engineDatabase)
-        using (var accountDatabases = engineDatabase is null ? null : new SqliteAccountDatabases(dataFolder, configuration.Engine.ToDatabaseLimits()) { WriteRefusal = diskReserve.AccountWriteRefusal })
+        using (var accountDatabases = engineDatabase is null ? null : new SqliteAccountDatabases(dataFolder, configuration.Engine.ToDatabaseLimits()) { WriteRefusal = diskReserve!.AccountWriteRefusal })
         {
             bool allowAnonymous = configuration.AllowAnonymous ?? false;
             EngineStores stores = central is not null
@@ -205,6 +218,21 @@ internal static class RunCommand
         }
         logger.Stopped();
         return 0;
+    }
+
+    /// <summary>
+    /// The broker's store in the service database, beside the engine's tables (their names do not
+    /// meet; the service database is granted to no account, so no account's user can read it).
+    /// </summary>
+    /// <exception cref="MySqlBrokerStoreException">The server cannot be reached, refuses the user, or another broker uses the database.</exception>
+    private static MySqlBrokerStore OpenCentralBrokerStore(string connectionString, MySqlServiceDatabase central, ConsoleLogger logger)
+    {
+        var builder = new MySqlConnectionStringBuilder(connectionString) { Database = central.Name };
+        return new MySqlBrokerStore(new MySqlBrokerStoreOptions
+        {
+            ConnectionString = builder.ConnectionString,
+            Log = message => logger.StoreMessage(message),
+        });
     }
 
     /// <summary>The central engine's stores on the MySQL/MariaDB server; passwords are checked by logging in to it.</summary>

@@ -1,10 +1,10 @@
-namespace IoTPE.Broker.Storage.Sqlite;
+namespace IoTPE.Broker.Storage;
 
 /// <summary>
 /// A growable array of <see cref="StoreOperation"/> values. The store keeps two and swaps them:
 /// callers fill one while the writer applies the other, so after warm-up neither allocates.
 /// </summary>
-internal sealed class StoreOperationBuffer
+public sealed class StoreOperationBuffer
 {
     private StoreOperation[] _items;
 

@@ -1,12 +1,15 @@
-namespace IoTPE.Broker.Storage.MySql.Tests;
+using System.Globalization;
+using System.Text;
+
+namespace IoTPE.TestSupport;
 
 /// <summary>
 /// A QoS 2 publisher written out by hand (MQTT 3.1.1 over <see cref="RawConnection"/>), so that the
 /// test decides what is resent after a broker dies: numbered messages on one topic, packet
-/// identifier = number, a window in flight. It records which numbers got PUBREC (the broker took
-/// responsibility, MQTT-4.3.3) and which completed with PUBCOMP.
+/// identifier = number (so at most 65,535 of them), a window in flight. It records which numbers got
+/// PUBREC (the broker took responsibility, MQTT-4.3.3) and which completed with PUBCOMP.
 /// </summary>
-internal sealed class QoS2Publisher(string clientId, string topic)
+public sealed class QoS2Publisher(string clientId, string topic, string? userName = null, string? password = null)
 {
     private const int Window = 200;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -27,15 +30,14 @@ internal sealed class QoS2Publisher(string clientId, string topic)
     /// Connects with a persistent session, resends what the previous connection left open, and
     /// publishes up to <paramref name="last"/> until done or until <paramref name="stopAfterAcknowledged"/>
     /// PUBRECs were counted in all (then returns with messages still in flight). Throws when the
-    /// connection breaks.
+    /// connection breaks or the broker answers what it should not.
     /// </summary>
     public async Task RunAsync(int port, int last, int stopAfterAcknowledged = int.MaxValue)
     {
         using RawConnection connection = await RawConnection.OpenAsync(port);
-        await connection.SendAsync(RawMqtt.Connect(clientId, 4, cleanStart: false));
+        await connection.SendAsync(RawMqtt.Connect(clientId, 4, cleanStart: false, userName, password));
         (byte type, byte[] body) = await connection.ReadPacketAsync(Patience);
-        Assert.Equal(0x20, type);
-        Assert.Equal(0, body[1]); // accepted
+        Expect(type == 0x20 && body[1] == 0, $"CONNACK accepted, got type {type >> 4} code {(body.Length > 1 ? body[1] : -1)}");
         // In order, as first sent (MQTT-4.6.0-1): PUBRELs of what was received, PUBLISH DUP of the rest.
         foreach (int number in Unreleased)
         {
@@ -56,7 +58,7 @@ internal sealed class QoS2Publisher(string clientId, string topic)
             switch (type)
             {
                 case 0x50: // PUBREC
-                    Assert.True(Unreceived.Remove(number) || Unreleased.Contains(number), $"PUBREC for {number}, not in flight");
+                    Expect(Unreceived.Remove(number) || Unreleased.Contains(number), $"PUBREC for {number}, not in flight");
                     Unreleased.Add(number);
                     Acknowledged.Add(number);
                     await connection.SendAsync(PubRel(number));
@@ -69,7 +71,7 @@ internal sealed class QoS2Publisher(string clientId, string topic)
                     }
                     break;
                 default:
-                    Assert.Fail($"unexpected packet type {type >> 4}");
+                    Expect(false, $"unexpected packet type {type >> 4}");
                     break;
             }
         }
@@ -87,9 +89,17 @@ internal sealed class QoS2Publisher(string clientId, string topic)
         var body = new List<byte>();
         RawMqtt.AddString(body, topic);
         body.AddRange([(byte)(number >> 8), (byte)number]);
-        body.AddRange(System.Text.Encoding.ASCII.GetBytes(number.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        body.AddRange(Encoding.ASCII.GetBytes(number.ToString(CultureInfo.InvariantCulture)));
         return RawMqtt.Packet((byte)(dup ? 0x3C : 0x34), body);
     }
 
     private static byte[] PubRel(int number) => [0x62, 0x02, (byte)(number >> 8), (byte)number];
+
+    private static void Expect(bool condition, string what)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException("QoS 2 publisher: " + what);
+        }
+    }
 }

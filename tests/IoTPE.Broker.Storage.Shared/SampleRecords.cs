@@ -1,6 +1,6 @@
 using IoTPE.Broker.Storage;
 
-namespace IoTPE.Broker.Storage.MySql.Tests;
+namespace IoTPE.Broker.Storage.Tests;
 
 /// <summary>Records as the broker would pass them.</summary>
 internal static class SampleRecords

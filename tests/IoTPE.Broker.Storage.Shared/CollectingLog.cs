@@ -1,4 +1,4 @@
-namespace IoTPE.Broker.Storage.Sqlite.Tests;
+namespace IoTPE.Broker.Storage.Tests;
 
 /// <summary>A log sink that keeps every line, for assertions; thread-safe.</summary>
 internal sealed class CollectingLog

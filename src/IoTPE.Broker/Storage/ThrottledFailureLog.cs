@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace IoTPE.Broker.Storage.MySql;
+namespace IoTPE.Broker.Storage;
 
 /// <summary>
 /// Passes failure reports to the log sink, at most one per interval: a full disk fails every batch,
@@ -8,7 +8,7 @@ namespace IoTPE.Broker.Storage.MySql;
 /// The first report always goes out; later ones within the interval are counted and the count is
 /// appended to the next report that goes out.
 /// </summary>
-internal sealed class FailureLog
+public sealed class ThrottledFailureLog
 {
     private readonly Action<string> _sink;
     private readonly long _intervalTicks;
@@ -17,7 +17,7 @@ internal sealed class FailureLog
     private int _suppressed;
 
     /// <summary>Creates the throttle in front of <paramref name="sink"/>.</summary>
-    public FailureLog(Action<string> sink, TimeSpan interval)
+    public ThrottledFailureLog(Action<string> sink, TimeSpan interval)
     {
         _sink = sink;
         _intervalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);

@@ -1,6 +1,6 @@
 using IoTPE.Broker.Storage;
 
-namespace IoTPE.Broker.Storage.MySql.Tests;
+namespace IoTPE.Broker.Storage.Tests;
 
 internal static class StoreTestExtensions
 {
