@@ -75,7 +75,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
             sender,
             new SubscribeHandler(_state, _router, sender, _retained),
             disconnects);
-        _housekeeping = new Housekeeping(_state, _sessions, wills, new SysTopicPublisher(_state, _router, _retained, version));
+        _housekeeping = new Housekeeping(_state, _sessions, wills, new SysTopicPublisher(_state, _router, _retained, version), sender);
         _admission = new ConnectionAdmission(options.MaxConnectionRatePerAddress, _state.Time);
     }
 

@@ -58,4 +58,32 @@ public sealed class StoreFailureTests
         Assert.True(queued.ExitCode == 0, queued.StandardError);
         Assert.Equal(expected, queued.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
+
+    [Fact]
+    public async Task A_spilled_queue_the_store_cannot_read_waits_and_is_delivered_once_reading_works_again()
+    {
+        FailingStore? failing = null;
+        await using RunningBroker broker = await RunningBroker.StartAsync(o => o.MaxResidentDeliveriesPerSession = 2,
+            wrapStore: s => failing = new FailingStore(s));
+        ProcessRun keeper = await MosquittoClients.RunOnceAsync(broker.Port, "-c", "-i", "keeper", "-q", "1", "-t", "tail/#", "-E");
+        Assert.True(keeper.ExitCode == 0, keeper.StandardError);
+        string[] payloads = ["1", "2", "3", "4", "5", "6"];
+        foreach (string payload in payloads)
+        {
+            ProcessRun published = await MosquittoClients.PublishAsync(broker.Port, "-q", "1", "-t", "tail/x", "-m", payload);
+            Assert.True(published.ExitCode == 0, published.StandardError);
+        }
+
+        failing!.FailingReads = true;
+        using OutputCollector subscriber = await MosquittoClients.StartSubscriberAsync(broker.Port, "-c", "-i", "keeper", "-q", "1", "-t", "tail/#");
+        // What is in memory arrives; the tail cannot be read, and the broker goes on serving others.
+        await subscriber.WaitForLinesAsync(1, TimeSpan.FromSeconds(20));
+        ProcessRun other = await MosquittoClients.PublishAsync(broker.Port, "-q", "1", "-t", "elsewhere", "-m", "served");
+        Assert.True(other.ExitCode == 0, other.StandardError);
+        Assert.True(subscriber.Lines.Count < payloads.Length, string.Join(",", subscriber.Lines));
+
+        failing.FailingReads = false;
+        await subscriber.WaitForLinesAsync(payloads.Length, TimeSpan.FromSeconds(20));
+        Assert.Equal(payloads, subscriber.Lines.Take(payloads.Length));
+    }
 }

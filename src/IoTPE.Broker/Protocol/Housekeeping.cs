@@ -9,8 +9,8 @@ namespace IoTPE.Broker.Protocol;
 /// <summary>
 /// What happens with time rather than packets, once a second: keep-alive (MQTT 5.0 §3.1.2.10:
 /// one and a half times the Keep Alive without a packet ends the connection), CONNECT timeouts,
-/// delayed wills, session expiry (§4.1), the $SYS counters, and memory given back after a wave of
-/// connections has gone (<see cref="MemoryRelease"/>).
+/// delayed wills, session expiry (§4.1), the $SYS counters, memory given back after a wave of
+/// connections has gone (<see cref="MemoryRelease"/>), and spilled queues the store could not read.
 /// </summary>
 internal sealed class Housekeeping
 {
@@ -18,12 +18,14 @@ internal sealed class Housekeeping
     private readonly SessionRegistry _sessions;
     private readonly WillPublisher _wills;
     private readonly SysTopicPublisher _sys;
+    private readonly DeliverySender _sender;
     private readonly List<Session> _scratch = [];
     private readonly MemoryRelease _memory = new();
     private long? _lastSysAt;
 
-    public Housekeeping(BrokerState state, SessionRegistry sessions, WillPublisher wills, SysTopicPublisher sys)
+    public Housekeeping(BrokerState state, SessionRegistry sessions, WillPublisher wills, SysTopicPublisher sys, DeliverySender sender)
     {
+        _sender = sender;
         _state = state;
         _sessions = sessions;
         _wills = wills;
@@ -34,6 +36,7 @@ internal sealed class Housekeeping
     public void Tick()
     {
         _memory.Observe(_state.Connections.Count);
+        _sender.RetryUnreadTails();
         foreach (NetworkConnection connection in _state.Connections)
         {
             if (connection.IsClosing)

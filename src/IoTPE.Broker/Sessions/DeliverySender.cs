@@ -17,6 +17,9 @@ internal sealed class DeliverySender
     private readonly DurabilityTracker _durability;
     private readonly TopicNameCache _topics = new();
 
+    // Sessions whose spilled tail the store could not read back; retried by Housekeeping.
+    private readonly HashSet<Session> _unreadTails = [];
+
     public DeliverySender(BrokerState state, DurabilityTracker durability)
     {
         _state = state;
@@ -402,6 +405,25 @@ internal sealed class DeliverySender
     }
 
     // Reads the next page of the tail back when the queue in memory is at most half the window.
+    /// <summary>Pumps the sessions whose spilled tail could not be read (the store was unavailable). Once a second, under the lock.</summary>
+    public void RetryUnreadTails()
+    {
+        if (_unreadTails.Count == 0)
+        {
+            return;
+        }
+        foreach (Session session in _unreadTails.ToArray())
+        {
+            if (session.Spilled is not { Committed: > 0 })
+            {
+                _unreadTails.Remove(session);
+                continue;
+            }
+            Refill(session);
+            Pump(session);
+        }
+    }
+
     private void Refill(Session session)
     {
         if (session.Spilled is not { Committed: > 0 } tail)
@@ -422,7 +444,26 @@ internal sealed class DeliverySender
     /// </summary>
     private int ReadBack(Session session, SpilledTail tail, int max)
     {
-        IReadOnlyList<StoredQueuedDelivery> rows = _state.Store.ReadDeliveries(session.ClientId, tail.AfterSequence, max);
+        IReadOnlyList<StoredQueuedDelivery> rows;
+        try
+        {
+            rows = _state.Store.ReadDeliveries(session.ClientId, tail.AfterSequence, max);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A store on a database server that is away (the central's): the tail stays where it is,
+            // safe, and Housekeeping tries again (RetryUnreadTails); the broker pass goes on.
+            if (_unreadTails.Count == 0)
+            {
+                _state.Log.SpilledReadFailed(session.ClientId, e);
+            }
+            _unreadTails.Add(session);
+            return 0;
+        }
+        if (_unreadTails.Remove(session) && _unreadTails.Count == 0)
+        {
+            _state.Log.SpilledReadRecovered();
+        }
         foreach (StoredQueuedDelivery row in rows)
         {
             StoredDelivery stored = row.Delivery;

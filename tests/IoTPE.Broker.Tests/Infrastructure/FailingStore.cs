@@ -17,7 +17,11 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 
     public StoredBrokerState Load(int maxDeliveriesPerSession) => inner.Load(maxDeliveriesPerSession);
 
-    public IReadOnlyList<StoredQueuedDelivery> ReadDeliveries(string clientId, long afterSequence, int max) => inner.ReadDeliveries(clientId, afterSequence, max);
+    /// <summary>While set, reading a spilled queue back throws, as a store on an unreachable database server does.</summary>
+    public volatile bool FailingReads;
+
+    public IReadOnlyList<StoredQueuedDelivery> ReadDeliveries(string clientId, long afterSequence, int max) =>
+        FailingReads ? throw new IOException("the database server is unreachable") : inner.ReadDeliveries(clientId, afterSequence, max);
 
     public void DeleteDeliveriesAfter(string clientId, long afterSequence) => Write(() => inner.DeleteDeliveriesAfter(clientId, afterSequence));
 
