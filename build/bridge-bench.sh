@@ -3,7 +3,10 @@
 # (Mosquitto -> Mosquitto) measured the same way in the same run. Not part of the test run.
 #
 #   build/bridge-bench.sh [--messages N] [--rate R] [--latency-messages M] [--out FILE]
-#       defaults: N = 100000, R = 1000 msg/s, M = 10000, docs/benchmarks.md
+#                         [--iotpe BINARY] [--only iotpe|mosquitto]
+#       defaults: N = 100000, R = 1000 msg/s, M = 10000, docs/benchmarks.md, the published binary, both
+#       --iotpe and --only compare two builds in one minute on a shared machine, e.g.
+#       build/bridge-bench.sh --only iotpe --iotpe /tmp/before/iotpe --out /tmp/before.md
 #
 # Drain: the central is down; N QoS 2 messages (64 bytes, mqttbench) are published to the edge, which
 # queues them for the bridge; the central starts, and the drain rate is N / (time from the central's
@@ -18,14 +21,16 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-messages=100000; rate=1000; latency_messages=10000; out="$repo/docs/benchmarks.md"
+messages=100000; rate=1000; latency_messages=10000; out="$repo/docs/benchmarks.md"; iotpe=""; kinds="iotpe mosquitto"
 while [ $# -gt 0 ]; do
   case "$1" in
     --messages) messages=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --latency-messages) latency_messages=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --iotpe) iotpe=$(realpath "$2"); shift 2 ;;
+    --only) kinds=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bridge-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -33,11 +38,11 @@ done
 tools=${MQTTBENCH_DIR:-$repo/../shared/tools/mqttbench}
 [ -f "$tools/mqttbench.c" ] || { echo "bridge-bench: mqttbench not found in $tools (set MQTTBENCH_DIR)" >&2; exit 1; }
 rid=$(./build/host-rid.sh)
-[ -x "artifacts/$rid/iotpe" ] || ./build/publish.sh --rid "$rid" >/dev/null
+[ -n "$iotpe" ] || [ -x "artifacts/$rid/iotpe" ] || ./build/publish.sh --rid "$rid" >/dev/null
 mkdir -p artifacts/tools
 [ -x artifacts/tools/mqttbench ] || cc -O2 -std=gnu11 -pthread -o artifacts/tools/mqttbench "$tools/mqttbench.c" -lmosquitto
 bench="$repo/artifacts/tools/mqttbench"
-iotpe="$repo/artifacts/$rid/iotpe"
+iotpe=${iotpe:-$repo/artifacts/$rid/iotpe}
 export NODE_PATH
 NODE_PATH=$(npm root -g)
 js="$repo/build/bridge-bench.js"
@@ -116,8 +121,8 @@ measure() { # KIND CENTRAL_PORT EDGE_PORT
   stop "$edge_pid"; stop "$central_pid"
 }
 
-measure iotpe 18850 18851
-measure mosquitto 18852 18853
+case " $kinds " in *" iotpe "*) measure iotpe 18850 18851 ;; esac
+case " $kinds " in *" mosquitto "*) measure mosquitto 18852 18853 ;; esac
 
 field() { grep "^$1 $2 " "$results" | grep -oE "$3=[^ ]+" | cut -d= -f2; }
 section="$work/section.md"

@@ -6,12 +6,15 @@ namespace IoTPE.Client.Storage;
 
 /// <summary>
 /// The state file's connection and its prepared statements. Not thread-safe: <see cref="StateStore"/>'s writer
-/// thread is its only user once the store has started. The file is opened in exclusive locking mode, so a second
-/// process (or client) cannot share a session's state by mistake.
+/// thread is its only user once the store has started. One client at a time owns the file: it holds an exclusive lock
+/// on the file <c>&lt;state file&gt;.lock</c> beside it (<see cref="StateFileOwnership"/>), so a second process (or
+/// client) cannot share a session's state by mistake, while SQLite's own locking stays normal so that other processes
+/// can read the file as it is written (e.g. <c>iotpe bridge status</c>, read-only, in WAL mode).
 /// </summary>
 internal sealed class StateDatabase : IDisposable
 {
     private readonly SqliteConnection _connection;
+    private readonly StateFileOwnership _ownership;
     private readonly SqliteCommand _insertOutgoing;
     private readonly SqliteCommand _setOutgoingPacketId;
     private readonly SqliteCommand _releaseOutgoing;
@@ -32,9 +35,10 @@ internal sealed class StateDatabase : IDisposable
     private readonly List<SqliteCommand> _commands = [];
     private SqliteTransaction? _transaction;
 
-    private StateDatabase(SqliteConnection connection)
+    private StateDatabase(SqliteConnection connection, StateFileOwnership ownership)
     {
         _connection = connection;
+        _ownership = ownership;
         _insertOutgoing = Prepare(
             "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) VALUES ($pid, $qos, $topic, $packet, $at, $mid) RETURNING seq",
             "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
@@ -81,41 +85,46 @@ internal sealed class StateDatabase : IDisposable
             throw new DirectoryNotFoundException($"The folder of the client's state file {fullPath} does not exist: create it, or set StatePath to a file in an existing folder.");
         }
 
+        // Taken first and held for the connection's life: a second client fails here, before it touches the file.
+        StateFileOwnership ownership = StateFileOwnership.Take(fullPath);
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = 2, // Seconds to retry a locked file: nobody else should hold it, so fail fast if someone does.
+            DefaultTimeout = 2, // Seconds to retry a busy file: only short-lived readers share it.
         };
         var connection = new SqliteConnection(builder.ConnectionString);
         try
         {
             connection.Open();
 
-            // Exclusive: the first write below takes the lock and keeps it until the connection closes (or the process dies).
-            Execute(connection, "PRAGMA locking_mode = EXCLUSIVE");
+            // Normal locking (not EXCLUSIVE): in WAL mode readers in other processes then see every commit and never
+            // block this writer; ownership is the lock file's job.
             Execute(connection, "PRAGMA journal_mode = WAL");
             Execute(connection, "PRAGMA synchronous = " + ((int)synchronous).ToString(CultureInfo.InvariantCulture));
             Execute(connection, "PRAGMA foreign_keys = OFF");
             Execute(connection, StateSchema.Create);
             CheckOwner(connection, clientId, fullPath);
             Execute(connection, StateSchema.Indexes);
-            return new StateDatabase(connection);
+            return new StateDatabase(connection, ownership);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
         {
             connection.Dispose();
+            ownership.Dispose();
             throw new InvalidOperationException($"The state file {fullPath} is in use by another client (SQLite: {ex.Message}).", ex);
         }
         catch (SqliteException ex)
         {
             connection.Dispose();
+            ownership.Dispose();
             throw new IOException($"Cannot open the client's state file {fullPath}: {ex.Message}", ex);
         }
         catch
         {
             connection.Dispose();
+            ownership.Dispose();
             throw;
         }
     }
@@ -291,6 +300,7 @@ internal sealed class StateDatabase : IDisposable
         }
 
         _connection.Dispose();
+        _ownership.Dispose(); // Last: the file is closed, another client may take it now.
     }
 
     private static void Execute(SqliteConnection connection, string sql)
