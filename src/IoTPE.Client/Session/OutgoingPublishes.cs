@@ -86,7 +86,8 @@ internal sealed class OutgoingPublishes
                     stored.TrySetResult(message.Status);
                 }
             })
-        { SingleStatement = messageId is null });
+        // Reads, then one INSERT: a constraint failure undoes the INSERT alone.
+        { WithoutSavepoint = true });
         return new PublishResult(messageId, stored.Task, delivered.Task);
     }
 
@@ -102,18 +103,16 @@ internal sealed class OutgoingPublishes
     {
         if (message.MessageId is { } messageId)
         {
-            if (database.FindOutgoing(messageId) is { } earlier)
+            switch (database.FindIdentity(messageId, out long earlier, out ReasonCode? refused))
             {
-                message.Status = PublishStatus.AlreadyStored;
-                message.EarlierSeq = earlier;
-                return;
-            }
-
-            if (database.TryFindDelivered(messageId, out ReasonCode? refused))
-            {
-                message.Status = PublishStatus.AlreadyDelivered;
-                message.EarlierRefusal = refused;
-                return;
+                case PublishStatus.AlreadyStored:
+                    message.Status = PublishStatus.AlreadyStored;
+                    message.EarlierSeq = earlier;
+                    return;
+                case PublishStatus.AlreadyDelivered:
+                    message.Status = PublishStatus.AlreadyDelivered;
+                    message.EarlierRefusal = refused;
+                    return;
             }
         }
 
@@ -300,7 +299,7 @@ internal sealed class OutgoingPublishes
                     _session.Send(new PubRelPacket(message.PacketId));
                 }
             })
-        { SingleStatement = true });
+        { WithoutSavepoint = true });
     }
 
     /// <summary>PUBCOMP: a QoS 2 flow is over.</summary>
@@ -486,7 +485,8 @@ internal sealed class OutgoingPublishes
                     _session.Ids.Return(message.PacketId);
                 }
             })
-        { SingleStatement = message.MessageId is null, Deferrable = true });
+        // A DELETE and an INSERT ... ON CONFLICT DO NOTHING (and a pruning DELETE): no constraint can refuse any of them.
+        { WithoutSavepoint = true, Deferrable = true });
 
         // After the deletion was queued: a publish of the same identity that the caller makes now is checked after it.
         message.Completion.TrySetResult();
