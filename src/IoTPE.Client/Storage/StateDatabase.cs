@@ -16,8 +16,12 @@ internal sealed class StateDatabase : IDisposable
     private readonly SqliteConnection _connection;
     private readonly StateFileOwnership _ownership;
     private readonly SqliteCommand _insertOutgoing;
+    private readonly SqliteCommand _insertNewOutgoing;
+    private readonly SqliteCommand _releaseOutgoingRows;
+    private readonly SqliteCommand _rememberDeliveredRows;
+    private readonly SqliteCommand _deleteOutgoingRows;
+    private readonly System.Text.StringBuilder _seqList = new();
     private readonly SqliteCommand _setOutgoingPacketId;
-    private readonly SqliteCommand _releaseOutgoing;
     private readonly SqliteCommand _deleteOutgoing;
     private readonly SqliteCommand _readOutgoing;
     private readonly SqliteCommand _insertIncoming;
@@ -41,8 +45,20 @@ internal sealed class StateDatabase : IDisposable
         _insertOutgoing = Prepare(
             "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) VALUES ($pid, $qos, $topic, $packet, $at, $mid) RETURNING seq",
             "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
+        // A publish with an identity in one statement: inserted only if the identity is neither stored nor delivered.
+        _insertNewOutgoing = Prepare(
+            "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) SELECT $pid, $qos, $topic, $packet, $at, $mid " +
+            "WHERE NOT EXISTS (SELECT 1 FROM outgoing WHERE message_id = $mid) AND NOT EXISTS (SELECT 1 FROM delivered WHERE message_id = $mid) RETURNING seq",
+            "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
+
+        // Rows named by a JSON array of seqs: one statement for every PUBREC or PUBCOMP of a group commit, instead of one each.
+        _releaseOutgoingRows = Prepare("UPDATE outgoing SET released = 1 WHERE seq IN (SELECT value FROM json_each($seqs))", "$seqs");
+        _rememberDeliveredRows = Prepare(
+            "INSERT INTO delivered (message_id, refused, at) SELECT message_id, NULL, $at FROM outgoing " +
+            "WHERE seq IN (SELECT value FROM json_each($seqs)) AND message_id IS NOT NULL ORDER BY seq ON CONFLICT (message_id) DO NOTHING",
+            "$seqs", "$at");
+        _deleteOutgoingRows = Prepare("DELETE FROM outgoing WHERE seq IN (SELECT value FROM json_each($seqs))", "$seqs");
         _setOutgoingPacketId = Prepare("UPDATE outgoing SET packet_id = $pid WHERE seq = $seq", "$pid", "$seq");
-        _releaseOutgoing = Prepare("UPDATE outgoing SET released = 1 WHERE seq = $seq", "$seq");
         _deleteOutgoing = Prepare("DELETE FROM outgoing WHERE seq = $seq", "$seq");
         _readOutgoing = Prepare(
             "SELECT seq, packet_id, qos, released, packet, message_id FROM outgoing WHERE seq > $after ORDER BY seq LIMIT $limit",
@@ -194,6 +210,38 @@ internal sealed class StateDatabase : IDisposable
         (long)Run(_insertOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs(), (object?)messageId ?? DBNull.Value)!;
 
     /// <summary>
+    /// Inserts a publish with an application identity unless that identity is stored or delivered already (then
+    /// <see cref="FindIdentity"/> says where); returns its send order, or null when nothing was inserted.
+    /// </summary>
+    public long? InsertNewOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string messageId) =>
+        Run(_insertNewOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs(), messageId) is long seq ? seq : null;
+
+    /// <summary>Marks the rows of <paramref name="messages"/> released (PUBREC received), with one statement.</summary>
+    public void ReleaseOutgoing(List<Session.OutgoingMessage> messages) => Run(_releaseOutgoingRows, SeqList(messages));
+
+    /// <summary>
+    /// Deletes the rows of <paramref name="messages"/> (their flows ended), remembering their identities as delivered
+    /// first, in send order; returns how many identities were remembered. Two statements for any number of rows.
+    /// </summary>
+    public int FinishOutgoing(List<Session.OutgoingMessage> messages)
+    {
+        string seqs = SeqList(messages);
+        int identities = 0;
+        foreach (Session.OutgoingMessage message in messages)
+        {
+            identities += message.MessageId is null ? 0 : 1;
+        }
+
+        if (identities > 0)
+        {
+            Run(_rememberDeliveredRows, seqs, NowMs());
+        }
+
+        Run(_deleteOutgoingRows, seqs);
+        return identities;
+    }
+
+    /// <summary>
     /// Where a publish with this application identity is: <see cref="PublishStatus.AlreadyStored"/> (pending, its row in
     /// <paramref name="seq"/>), <see cref="PublishStatus.AlreadyDelivered"/> (among those remembered; the broker's
     /// refusal, if it refused it, in <paramref name="refused"/>), or <see cref="PublishStatus.Stored"/> when it is new.
@@ -227,8 +275,6 @@ internal sealed class StateDatabase : IDisposable
     public void PruneDelivered(int keep) => Run(_pruneDelivered, (long)keep);
 
     public void SetOutgoingPacketId(long seq, ushort packetId) => Run(_setOutgoingPacketId, (long)packetId, seq);
-
-    public void ReleaseOutgoing(long seq) => Run(_releaseOutgoing, seq);
 
     public void DeleteOutgoing(long seq) => Run(_deleteOutgoing, seq);
 
@@ -354,6 +400,23 @@ internal sealed class StateDatabase : IDisposable
             command.ExecuteNonQuery();
             upgrade.Commit();
         }
+    }
+
+    /// <summary>The seqs of <paramref name="messages"/> as a JSON array (for <c>json_each</c>).</summary>
+    private string SeqList(List<Session.OutgoingMessage> messages)
+    {
+        _seqList.Clear().Append('[');
+        for (int i = 0; i < messages.Count; i++)
+        {
+            if (i > 0)
+            {
+                _seqList.Append(',');
+            }
+
+            _seqList.Append(CultureInfo.InvariantCulture, $"{messages[i].Seq}");
+        }
+
+        return _seqList.Append(']').ToString();
     }
 
     private static object Nullable(ushort packetId) => packetId == 0 ? DBNull.Value : (long)packetId;
