@@ -103,6 +103,7 @@ measure() { # KIND CENTRAL_PORT EDGE_PORT
   stop "$central_pid"
   start_edge "$kind" "$eport" "$cport"
   "$bench" -h 127.0.0.1 -p "$eport" -q 2 -P 1 -S 0 -n "$messages" -T 600 > "$work/$kind-backlog.txt" 2>&1 || true
+  cpu0=$(awk '{print $14+$15}' /proc/$edge_pid/stat)
   node "$js" drain "mqtt://127.0.0.1:$cport" 'mqttbench/#' "$messages" "bench-sub-$kind" 120 > "$work/$kind-drain.txt" 2>&1 &
   local drain=$!
   local started; started=$(now_ms)
@@ -117,7 +118,7 @@ measure() { # KIND CENTRAL_PORT EDGE_PORT
   echo "bridge-bench: $kind latency, $latency_messages at $rate msg/s"
   sleep 2 # the bridge reconnects after the central's start; no event to wait for from outside
   line=RESULT
-  echo skip-latency
+  echo "cpu ticks during drain: edge $(( $(awk '{print $14+$15}' /proc/$edge_pid/stat) - cpu0 )) central $(awk '{print $14+$15}' /proc/$central_pid/stat)"
   stop "$edge_pid"; stop "$central_pid"
 }
 

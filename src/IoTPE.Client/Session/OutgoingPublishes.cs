@@ -20,8 +20,11 @@ namespace IoTPE.Client.Session;
 /// </summary>
 internal sealed class OutgoingPublishes
 {
-    /// <summary>Queued rows kept in memory; beyond this the backlog stays in the state file.</summary>
-    internal const int MaxBuffered = 1024;
+    /// <summary>
+    /// Queued rows kept in memory; beyond this the backlog stays in the state file. More than a bridge's window of
+    /// messages handed over (IoTPE.Bridge: 2,000), so that a steady stream never takes the slower way through the disk.
+    /// </summary>
+    internal const int MaxBuffered = 2048;
 
     /// <summary>Rows read back per page.</summary>
     internal const int PageSize = 256;
