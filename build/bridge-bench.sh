@@ -119,8 +119,8 @@ measure() { # KIND CENTRAL_PORT EDGE_PORT
   # CPU time per drained message (user + system, all threads): on a shared machine the rate follows the
   # CPU share the processes get, this does not. The central's includes its start-up.
   local edge_us central_us
-  edge_us=$(awk -v t="$(( $(cpu_ticks "$edge_pid") - edge_cpu0 ))" -v hz="$(getconf CLK_TCK)" -v n="$unique" 'BEGIN { printf "%.0f", n > 0 ? t / hz * 1e6 / n : 0 }')
-  central_us=$(awk -v t="$(cpu_ticks "$central_pid")" -v hz="$(getconf CLK_TCK)" -v n="$unique" 'BEGIN { printf "%.0f", n > 0 ? t / hz * 1e6 / n : 0 }')
+  edge_us=$(awk -v t="$(( $(cpu_ticks "$edge_pid") - edge_cpu0 ))" -v hz="$(getconf CLK_TCK)" -v n="$unique" 'BEGIN { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  central_us=$(awk -v t="$(cpu_ticks "$central_pid")" -v hz="$(getconf CLK_TCK)" -v n="$unique" 'BEGIN { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }')
   echo "$kind drain unique=$unique dup=$dup lost=$((messages - unique)) seconds=$seconds rate=$(awk -v n="$unique" -v s="$seconds" 'BEGIN { r = 0; if (s > 0) r = n / s; printf "%.0f", r }') edge_cpu_us=$edge_us central_cpu_us=$central_us" | tee -a "$results"
 
   echo "bridge-bench: $kind latency, $latency_messages at $rate msg/s"
