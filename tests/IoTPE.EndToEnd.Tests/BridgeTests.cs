@@ -177,6 +177,7 @@ public sealed class BridgeTests
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883", "bridges[central].clientId is required")]
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 0, \"clientId\": \"edge-7\"", "bridges[central].port must be between 1 and 65535")]
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883, \"clientId\": \"edge-7\", \"keepAlive\": 0", "bridges[central].keepAlive must be between 1 and 65535 seconds")]
+    [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883, \"clientId\": \"edge-7\", \"localPrefix\": \"site/+/\"", "bridges[central].localPrefix: 'site/+/' may not hold wildcards")]
     public async Task A_bridge_key_missing_or_out_of_range_stops_the_start_naming_the_bridge_and_key(string keys, string expected)
     {
         string folder = Directory.CreateTempSubdirectory("iotpe-edge-").FullName;
