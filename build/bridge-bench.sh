@@ -3,7 +3,10 @@
 # (Mosquitto -> Mosquitto) measured the same way in the same run. Not part of the test run.
 #
 #   build/bridge-bench.sh [--messages N] [--rate R] [--latency-messages M] [--out FILE]
-#       defaults: N = 100000, R = 1000 msg/s, M = 10000, docs/benchmarks.md
+#                         [--iotpe BINARY] [--only iotpe|mosquitto]
+#       defaults: N = 100000, R = 1000 msg/s, M = 10000, docs/benchmarks.md, the published binary, both
+#       --iotpe and --only compare two builds in one minute on a shared machine, e.g.
+#       build/bridge-bench.sh --only iotpe --iotpe /tmp/before/iotpe --out /tmp/before.md
 #
 # Drain: the central is down; N QoS 2 messages (64 bytes, mqttbench) are published to the edge, which
 # queues them for the bridge; the central starts, and the drain rate is N / (time from the central's
@@ -13,19 +16,23 @@
 # time; p50/p99 from publish at the edge to delivery at the central's subscriber (one process, one clock).
 # iotpe runs at its default durability (sync full) on both sides. Mosquitto keeps its bridge queue in
 # memory (edge: max_queued_messages 10,000,000, max_inflight_messages 1000; central: persistence on,
-# so the subscriber's session survives the central's restart). A smoke run: --messages 2000 --latency-messages 2000.
+# so the subscriber's session survives the central's restart). Also reported: CPU time (user + system)
+# per drained message of the edge during the drain and of the central since its start, which a shared
+# machine's load does not change as much as the rate. A smoke run: --messages 2000 --latency-messages 2000.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-messages=100000; rate=1000; latency_messages=10000; out="$repo/docs/benchmarks.md"
+messages=100000; rate=1000; latency_messages=10000; out="$repo/docs/benchmarks.md"; iotpe=""; kinds="iotpe mosquitto"
 while [ $# -gt 0 ]; do
   case "$1" in
     --messages) messages=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --latency-messages) latency_messages=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --iotpe) iotpe=$(realpath "$2"); shift 2 ;;
+    --only) kinds=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bridge-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -33,11 +40,11 @@ done
 tools=${MQTTBENCH_DIR:-$repo/../shared/tools/mqttbench}
 [ -f "$tools/mqttbench.c" ] || { echo "bridge-bench: mqttbench not found in $tools (set MQTTBENCH_DIR)" >&2; exit 1; }
 rid=$(./build/host-rid.sh)
-[ -x "artifacts/$rid/iotpe" ] || ./build/publish.sh --rid "$rid" >/dev/null
+[ -n "$iotpe" ] || [ -x "artifacts/$rid/iotpe" ] || ./build/publish.sh --rid "$rid" >/dev/null
 mkdir -p artifacts/tools
 [ -x artifacts/tools/mqttbench ] || cc -O2 -std=gnu11 -pthread -o artifacts/tools/mqttbench "$tools/mqttbench.c" -lmosquitto
 bench="$repo/artifacts/tools/mqttbench"
-iotpe="$repo/artifacts/$rid/iotpe"
+iotpe=${iotpe:-$repo/artifacts/$rid/iotpe}
 export NODE_PATH
 NODE_PATH=$(npm root -g)
 js="$repo/build/bridge-bench.js"
@@ -51,6 +58,7 @@ trap cleanup EXIT
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "bridge-bench: nothing listens on $1" >&2; return 1; }
 stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 now_ms() { date +%s%3N; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of a process, in clock ticks
 
 # start_central KIND PORT: starts the central (its data in $work/KIND-central); sets central_pid.
 start_central() {
@@ -98,6 +106,7 @@ measure() { # KIND CENTRAL_PORT EDGE_PORT
   stop "$central_pid"
   start_edge "$kind" "$eport" "$cport"
   "$bench" -h 127.0.0.1 -p "$eport" -q 2 -P 1 -S 0 -n "$messages" -T 600 > "$work/$kind-backlog.txt" 2>&1 || true
+  local edge_cpu0; edge_cpu0=$(cpu_ticks "$edge_pid")
   node "$js" drain "mqtt://127.0.0.1:$cport" 'mqttbench/#' "$messages" "bench-sub-$kind" 120 > "$work/$kind-drain.txt" 2>&1 &
   local drain=$!
   local started; started=$(now_ms)
@@ -107,7 +116,12 @@ measure() { # KIND CENTRAL_PORT EDGE_PORT
   line=$(grep '^RESULT' "$work/$kind-drain.txt" || echo "RESULT unique=0 dup=0 last_ms=0")
   unique=$(echo "$line" | sed 's/.*unique=\([0-9]*\).*/\1/'); dup=$(echo "$line" | sed 's/.*dup=\([0-9]*\).*/\1/'); last=$(echo "$line" | sed 's/.*last_ms=\([0-9]*\).*/\1/')
   seconds=$(awk -v a="$started" -v b="$last" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
-  echo "$kind drain unique=$unique dup=$dup lost=$((messages - unique)) seconds=$seconds rate=$(awk -v n="$unique" -v s="$seconds" 'BEGIN { r = 0; if (s > 0) r = n / s; printf "%.0f", r }')" | tee -a "$results"
+  # CPU time per drained message (user + system, all threads): on a shared machine the rate follows the
+  # CPU share the processes get, this does not. The central's includes its start-up.
+  local edge_us central_us
+  edge_us=$(awk -v t="$(( $(cpu_ticks "$edge_pid") - edge_cpu0 ))" -v hz="$(getconf CLK_TCK)" -v n="$unique" 'BEGIN { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  central_us=$(awk -v t="$(cpu_ticks "$central_pid")" -v hz="$(getconf CLK_TCK)" -v n="$unique" 'BEGIN { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  echo "$kind drain unique=$unique dup=$dup lost=$((messages - unique)) seconds=$seconds rate=$(awk -v n="$unique" -v s="$seconds" 'BEGIN { r = 0; if (s > 0) r = n / s; printf "%.0f", r }') edge_cpu_us=$edge_us central_cpu_us=$central_us" | tee -a "$results"
 
   echo "bridge-bench: $kind latency, $latency_messages at $rate msg/s"
   sleep 2 # the bridge reconnects after the central's start; no event to wait for from outside
@@ -116,8 +130,8 @@ measure() { # KIND CENTRAL_PORT EDGE_PORT
   stop "$edge_pid"; stop "$central_pid"
 }
 
-measure iotpe 18850 18851
-measure mosquitto 18852 18853
+case " $kinds " in *" iotpe "*) measure iotpe 18850 18851 ;; esac
+case " $kinds " in *" mosquitto "*) measure mosquitto 18852 18853 ;; esac
 
 field() { grep "^$1 $2 " "$results" | grep -oE "$3=[^ ]+" | cut -d= -f2; }
 section="$work/section.md"
@@ -133,10 +147,10 @@ section="$work/section.md"
   echo "reconnection: iotpe probes every second, Mosquitto has restart_timeout 1). Latency: $latency_messages QoS 2"
   echo "messages at $rate msg/s, publish at the edge to delivery at the central's subscriber."
   echo
-  echo "| bridge | drain msg/s | drain s | lost | duplicated | latency p50 ms | p99 ms | lost at $rate msg/s |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  for kind in iotpe mosquitto; do
-    echo "| $kind | $(field "$kind" drain rate) | $(field "$kind" drain seconds) | $(field "$kind" drain lost) | $(field "$kind" drain dup) | $(field "$kind" latency p50_ms) | $(field "$kind" latency p99_ms) | $(field "$kind" latency lost) |"
+  echo "| bridge | drain msg/s | drain s | lost | duplicated | edge CPU µs/msg | central CPU µs/msg | latency p50 ms | p99 ms | lost at $rate msg/s |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for kind in $kinds; do
+    echo "| $kind | $(field "$kind" drain rate) | $(field "$kind" drain seconds) | $(field "$kind" drain lost) | $(field "$kind" drain dup) | $(field "$kind" drain edge_cpu_us) | $(field "$kind" drain central_cpu_us) | $(field "$kind" latency p50_ms) | $(field "$kind" latency p99_ms) | $(field "$kind" latency lost) |"
   done
   echo "<!-- bridge-bench:end -->"
 } > "$section"

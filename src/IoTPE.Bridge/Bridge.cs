@@ -34,7 +34,10 @@ public sealed class Bridge : IAsyncDisposable
     private readonly Channel<InternalDelivery> _deliveries = Channel.CreateUnbounded<InternalDelivery>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private readonly MqttClient _client;
+    private readonly TopicMapping _topics;
+    private readonly SubscribedFilters _subscribed;
     private InternalClient? _local;
+    private Task _reconciling = Task.CompletedTask;
     private Task _forwarding = Task.CompletedTask;
     private Task _monitoring = Task.CompletedTask;
     private long _forwarded;
@@ -49,9 +52,18 @@ public sealed class Bridge : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(broker);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
+        foreach (string filter in options.Forward.Concat(options.Receive).Append(options.LocalPrefix).Append(options.RemotePrefix))
+        {
+            if (filter.AsSpan().ContainsAny('\n', '\r'))
+            {
+                throw new ArgumentException($"bridge {options.Name}: a filter or prefix holds a line break", nameof(options));
+            }
+        }
         _broker = broker;
         _options = options;
         _logger = logger;
+        _topics = new TopicMapping(options.LocalPrefix, options.RemotePrefix);
+        _subscribed = SubscribedFilters.Read(options.SubscriptionsPath);
         _client = new MqttClient(new MqttClientOptions
         {
             Host = options.Host,
@@ -83,9 +95,20 @@ public sealed class Bridge : IAsyncDisposable
     {
         _local = _broker.ConnectInternalClient(_options.LocalClientId, _options.Window, OnDelivery,
             new SessionQueueLimit(_options.MaxQueuedMessages, _options.MaxQueuedBytes));
+        // Recorded before they are subscribed (with those about to go), so the record never names fewer
+        // filters than the sessions may hold.
+        _subscribed.Forward.UnionWith(_options.Forward.Select(_topics.LocalFilter));
+        _subscribed.Receive.UnionWith(_options.Receive.Select(_topics.RemoteFilter));
+        _subscribed.Write();
         foreach (string filter in _options.Forward)
         {
-            _local.Subscribe(filter, QualityOfService.AtLeastOnce);
+            _local.Subscribe(_topics.LocalFilter(filter), QualityOfService.AtLeastOnce);
+        }
+        foreach (string removed in RemovedFilters(_subscribed.Forward, _options.Forward.Select(_topics.LocalFilter)))
+        {
+            // InternalClient cannot unsubscribe yet (a broker change): the filter stays subscribed, and
+            // stays in the record, so that it is unsubscribed once it can be.
+            _logger.BridgeLocalFilterKept(Name, removed);
         }
     }
 
@@ -101,13 +124,49 @@ public sealed class Bridge : IAsyncDisposable
             // Completes at SUBACK, which may be much later: not awaited.
             // No Local (5.0): what this bridge forwards does not come back through a receive filter
             // that also matches it. A 3.1.1 remote cannot be asked (documented limit).
-            _ = _client.SubscribeAsync(filter, OnRemoteMessageAsync, QualityOfService.ExactlyOnce, noLocal: true, _stopping.Token)
+            _ = _client.SubscribeAsync(_topics.RemoteFilter(filter), OnRemoteMessageAsync, QualityOfService.ExactlyOnce, noLocal: true, _stopping.Token)
                 .ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        // The remote session keeps a subscription until it is removed: a receive filter taken out of the
+        // configuration is unsubscribed (at UNSUBACK, once connected), then dropped from the record.
+        List<string> removed = RemovedFilters(_subscribed.Receive, _options.Receive.Select(_topics.RemoteFilter));
+        if (removed.Count > 0)
+        {
+            _reconciling = UnsubscribeRemoteAsync(removed, _stopping.Token);
         }
         await _client.StartAsync(_stopping.Token).ConfigureAwait(false);
         _forwarding = ForwardAsync(_stopping.Token);
         _monitoring = MonitorAsync(_stopping.Token);
         _logger.BridgeStarted(Name, string.Join(", ", _options.Forward), _options.Host, _options.Port, string.Join(", ", _options.Receive), _local.ReadQueue().Messages);
+    }
+
+    private static List<string> RemovedFilters(HashSet<string> recorded, IEnumerable<string> configured)
+    {
+        var current = new HashSet<string>(configured, StringComparer.Ordinal);
+        return [.. recorded.Where(filter => !current.Contains(filter)).Order(StringComparer.Ordinal)];
+    }
+
+    private async Task UnsubscribeRemoteAsync(List<string> filters, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (string filter in filters)
+            {
+                // The client sends it once connected and again on each connection until UNSUBACK.
+                await _client.UnsubscribeAsync(filter, cancellationToken).ConfigureAwait(false);
+                _logger.BridgeRemoteFilterRemoved(Name, filter);
+            }
+            _subscribed.Receive.ExceptWith(filters);
+            _subscribed.Write();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped first: still in the record, unsubscribed at the next start.
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MqttRejectedException)
+        {
+            Volatile.Write(ref _lastError, $"removing a receive filter: {e.Message}");
+        }
     }
 
     /// <summary>The bridge's state now.</summary>
@@ -140,7 +199,7 @@ public sealed class Bridge : IAsyncDisposable
     private void Forward(InternalDelivery delivery)
     {
         ApplicationMessage message = delivery.Message;
-        var outgoing = new MqttMessage(message.Topic, message.Payload)
+        var outgoing = new MqttMessage(_topics.ToRemote(message.Topic), message.Payload)
         {
             QoS = delivery.QoS == QualityOfService.AtMostOnce ? QualityOfService.AtMostOnce : message.QoS,
             Retain = message.Retain,
@@ -193,7 +252,7 @@ public sealed class Bridge : IAsyncDisposable
 
     private async ValueTask OnRemoteMessageAsync(MqttMessage message, CancellationToken cancellationToken)
     {
-        var local = new ApplicationMessage(message.Topic, message.Payload.ToArray(), message.QoS, message.Retain, message.Properties)
+        var local = new ApplicationMessage(_topics.ToLocal(message.Topic), message.Payload.ToArray(), message.QoS, message.Retain, message.Properties)
         {
             // Published as the bridge's own client: No Local keeps it from going back to the remote.
             PublisherClientId = _options.LocalClientId,
@@ -279,6 +338,7 @@ public sealed class Bridge : IAsyncDisposable
         _deliveries.Writer.TryComplete();
         await _forwarding.ConfigureAwait(false);
         await _monitoring.ConfigureAwait(false);
+        await _reconciling.ConfigureAwait(false);
         _client.ConnectionStateChanged -= OnConnectionStateChanged;
         await _client.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();

@@ -22,4 +22,10 @@ internal static partial class BridgeLog
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Bridge {Name}: forwarding {Forward} to {Host}:{Port}, receiving {Receive}; {Queued} messages queued")]
     public static partial void BridgeStarted(this ILogger logger, string name, string forward, string host, int port, string receive, long queued);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Bridge {Name}: unsubscribed '{Filter}' at the remote (no longer a receive filter)")]
+    public static partial void BridgeRemoteFilterRemoved(this ILogger logger, string name, string filter);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Bridge {Name}: '{Filter}' is no longer a forward filter, but the local session stays subscribed to it (the broker cannot unsubscribe an in-process client yet): its messages are still queued and forwarded")]
+    public static partial void BridgeLocalFilterKept(this ILogger logger, string name, string filter);
 }

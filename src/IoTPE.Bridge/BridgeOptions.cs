@@ -27,11 +27,20 @@ public sealed class BridgeOptions
     /// <summary>MQTT 5.0 (default) or 3.1.1 to the remote broker.</summary>
     public MqttProtocolVersion ProtocolVersion { get; init; } = MqttProtocolVersion.V500;
 
-    /// <summary>Local messages matching these filters are sent to the remote under the same topic.</summary>
+    /// <summary>
+    /// Local messages matching these filters (each behind <see cref="LocalPrefix"/>) are sent to the remote, under
+    /// the same topic unless the prefixes differ (<see cref="TopicMapping"/>).
+    /// </summary>
     public required IReadOnlyList<string> Forward { get; init; }
 
-    /// <summary>Remote messages matching these filters are published locally.</summary>
+    /// <summary>Remote messages matching these filters (each behind <see cref="RemotePrefix"/>) are published locally.</summary>
     public required IReadOnlyList<string> Receive { get; init; }
+
+    /// <summary>What local topics of the bridge start with (<see cref="TopicMapping"/>); empty (default) for none.</summary>
+    public string LocalPrefix { get; init; } = "";
+
+    /// <summary>What remote topics of the bridge start with (<see cref="TopicMapping"/>); empty (default) for none.</summary>
+    public string RemotePrefix { get; init; } = "";
 
     /// <summary>Most messages queued for the remote (queued and in flight); beyond it QoS 1/2 publishers are refused.</summary>
     public required long MaxQueuedMessages { get; init; }
@@ -44,12 +53,17 @@ public sealed class BridgeOptions
 
     /// <summary>
     /// Most messages handed to the remote client and not yet completed (PUBCOMP/PUBACK): the pipelined
-    /// window; the remote's Receive Maximum caps what is on the wire at once. Default 1,000.
+    /// window. It holds those in flight (<see cref="MaxInflight"/>) and those whose commit to the client's
+    /// state file is under way, so that the next ones are stored while the remote acknowledges. Default 2,000.
     /// </summary>
-    public int Window { get; init; } = 1_000;
+    public int Window { get; init; } = 2_000;
 
-    /// <summary>Publishes in flight to the remote at once, further capped by its Receive Maximum. Default 100.</summary>
-    public ushort MaxInflight { get; init; } = 100;
+    /// <summary>
+    /// Publishes in flight to the remote at once, further capped by its Receive Maximum (<c>iotpe</c>: 1,000;
+    /// Mosquitto: its <c>max_inflight_messages</c>, 20 by default). Each QoS 2 flow waits for a commit on
+    /// each side, so the drain rate is about this window per round of commits. Default 1,000.
+    /// </summary>
+    public ushort MaxInflight { get; init; } = 1_000;
 
     /// <summary>
     /// The MQTT keep alive with the remote: a link that has gone silent (cut without a FIN) is noticed
@@ -59,6 +73,9 @@ public sealed class BridgeOptions
 
     /// <summary>Seconds between two publications of the bridge's <c>$SYS</c> topics; 0 publishes none. Default 10.</summary>
     public int SysInterval { get; init; } = 10;
+
+    /// <summary>The record of the filters subscribed on each side (<c>&lt;state file&gt;.subscriptions</c>).</summary>
+    public string SubscriptionsPath => StatePath + ".subscriptions";
 
     /// <summary>The local session's client identifier.</summary>
     public string LocalClientId => "$iotpe/bridge/" + Name;

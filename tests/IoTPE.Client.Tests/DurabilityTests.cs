@@ -50,7 +50,7 @@ public sealed class DurabilityTests
     [Fact]
     public async Task A_backlog_larger_than_memory_waits_in_the_state_file_and_goes_out_in_order()
     {
-        const int count = 2500; // More than the client keeps in memory (1,024).
+        const int count = 5000; // More than the client keeps in memory (2,048).
         await using MosquittoBroker broker = await MosquittoBroker.StartAsync();
         await using var clients = new TestClients();
         var log = new MessageLog();

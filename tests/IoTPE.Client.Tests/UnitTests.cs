@@ -179,6 +179,35 @@ public sealed class UnitTests
     }
 
     [Fact]
+    public async Task A_running_clients_state_file_can_be_read_by_another_connection_and_shows_its_pending_publishes()
+    {
+        await using var clients = new TestClients();
+        // No broker: the publishes stay pending in the state file.
+        MqttClientOptions options = clients.Options(BrokerProcessPorts.Unused(), "readable");
+        MqttClient client = clients.Create(options);
+        await client.StartAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(PublishStatus.Stored, await client.Publish("pending/" + i, "x", messageId: "p" + i).Stored);
+        }
+
+        // A read-only reader elsewhere (iotpe bridge status) sees the last commit while the client keeps the file.
+        using var reader = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = options.StatePath,
+            Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ConnectionString);
+        reader.Open();
+        using Microsoft.Data.Sqlite.SqliteCommand count = reader.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM outgoing";
+        Assert.Equal(3L, count.ExecuteScalar());
+
+        Assert.Equal(PublishStatus.Stored, await client.Publish("pending/3", "x", messageId: "p3").Stored);
+        Assert.Equal(4L, count.ExecuteScalar());
+    }
+
+    [Fact]
     public async Task Publishing_needs_a_started_client_and_a_valid_topic()
     {
         await using var clients = new TestClients();

@@ -53,6 +53,42 @@ public sealed class BridgeTests
     }
 
     [Fact]
+    public async Task Killing_the_edge_again_and_again_at_random_points_of_one_drain_loses_nothing_and_duplicates_nothing()
+    {
+        const int Total = 3 * Messages;
+        int seed = Environment.TickCount;
+        var random = new Random(seed);
+        await using IotpeServer central = await IotpeServer.StartAsync();
+        using OutputCollector subscriber = await SubscribeAtCentralAsync(central, "kills");
+        await central.StopAsync();
+        await using IotpeServer edge = await StartEdgeAsync(central.Port);
+        await PublishAtEdgeAsync(edge, "fwd/kills", "kills", count: Total); // a backlog of 6,000
+        await central.RestartAsync();
+
+        // 4 kills, each once a random number of further messages arrived, plus a random few milliseconds:
+        // wherever the edge is then (storing in its client, in flight at the central, acknowledging locally).
+        int kills = 4;
+        int[] points = [.. Enumerable.Range(0, kills).Select(_ => random.Next(100, Total - 500)).Order()];
+        string story = $"seed {seed}, kills after {string.Join(", ", points)} arrived";
+        int killed = 0;
+        foreach (int point in points)
+        {
+            Assert.True(await subscriber.WaitUntilAsync(() => subscriber.Lines.Count > point, TimeSpan.FromSeconds(30)), story + ": " + subscriber.Error + edge.Output);
+            await Task.Delay(random.Next(0, 20));
+            if (SequenceNumbers(subscriber).Count >= Total)
+            {
+                break; // drained already: a kill now would test nothing
+            }
+            edge.Kill();
+            killed++;
+            await edge.RestartAsync();
+        }
+        Assert.True(killed >= 2, $"{story}: only {killed} kills came before the drain ended");
+
+        await AssertEveryMessageOnceAsync(subscriber, Total);
+    }
+
+    [Fact]
     public async Task A_message_received_from_the_central_is_published_locally_and_not_sent_back()
     {
         await using IotpeServer central = await IotpeServer.StartAsync();
@@ -141,6 +177,7 @@ public sealed class BridgeTests
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883", "bridges[central].clientId is required")]
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 0, \"clientId\": \"edge-7\"", "bridges[central].port must be between 1 and 65535")]
     [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883, \"clientId\": \"edge-7\", \"keepAlive\": 0", "bridges[central].keepAlive must be between 1 and 65535 seconds")]
+    [InlineData("\"address\": \"127.0.0.1\", \"port\": 1883, \"clientId\": \"edge-7\", \"localPrefix\": \"site/+/\"", "bridges[central].localPrefix: 'site/+/' may not hold wildcards")]
     public async Task A_bridge_key_missing_or_out_of_range_stops_the_start_naming_the_bridge_and_key(string keys, string expected)
     {
         string folder = Directory.CreateTempSubdirectory("iotpe-edge-").FullName;
@@ -187,9 +224,9 @@ public sealed class BridgeTests
     private static Task PublishAtEdgeAsync(IotpeServer edge, string name) => PublishAtEdgeAsync(edge, $"fwd/{name}", name);
 
     /// <summary>Publishes 1..<see cref="Messages"/> at QoS 2 to <paramref name="topic"/> at the edge and waits until every one was acknowledged.</summary>
-    internal static async Task PublishAtEdgeAsync(IotpeServer edge, string topic, string name, string? credentials = null)
+    internal static async Task PublishAtEdgeAsync(IotpeServer edge, string topic, string name, string? credentials = null, int count = Messages)
     {
-        using OutputCollector publisher = StartPublisherAtEdge(edge, topic, name, credentials: credentials);
+        using OutputCollector publisher = StartPublisherAtEdge(edge, topic, name, credentials: credentials, count: count);
         Assert.True(await publisher.WaitForLineAsync(l => l == "done", TimeSpan.FromSeconds(60)), publisher.Error);
     }
 
@@ -198,9 +235,9 @@ public sealed class BridgeTests
     /// (window 100); with <paramref name="slowAfter"/>, 2 ms between messages after that many, so the
     /// stream is still running when a test acts on it. <paramref name="credentials"/>: <c>user:password</c>, or null.
     /// </summary>
-    internal static OutputCollector StartPublisherAtEdge(IotpeServer edge, string topic, string name, int? slowAfter = null, string? credentials = null)
+    internal static OutputCollector StartPublisherAtEdge(IotpeServer edge, string topic, string name, int? slowAfter = null, string? credentials = null, int count = Messages)
     {
-        List<string> arguments = [$"mqtt://{(credentials is null ? "" : credentials + "@")}127.0.0.1:{edge.Port}", topic, "2", Messages.ToString(CultureInfo.InvariantCulture), $"edge-pub-{name}", "5", "100"];
+        List<string> arguments = [$"mqtt://{(credentials is null ? "" : credentials + "@")}127.0.0.1:{edge.Port}", topic, "2", count.ToString(CultureInfo.InvariantCulture), $"edge-pub-{name}", "5", "100"];
         if (slowAfter is { } n)
         {
             arguments.Add(n.ToString(CultureInfo.InvariantCulture));
@@ -208,16 +245,17 @@ public sealed class BridgeTests
         return MqttJs.StartScript("sequence-publisher.js", [.. arguments]);
     }
 
-    /// <summary>Waits for 1..<see cref="Messages"/> at <paramref name="subscriber"/>, then checks that none came twice.</summary>
-    internal static async Task AssertEveryMessageOnceAsync(OutputCollector subscriber)
+    /// <summary>Waits for 1..<paramref name="count"/> at <paramref name="subscriber"/>, then checks that none came twice.</summary>
+    internal static async Task AssertEveryMessageOnceAsync(OutputCollector subscriber, int count = Messages)
     {
-        Assert.True(await subscriber.WaitUntilAsync(() => SequenceNumbers(subscriber).Count >= Messages, TimeSpan.FromSeconds(60)),
-            $"{SequenceNumbers(subscriber).Count} of {Messages} arrived: " + subscriber.Error);
+        Assert.True(await subscriber.WaitUntilAsync(() => subscriber.Lines.Count > count && SequenceNumbers(subscriber).Count >= count, TimeSpan.FromSeconds(60)),
+            $"{SequenceNumbers(subscriber).Count} of {count} arrived: " + subscriber.Error);
         // A duplicate after a crash has no later message to order it against: only time shows its absence.
         await Task.Delay(1000);
         List<int> received = Lines(subscriber);
-        Assert.Equal(Messages, received.ToHashSet().Count);
-        Assert.Equal(Messages, received.Count); // exactly once
+        Assert.Equal(count, received.ToHashSet().Count);
+        Assert.Equal(count, received.Count); // exactly once
+        Assert.Equal(Enumerable.Range(1, count), received.Order());
     }
 
     /// <summary>The distinct sequence numbers <paramref name="subscriber"/> got so far.</summary>

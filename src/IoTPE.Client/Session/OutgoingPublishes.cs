@@ -20,8 +20,11 @@ namespace IoTPE.Client.Session;
 /// </summary>
 internal sealed class OutgoingPublishes
 {
-    /// <summary>Queued rows kept in memory; beyond this the backlog stays in the state file.</summary>
-    internal const int MaxBuffered = 1024;
+    /// <summary>
+    /// Queued rows kept in memory; beyond this the backlog stays in the state file. More than a bridge's window of
+    /// messages handed over (IoTPE.Bridge: 2,000), so that a steady stream never takes the slower way through the disk.
+    /// </summary>
+    internal const int MaxBuffered = 2048;
 
     /// <summary>Rows read back per page.</summary>
     internal const int PageSize = 256;
@@ -35,6 +38,11 @@ internal sealed class OutgoingPublishes
     private readonly Dictionary<long, OutgoingMessage> _inMemory = [];
     private readonly Dictionary<long, TaskCompletionSource> _waitingOnDisk = [];
     private readonly Queue<(PublishPacket Packet, TaskCompletionSource Written)> _atMostOnce = new();
+
+    // PUBRECs and ended flows waiting for the unit of work that writes them all (see SubmitReleases, SubmitFinished):
+    // one is queued exactly while its list is not empty.
+    private List<OutgoingMessage> _toRelease = [];
+    private List<OutgoingMessage> _toFinish = [];
     private bool _backlog = true;
     private bool _pageRequested;
     private long _cursor;
@@ -86,7 +94,8 @@ internal sealed class OutgoingPublishes
                     stored.TrySetResult(message.Status);
                 }
             })
-        { SingleStatement = messageId is null });
+        // Reads, then one INSERT: a constraint failure undoes the INSERT alone.
+        { WithoutSavepoint = true });
         return new PublishResult(messageId, stored.Task, delivered.Task);
     }
 
@@ -100,23 +109,6 @@ internal sealed class OutgoingPublishes
     /// </summary>
     public void Insert(StateDatabase database, OutgoingMessage message)
     {
-        if (message.MessageId is { } messageId)
-        {
-            if (database.FindOutgoing(messageId) is { } earlier)
-            {
-                message.Status = PublishStatus.AlreadyStored;
-                message.EarlierSeq = earlier;
-                return;
-            }
-
-            if (database.TryFindDelivered(messageId, out ReasonCode? refused))
-            {
-                message.Status = PublishStatus.AlreadyDelivered;
-                message.EarlierRefusal = refused;
-                return;
-            }
-        }
-
         bool inMemory;
         lock (_session.Gate)
         {
@@ -124,7 +116,29 @@ internal sealed class OutgoingPublishes
         }
 
         message.PacketId = inMemory ? _session.Ids.Rent(KeepFree) : (ushort)0;
-        message.Seq = database.InsertOutgoing(message.PacketId, message.QoS, message.Topic, message.Stored, message.MessageId);
+        if (message.MessageId is not { } messageId)
+        {
+            message.Seq = database.InsertOutgoing(message.PacketId, message.QoS, message.Topic, message.Stored, null);
+            return;
+        }
+
+        // The identity is checked by the INSERT itself; only when it finds one is it looked up.
+        if (database.InsertNewOutgoing(message.PacketId, message.QoS, message.Topic, message.Stored, messageId) is { } seq)
+        {
+            message.Seq = seq;
+            return;
+        }
+
+        _session.Ids.Return(message.PacketId);
+        message.PacketId = 0;
+        message.Status = database.FindIdentity(messageId, out long earlier, out ReasonCode? refused);
+        if (message.Status == PublishStatus.Stored)
+        {
+            throw new InvalidOperationException($"The publish with message identity '{messageId}' was neither inserted nor found.");
+        }
+
+        message.EarlierSeq = earlier;
+        message.EarlierRefusal = refused;
     }
 
     /// <summary>After the insert's commit (store thread, in commit order): queues the message, or leaves it in the backlog.</summary>
@@ -282,25 +296,64 @@ internal sealed class OutgoingPublishes
         }
 
         message.Releasing = true;
+        _toRelease.Add(message);
+        if (_toRelease.Count == 1)
+        {
+            SubmitReleases();
+        }
+    }
+
+    /// <summary>
+    /// Queues the unit that commits every PUBREC received until it runs (one UPDATE for all), then sends their PUBRELs.
+    /// Under the session lock, when <see cref="_toRelease"/> got its first entry.
+    /// </summary>
+    private void SubmitReleases()
+    {
+        List<OutgoingMessage>? batch = null;
         _session.Store.Submit(new StoreWork(
-            database => database.ReleaseOutgoing(message.Seq),
+            database =>
+            {
+                batch = TakeReleases();
+                database.ReleaseOutgoing(batch);
+            },
             error =>
             {
                 lock (_session.Gate)
                 {
-                    message.Releasing = false;
+                    batch ??= TakeReleasesLocked(); // An earlier unit failed the batch before this one ran.
+                    foreach (OutgoingMessage message in batch)
+                    {
+                        message.Releasing = false;
+                        if (error is null)
+                        {
+                            message.Released = true;
+                            _session.Send(new PubRelPacket(message.PacketId));
+                        }
+                    }
+
                     if (error is not null)
                     {
                         ClientLog.StoreWriteFailed(_session.Logger, error);
                         _session.AbortConnection(); // The broker resends PUBREC after reconnecting.
-                        return;
                     }
-
-                    message.Released = true;
-                    _session.Send(new PubRelPacket(message.PacketId));
                 }
             })
-        { SingleStatement = true });
+        { WithoutSavepoint = true });
+    }
+
+    private List<OutgoingMessage> TakeReleases()
+    {
+        lock (_session.Gate)
+        {
+            return TakeReleasesLocked();
+        }
+    }
+
+    private List<OutgoingMessage> TakeReleasesLocked()
+    {
+        List<OutgoingMessage> taken = _toRelease;
+        _toRelease = [];
+        return taken;
     }
 
     /// <summary>PUBCOMP: a QoS 2 flow is over.</summary>
@@ -465,32 +518,64 @@ internal sealed class OutgoingPublishes
     {
         message.Finishing = true;
         _inFlight.Remove(message.PacketId);
+        _toFinish.Add(message);
+        if (_toFinish.Count == 1)
+        {
+            SubmitFinished();
+        }
+
+        // After the deletion was queued: a publish of the same identity that the caller makes now is checked after it.
+        message.Completion.TrySetResult();
+        Pump();
+    }
+
+    /// <summary>
+    /// Queues the unit that deletes the rows of every flow that ends until it runs, remembering their identities (two
+    /// statements for all). Nobody waits for it: it rides on the next group commit. Under the session lock, when
+    /// <see cref="_toFinish"/> got its first entry.
+    /// </summary>
+    private void SubmitFinished()
+    {
+        List<OutgoingMessage>? batch = null;
         _session.Store.Submit(new StoreWork(
             database =>
             {
-                database.DeleteOutgoing(message.Seq);
-                RememberDelivered(database, message.MessageId, null);
+                lock (_session.Gate)
+                {
+                    batch = _toFinish;
+                    _toFinish = [];
+                }
+
+                int identities = database.FinishOutgoing(batch);
+                _deliveredSincePrune += identities;
+                PruneDeliveredNowAndThen(database);
             },
             error =>
             {
                 lock (_session.Gate)
                 {
+                    if (batch is null)
+                    {
+                        batch = _toFinish; // An earlier unit failed the batch before this one ran.
+                        _toFinish = [];
+                    }
+
                     if (error is not null)
                     {
-                        // The row stays (and its identifier with it): the next run repeats the end of the flow.
+                        // The rows stay (and their identifiers with them): the next run repeats the end of the flows.
                         ClientLog.StoreWriteFailed(_session.Logger, error);
                         return;
                     }
 
-                    _inMemory.Remove(message.Seq);
-                    _session.Ids.Return(message.PacketId);
+                    foreach (OutgoingMessage message in batch)
+                    {
+                        _inMemory.Remove(message.Seq);
+                        _session.Ids.Return(message.PacketId);
+                    }
                 }
             })
-        { SingleStatement = message.MessageId is null, Deferrable = true });
-
-        // After the deletion was queued: a publish of the same identity that the caller makes now is checked after it.
-        message.Completion.TrySetResult();
-        Pump();
+        // INSERT ... ON CONFLICT DO NOTHING, DELETE and now and then a pruning DELETE: no constraint can refuse them.
+        { WithoutSavepoint = true, Deferrable = true });
     }
 
     /// <summary>The broker refused the publish (or it cannot be sent): dead-letters it.</summary>
@@ -517,9 +602,16 @@ internal sealed class OutgoingPublishes
             return;
         }
 
-        int retention = _session.Options.MessageIdRetention;
         database.InsertDelivered(messageId, refusal);
-        if (++_deliveredSincePrune >= Math.Max(1, retention / 16))
+        _deliveredSincePrune++;
+        PruneDeliveredNowAndThen(database);
+    }
+
+    /// <summary>Prunes the oldest remembered identities beyond the retention once a sixteenth of it was added (store thread).</summary>
+    private void PruneDeliveredNowAndThen(StateDatabase database)
+    {
+        int retention = _session.Options.MessageIdRetention;
+        if (_deliveredSincePrune >= Math.Max(1, retention / 16))
         {
             _deliveredSincePrune = 0;
             database.PruneDelivered(retention);

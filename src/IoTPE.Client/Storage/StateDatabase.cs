@@ -6,15 +6,22 @@ namespace IoTPE.Client.Storage;
 
 /// <summary>
 /// The state file's connection and its prepared statements. Not thread-safe: <see cref="StateStore"/>'s writer
-/// thread is its only user once the store has started. The file is opened in exclusive locking mode, so a second
-/// process (or client) cannot share a session's state by mistake.
+/// thread is its only user once the store has started. One client at a time owns the file: it holds an exclusive lock
+/// on the file <c>&lt;state file&gt;.lock</c> beside it (<see cref="StateFileOwnership"/>), so a second process (or
+/// client) cannot share a session's state by mistake, while SQLite's own locking stays normal so that other processes
+/// can read the file as it is written (e.g. <c>iotpe bridge status</c>, read-only, in WAL mode).
 /// </summary>
 internal sealed class StateDatabase : IDisposable
 {
     private readonly SqliteConnection _connection;
+    private readonly StateFileOwnership _ownership;
     private readonly SqliteCommand _insertOutgoing;
+    private readonly SqliteCommand _insertNewOutgoing;
+    private readonly SqliteCommand _releaseOutgoingRows;
+    private readonly SqliteCommand _rememberDeliveredRows;
+    private readonly SqliteCommand _deleteOutgoingRows;
+    private readonly System.Text.StringBuilder _seqList = new();
     private readonly SqliteCommand _setOutgoingPacketId;
-    private readonly SqliteCommand _releaseOutgoing;
     private readonly SqliteCommand _deleteOutgoing;
     private readonly SqliteCommand _readOutgoing;
     private readonly SqliteCommand _insertIncoming;
@@ -22,8 +29,7 @@ internal sealed class StateDatabase : IDisposable
     private readonly SqliteCommand _countIncomingAttempt;
     private readonly SqliteCommand _detachIncoming;
     private readonly SqliteCommand _insertDeadLetter;
-    private readonly SqliteCommand _findOutgoing;
-    private readonly SqliteCommand _findDelivered;
+    private readonly SqliteCommand _findIdentity;
     private readonly SqliteCommand _insertDelivered;
     private readonly SqliteCommand _pruneDelivered;
     private readonly SqliteCommand _savepoint;
@@ -32,14 +38,27 @@ internal sealed class StateDatabase : IDisposable
     private readonly List<SqliteCommand> _commands = [];
     private SqliteTransaction? _transaction;
 
-    private StateDatabase(SqliteConnection connection)
+    private StateDatabase(SqliteConnection connection, StateFileOwnership ownership)
     {
         _connection = connection;
+        _ownership = ownership;
         _insertOutgoing = Prepare(
             "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) VALUES ($pid, $qos, $topic, $packet, $at, $mid) RETURNING seq",
             "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
+        // A publish with an identity in one statement: inserted only if the identity is neither stored nor delivered.
+        _insertNewOutgoing = Prepare(
+            "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) SELECT $pid, $qos, $topic, $packet, $at, $mid " +
+            "WHERE NOT EXISTS (SELECT 1 FROM outgoing WHERE message_id = $mid) AND NOT EXISTS (SELECT 1 FROM delivered WHERE message_id = $mid) RETURNING seq",
+            "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
+
+        // Rows named by a JSON array of seqs: one statement for every PUBREC or PUBCOMP of a group commit, instead of one each.
+        _releaseOutgoingRows = Prepare("UPDATE outgoing SET released = 1 WHERE seq IN (SELECT value FROM json_each($seqs))", "$seqs");
+        _rememberDeliveredRows = Prepare(
+            "INSERT INTO delivered (message_id, refused, at) SELECT message_id, NULL, $at FROM outgoing " +
+            "WHERE seq IN (SELECT value FROM json_each($seqs)) AND message_id IS NOT NULL ORDER BY seq ON CONFLICT (message_id) DO NOTHING",
+            "$seqs", "$at");
+        _deleteOutgoingRows = Prepare("DELETE FROM outgoing WHERE seq IN (SELECT value FROM json_each($seqs))", "$seqs");
         _setOutgoingPacketId = Prepare("UPDATE outgoing SET packet_id = $pid WHERE seq = $seq", "$pid", "$seq");
-        _releaseOutgoing = Prepare("UPDATE outgoing SET released = 1 WHERE seq = $seq", "$seq");
         _deleteOutgoing = Prepare("DELETE FROM outgoing WHERE seq = $seq", "$seq");
         _readOutgoing = Prepare(
             "SELECT seq, packet_id, qos, released, packet, message_id FROM outgoing WHERE seq > $after ORDER BY seq LIMIT $limit",
@@ -53,8 +72,10 @@ internal sealed class StateDatabase : IDisposable
         _insertDeadLetter = Prepare(
             "INSERT INTO dead_letter (direction, reason, attempts, error, topic, packet, at) VALUES ($direction, $reason, $attempts, $error, $topic, $packet, $at)",
             "$direction", "$reason", "$attempts", "$error", "$topic", "$packet", "$at");
-        _findOutgoing = Prepare("SELECT seq FROM outgoing WHERE message_id = $mid", "$mid");
-        _findDelivered = Prepare("SELECT refused FROM delivered WHERE message_id = $mid", "$mid");
+        // One statement for both places an identity can be (a step less per publish); stored first, as it was checked first.
+        _findIdentity = Prepare(
+            "SELECT 0, seq FROM outgoing WHERE message_id = $mid UNION ALL SELECT 1, refused FROM delivered WHERE message_id = $mid LIMIT 1",
+            "$mid");
         _insertDelivered = Prepare(
             "INSERT INTO delivered (message_id, refused, at) VALUES ($mid, $refused, $at) ON CONFLICT (message_id) DO NOTHING",
             "$mid", "$refused", "$at");
@@ -81,41 +102,46 @@ internal sealed class StateDatabase : IDisposable
             throw new DirectoryNotFoundException($"The folder of the client's state file {fullPath} does not exist: create it, or set StatePath to a file in an existing folder.");
         }
 
+        // Taken first and held for the connection's life: a second client fails here, before it touches the file.
+        StateFileOwnership ownership = StateFileOwnership.Take(fullPath);
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = 2, // Seconds to retry a locked file: nobody else should hold it, so fail fast if someone does.
+            DefaultTimeout = 2, // Seconds to retry a busy file: only short-lived readers share it.
         };
         var connection = new SqliteConnection(builder.ConnectionString);
         try
         {
             connection.Open();
 
-            // Exclusive: the first write below takes the lock and keeps it until the connection closes (or the process dies).
-            Execute(connection, "PRAGMA locking_mode = EXCLUSIVE");
+            // Normal locking (not EXCLUSIVE): in WAL mode readers in other processes then see every commit and never
+            // block this writer; ownership is the lock file's job.
             Execute(connection, "PRAGMA journal_mode = WAL");
             Execute(connection, "PRAGMA synchronous = " + ((int)synchronous).ToString(CultureInfo.InvariantCulture));
             Execute(connection, "PRAGMA foreign_keys = OFF");
             Execute(connection, StateSchema.Create);
             CheckOwner(connection, clientId, fullPath);
             Execute(connection, StateSchema.Indexes);
-            return new StateDatabase(connection);
+            return new StateDatabase(connection, ownership);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
         {
             connection.Dispose();
+            ownership.Dispose();
             throw new InvalidOperationException($"The state file {fullPath} is in use by another client (SQLite: {ex.Message}).", ex);
         }
         catch (SqliteException ex)
         {
             connection.Dispose();
+            ownership.Dispose();
             throw new IOException($"Cannot open the client's state file {fullPath}: {ex.Message}", ex);
         }
         catch
         {
             connection.Dispose();
+            ownership.Dispose();
             throw;
         }
     }
@@ -183,22 +209,62 @@ internal sealed class StateDatabase : IDisposable
     public long InsertOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string? messageId) =>
         (long)Run(_insertOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs(), (object?)messageId ?? DBNull.Value)!;
 
-    /// <summary>The send order of the outgoing row with this application identity, if there is one.</summary>
-    public long? FindOutgoing(string messageId) => Run(_findOutgoing, messageId) is long seq ? seq : null;
+    /// <summary>
+    /// Inserts a publish with an application identity unless that identity is stored or delivered already (then
+    /// <see cref="FindIdentity"/> says where); returns its send order, or null when nothing was inserted.
+    /// </summary>
+    public long? InsertNewOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string messageId) =>
+        Run(_insertNewOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs(), messageId) is long seq ? seq : null;
 
-    /// <summary>Whether a publish with this identity was delivered (among those remembered), and the reason code if the broker refused it.</summary>
-    public bool TryFindDelivered(string messageId, out ReasonCode? refused)
+    /// <summary>Marks the rows of <paramref name="messages"/> released (PUBREC received), with one statement.</summary>
+    public void ReleaseOutgoing(List<Session.OutgoingMessage> messages) => Run(_releaseOutgoingRows, SeqList(messages));
+
+    /// <summary>
+    /// Deletes the rows of <paramref name="messages"/> (their flows ended), remembering their identities as delivered
+    /// first, in send order; returns how many identities were remembered. Two statements for any number of rows.
+    /// </summary>
+    public int FinishOutgoing(List<Session.OutgoingMessage> messages)
     {
-        Bind(_findDelivered, messageId);
-        using SqliteDataReader reader = _findDelivered.ExecuteReader();
-        if (!reader.Read())
+        string seqs = SeqList(messages);
+        int identities = 0;
+        foreach (Session.OutgoingMessage message in messages)
         {
-            refused = null;
-            return false;
+            identities += message.MessageId is null ? 0 : 1;
         }
 
-        refused = reader.IsDBNull(0) ? null : (ReasonCode)reader.GetInt64(0);
-        return true;
+        if (identities > 0)
+        {
+            Run(_rememberDeliveredRows, seqs, NowMs());
+        }
+
+        Run(_deleteOutgoingRows, seqs);
+        return identities;
+    }
+
+    /// <summary>
+    /// Where a publish with this application identity is: <see cref="PublishStatus.AlreadyStored"/> (pending, its row in
+    /// <paramref name="seq"/>), <see cref="PublishStatus.AlreadyDelivered"/> (among those remembered; the broker's
+    /// refusal, if it refused it, in <paramref name="refused"/>), or <see cref="PublishStatus.Stored"/> when it is new.
+    /// </summary>
+    public PublishStatus FindIdentity(string messageId, out long seq, out ReasonCode? refused)
+    {
+        seq = 0;
+        refused = null;
+        Bind(_findIdentity, messageId);
+        using SqliteDataReader reader = _findIdentity.ExecuteReader();
+        if (!reader.Read())
+        {
+            return PublishStatus.Stored;
+        }
+
+        if (reader.GetInt64(0) == 0)
+        {
+            seq = reader.GetInt64(1);
+            return PublishStatus.AlreadyStored;
+        }
+
+        refused = reader.IsDBNull(1) ? null : (ReasonCode)reader.GetInt64(1);
+        return PublishStatus.AlreadyDelivered;
     }
 
     /// <summary>Remembers that the flow of the publish with this identity ended (<paramref name="refused"/>: the broker's refusal).</summary>
@@ -209,8 +275,6 @@ internal sealed class StateDatabase : IDisposable
     public void PruneDelivered(int keep) => Run(_pruneDelivered, (long)keep);
 
     public void SetOutgoingPacketId(long seq, ushort packetId) => Run(_setOutgoingPacketId, (long)packetId, seq);
-
-    public void ReleaseOutgoing(long seq) => Run(_releaseOutgoing, seq);
 
     public void DeleteOutgoing(long seq) => Run(_deleteOutgoing, seq);
 
@@ -291,6 +355,7 @@ internal sealed class StateDatabase : IDisposable
         }
 
         _connection.Dispose();
+        _ownership.Dispose(); // Last: the file is closed, another client may take it now.
     }
 
     private static void Execute(SqliteConnection connection, string sql)
@@ -335,6 +400,23 @@ internal sealed class StateDatabase : IDisposable
             command.ExecuteNonQuery();
             upgrade.Commit();
         }
+    }
+
+    /// <summary>The seqs of <paramref name="messages"/> as a JSON array (for <c>json_each</c>).</summary>
+    private string SeqList(List<Session.OutgoingMessage> messages)
+    {
+        _seqList.Clear().Append('[');
+        for (int i = 0; i < messages.Count; i++)
+        {
+            if (i > 0)
+            {
+                _seqList.Append(',');
+            }
+
+            _seqList.Append(CultureInfo.InvariantCulture, $"{messages[i].Seq}");
+        }
+
+        return _seqList.Append(']').ToString();
     }
 
     private static object Nullable(ushort packetId) => packetId == 0 ? DBNull.Value : (long)packetId;

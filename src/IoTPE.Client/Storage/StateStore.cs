@@ -208,7 +208,7 @@ internal sealed class StateStore : IAsyncDisposable
             _database.Begin();
             for (int i = 0; i < batch.Count; i++)
             {
-                if (batch[i].SingleStatement)
+                if (batch[i].WithoutSavepoint)
                 {
                     try
                     {

@@ -10,10 +10,12 @@ namespace IoTPE.Client.Storage;
 internal sealed record StoreWork(Action<StateDatabase> Execute, Action<Exception?>? Completed)
 {
     /// <summary>
-    /// The unit makes at most one change, with one statement: SQLite undoes a failed statement by itself, so the unit
-    /// runs without the savepoint (two statements less on the hot paths of a publish).
+    /// The unit cannot fail halfway, so it runs without the savepoint (two statements less on the hot paths of a
+    /// publish): it makes at most one change that can fail alone (a constraint, which SQLite undoes by itself, statement
+    /// by statement), and its other statements are reads or changes that no constraint can refuse (any other failure
+    /// fails the whole batch anyway).
     /// </summary>
-    public bool SingleStatement { get; init; }
+    public bool WithoutSavepoint { get; init; }
 
     /// <summary>
     /// Nobody waits for the unit's commit (e.g. deleting a publish the broker acknowledged, whose caller already knows):

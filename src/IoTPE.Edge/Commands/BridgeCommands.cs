@@ -63,7 +63,7 @@ internal static class BridgeCommands
                     : bridge.QueuedMessages == 0 ? "0 s" : "unknown";
                 output.WriteLine($"  oldest queued age: {age}");
                 string pending = bridge.PendingInClient is { } count ? count.ToString(CultureInfo.InvariantCulture)
-                    : bridge.StateFileInUse ? "not readable while the broker runs (it holds bridge-" + bridge.Name + ".db)" : "no state file";
+                    : bridge.StateFileInUse ? "not readable now (the running broker holds bridge-" + bridge.Name + ".db exclusively)" : "no state file";
                 output.WriteLine($"  pending at the remote client: {pending}");
                 output.WriteLine($"  connected: not knowable from the files (read $SYS/broker/bridge/{bridge.Name}/connected)");
             }

@@ -14,7 +14,7 @@ namespace IoTPE.Edge.Commands;
 /// <param name="QueuedBytes">Their bytes as the broker counts them (topic, payload and 64 per delivery), within the size of their MQTT properties.</param>
 /// <param name="OldestStoredAtUnixMs">When the oldest of them was stored (Unix ms), or null when none is queued or the time is unknown (stored before schema 5).</param>
 /// <param name="PendingInClient">Publishes in the client's state file not yet completed by the remote, or null when it cannot be read.</param>
-/// <param name="StateFileInUse">The running broker holds the client's state file (the client locks it exclusively), so <paramref name="PendingInClient"/> is not known.</param>
+/// <param name="StateFileInUse">The client's state file could not be read (held in exclusive locking mode by an earlier version's running client), so <paramref name="PendingInClient"/> is not known.</param>
 internal sealed record StoredBridgeState(string Name, long QueuedMessages, long QueuedBytes, long? OldestStoredAtUnixMs, long? PendingInClient, bool StateFileInUse)
 {
     private const string SessionPrefix = "$iotpe/bridge/";
@@ -78,15 +78,18 @@ internal sealed record StoredBridgeState(string Name, long QueuedMessages, long 
         string statePath = Path.Combine(dataFolder, StateFilePrefix + name + ".db");
         if (File.Exists(statePath))
         {
+            // The running client writes the file in WAL mode with normal locking (its ownership is a lock file
+            // beside it), so a read-only reader sees its last commit and never blocks it.
             using SqliteDatabase state = SqliteDatabase.OpenReadOnly(statePath);
+            state.SetBusyTimeout(TimeSpan.FromSeconds(2));
             try
             {
                 pending = state.QueryInt64("SELECT count(*) FROM outgoing");
             }
             catch (SqliteStoreException e) when ((e.ResultCode & 0xFF) == 5)
             {
-                // SQLITE_BUSY: the running client holds its file in exclusive locking mode (one owner
-                // at a time), so only $SYS knows what it has in flight.
+                // SQLITE_BUSY beyond the timeout: a client of an earlier version holds the file in exclusive
+                // locking mode (one owner at a time), so only $SYS knows what it has in flight.
                 inUse = true;
             }
         }

@@ -7,8 +7,8 @@ namespace IoTPE.Edge.Configuration;
 /// <summary>
 /// One entry of the configuration file's <c>bridges</c> array: a remote broker (a central
 /// <c>iotpe</c> or any MQTT 3.1.1/5.0 broker) that local topics are forwarded to and remote topics
-/// received from. Every key is required except <c>tls</c>, <c>protocolVersion</c> and <c>keepAlive</c>; an empty
-/// <c>userName</c> connects without credentials.
+/// received from. Every key is required except <c>tls</c>, <c>protocolVersion</c>, <c>keepAlive</c>,
+/// <c>localPrefix</c> and <c>remotePrefix</c>; an empty <c>userName</c> connects without credentials.
 /// </summary>
 public sealed class BridgeSettings
 {
@@ -36,11 +36,25 @@ public sealed class BridgeSettings
     /// <summary><c>5.0</c> (default) or <c>3.1.1</c>.</summary>
     public string? ProtocolVersion { get; set; }
 
-    /// <summary>Topic filters of local messages sent to the remote under the same topic.</summary>
+    /// <summary>Topic filters of local messages sent to the remote (under the same topic unless the prefixes differ).</summary>
     public List<string>? Forward { get; set; }
 
     /// <summary>Topic filters of remote messages published locally.</summary>
     public List<string>? Receive { get; set; }
+
+    /// <summary>
+    /// Optional: what the bridge's local topics start with, joined as written (as Mosquitto's bridge
+    /// <c>local_prefix</c>): <c>forward</c> filters are subscribed behind it and it is taken off before
+    /// <see cref="RemotePrefix"/> is put on; received topics get it in place of <see cref="RemotePrefix"/>.
+    /// </summary>
+    public string? LocalPrefix { get; set; }
+
+    /// <summary>
+    /// Optional: what the bridge's remote topics start with, joined as written (as Mosquitto's bridge
+    /// <c>remote_prefix</c>): with <c>"edge-7"</c>, a forwarded <c>/acme/x</c> is sent as <c>edge-7/acme/x</c>;
+    /// <c>receive</c> filters are subscribed behind it and it is taken off received topics.
+    /// </summary>
+    public string? RemotePrefix { get; set; }
 
     /// <summary>Most messages queued for the remote; beyond it QoS 1/2 publishers are refused (0x97).</summary>
     public long? MaxQueuedMessages { get; set; }
@@ -92,8 +106,10 @@ public sealed class BridgeSettings
         {
             throw new ConfigurationException($"{where}.protocolVersion must be \"5.0\" or \"3.1.1\", not \"{ProtocolVersion}\"");
         }
-        CheckFilters(Forward, where + ".forward");
-        CheckFilters(Receive, where + ".receive");
+        CheckPrefix(LocalPrefix, where + ".localPrefix");
+        CheckPrefix(RemotePrefix, where + ".remotePrefix");
+        CheckFilters(Forward, where + ".forward", LocalPrefix);
+        CheckFilters(Receive, where + ".receive", RemotePrefix);
         if (Forward!.Count == 0 && Receive!.Count == 0)
         {
             throw new ConfigurationException($"{where}: forward and receive are both empty");
@@ -121,7 +137,15 @@ public sealed class BridgeSettings
         Tls?.Validate(where + ".tls");
     }
 
-    private static void CheckFilters(List<string>? filters, string key)
+    private static void CheckPrefix(string? prefix, string key)
+    {
+        if (prefix is not null && (prefix.AsSpan().ContainsAny('+', '#') || prefix.AsSpan().ContainsAny('\n', '\r', '\0')))
+        {
+            throw new ConfigurationException($"{key}: '{prefix}' may not hold wildcards or control characters");
+        }
+    }
+
+    private static void CheckFilters(List<string>? filters, string key, string? prefix)
     {
         if (filters is null)
         {
@@ -129,9 +153,14 @@ public sealed class BridgeSettings
         }
         foreach (string filter in filters)
         {
-            if (!TopicFilter.IsValid(filter) || filter.StartsWith("$share/", StringComparison.Ordinal))
+            // The bridge records its filters one per line (to unsubscribe those taken out later).
+            if (!TopicFilter.IsValid(filter) || filter.StartsWith("$share/", StringComparison.Ordinal) || filter.AsSpan().ContainsAny('\n', '\r'))
             {
                 throw new ConfigurationException($"{key}: '{filter}' is not a valid topic filter");
+            }
+            if (!TopicFilter.IsValid((prefix ?? "") + filter))
+            {
+                throw new ConfigurationException($"{key}: '{prefix}{filter}' (the prefix and '{filter}') is not a valid topic filter");
             }
         }
     }
@@ -149,6 +178,8 @@ public sealed class BridgeSettings
         ProtocolVersion = ProtocolVersion == "3.1.1" ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500,
         Forward = Forward!,
         Receive = Receive!,
+        LocalPrefix = LocalPrefix ?? "",
+        RemotePrefix = RemotePrefix ?? "",
         MaxQueuedMessages = MaxQueuedMessages!.Value,
         MaxQueuedBytes = MaxQueuedBytes!.Value,
         StatePath = Path.Combine(dataFolder, "bridge-" + Name + ".db"),
