@@ -106,10 +106,24 @@ public sealed class Bridge : IAsyncDisposable
         }
         foreach (string removed in RemovedFilters(_subscribed.Forward, _options.Forward.Select(_topics.LocalFilter)))
         {
-            // InternalClient cannot unsubscribe yet (a broker change): the filter stays subscribed, and
-            // stays in the record, so that it is unsubscribed once it can be.
-            _logger.BridgeLocalFilterKept(Name, removed);
+            _ = UnsubscribeLocalAsync(removed);
         }
+    }
+
+    // Leaves the record only once the local session's removal is durable: the record never names
+    // fewer filters than the session may hold after a crash.
+    private async Task UnsubscribeLocalAsync(string filter)
+    {
+        if (!await _local!.UnsubscribeAsync(filter).ConfigureAwait(false))
+        {
+            return; // not durable: still recorded, removed at the next start
+        }
+        lock (_subscribed)
+        {
+            _subscribed.Forward.Remove(filter);
+            _subscribed.Write();
+        }
+        _logger.BridgeLocalFilterRemoved(Name, filter);
     }
 
     /// <summary>Opens the remote client's state file, subscribes the <c>receive</c> filters and starts forwarding; connects in the background.</summary>
@@ -156,8 +170,11 @@ public sealed class Bridge : IAsyncDisposable
                 await _client.UnsubscribeAsync(filter, cancellationToken).ConfigureAwait(false);
                 _logger.BridgeRemoteFilterRemoved(Name, filter);
             }
-            _subscribed.Receive.ExceptWith(filters);
-            _subscribed.Write();
+            lock (_subscribed)
+            {
+                _subscribed.Receive.ExceptWith(filters);
+                _subscribed.Write();
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -26,6 +26,6 @@ internal static partial class BridgeLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Bridge {Name}: unsubscribed '{Filter}' at the remote (no longer a receive filter)")]
     public static partial void BridgeRemoteFilterRemoved(this ILogger logger, string name, string filter);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Bridge {Name}: '{Filter}' is no longer a forward filter, but the local session stays subscribed to it (the broker cannot unsubscribe an in-process client yet): its messages are still queued and forwarded")]
-    public static partial void BridgeLocalFilterKept(this ILogger logger, string name, string filter);
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Bridge {Name}: '{Filter}' is no longer a forward filter; the local session is unsubscribed from it (messages already queued are still forwarded)")]
+    public static partial void BridgeLocalFilterRemoved(this ILogger logger, string name, string filter);
 }

@@ -54,6 +54,27 @@ public sealed class InternalClient : IDurableSession
     }
 
     /// <summary>
+    /// Removes a subscription of the session (persistent: the removal is stored); deliveries already
+    /// queued stay. Completes once the removal is durable (true) or its commit failed (false).
+    /// </summary>
+    public Task<bool> UnsubscribeAsync(string topicFilter)
+    {
+        ArgumentNullException.ThrowIfNull(topicFilter);
+        var removed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _state.RunPass(() =>
+        {
+            if (_session.Subscriptions.Remove(topicFilter, out Subscription? subscription))
+            {
+                _state.Subscriptions.Remove(subscription);
+                _state.Store.DeleteSubscription(_session.ClientId, topicFilter);
+                _state.Counters.Subscriptions = _state.Subscriptions.Count;
+            }
+            _state.Durability.AfterCommit(durable => removed.TrySetResult(durable));
+        });
+        return removed.Task;
+    }
+
+    /// <summary>
     /// The session's queue as of now (one pass through the broker's lock): deliveries queued and in
     /// flight, their bytes (counted only with a <see cref="SessionQueueLimit"/>), the QoS 1/2
     /// PUBLISHes refused to their publishers because it was full, and when the oldest message of the
