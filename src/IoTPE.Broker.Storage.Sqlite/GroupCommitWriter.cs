@@ -69,7 +69,7 @@ internal sealed class GroupCommitWriter
     private WriterWait _writerWait;
     private bool _incomingAwaited;
     private long _firstUnawaitedWrite;
-    private long _lastCommit;
+    private long _lastBatchTaken; // when the writer last took a batch to commit
     private bool _paused;
     private bool _uncoveredFailure;
     private long _commitCount;
@@ -222,12 +222,12 @@ internal sealed class GroupCommitWriter
                     _writerWait = WriterWait.Lingering;
                     Monitor.Wait(_gate, left);
                 }
-                else if (!_paused && Stopwatch.GetElapsedTime(_lastCommit, now) < UnawaitedWritesDelay)
+                else if (!_paused && Stopwatch.GetElapsedTime(_lastBatchTaken, now) < UnawaitedWritesDelay)
                 {
                     // Just after a commit, linger instead of sleeping until the next write, so the
                     // unawaited writes that follow a commit (its deliveries acknowledged) need no wake-up.
                     _writerWait = WriterWait.Lingering;
-                    Monitor.Wait(_gate, UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_lastCommit, now));
+                    Monitor.Wait(_gate, UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_lastBatchTaken, now));
                 }
                 else
                 {
@@ -242,7 +242,7 @@ internal sealed class GroupCommitWriter
             }
             (_incoming, _applying) = (_applying, _incoming);
             _incomingAwaited = false;
-            _lastCommit = Stopwatch.GetTimestamp();
+            _lastBatchTaken = Stopwatch.GetTimestamp();
             return true;
         }
     }

@@ -114,7 +114,7 @@ public sealed class ScriptRuntime : IDisposable
         }
         catch (ObjectDisposedException)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static c => c(), callback, preferLocal: false);
+            RunOnThreadPool(callback);
         }
     }
 
@@ -371,6 +371,10 @@ public sealed class ScriptRuntime : IDisposable
         return queue.Heap;
     }
 
+    // A posted callback the workers will not run (the runtime stopped) still runs: never dropped.
+    private static void RunOnThreadPool(Action callback) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static c => c(), callback, preferLocal: false);
+
     private static void CancelPending(ScriptOwnerQueue queue)
     {
         var pending = new List<ScriptRunRequest>();
@@ -387,7 +391,7 @@ public sealed class ScriptRuntime : IDisposable
         {
             if (request.Callback is { } callback)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(static c => c(), callback, preferLocal: false);
+                RunOnThreadPool(callback);
                 continue;
             }
             request.QueuedCancellation.Dispose();
