@@ -84,7 +84,9 @@ internal sealed record StoredBridgeState(string Name, long QueuedMessages, long 
             state.SetBusyTimeout(TimeSpan.FromSeconds(2));
             try
             {
-                pending = state.QueryInt64("SELECT count(*) FROM outgoing");
+                // A client that has created its file but not yet committed its tables has nothing in flight.
+                bool created = state.QueryInt64("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'outgoing'") > 0;
+                pending = created ? state.QueryInt64("SELECT count(*) FROM outgoing") : 0;
             }
             catch (SqliteStoreException e) when ((e.ResultCode & 0xFF) == 5)
             {
