@@ -46,6 +46,27 @@ public sealed class BridgeStatusTests
         Assert.Contains("no bridge 'elsewhere'", unknown.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_state_file_whose_client_has_not_yet_created_its_tables_shows_nothing_pending()
+    {
+        await using IotpeServer central = await IotpeServer.StartAsync();
+        await central.StopAsync();
+        await using IotpeServer edge = await BridgeTests.StartEdgeAsync(central.Port);
+        await edge.StopAsync();
+        // As the client leaves it between creating the file and committing its first transaction.
+        string statePath = Path.Combine(edge.DataFolder, "bridge-central.db");
+        Assert.True(File.Exists(statePath), "the bridge client made no state file");
+        foreach (string suffix in new[] { "-wal", "-shm" })
+        {
+            File.Delete(statePath + suffix);
+        }
+        await File.WriteAllBytesAsync(statePath, []);
+
+        ProcessRun status = await edge.CommandAsync(["bridge", "status", "central"]);
+        Assert.True(status.ExitCode == 0, status.StandardError);
+        Assert.Equal(0, Field(status.StandardOutput, "pending at the remote client"));
+    }
+
     private static void AssertStatus(string output, int minimumAge)
     {
         Assert.StartsWith("bridge central", output, StringComparison.Ordinal);
