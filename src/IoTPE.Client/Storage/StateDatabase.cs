@@ -1,6 +1,7 @@
 using System.Globalization;
 using IoTPE.Mqtt;
-using Microsoft.Data.Sqlite;
+using IoTPE.Sqlite;
+using SQLitePCL;
 
 namespace IoTPE.Client.Storage;
 
@@ -9,82 +10,87 @@ namespace IoTPE.Client.Storage;
 /// thread is its only user once the store has started. One client at a time owns the file: it holds an exclusive lock
 /// on the file <c>&lt;state file&gt;.lock</c> beside it (<see cref="StateFileOwnership"/>), so a second process (or
 /// client) cannot share a session's state by mistake, while SQLite's own locking stays normal so that other processes
-/// can read the file as it is written (e.g. <c>iotpe bridge status</c>, read-only, in WAL mode).
+/// can read the file as it is written (e.g. <c>iotpe bridge status</c>, read-only, in WAL mode). It speaks SQLite's C API
+/// through <see cref="SqliteStatement"/> (bind by index, step, reset): no ADO.NET objects, so a write allocates nothing
+/// but its result.
 /// </summary>
 internal sealed class StateDatabase : IDisposable
 {
-    private readonly SqliteConnection _connection;
-    private readonly StateFileOwnership _ownership;
-    private readonly SqliteCommand _insertOutgoing;
-    private readonly SqliteCommand _insertNewOutgoing;
-    private readonly SqliteCommand _releaseOutgoingRows;
-    private readonly SqliteCommand _rememberDeliveredRows;
-    private readonly SqliteCommand _deleteOutgoingRows;
-    private readonly System.Text.StringBuilder _seqList = new();
-    private readonly SqliteCommand _setOutgoingPacketId;
-    private readonly SqliteCommand _deleteOutgoing;
-    private readonly SqliteCommand _readOutgoing;
-    private readonly SqliteCommand _insertIncoming;
-    private readonly SqliteCommand _deleteIncoming;
-    private readonly SqliteCommand _countIncomingAttempt;
-    private readonly SqliteCommand _detachIncoming;
-    private readonly SqliteCommand _insertDeadLetter;
-    private readonly SqliteCommand _findIdentity;
-    private readonly SqliteCommand _insertDelivered;
-    private readonly SqliteCommand _pruneDelivered;
-    private readonly SqliteCommand _savepoint;
-    private readonly SqliteCommand _releaseSavepoint;
-    private readonly SqliteCommand _rollbackToSavepoint;
-    private readonly List<SqliteCommand> _commands = [];
-    private SqliteTransaction? _transaction;
+    /// <summary>How long a write waits for a reader in another process to let go of the file (only short-lived readers share it).</summary>
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(2);
 
-    private StateDatabase(SqliteConnection connection, StateFileOwnership ownership)
+    private readonly SqliteDatabase _database;
+    private readonly StateFileOwnership _ownership;
+
+    // Parameters are bound by index: SQLite numbers named parameters in the order they first appear in the SQL.
+    private readonly SqliteStatement _insertOutgoing;
+    private readonly SqliteStatement _insertNewOutgoing;
+    private readonly SqliteStatement _releaseOutgoingRows;
+    private readonly SqliteStatement _rememberDeliveredRows;
+    private readonly SqliteStatement _deleteOutgoingRows;
+    private readonly System.Text.StringBuilder _seqList = new();
+    private readonly SqliteStatement _setOutgoingPacketId;
+    private readonly SqliteStatement _deleteOutgoing;
+    private readonly SqliteStatement _readOutgoing;
+    private readonly SqliteStatement _insertIncoming;
+    private readonly SqliteStatement _deleteIncoming;
+    private readonly SqliteStatement _countIncomingAttempt;
+    private readonly SqliteStatement _detachIncoming;
+    private readonly SqliteStatement _insertDeadLetter;
+    private readonly SqliteStatement _findIdentity;
+    private readonly SqliteStatement _insertDelivered;
+    private readonly SqliteStatement _pruneDelivered;
+    private readonly SqliteStatement _begin;
+    private readonly SqliteStatement _commit;
+    private readonly SqliteStatement _rollback;
+    private readonly SqliteStatement _savepoint;
+    private readonly SqliteStatement _releaseSavepoint;
+    private readonly SqliteStatement _rollbackToSavepoint;
+
+    private StateDatabase(SqliteDatabase database, StateFileOwnership ownership)
     {
-        _connection = connection;
+        _database = database;
         _ownership = ownership;
-        _insertOutgoing = Prepare(
-            "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) VALUES ($pid, $qos, $topic, $packet, $at, $mid) RETURNING seq",
-            "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
+        _insertOutgoing = database.Prepare(
+            "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) VALUES ($pid, $qos, $topic, $packet, $at, $mid) RETURNING seq");
         // A publish with an identity in one statement: inserted only if the identity is neither stored nor delivered.
-        _insertNewOutgoing = Prepare(
+        _insertNewOutgoing = database.Prepare(
             "INSERT INTO outgoing (packet_id, qos, topic, packet, created_at, message_id) SELECT $pid, $qos, $topic, $packet, $at, $mid " +
-            "WHERE NOT EXISTS (SELECT 1 FROM outgoing WHERE message_id = $mid) AND NOT EXISTS (SELECT 1 FROM delivered WHERE message_id = $mid) RETURNING seq",
-            "$pid", "$qos", "$topic", "$packet", "$at", "$mid");
+            "WHERE NOT EXISTS (SELECT 1 FROM outgoing WHERE message_id = $mid) AND NOT EXISTS (SELECT 1 FROM delivered WHERE message_id = $mid) RETURNING seq");
 
         // Rows named by a JSON array of seqs: one statement for every PUBREC or PUBCOMP of a group commit, instead of one each.
-        _releaseOutgoingRows = Prepare("UPDATE outgoing SET released = 1 WHERE seq IN (SELECT value FROM json_each($seqs))", "$seqs");
-        _rememberDeliveredRows = Prepare(
+        _releaseOutgoingRows = database.Prepare("UPDATE outgoing SET released = 1 WHERE seq IN (SELECT value FROM json_each($seqs))");
+        _rememberDeliveredRows = database.Prepare(
             "INSERT INTO delivered (message_id, refused, at) SELECT message_id, NULL, $at FROM outgoing " +
-            "WHERE seq IN (SELECT value FROM json_each($seqs)) AND message_id IS NOT NULL ORDER BY seq ON CONFLICT (message_id) DO NOTHING",
-            "$seqs", "$at");
-        _deleteOutgoingRows = Prepare("DELETE FROM outgoing WHERE seq IN (SELECT value FROM json_each($seqs))", "$seqs");
-        _setOutgoingPacketId = Prepare("UPDATE outgoing SET packet_id = $pid WHERE seq = $seq", "$pid", "$seq");
-        _deleteOutgoing = Prepare("DELETE FROM outgoing WHERE seq = $seq", "$seq");
-        _readOutgoing = Prepare(
-            "SELECT seq, packet_id, qos, released, packet, message_id FROM outgoing WHERE seq > $after ORDER BY seq LIMIT $limit",
-            "$after", "$limit");
-        _insertIncoming = Prepare(
-            "INSERT INTO incoming (packet_id, topic, packet, received_at) VALUES ($pid, $topic, $packet, $at) RETURNING id",
-            "$pid", "$topic", "$packet", "$at");
-        _deleteIncoming = Prepare("DELETE FROM incoming WHERE id = $id", "$id");
-        _countIncomingAttempt = Prepare("UPDATE incoming SET attempts = attempts + 1 WHERE id = $id", "$id");
-        _detachIncoming = Prepare("UPDATE incoming SET packet_id = NULL WHERE packet_id IS NOT NULL");
-        _insertDeadLetter = Prepare(
-            "INSERT INTO dead_letter (direction, reason, attempts, error, topic, packet, at) VALUES ($direction, $reason, $attempts, $error, $topic, $packet, $at)",
-            "$direction", "$reason", "$attempts", "$error", "$topic", "$packet", "$at");
+            "WHERE seq IN (SELECT value FROM json_each($seqs)) AND message_id IS NOT NULL ORDER BY seq ON CONFLICT (message_id) DO NOTHING");
+        _deleteOutgoingRows = database.Prepare("DELETE FROM outgoing WHERE seq IN (SELECT value FROM json_each($seqs))");
+        _setOutgoingPacketId = database.Prepare("UPDATE outgoing SET packet_id = $pid WHERE seq = $seq");
+        _deleteOutgoing = database.Prepare("DELETE FROM outgoing WHERE seq = $seq");
+        _readOutgoing = database.Prepare(
+            "SELECT seq, packet_id, qos, released, packet, message_id FROM outgoing WHERE seq > $after ORDER BY seq LIMIT $limit");
+        _insertIncoming = database.Prepare(
+            "INSERT INTO incoming (packet_id, topic, packet, received_at) VALUES ($pid, $topic, $packet, $at) RETURNING id");
+        _deleteIncoming = database.Prepare("DELETE FROM incoming WHERE id = $id");
+        _countIncomingAttempt = database.Prepare("UPDATE incoming SET attempts = attempts + 1 WHERE id = $id");
+        _detachIncoming = database.Prepare("UPDATE incoming SET packet_id = NULL WHERE packet_id IS NOT NULL");
+        _insertDeadLetter = database.Prepare(
+            "INSERT INTO dead_letter (direction, reason, attempts, error, topic, packet, at) VALUES ($direction, $reason, $attempts, $error, $topic, $packet, $at)");
         // One statement for both places an identity can be (a step less per publish); stored first, as it was checked first.
-        _findIdentity = Prepare(
-            "SELECT 0, seq FROM outgoing WHERE message_id = $mid UNION ALL SELECT 1, refused FROM delivered WHERE message_id = $mid LIMIT 1",
-            "$mid");
-        _insertDelivered = Prepare(
-            "INSERT INTO delivered (message_id, refused, at) VALUES ($mid, $refused, $at) ON CONFLICT (message_id) DO NOTHING",
-            "$mid", "$refused", "$at");
-        _pruneDelivered = Prepare("DELETE FROM delivered WHERE id <= (SELECT max(id) FROM delivered) - $keep", "$keep");
+        _findIdentity = database.Prepare(
+            "SELECT 0, seq FROM outgoing WHERE message_id = $mid UNION ALL SELECT 1, refused FROM delivered WHERE message_id = $mid LIMIT 1");
+        _insertDelivered = database.Prepare(
+            "INSERT INTO delivered (message_id, refused, at) VALUES ($mid, $refused, $at) ON CONFLICT (message_id) DO NOTHING");
+        _pruneDelivered = database.Prepare("DELETE FROM delivered WHERE id <= (SELECT max(id) FROM delivered) - $keep");
+
+        // IMMEDIATE: the write lock is taken at BEGIN, so a reader in another process can delay a batch but never fail it halfway.
+        _begin = database.Prepare("BEGIN IMMEDIATE");
+        _commit = database.Prepare("COMMIT");
+        _rollback = database.Prepare("ROLLBACK");
 
         // Every unit of work of a group commit runs under a savepoint: prepared once, as they run twice per unit.
-        _savepoint = Prepare("SAVEPOINT work");
-        _releaseSavepoint = Prepare("RELEASE work");
-        _rollbackToSavepoint = Prepare("ROLLBACK TO work");
+        _savepoint = database.Prepare("SAVEPOINT work");
+        _releaseSavepoint = database.Prepare("RELEASE work");
+        _rollbackToSavepoint = database.Prepare("ROLLBACK TO work");
     }
 
     /// <summary>Opens (creating if needed) the state file of <paramref name="clientId"/>.</summary>
@@ -93,7 +99,6 @@ internal sealed class StateDatabase : IDisposable
     /// <exception cref="IOException">SQLite cannot open or read the file (the message names it).</exception>
     public static StateDatabase Open(string path, SqliteSynchronous synchronous, string clientId)
     {
-        IoTPE.Sqlite.SqliteRuntime.Initialize();
         string fullPath = Path.GetFullPath(path);
         string? folder = Path.GetDirectoryName(fullPath);
         if (folder is not null && !Directory.Exists(folder))
@@ -104,120 +109,100 @@ internal sealed class StateDatabase : IDisposable
 
         // Taken first and held for the connection's life: a second client fails here, before it touches the file.
         StateFileOwnership ownership = StateFileOwnership.Take(fullPath);
-        var builder = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            DefaultTimeout = 2, // Seconds to retry a busy file: only short-lived readers share it.
-        };
-        var connection = new SqliteConnection(builder.ConnectionString);
+        SqliteDatabase? database = null;
         try
         {
-            connection.Open();
+            database = SqliteDatabase.Open(fullPath);
+            database.SetBusyTimeout(BusyTimeout);
 
             // Normal locking (not EXCLUSIVE): in WAL mode readers in other processes then see every commit and never
             // block this writer; ownership is the lock file's job.
-            Execute(connection, "PRAGMA journal_mode = WAL");
-            Execute(connection, "PRAGMA synchronous = " + ((int)synchronous).ToString(CultureInfo.InvariantCulture));
-            Execute(connection, "PRAGMA foreign_keys = OFF");
-            Execute(connection, StateSchema.Create);
-            CheckOwner(connection, clientId, fullPath);
-            Execute(connection, StateSchema.Indexes);
-            return new StateDatabase(connection, ownership);
+            database.Execute("PRAGMA journal_mode = WAL");
+            database.Execute("PRAGMA synchronous = " + ((int)synchronous).ToString(CultureInfo.InvariantCulture));
+            database.Execute("PRAGMA foreign_keys = OFF");
+            database.Execute(StateSchema.Create);
+            CheckOwner(database, clientId, fullPath);
+            database.Execute(StateSchema.Indexes);
+            return new StateDatabase(database, ownership);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
+        catch (SqliteStoreException ex) when (SqliteResultCodes.Primary(ex.ResultCode) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
         {
-            connection.Dispose();
+            database?.Dispose();
             ownership.Dispose();
             throw new InvalidOperationException($"The state file {fullPath} is in use by another client (SQLite: {ex.Message}).", ex);
         }
-        catch (SqliteException ex)
+        catch (SqliteStoreException ex)
         {
-            connection.Dispose();
+            database?.Dispose();
             ownership.Dispose();
             throw new IOException($"Cannot open the client's state file {fullPath}: {ex.Message}", ex);
         }
         catch
         {
-            connection.Dispose();
+            database?.Dispose();
             ownership.Dispose();
             throw;
         }
     }
 
     /// <summary>Starts the transaction that the next writes belong to.</summary>
-    public void Begin()
-    {
-        _transaction = _connection.BeginTransaction(deferred: false);
-        foreach (SqliteCommand command in _commands)
-        {
-            command.Transaction = _transaction;
-        }
-    }
+    public void Begin() => _begin.Run();
 
     /// <summary>Commits the transaction.</summary>
     public void Commit()
     {
-        SqliteTransaction transaction = _transaction ?? throw new InvalidOperationException("No transaction.");
-        _transaction = null;
-        try
+        if (!_database.InTransaction)
         {
-            transaction.Commit();
+            throw new InvalidOperationException("No transaction.");
         }
-        finally
-        {
-            transaction.Dispose();
-        }
+
+        _commit.Run();
     }
 
-    /// <summary>Abandons the transaction, if one is open.</summary>
+    /// <summary>Abandons the transaction, if one is open (a failed COMMIT may already have ended it).</summary>
     public void Rollback()
     {
-        SqliteTransaction? transaction = _transaction;
-        _transaction = null;
-        if (transaction is not null)
+        if (_database.InTransaction)
         {
-            try
-            {
-                transaction.Rollback();
-            }
-            catch (SqliteException)
-            {
-                // A failed COMMIT may already have ended it.
-            }
-            finally
-            {
-                transaction.Dispose();
-            }
+            _rollback.Execute();
         }
     }
 
     /// <summary>Marks a point the transaction can return to (<see cref="RollbackToSavepoint"/>), so one failed unit of work spares the others.</summary>
-    public void Savepoint() => _savepoint.ExecuteNonQuery();
+    public void Savepoint() => _savepoint.Run();
 
     /// <summary>Keeps the work since <see cref="Savepoint"/>.</summary>
-    public void ReleaseSavepoint() => _releaseSavepoint.ExecuteNonQuery();
+    public void ReleaseSavepoint() => _releaseSavepoint.Run();
 
     /// <summary>Undoes the work since <see cref="Savepoint"/>.</summary>
     public void RollbackToSavepoint()
     {
-        _rollbackToSavepoint.ExecuteNonQuery();
-        _releaseSavepoint.ExecuteNonQuery();
+        _rollbackToSavepoint.Run();
+        _releaseSavepoint.Run();
     }
 
-    public long InsertOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string? messageId) =>
-        (long)Run(_insertOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs(), (object?)messageId ?? DBNull.Value)!;
+    public long InsertOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string? messageId)
+    {
+        BindOutgoing(_insertOutgoing, packetId, qos, topic, packet, messageId);
+        return RunReturning(_insertOutgoing) ?? throw new InvalidOperationException("INSERT ... RETURNING returned no row.");
+    }
 
     /// <summary>
     /// Inserts a publish with an application identity unless that identity is stored or delivered already (then
     /// <see cref="FindIdentity"/> says where); returns its send order, or null when nothing was inserted.
     /// </summary>
-    public long? InsertNewOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string messageId) =>
-        Run(_insertNewOutgoing, Nullable(packetId), (long)qos, topic, packet, NowMs(), messageId) is long seq ? seq : null;
+    public long? InsertNewOutgoing(ushort packetId, QualityOfService qos, string topic, byte[] packet, string messageId)
+    {
+        BindOutgoing(_insertNewOutgoing, packetId, qos, topic, packet, messageId);
+        return RunReturning(_insertNewOutgoing);
+    }
 
     /// <summary>Marks the rows of <paramref name="messages"/> released (PUBREC received), with one statement.</summary>
-    public void ReleaseOutgoing(List<Session.OutgoingMessage> messages) => Run(_releaseOutgoingRows, SeqList(messages));
+    public void ReleaseOutgoing(List<Session.OutgoingMessage> messages)
+    {
+        _releaseOutgoingRows.BindText(1, SeqList(messages));
+        _releaseOutgoingRows.Run();
+    }
 
     /// <summary>
     /// Deletes the rows of <paramref name="messages"/> (their flows ended), remembering their identities as delivered
@@ -234,10 +219,13 @@ internal sealed class StateDatabase : IDisposable
 
         if (identities > 0)
         {
-            Run(_rememberDeliveredRows, seqs, NowMs());
+            _rememberDeliveredRows.BindInt64(1, NowMs()); // $at comes first in its SQL.
+            _rememberDeliveredRows.BindText(2, seqs);
+            _rememberDeliveredRows.Run();
         }
 
-        Run(_deleteOutgoingRows, seqs);
+        _deleteOutgoingRows.BindText(1, seqs);
+        _deleteOutgoingRows.Run();
         return identities;
     }
 
@@ -250,49 +238,80 @@ internal sealed class StateDatabase : IDisposable
     {
         seq = 0;
         refused = null;
-        Bind(_findIdentity, messageId);
-        using SqliteDataReader reader = _findIdentity.ExecuteReader();
-        if (!reader.Read())
+        _findIdentity.BindText(1, messageId);
+        try
         {
-            return PublishStatus.Stored;
-        }
+            if (!_findIdentity.StepRow())
+            {
+                return PublishStatus.Stored;
+            }
 
-        if (reader.GetInt64(0) == 0)
+            if (_findIdentity.ReadInt64(0) == 0)
+            {
+                seq = _findIdentity.ReadInt64(1);
+                return PublishStatus.AlreadyStored;
+            }
+
+            refused = _findIdentity.ReadNullableInt64(1) is long code ? (ReasonCode)code : null;
+            return PublishStatus.AlreadyDelivered;
+        }
+        finally
         {
-            seq = reader.GetInt64(1);
-            return PublishStatus.AlreadyStored;
+            _findIdentity.Reset();
         }
-
-        refused = reader.IsDBNull(1) ? null : (ReasonCode)reader.GetInt64(1);
-        return PublishStatus.AlreadyDelivered;
     }
 
     /// <summary>Remembers that the flow of the publish with this identity ended (<paramref name="refused"/>: the broker's refusal).</summary>
-    public void InsertDelivered(string messageId, ReasonCode? refused) =>
-        Run(_insertDelivered, messageId, refused is { } code ? (long)code : DBNull.Value, NowMs());
+    public void InsertDelivered(string messageId, ReasonCode? refused)
+    {
+        _insertDelivered.BindText(1, messageId);
+        _insertDelivered.BindInt64(2, refused is { } code ? (long)code : null);
+        _insertDelivered.BindInt64(3, NowMs());
+        _insertDelivered.Run();
+    }
 
     /// <summary>Forgets all but the <paramref name="keep"/> most recently delivered identities.</summary>
-    public void PruneDelivered(int keep) => Run(_pruneDelivered, (long)keep);
+    public void PruneDelivered(int keep)
+    {
+        _pruneDelivered.BindInt64(1, keep);
+        _pruneDelivered.Run();
+    }
 
-    public void SetOutgoingPacketId(long seq, ushort packetId) => Run(_setOutgoingPacketId, (long)packetId, seq);
+    public void SetOutgoingPacketId(long seq, ushort packetId)
+    {
+        _setOutgoingPacketId.BindInt64(1, packetId);
+        _setOutgoingPacketId.BindInt64(2, seq);
+        _setOutgoingPacketId.Run();
+    }
 
-    public void DeleteOutgoing(long seq) => Run(_deleteOutgoing, seq);
+    public void DeleteOutgoing(long seq)
+    {
+        _deleteOutgoing.BindInt64(1, seq);
+        _deleteOutgoing.Run();
+    }
 
     /// <summary>Up to <paramref name="limit"/> outgoing rows after <paramref name="afterSeq"/>, in send order.</summary>
     public List<OutgoingRow> ReadOutgoing(long afterSeq, int limit)
     {
-        Bind(_readOutgoing, afterSeq, (long)limit);
+        _readOutgoing.BindInt64(1, afterSeq);
+        _readOutgoing.BindInt64(2, limit);
         var rows = new List<OutgoingRow>();
-        using SqliteDataReader reader = _readOutgoing.ExecuteReader();
-        while (reader.Read())
+        try
         {
-            rows.Add(new OutgoingRow(
-                reader.GetInt64(0),
-                reader.IsDBNull(1) ? (ushort)0 : (ushort)reader.GetInt64(1),
-                (QualityOfService)reader.GetInt64(2),
-                reader.GetInt64(3) != 0,
-                (byte[])reader.GetValue(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5)));
+            while (_readOutgoing.StepRow())
+            {
+                rows.Add(new OutgoingRow(
+                    _readOutgoing.ReadInt64(0),
+                    (ushort)(_readOutgoing.ReadNullableInt64(1) ?? 0),
+                    (QualityOfService)_readOutgoing.ReadInt64(2),
+                    _readOutgoing.ReadInt64(3) != 0,
+                    _readOutgoing.ReadBlob(4).ToArray(),
+                    _readOutgoing.ReadText(5)));
+            }
+        }
+        finally
+        {
+            _readOutgoing.Reset();
         }
 
         return rows;
@@ -301,85 +320,85 @@ internal sealed class StateDatabase : IDisposable
     /// <summary>Every outgoing packet identifier in use (they must not be handed out again).</summary>
     public List<ushort> ReadOutgoingPacketIds()
     {
-        using SqliteCommand command = _connection.CreateCommand();
-        command.CommandText = "SELECT packet_id FROM outgoing WHERE packet_id IS NOT NULL";
-        command.Transaction = _transaction;
+        using SqliteStatement query = _database.Prepare("SELECT packet_id FROM outgoing WHERE packet_id IS NOT NULL");
         var ids = new List<ushort>();
-        using SqliteDataReader reader = command.ExecuteReader();
-        while (reader.Read())
+        while (query.StepRow())
         {
-            ids.Add((ushort)reader.GetInt64(0));
+            ids.Add((ushort)query.ReadInt64(0));
         }
 
         return ids;
     }
 
-    public long InsertIncoming(ushort packetId, string topic, byte[] packet) =>
-        (long)Run(_insertIncoming, Nullable(packetId), topic, packet, NowMs())!;
+    public long InsertIncoming(ushort packetId, string topic, byte[] packet)
+    {
+        _insertIncoming.BindInt64(1, PacketIdOrNull(packetId));
+        _insertIncoming.BindText(2, topic);
+        _insertIncoming.BindBlob(3, packet);
+        _insertIncoming.BindInt64(4, NowMs());
+        return RunReturning(_insertIncoming) ?? throw new InvalidOperationException("INSERT ... RETURNING returned no row.");
+    }
 
-    public void DeleteIncoming(long id) => Run(_deleteIncoming, id);
+    public void DeleteIncoming(long id)
+    {
+        _deleteIncoming.BindInt64(1, id);
+        _deleteIncoming.Run();
+    }
 
-    public void CountIncomingAttempt(long id) => Run(_countIncomingAttempt, id);
+    public void CountIncomingAttempt(long id)
+    {
+        _countIncomingAttempt.BindInt64(1, id);
+        _countIncomingAttempt.Run();
+    }
 
-    public void DetachIncomingPacketIds() => Run(_detachIncoming);
+    public void DetachIncomingPacketIds() => _detachIncoming.Run();
 
     /// <summary>Every incoming row, in arrival order.</summary>
     public List<IncomingRow> ReadIncoming()
     {
-        using SqliteCommand command = _connection.CreateCommand();
-        command.CommandText = "SELECT id, packet_id, attempts, packet FROM incoming ORDER BY id";
-        command.Transaction = _transaction;
+        using SqliteStatement query = _database.Prepare("SELECT id, packet_id, attempts, packet FROM incoming ORDER BY id");
         var rows = new List<IncomingRow>();
-        using SqliteDataReader reader = command.ExecuteReader();
-        while (reader.Read())
+        while (query.StepRow())
         {
             rows.Add(new IncomingRow(
-                reader.GetInt64(0),
-                reader.IsDBNull(1) ? (ushort)0 : (ushort)reader.GetInt64(1),
-                (int)reader.GetInt64(2),
-                (byte[])reader.GetValue(3)));
+                query.ReadInt64(0),
+                (ushort)(query.ReadNullableInt64(1) ?? 0),
+                (int)query.ReadInt64(2),
+                query.ReadBlob(3).ToArray()));
         }
 
         return rows;
     }
 
-    public void InsertDeadLetter(bool incoming, DeadLetterReason reason, int attempts, string error, string topic, byte[] packet) =>
-        Run(_insertDeadLetter, incoming ? "in" : "out", reason.ToString(), (long)attempts, error, topic, packet, NowMs());
+    public void InsertDeadLetter(bool incoming, DeadLetterReason reason, int attempts, string error, string topic, byte[] packet)
+    {
+        _insertDeadLetter.BindText(1, incoming ? "in" : "out");
+        _insertDeadLetter.BindText(2, reason.ToString());
+        _insertDeadLetter.BindInt64(3, attempts);
+        _insertDeadLetter.BindText(4, error);
+        _insertDeadLetter.BindText(5, topic);
+        _insertDeadLetter.BindBlob(6, packet);
+        _insertDeadLetter.BindInt64(7, NowMs());
+        _insertDeadLetter.Run();
+    }
 
     public void Dispose()
     {
         Rollback();
-        foreach (SqliteCommand command in _commands)
-        {
-            command.Dispose();
-        }
-
-        _connection.Dispose();
+        _database.Dispose(); // Finalizes every statement, then closes (checkpointing the WAL as the last connection).
         _ownership.Dispose(); // Last: the file is closed, another client may take it now.
     }
 
-    private static void Execute(SqliteConnection connection, string sql)
+    private static void CheckOwner(SqliteDatabase database, string clientId, string fullPath)
     {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+        using (SqliteStatement claim = database.Prepare("INSERT INTO client_meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO NOTHING"))
+        {
+            Claim(claim, "client_id", clientId);
+            Claim(claim, "schema_version", StateSchema.Version.ToString(CultureInfo.InvariantCulture));
+        }
 
-    private static void CheckOwner(SqliteConnection connection, string clientId, string fullPath)
-    {
-        using SqliteCommand upsert = connection.CreateCommand();
-        upsert.CommandText = """
-            INSERT INTO client_meta (key, value) VALUES ('client_id', $client) ON CONFLICT (key) DO NOTHING;
-            INSERT INTO client_meta (key, value) VALUES ('schema_version', $version) ON CONFLICT (key) DO NOTHING;
-            SELECT (SELECT value FROM client_meta WHERE key = 'client_id'), (SELECT value FROM client_meta WHERE key = 'schema_version');
-            """;
-        upsert.Parameters.AddWithValue("$client", clientId);
-        upsert.Parameters.AddWithValue("$version", StateSchema.Version.ToString(CultureInfo.InvariantCulture));
-        using SqliteDataReader reader = upsert.ExecuteReader();
-        reader.Read();
-        string owner = reader.GetString(0);
-        string version = reader.GetString(1);
-        reader.Close();
+        string owner = database.QueryText("SELECT value FROM client_meta WHERE key = 'client_id'") ?? string.Empty;
+        string version = database.QueryText("SELECT value FROM client_meta WHERE key = 'schema_version'") ?? string.Empty;
         if (owner != clientId)
         {
             throw new InvalidOperationException($"The state file {fullPath} belongs to client '{owner}', not '{clientId}': each client identifier needs its own file.");
@@ -392,13 +411,49 @@ internal sealed class StateDatabase : IDisposable
 
         for (; found < StateSchema.Version; found++)
         {
-            using SqliteTransaction upgrade = connection.BeginTransaction();
-            using SqliteCommand command = connection.CreateCommand();
-            command.Transaction = upgrade;
-            command.CommandText = StateSchema.Upgrades[found - 1] + "; UPDATE client_meta SET value = $version WHERE key = 'schema_version'";
-            command.Parameters.AddWithValue("$version", (found + 1).ToString(CultureInfo.InvariantCulture));
-            command.ExecuteNonQuery();
-            upgrade.Commit();
+            string next = (found + 1).ToString(CultureInfo.InvariantCulture);
+            database.Execute("BEGIN IMMEDIATE");
+            try
+            {
+                database.Execute(StateSchema.Upgrades[found - 1] + "; UPDATE client_meta SET value = '" + next + "' WHERE key = 'schema_version'; COMMIT");
+            }
+            catch
+            {
+                database.TryExecute("ROLLBACK");
+                throw;
+            }
+        }
+
+        static void Claim(SqliteStatement claim, string key, string value)
+        {
+            claim.BindText(1, key);
+            claim.BindText(2, value);
+            claim.Run();
+        }
+    }
+
+    /// <summary>Binds the six parameters the two outgoing inserts share.</summary>
+    private static void BindOutgoing(SqliteStatement insert, ushort packetId, QualityOfService qos, string topic, byte[] packet, string? messageId)
+    {
+        insert.BindInt64(1, PacketIdOrNull(packetId));
+        insert.BindInt64(2, (long)qos);
+        insert.BindText(3, topic);
+        insert.BindBlob(4, packet);
+        insert.BindInt64(5, NowMs());
+        insert.BindText(6, messageId);
+    }
+
+    /// <summary>Runs an INSERT ... RETURNING of one integer: the value, or null when nothing was inserted.</summary>
+    private static long? RunReturning(SqliteStatement statement)
+    {
+        try
+        {
+            // SQLite makes every change of the statement at its first step; reset finishes it.
+            return statement.StepRow() ? statement.ReadInt64(0) : null;
+        }
+        finally
+        {
+            statement.Reset();
         }
     }
 
@@ -413,40 +468,13 @@ internal sealed class StateDatabase : IDisposable
                 _seqList.Append(',');
             }
 
-            _seqList.Append(CultureInfo.InvariantCulture, $"{messages[i].Seq}");
+            _seqList.Append(messages[i].Seq);
         }
 
         return _seqList.Append(']').ToString();
     }
 
-    private static object Nullable(ushort packetId) => packetId == 0 ? DBNull.Value : (long)packetId;
+    private static long? PacketIdOrNull(ushort packetId) => packetId == 0 ? null : packetId;
 
     private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-
-    private static void Bind(SqliteCommand command, params ReadOnlySpan<object> values)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i];
-        }
-    }
-
-    private static object? Run(SqliteCommand command, params ReadOnlySpan<object> values)
-    {
-        Bind(command, values);
-        return command.ExecuteScalar();
-    }
-
-    private SqliteCommand Prepare(string sql, params string[] parameters)
-    {
-        SqliteCommand command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (string name in parameters)
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
-
-        _commands.Add(command);
-        return command;
-    }
 }

@@ -16,9 +16,6 @@ internal sealed class StateStore : IAsyncDisposable
     /// <summary>The smallest batch that counts as a pipeline worth waiting for (see <see cref="GatherFollowers"/>).</summary>
     private const int MinPipelinedBatch = 16;
 
-    /// <summary>SQLITE_CONSTRAINT: a statement that violated a constraint is undone alone (conflict resolution ABORT).</summary>
-    private const int ConstraintFailed = 19;
-
     /// <summary>Milliseconds deferrable units wait for a group commit to ride on before they get one of their own.</summary>
     internal const int DeferredWaitMs = 50;
 
@@ -214,7 +211,7 @@ internal sealed class StateStore : IAsyncDisposable
                     {
                         batch[i].Execute(_database);
                     }
-                    catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.SqliteErrorCode == ConstraintFailed)
+                    catch (IoTPE.Sqlite.SqliteStoreException ex) when (IoTPE.Sqlite.SqliteResultCodes.IsStatementLevel(ex.ResultCode))
                     {
                         errors[i] = ex; // Only this statement was undone; the transaction goes on.
                     }
