@@ -1,10 +1,6 @@
 // Measures a bridge from outside with MQTT.js (build/bridge-bench.sh runs it; NODE_PATH must name
 // the global node_modules).
 //
-//   node bridge-bench.js drain CENTRAL_URL FILTER COUNT CLIENT_ID TIMEOUT_S
-//     Waits (reconnecting every 100 ms) for COUNT distinct messages on the persistent QoS 2 session
-//     CLIENT_ID at the central; prints "RESULT unique=U dup=D last_ms=T" (T: wall clock, Unix ms, of
-//     the last new message). mqttbench payloads are told apart by their publisher index and sequence.
 //   node bridge-bench.js latency EDGE_URL CENTRAL_URL TOPIC RATE COUNT TIMEOUT_S
 //     Subscribes at the central, then publishes COUNT QoS 2 messages at RATE msg/s at the edge, each
 //     carrying its send time; prints "RESULT received=R lost=L dup=D p50_ms=.. p99_ms=.. max_ms=..".
@@ -17,24 +13,7 @@ function connect(url, options) {
   return mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 100, connectTimeout: 5000, ...options });
 }
 
-if (mode === 'drain') {
-  const [url, filter, countText, clientId, timeoutText] = args;
-  const count = Number(countText);
-  const seen = new Set();
-  let dup = 0, last = 0;
-  const finish = () => { console.log(`RESULT unique=${seen.size} dup=${dup} last_ms=${last}`); process.exit(seen.size >= count ? 0 : 1); };
-  setTimeout(finish, Number(timeoutText) * 1000);
-  const client = connect(url, { clientId, clean: false, properties: { sessionExpiryInterval: 3600 } });
-  client.on('connect', (connack) => { if (!connack.sessionPresent) client.subscribe(filter, { qos: 2 }); });
-  client.on('message', (topic, payload) => {
-    // mqttbench: u32 run | u32 publisher | u64 sequence | u64 ns (native order); else the whole payload.
-    const key = payload.length >= 16 ? `${payload.readUInt32LE(4)}:${payload.readBigUInt64LE(8)}` : `${topic}:${payload}`;
-    if (seen.has(key)) { dup++; return; }
-    seen.add(key);
-    last = Date.now();
-    if (seen.size >= count) finish();
-  });
-} else if (mode === 'latency') {
+if (mode === 'latency') {
   const [edgeUrl, centralUrl, topic, rateText, countText, timeoutText] = args;
   const rate = Number(rateText), count = Number(countText);
   const latencies = [];
@@ -69,6 +48,6 @@ if (mode === 'drain') {
     });
   }));
 } else {
-  console.error('usage: bridge-bench.js drain|latency ...');
+  console.error('usage: bridge-bench.js latency EDGE_URL CENTRAL_URL TOPIC RATE COUNT TIMEOUT_S');
   process.exit(2);
 }

@@ -1,4 +1,5 @@
 using IoTPE.Edge;
+using IoTPE.Edge.Hosting;
 
 // Run socket completions on the socket engine's own thread instead of queueing each one to the
 // thread pool: the broker's work per read is short and takes one lock, so this halves the CPU the
@@ -16,5 +17,7 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT")
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT",
         Math.Max(1, Environment.ProcessorCount / 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
 }
+
+NativeHeapTuning.Apply();
 
 return await IotpeCommandLine.Build().Parse(args).InvokeAsync().ConfigureAwait(false);
