@@ -7,8 +7,8 @@ namespace IoTPE.Edge.Hosting;
 /// By default glibc hands free memory at the top of a thread's heap back to the kernel as soon as
 /// it exceeds 128 KiB (the threshold grows only with large blocks), so a writer thread that
 /// allocates and frees the same few hundred KiB per transaction pays for a <c>madvise</c>, a TLB
-/// flush and page faults on every batch: a fifth of the bridge's state writer's time in a drain
-/// (issue 18, perf). Keeping up to <see cref="TrimThresholdBytes"/> free per heap bounds what is
+/// flush and page faults on every batch: over a tenth of the bridge's state writer's time in a
+/// drain (issue 18, perf). Keeping up to <see cref="TrimThresholdBytes"/> free per heap bounds what is
 /// kept (a few heaps are busy in iotpe) and removes that churn.
 /// </summary>
 internal static partial class NativeHeapTuning
