@@ -5,9 +5,10 @@ using SQLitePCL;
 namespace IoTPE.Sqlite;
 
 /// <summary>
-/// Binds Microsoft.Data.Sqlite to the SQLite library IoTPE ships with. The NativeAOT binary links
-/// Debian's <c>libsqlite3.a</c> statically (DirectPInvoke of <c>e_sqlite3</c>); JIT runs and tests
-/// load the system's <c>libsqlite3.so.0</c>, so both use the same SQLite.
+/// Binds SQLitePCLRaw (under IoTPE.Sqlite's statements and Microsoft.Data.Sqlite alike) to the
+/// SQLite library IoTPE ships with. The NativeAOT binary links Debian's <c>libsqlite3.a</c>
+/// statically (DirectPInvoke of <c>e_sqlite3</c>); JIT runs and tests load the system's
+/// <c>libsqlite3.so.0</c>, so both use the same SQLite.
 /// </summary>
 public static class SqliteRuntime
 {
