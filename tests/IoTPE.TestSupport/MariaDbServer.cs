@@ -31,6 +31,13 @@ public sealed class MariaDbServer : IAsyncDisposable
     /// <summary>The data directory: it survives <see cref="KillAsync"/> and <see cref="RestartAsync"/>.</summary>
     public string DataDirectory => Path.Combine(_folder.Path, "data");
 
+    /// <summary>
+    /// The server's own temporary folder. Not the shared /tmp: mariadbd deletes every <c>#sql*</c> file in
+    /// its tmpdir when it starts, so a server starting beside another's bootstrap (test projects run in
+    /// parallel) removed that bootstrap's temporary tables ("Unknown table 'mysql.tmp_user_sys'", CI 2026-12-04).
+    /// </summary>
+    public string TempDirectory => Path.Combine(_folder.Path, "tmp");
+
     /// <summary>The server's error log (startup, crash recovery, shutdown).</summary>
     public string LogPath => Path.Combine(_folder.Path, "server.log");
 
@@ -52,9 +59,10 @@ public sealed class MariaDbServer : IAsyncDisposable
         var server = new MariaDbServer();
         try
         {
+            Directory.CreateDirectory(server.TempDirectory);
             ProcessRun install = await ProcessRun.RunAsync("mariadb-install-db",
                 ["--no-defaults", "--datadir=" + server.DataDirectory, "--auth-root-authentication-method=normal",
-                 "--skip-test-db", "--skip-name-resolve"],
+                 "--skip-test-db", "--skip-name-resolve", "--tmpdir=" + server.TempDirectory],
                 TimeSpan.FromSeconds(60));
             if (install.ExitCode != 0)
             {
@@ -135,7 +143,7 @@ public sealed class MariaDbServer : IAsyncDisposable
         foreach (string argument in new[]
                  {
                      "--no-defaults", "--datadir=" + DataDirectory, "--socket=" + SocketPath, "--port=" + Port,
-                     "--bind-address=127.0.0.1", "--skip-name-resolve", "--log-error=" + LogPath,
+                     "--bind-address=127.0.0.1", "--skip-name-resolve", "--log-error=" + LogPath, "--tmpdir=" + TempDirectory,
                      "--pid-file=" + Path.Combine(_folder.Path, "mariadb.pid"),
                      // Small enough for 2-core CI machines running several servers; durable as shipped.
                      "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=64M", "--max-connections=500",
