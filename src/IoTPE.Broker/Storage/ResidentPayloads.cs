@@ -24,8 +24,16 @@ namespace IoTPE.Broker.Storage;
 /// </remarks>
 internal sealed class ResidentPayloads(IBrokerStore store, long budgetBytes, BrokerCounters counters)
 {
+    /// <summary>
+    /// Bytes paged out after which a background collection is requested: the paged-out arrays are garbage (those of
+    /// 85,000 bytes and more on the large object heap), and the GC's own budget for that heap let about 400 MB of them
+    /// pile up while 1 MB messages were queued for an offline session (memory-bench, issue 12).
+    /// </summary>
+    internal const long CollectAfterPagedOutBytes = 16L * 1024 * 1024;
+
     private ApplicationMessage? _oldest;
     private ApplicationMessage? _newest;
+    private long _pagedOutSinceCollect;
 
     /// <summary>Bytes of tracked payloads in memory.</summary>
     public long Bytes { get; private set; }
@@ -110,6 +118,14 @@ internal sealed class ResidentPayloads(IBrokerStore store, long budgetBytes, Bro
             Untrack(oldest);
             oldest.PageOut(this);
             counters.PayloadsPagedOut++;
+            _pagedOutSinceCollect += oldest.PayloadLength;
+        }
+        if (_pagedOutSinceCollect >= CollectAfterPagedOutBytes)
+        {
+            _pagedOutSinceCollect = 0;
+            // Non-blocking: with concurrent GC (the default) this starts a background collection and returns, so the
+            // broker lock is not held through it. A backlog of 64-byte messages asks once per 250,000 paged out.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
         }
     }
 
