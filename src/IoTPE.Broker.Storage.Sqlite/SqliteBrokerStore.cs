@@ -1,6 +1,7 @@
 using System.Globalization;
 using IoTPE.Broker.Storage;
 using IoTPE.Sqlite;
+using SQLitePCL;
 
 namespace IoTPE.Broker.Storage.Sqlite;
 
@@ -116,15 +117,39 @@ public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
         lock (_connectionLock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            long swept = BrokerStateReader.SweepOrphanedMessages(_database);
-            if (swept > 0)
+            // Loading sorts and windows over every delivery (the orphan sweep's NOT IN, the per-session
+            // window, the shared-message GROUP BY): with a million queued that is tens of MB of temporary
+            // b-trees, which temp_store = MEMORY would hold in RAM at start-up (VmHWM +48 MB with 100,000
+            // queued, issue 12). In temporary files SQLite keeps only its page cache of them in memory. Should
+            // the temporary folder be full, loading is tried again in memory: starting matters more.
+            _database.Execute("PRAGMA temp_store = FILE");
+            try
             {
-                _log(string.Create(CultureInfo.InvariantCulture, $"SQLite broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
+                return LoadOnce(maxDeliveriesPerSession);
             }
-            StoredBrokerState state = BrokerStateReader.Read(_database, maxDeliveriesPerSession);
-            _footprint.Refresh();
-            return state;
+            catch (SqliteStoreException e) when (SqliteResultCodes.Primary(e.ResultCode) is raw.SQLITE_FULL or raw.SQLITE_IOERR or raw.SQLITE_CANTOPEN)
+            {
+                _log($"SQLite broker store: loading with temporary files failed ({e.Message}); loading in memory instead.");
+                _database.Execute("PRAGMA temp_store = MEMORY");
+                return LoadOnce(maxDeliveriesPerSession);
+            }
+            finally
+            {
+                _database.Execute("PRAGMA temp_store = MEMORY");
+            }
         }
+    }
+
+    private StoredBrokerState LoadOnce(int maxDeliveriesPerSession)
+    {
+        long swept = BrokerStateReader.SweepOrphanedMessages(_database);
+        if (swept > 0)
+        {
+            _log(string.Create(CultureInfo.InvariantCulture, $"SQLite broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
+        }
+        StoredBrokerState state = BrokerStateReader.Read(_database, maxDeliveriesPerSession);
+        _footprint.Refresh();
+        return state;
     }
 
     /// <inheritdoc/>
