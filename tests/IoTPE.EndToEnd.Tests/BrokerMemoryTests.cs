@@ -77,6 +77,10 @@ public sealed class BrokerMemoryTests : IDisposable
             ["-c", $"for i in $(seq 300); do head -c 999999 /dev/zero | tr '\\0' x; echo; done | mosquitto_pub -p {server.Port} -q 1 -t memory/t -l"],
             TimeSpan.FromSeconds(120));
         Assert.True(published.ExitCode == 0, published.StandardError);
+        long storedBytes = new[] { "broker.db", "broker.db-wal" }
+            .Select(name => new FileInfo(Path.Combine(server.DataFolder, name)))
+            .Sum(file => file.Exists ? file.Length : 0);
+        Assert.True(storedBytes > 290_000_000, $"the store holds {storedBytes} bytes: the 300 MB did not arrive");
 
         long peakKb = ReadStatusKb(server.ProcessId, "VmHWM:");
         Assert.True(peakKb - idleKb < 64 * 1024,
