@@ -91,18 +91,14 @@ public sealed class SqliteStatement : IDisposable
         return rc == raw.SQLITE_DONE ? raw.SQLITE_OK : rc;
     }
 
-    /// <summary>Runs a statement that returns no rows and resets it; throws on error, with SQLite's result code.</summary>
+    /// <summary>Runs a statement that returns no rows and resets it (as <see cref="Execute"/>); throws on error, with SQLite's result code.</summary>
     public void Run()
     {
-        int rc = raw.sqlite3_step(_handle);
-        if (rc == raw.SQLITE_DONE || rc == raw.SQLITE_ROW)
+        int rc = Execute();
+        if (rc != raw.SQLITE_OK)
         {
-            raw.sqlite3_reset(_handle);
-            return;
+            throw new SqliteStoreException($"SQLite failed ({_database.DescribeResult(rc)}) running: {Sql}", rc);
         }
-        string description = _database.DescribeResult(rc);
-        raw.sqlite3_reset(_handle);
-        throw new SqliteStoreException($"SQLite failed ({description}) running: {Sql}", rc);
     }
 
     /// <summary>Advances a query: true when a row is available, false when done; throws on error.</summary>

@@ -28,7 +28,6 @@ internal sealed class StateDatabase : IDisposable
     private readonly SqliteStatement _releaseOutgoingRows;
     private readonly SqliteStatement _rememberDeliveredRows;
     private readonly SqliteStatement _deleteOutgoingRows;
-    private readonly System.Text.StringBuilder _seqList = new();
     private readonly SqliteStatement _setOutgoingPacketId;
     private readonly SqliteStatement _deleteOutgoing;
     private readonly SqliteStatement _readOutgoing;
@@ -46,6 +45,9 @@ internal sealed class StateDatabase : IDisposable
     private readonly SqliteStatement _savepoint;
     private readonly SqliteStatement _releaseSavepoint;
     private readonly SqliteStatement _rollbackToSavepoint;
+
+    /// <summary>Reused to build the JSON list of seqs for the statements over many rows.</summary>
+    private readonly System.Text.StringBuilder _seqList = new();
 
     private StateDatabase(SqliteDatabase database, StateFileOwnership ownership)
     {
