@@ -52,9 +52,15 @@ public sealed class BridgeStatusTests
         await using IotpeServer central = await IotpeServer.StartAsync();
         await central.StopAsync();
         await using IotpeServer edge = await BridgeTests.StartEdgeAsync(central.Port);
-        await edge.StopAsync();
-        // As the client leaves it between creating the file and committing its first transaction.
+        // As the client leaves it between creating the file and committing its first transaction. The bridge
+        // starts beside the listeners, so the file may come a moment after the edge listens.
         string statePath = Path.Combine(edge.DataFolder, "bridge-central.db");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!File.Exists(statePath) && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        await edge.StopAsync();
         Assert.True(File.Exists(statePath), "the bridge client made no state file");
         foreach (string suffix in new[] { "-wal", "-shm" })
         {
