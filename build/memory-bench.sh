@@ -77,6 +77,7 @@ backlog() { # label, count, size
   "$mqttbench" -p "$port" -q 1 -n "$count" -S 0 -s "$size" -t membench -i 100 -T 3600 -D 1 >/dev/null
   t1=$(date +%s%N)
   end_watch; local fill_peak=$peak
+  local fill_rate; fill_rate=$(awk -v n="$count" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
   stop; start
   local restarted; restarted=$(rss_kb)
   watch_rss
@@ -88,8 +89,8 @@ backlog() { # label, count, size
   stop
   local secs; secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e9 }')
   local rate; rate=$(awk -v n="$got" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
-  printf '| %s | %s MB | %s | +%s MB | +%s MB | +%s MB | %s of %s in %s s (%s msg/s) |\n' \
-    "$label" "$((count * size / 1000000))" "$(mb "$idle")" "$(mb $((fill_peak - idle)))" "$(mb $((restarted - idle)))" \
+  printf '| %s | %s MB | %s | +%s MB (%s msg/s) | +%s MB | +%s MB | %s of %s in %s s (%s msg/s) |\n' \
+    "$label" "$((count * size / 1000000))" "$(mb "$idle")" "$(mb $((fill_peak - idle)))" "$fill_rate" "$(mb $((restarted - idle)))" \
     "$(mb $((drain_peak - idle)))" "$got" "$count" "$secs" "$rate" >> "$work/rows"
 }
 
@@ -145,7 +146,7 @@ section="$work/section.md"
   echo "it with mosquitto_sub, in order. Budget for stored payloads in memory: \`maxResidentPayloadBytes\`"
   echo "16 MiB (default). Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo)."
   echo
-  echo "| case | stored | idle RSS (MB) | peak while filling | after restart | peak while draining | delivered |"
+  echo "| case | stored | idle RSS (MB) | peak while filling (fill rate) | after restart | peak while draining | delivered |"
   echo "|---|---|---|---|---|---|---|"
   cat "$work/rows"
   echo

@@ -97,6 +97,9 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     /// <summary>Publishers whose reads are paused right now for a subscriber that does not keep up.</summary>
     internal int PublishersPaused => _state.PublishersPaused;
 
+    /// <summary>Payload bytes written to the store and not yet committed (see <see cref="BrokerOptions.MaxUncommittedPayloadBytes"/>).</summary>
+    internal long UncommittedPayloadBytes => _state.Durability.UncommittedPayloadBytes;
+
     /// <summary>QoS 1/2 deliveries held in memory, queued or in flight, over all sessions (tests check the window through it).</summary>
     internal int ResidentDeliveries
     {

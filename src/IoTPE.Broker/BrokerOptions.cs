@@ -44,6 +44,15 @@ public sealed class BrokerOptions
     public long MaxResidentPayloadBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>
+    /// Most payload bytes of messages written to the store and not yet committed (default 8 MiB):
+    /// until their commit completes they can only be in memory. Above it, connections stop reading
+    /// until commits catch up, so clients that publish faster than the disk writes are slowed down
+    /// by TCP (their unread packets wait in the kernel's socket buffers and in the clients) instead
+    /// of growing the broker's memory. A single larger message still passes, alone.
+    /// </summary>
+    public long MaxUncommittedPayloadBytes { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>
     /// Most QoS 1/2 deliveries queued in memory for one persistent session (default 5,000). Beyond
     /// it, further deliveries are stored as usual but not kept in memory: the session remembers only
     /// how many there are and their bytes, and reads them back from the store in order, a page at a
@@ -130,6 +139,7 @@ public sealed class BrokerOptions
         AtLeast(MaxQueuedMessages, 1, "maxQueuedMessages");
         AtLeast(MaxQueuedBytesPerAccount, 1, "maxQueuedBytesPerAccount");
         AtLeast(MaxResidentPayloadBytes, 0, "maxResidentPayloadBytes");
+        AtLeast(MaxUncommittedPayloadBytes, 0, "maxUncommittedPayloadBytes");
         AtLeast(MaxResidentDeliveriesPerSession, 2, "maxResidentDeliveriesPerSession");
         AtLeast(OutputBackpressureBytes, 1, "outputBackpressureBytes");
         AtLeast(QueueBackpressureMessages, 1, "queueBackpressureMessages");

@@ -141,10 +141,13 @@ internal sealed class BrokerState
 
     private int _publishersPaused;
 
-    /// <summary>Publishers whose reads are paused right now for a congested consumer (tests observe the pause through it).</summary>
+    /// <summary>
+    /// Connections whose reads are paused right now for a congested consumer or for the store's
+    /// commits (<see cref="BrokerOptions.MaxUncommittedPayloadBytes"/>); tests observe the pause through it.
+    /// </summary>
     public int PublishersPaused => Volatile.Read(ref _publishersPaused);
 
-    /// <summary>Counts a publisher's pause for a consumer: +1 when it starts, -1 when it ends. Only paused publishers call it.</summary>
+    /// <summary>Counts a connection's pause: +1 when it starts, -1 when it ends. Only paused connections call it.</summary>
     public void CountPublisherPause(int change) => Interlocked.Add(ref _publishersPaused, change);
 
     /// <summary>A subscriber this pass sent to that is not keeping up; the publishing connection waits for it (see <see cref="BrokerOptions.OutputBackpressureBytes"/>).</summary>

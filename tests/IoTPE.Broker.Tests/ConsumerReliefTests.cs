@@ -135,6 +135,57 @@ public sealed class ConsumerReliefTests
         }
     }
 
+    // The store's commits are the consumer here: what a client sends while the payloads already
+    // written wait for a commit stays unread (in TCP), so a disk slower than the publishers costs no memory.
+    [Fact]
+    public async Task A_publisher_pauses_while_uncommitted_payloads_exceed_the_budget_and_resumes_when_the_commit_completes()
+    {
+        var clock = new ManualClock();
+        const int PayloadBytes = 64 * 1024;
+        const int Count = 10;
+        FailingStore? store = null;
+        await using RunningBroker broker = await RunningBroker.StartAsync(
+            o => o.MaxUncommittedPayloadBytes = 100_000, time: clock, wrapStore: s => store = new FailingStore(s));
+        try
+        {
+            using TcpClient publisher = await ConnectAsync(broker.Port, "commit-pub");
+            store!.HoldCommits();
+            // Retained QoS 1 messages: each is stored, and acknowledged once its commit completes.
+            byte[] packets = [.. Enumerable.Range(1, Count).SelectMany(id => EncodePublish($"slow/r/{id}", new byte[PayloadBytes], (ushort)id))];
+            await publisher.GetStream().WriteAsync(packets);
+
+            await WaitUntilAsync(() => broker.Broker.PublishersPaused == 1, "the publisher never paused for the held commits");
+            // The second message took the uncommitted bytes over the budget; nothing after it was read.
+            Assert.Equal(2, broker.Broker.Counters.MessagesReceived);
+            Assert.Equal(2L * PayloadBytes, broker.Broker.UncommittedPayloadBytes);
+
+            store.ReleaseCommits();
+            await ReadAsync(publisher.GetStream(), Count * 4L); // every PUBACK
+            Assert.Equal(Count, broker.Broker.Counters.MessagesReceived);
+            await WaitUntilAsync(() => broker.Broker.UncommittedPayloadBytes == 0, "committed payloads were not given back to the budget");
+            Assert.Equal(0, broker.Broker.PublishersPaused);
+        }
+        finally
+        {
+            store?.ReleaseCommits();
+            // A failed test must fail, not hang: a pause the signal missed ends on the clock.
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    private static byte[] EncodePublish(string topic, byte[] payload, ushort packetIdentifier)
+    {
+        var packet = new PublishPacket(System.Text.Encoding.UTF8.GetBytes(topic), payload)
+        {
+            QoS = QualityOfService.AtLeastOnce,
+            Retain = true,
+            PacketIdentifier = packetIdentifier,
+        };
+        byte[] bytes = new byte[packet.GetEncodedSize(MqttProtocolVersion.V311)];
+        packet.Encode(bytes, MqttProtocolVersion.V311);
+        return bytes;
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, string failure)
     {
         using var deadline = new CancellationTokenSource(RealWait);

@@ -102,6 +102,69 @@ public sealed class ResidentPayloadTests
         Assert.Equal(payloads, await subscriber.ReceiveAtLeastOnceAsync(Messages, Timeout));
     }
 
+    // A store that cannot be read (a failing disk; the central's database server away) must cost
+    // the backlog only time: the deliveries wait in order, the broker serves everyone else, and
+    // the same connection gets them once reads work again (Housekeeping retries every second).
+    [Fact]
+    public async Task Payloads_the_store_cannot_read_back_wait_in_order_while_the_broker_serves_others()
+    {
+        const int Messages = 20; // 12 paged out: the budget holds the newest 8
+        string[] payloads = [.. Enumerable.Range(0, Messages).Select(Payload)];
+        using var data = new TempFolder();
+        FailingStore? store = null;
+        await using RunningBroker broker = await StartAsync(data.Path, s => store = new FailingStore(s));
+        await QueuePagedOutBacklogAsync(broker, "unread", payloads);
+
+        store!.FailingPayloadReads = true;
+        long readsBefore = broker.Broker.Counters.PayloadsReadBack;
+        // A raw client, which does not reconnect: the broker must keep its connection and send on it.
+        using RawConnection subscriber = await ConnectAsync(broker.Port, "unread");
+        Task<List<string>> draining = subscriber.ReceiveAtLeastOnceAsync(Messages, Timeout);
+        // Tried again and again (once a second), and meanwhile another client is served.
+        await WaitUntilAsync(() => broker.Broker.Counters.PayloadsReadBack >= readsBefore + 2, () => "the failed read was not tried again");
+        ProcessRun other = await MosquittoClients.PublishAsync(broker.Port, "-q", "1", "-r", "-t", "other/t", "-m", "served");
+        Assert.True(other.ExitCode == 0, other.StandardError);
+        ProcessRun otherRead = await MosquittoClients.RunOnceAsync(broker.Port, "-q", "1", "-t", "other/t", "-C", "1", "-W", "10");
+        Assert.Equal("served", otherRead.StandardOutput.Trim());
+        Assert.False(draining.IsCompleted, "the subscriber finished while its payloads could not be read");
+
+        store.FailingPayloadReads = false;
+        Assert.Equal(payloads, await draining);
+        Assert.Equal(0, broker.Broker.Counters.MessagesDropped);
+    }
+
+    // A payload the store answers it does not hold can never be sent: its delivery is dropped
+    // (counted and logged) rather than block the queue behind it for good.
+    [Fact]
+    public async Task Deliveries_whose_payload_is_missing_from_the_store_are_dropped_and_the_rest_still_arrive()
+    {
+        const int Messages = 20;
+        const int Resident = Budget / PayloadSize;
+        string[] payloads = [.. Enumerable.Range(0, Messages).Select(Payload)];
+        using var data = new TempFolder();
+        FailingStore? store = null;
+        await using RunningBroker broker = await StartAsync(data.Path, s => store = new FailingStore(s));
+        await QueuePagedOutBacklogAsync(broker, "missing", payloads);
+
+        store!.MissingPayloads = true;
+        ProcessRun received = await MosquittoClients.RunOnceAsync(broker.Port,
+            "-i", "missing", "-c", "-q", "1", "-t", "q/#", "-C", Resident.ToString(System.Globalization.CultureInfo.InvariantCulture), "-W", "25");
+        Assert.True(received.ExitCode == 0, received.StandardError);
+        Assert.Equal(payloads[(Messages - Resident)..], received.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(Messages - Resident, broker.Broker.Counters.MessagesDropped);
+    }
+
+    // Parks a persistent subscriber on q/# and queues the payloads for it, the oldest paged out.
+    private static async Task QueuePagedOutBacklogAsync(RunningBroker broker, string clientId, string[] payloads)
+    {
+        await ParkSubscriberAsync(broker.Port, clientId, "q/#");
+        ProcessRun published = await ProcessRun.RunAsync("mosquitto_pub",
+            ["-h", "127.0.0.1", "-p", broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-q", "1", "-t", "q/t", "-l"],
+            Timeout, standardInput: string.Join('\n', payloads) + "\n");
+        Assert.True(published.ExitCode == 0, published.StandardError);
+        await WaitUntilAsync(() => broker.Broker.Counters.PayloadsPagedOut >= payloads.Length - (Budget / PayloadSize), () => $"{broker.Broker.Counters.PayloadsPagedOut} paged out");
+    }
+
     private static async Task<RawConnection> ConnectAsync(int port, string clientId)
     {
         RawConnection connection = await RawConnection.OpenAsync(port);
@@ -112,12 +175,12 @@ public sealed class ResidentPayloadTests
         return connection;
     }
 
-    private static Task<RunningBroker> StartAsync(string dataFolder) =>
+    private static Task<RunningBroker> StartAsync(string dataFolder, Func<Storage.IBrokerStore, Storage.IBrokerStore>? wrapStore = null) =>
         RunningBroker.StartAsync(o =>
         {
             o.MaxResidentPayloadBytes = Budget;
             o.MaxQueuedBytesPerAccount = 64L * 1024 * 1024;
-        }, dataFolder);
+        }, dataFolder, wrapStore: wrapStore);
 
     // A distinct line per index, so order and content are both checked.
     private static string Payload(int index) => $"{index:D4}:" + new string((char)('a' + index % 26), PayloadSize - 5);

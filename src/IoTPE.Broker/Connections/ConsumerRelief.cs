@@ -6,7 +6,8 @@ namespace IoTPE.Broker.Connections;
 /// buffer's sends, its queue's deliveries, its close) completes what they await, so a publisher
 /// resumes as soon as the consumer keeps up again instead of polling for it. Costs nothing while
 /// nobody waits: the completion is created only when a publisher actually has to wait, and shared
-/// by every publisher waiting for the same consumer. Thread-safe, without a lock.
+/// by every publisher waiting for the same consumer. Thread-safe, without a lock. The store's commits
+/// use one in the same way for the connections paused by <see cref="BrokerOptions.MaxUncommittedPayloadBytes"/>.
 /// </summary>
 internal sealed class ConsumerRelief
 {

@@ -59,10 +59,12 @@ internal interface IClientConnection
     void OnDrained();
 
     /// <summary>
-    /// Sends a PUBLISH. Returns false when the packet exceeds the client's Maximum Packet Size; the
-    /// message is then discarded as if it had been delivered (MQTT 5.0 §3.1.2.11.4).
+    /// Sends a PUBLISH of <paramref name="message"/> with <paramref name="payload"/> (the message's
+    /// own, read back by the caller if it is paged out). Returns false when the packet exceeds the
+    /// client's Maximum Packet Size; the message is then discarded as if it had been delivered
+    /// (MQTT 5.0 §3.1.2.11.4).
     /// </summary>
-    bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs);
+    bool SendPublish(ApplicationMessage message, ReadOnlyMemory<byte> payload, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs);
 
     /// <summary>Sends a control packet.</summary>
     void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket;

@@ -71,14 +71,14 @@ internal sealed class InternalConnection : IClientConnection
         }
     }
 
-    public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
+    public bool SendPublish(ApplicationMessage message, ReadOnlyMemory<byte> payload, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
     {
         if (qos == QualityOfService.AtMostOnce)
         {
             Interlocked.Increment(ref _pendingAtMostOnce);
         }
         // The client reads the payload later, on its own thread, outside the broker lock.
-        _payloads.Pin(message);
+        _payloads.Pin(message, payload);
         _deliver(new InternalDelivery(message, qos, packetIdentifier, dup) { StoreId = message.StoreId });
         return true;
     }

@@ -29,6 +29,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
     private int _resumeDeliveriesWhenDrained;
     private IClientConnection? _congestedConsumer;
     private bool _pausedWithInputLeft;
+    private bool _pausedForCommits;
 
     public NetworkConnection(BrokerState state, PacketDispatcher dispatcher, ITransport transport, string listener)
     {
@@ -268,28 +269,61 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 return false;
             }
             await RateLimiter.ThrottleAsync(CancellationToken.None).ConfigureAwait(false);
-            if (_congestedConsumer is not { } consumer)
+            if (_pausedForCommits)
             {
-                return true;
+                _pausedForCommits = false;
+                await WaitForCommitsAsync().ConfigureAwait(false);
             }
-            _congestedConsumer = null;
-            _state.CountPublisherPause(+1);
-            bool relieved;
-            try
+            if (_congestedConsumer is { } consumer)
             {
-                relieved = await WaitForConsumerAsync(consumer).ConfigureAwait(false);
-            }
-            finally
-            {
-                _state.CountPublisherPause(-1);
+                _congestedConsumer = null;
+                _state.CountPublisherPause(+1);
+                try
+                {
+                    pauseForConsumers = await WaitForConsumerAsync(consumer).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _state.CountPublisherPause(-1);
+                }
             }
             if (!_pausedWithInputLeft)
             {
                 return true;
             }
-            pauseForConsumers = relieved;
         }
     }
+
+    /// <summary>
+    /// Waits until the store's commits bring the payload bytes they hold below
+    /// <see cref="BrokerOptions.MaxUncommittedPayloadBytes"/>. Unlike a consumer's, this wait has no
+    /// limit: every commit completes (durable or failed) and gives its bytes back. A connection the
+    /// broker closes meanwhile stops waiting.
+    /// </summary>
+    private async ValueTask WaitForCommitsAsync()
+    {
+        DurabilityTracker durability = _state.Durability;
+        _state.CountPublisherPause(+1);
+        try
+        {
+            while (!IsClosing)
+            {
+                Task relieved = durability.CommitRelief.Arm();
+                // Checked after arming, so that a commit in between is not missed (see ConsumerRelief.Arm).
+                if (!durability.IsOverPayloadBudget)
+                {
+                    return;
+                }
+                await relieved.WaitAsync(CommitWaitRecheck, _state.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+        finally
+        {
+            _state.CountPublisherPause(-1);
+        }
+    }
+
+    private static readonly TimeSpan CommitWaitRecheck = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Waits, at most <see cref="ConsumerWaitLimit"/> on the broker's clock, until the consumer keeps
@@ -386,6 +420,12 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                     _pausedWithInputLeft = !sequence.IsEmpty;
                     break;
                 }
+                if (_state.Durability.IsOverPayloadBudget)
+                {
+                    _pausedForCommits = true;
+                    _pausedWithInputLeft = !sequence.IsEmpty;
+                    break;
+                }
             }
             _input.Consume((int)consumedBytes);
             if (_state.CongestedConsumer is { } consumer && !ReferenceEquals(consumer, this))
@@ -407,7 +447,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         Disconnect(reasonCode, reason);
     }
 
-    public bool SendPublish(ApplicationMessage message, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
+    public bool SendPublish(ApplicationMessage message, ReadOnlyMemory<byte> payload, QualityOfService qos, bool retain, bool dup, ushort packetIdentifier, uint[]? subscriptionIdentifiers, long nowUnixMs)
     {
         ReadOnlyMemory<byte> topic = message.TopicUtf8;
         PublishProperties? properties = null;
@@ -446,7 +486,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 };
             }
         }
-        var packet = new PublishPacket(topic, message.Payload)
+        var packet = new PublishPacket(topic, payload)
         {
             QoS = qos,
             Retain = retain,

@@ -34,11 +34,11 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "The store could not commit; refusing the affected publishes until it recovers")]
     public static partial void StoreCommitFailed(this ILogger logger);
 
-    [LoggerMessage(EventId = 65, Level = LogLevel.Error, Message = "The store could not read back the queue of {ClientId}; its spilled deliveries wait and reading is tried again every second")]
-    public static partial void SpilledReadFailed(this ILogger logger, string clientId, Exception exception);
+    [LoggerMessage(EventId = 65, Level = LogLevel.Error, Message = "The store could not read back what {ClientId} is due (its spilled queue or a message's payload); the deliveries wait and reading is tried again every second")]
+    public static partial void StoredReadFailed(this ILogger logger, string clientId, Exception exception);
 
-    [LoggerMessage(EventId = 66, Level = LogLevel.Information, Message = "The store reads spilled queues again")]
-    public static partial void SpilledReadRecovered(this ILogger logger);
+    [LoggerMessage(EventId = 66, Level = LogLevel.Information, Message = "The store reads queued deliveries again")]
+    public static partial void StoredReadRecovered(this ILogger logger);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Session {ClientId} expired")]
     public static partial void SessionExpired(this ILogger logger, string clientId);

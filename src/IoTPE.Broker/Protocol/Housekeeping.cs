@@ -36,7 +36,7 @@ internal sealed class Housekeeping
     public void Tick()
     {
         _memory.Observe(_state.Connections.Count);
-        _sender.RetryUnreadTails();
+        _sender.RetryUnreadDeliveries();
         foreach (NetworkConnection connection in _state.Connections)
         {
             if (connection.IsClosing)

@@ -1,5 +1,6 @@
 using IoTPE.Broker.Monitoring;
 using IoTPE.Broker.Sessions;
+using IoTPE.Broker.Storage;
 using IoTPE.Mqtt;
 using Microsoft.Extensions.Logging;
 
@@ -194,7 +195,16 @@ internal sealed class MessageRouter
             }
             return;
         }
-        if (connection.SendPublish(message, QualityOfService.AtMostOnce, retain, dup: false, packetIdentifier: 0, subscriptionIdentifiers, now))
+        ReadOnlyMemory<byte> payload = message.IsPagedOut ? default : message.Payload;
+        if (message.IsPagedOut && _state.Payloads.TryRead(message, out payload, out Exception? failure) != PayloadReadResult.Read)
+        {
+            // At most once: a stored (retained) message the store cannot give back now is not sent.
+            session.CountDropped();
+            _state.Counters.MessagesDropped++;
+            _state.Log.MessageDropped(session.ClientId, message.Topic, failure is null ? "its payload is missing from the store" : "the store could not be read: " + failure.Message, session.DroppedMessages);
+            return;
+        }
+        if (connection.SendPublish(message, payload, QualityOfService.AtMostOnce, retain, dup: false, packetIdentifier: 0, subscriptionIdentifiers, now))
         {
             _state.Counters.MessagesSent++;
         }

@@ -17,8 +17,10 @@ internal sealed class DeliverySender
     private readonly DurabilityTracker _durability;
     private readonly TopicNameCache _topics = new();
 
-    // Sessions whose spilled tail the store could not read back; retried by Housekeeping.
-    private readonly HashSet<Session> _unreadTails = [];
+    // Sessions with deliveries due that the store could not read back (a spilled tail, a paged-out
+    // payload); retried by Housekeeping. The failure is logged once until every read succeeds again.
+    private readonly HashSet<Session> _unreadSessions = [];
+    private bool _storeReadsFailing;
 
     public DeliverySender(BrokerState state, DurabilityTracker durability)
     {
@@ -153,21 +155,33 @@ internal sealed class DeliverySender
                 // A delivery 65535 places earlier is still unacknowledged: its identifier is taken.
                 break;
             }
-            session.Queued.Dequeue();
             if (next.Message.ExpiresAtUnixMs is { } expiry && expiry <= now)
             {
+                session.Queued.Dequeue();
                 Drop(session, next, "message expired");
                 continue;
             }
             if (!_state.MayReceive(session, next.Message.Topic))
             {
                 // Checked at delivery as well as at subscribe time: a revoked right stops delivery at once.
+                session.Queued.Dequeue();
                 Drop(session, next, "no longer authorized to receive");
+                continue;
+            }
+            PayloadReadResult read = ReadPayload(session, next.Message, out ReadOnlyMemory<byte> payload);
+            if (read == PayloadReadResult.Unavailable)
+            {
+                break; // it stays first in the queue, and is tried again (RetryUnreadDeliveries)
+            }
+            session.Queued.Dequeue();
+            if (read == PayloadReadResult.Missing)
+            {
+                Drop(session, next, "its payload is missing from the store");
                 continue;
             }
             next.State = next.QoS == QualityOfService.AtLeastOnce ? DeliveryState.AwaitingPubAck : DeliveryState.AwaitingPubRec;
             session.InFlight.Add(next.PacketIdentifier, next);
-            Send(session, connection, next, dup: next.Attempts > 0, now);
+            Send(session, connection, next, payload, dup: next.Attempts > 0, now);
         }
         if (wasBackedUp && session.QueuedCount < _state.Options.QueueBackpressureMessages)
         {
@@ -188,16 +202,33 @@ internal sealed class DeliverySender
             return;
         }
         long now = _state.NowUnixMs;
+        List<Delivery>? missing = null;
         foreach (Delivery delivery in session.InFlightInOrder())
         {
             if (delivery.State == DeliveryState.AwaitingPubComp)
             {
                 connection.Send(new PubRelPacket(delivery.PacketIdentifier));
+                continue;
             }
-            else
+            switch (ReadPayload(session, delivery.Message, out ReadOnlyMemory<byte> payload))
             {
-                Send(session, connection, delivery, dup: true, now);
+                case PayloadReadResult.Read:
+                    Send(session, connection, delivery, payload, dup: true, now);
+                    break;
+                case PayloadReadResult.Missing:
+                    (missing ??= []).Add(delivery);
+                    break;
+                default:
+                    // The client is owed this resend now (§4.4) and the broker has no timer to resend
+                    // it later: it is told to come back, and the next reconnect resends everything.
+                    connection.Disconnect(ReasonCode.ServerBusy, "a stored message could not be read; reconnect later");
+                    return;
             }
+        }
+        foreach (Delivery delivery in missing ?? [])
+        {
+            session.InFlight.Remove(delivery.PacketIdentifier);
+            Drop(session, delivery, "its payload is missing from the store");
         }
         Pump(session);
     }
@@ -404,24 +435,56 @@ internal sealed class DeliverySender
         EndTailIfEmpty(session, tail);
     }
 
-    // Reads the next page of the tail back when the queue in memory is at most half the window.
-    /// <summary>Pumps the sessions whose spilled tail could not be read (the store was unavailable). Once a second, under the lock.</summary>
-    public void RetryUnreadTails()
+    /// <summary>
+    /// Pumps the sessions whose deliveries could not be read back (the store was unavailable); those
+    /// that fail again are kept for the next try. Once a second, under the lock.
+    /// </summary>
+    public void RetryUnreadDeliveries()
     {
-        if (_unreadTails.Count == 0)
+        if (_unreadSessions.Count == 0)
         {
             return;
         }
-        foreach (Session session in _unreadTails.ToArray())
+        Session[] sessions = [.. _unreadSessions];
+        _unreadSessions.Clear();
+        foreach (Session session in sessions)
         {
-            if (session.Spilled is not { Committed: > 0 })
-            {
-                _unreadTails.Remove(session);
-                continue;
-            }
             Refill(session);
             Pump(session);
         }
+        if (_unreadSessions.Count == 0 && _storeReadsFailing)
+        {
+            _storeReadsFailing = false;
+            _state.Log.StoredReadRecovered();
+        }
+    }
+
+    // The store could not be read for what this session is due: it waits, safe in the store, and
+    // Housekeeping tries again (RetryUnreadDeliveries); the broker pass goes on.
+    private void MarkUnread(Session session, Exception failure)
+    {
+        if (!_storeReadsFailing)
+        {
+            _storeReadsFailing = true;
+            _state.Log.StoredReadFailed(session.ClientId, failure);
+        }
+        _unreadSessions.Add(session);
+    }
+
+    // The payload a delivery of this message is sent with: in memory, or read back from the store.
+    private PayloadReadResult ReadPayload(Session session, ApplicationMessage message, out ReadOnlyMemory<byte> payload)
+    {
+        if (!message.IsPagedOut)
+        {
+            payload = message.Payload;
+            return PayloadReadResult.Read;
+        }
+        PayloadReadResult read = _state.Payloads.TryRead(message, out payload, out Exception? failure);
+        if (read == PayloadReadResult.Unavailable)
+        {
+            MarkUnread(session, failure!);
+        }
+        return read;
     }
 
     private void Refill(Session session)
@@ -451,18 +514,9 @@ internal sealed class DeliverySender
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A store on a database server that is away (the central's): the tail stays where it is,
-            // safe, and Housekeeping tries again (RetryUnreadTails); the broker pass goes on.
-            if (_unreadTails.Count == 0)
-            {
-                _state.Log.SpilledReadFailed(session.ClientId, e);
-            }
-            _unreadTails.Add(session);
+            // A store on a database server that is away (the central's).
+            MarkUnread(session, e);
             return 0;
-        }
-        if (_unreadTails.Remove(session) && _unreadTails.Count == 0)
-        {
-            _state.Log.SpilledReadRecovered();
         }
         foreach (StoredQueuedDelivery row in rows)
         {
@@ -572,10 +626,10 @@ internal sealed class DeliverySender
         session.Spilled = null;
     }
 
-    private void Send(Session session, Connections.IClientConnection connection, Delivery delivery, bool dup, long now)
+    private void Send(Session session, Connections.IClientConnection connection, Delivery delivery, ReadOnlyMemory<byte> payload, bool dup, long now)
     {
         delivery.Attempts++;
-        if (connection.SendPublish(delivery.Message, delivery.QoS, delivery.Retain, dup, delivery.PacketIdentifier, delivery.SubscriptionIdentifiers, now))
+        if (connection.SendPublish(delivery.Message, payload, delivery.QoS, delivery.Retain, dup, delivery.PacketIdentifier, delivery.SubscriptionIdentifiers, now))
         {
             _state.Counters.MessagesSent++;
         }

@@ -23,6 +23,9 @@ internal sealed class DurabilityTracker
     // The sessions each epoch in progress reports to, once its pass has ended.
     private readonly Dictionary<long, List<Session>> _pendingSessions = [];
     private long _registeredEpochs;
+    // Payload bytes stored in the current pass, and in all epochs not yet complete (see UncommittedPayloadBytes).
+    private long _passPayloadBytes;
+    private long _uncommittedPayloadBytes;
 
     public DurabilityTracker(BrokerState state)
     {
@@ -51,6 +54,21 @@ internal sealed class DurabilityTracker
     /// <summary>The epoch the current pass's writes belong to.</summary>
     public long CurrentEpoch => _registeredEpochs + 1;
 
+    /// <summary>
+    /// Payload bytes of messages written to the store whose commit has not completed. They are held
+    /// in memory until it does (the store's writer reads them, and they could not be read back
+    /// before), so while it is above <see cref="BrokerOptions.MaxUncommittedPayloadBytes"/>
+    /// connections stop reading (see <see cref="CommitRelief"/>): publishers that send faster than
+    /// the disk writes are slowed down by TCP instead of filling memory. Read without the lock.
+    /// </summary>
+    public long UncommittedPayloadBytes => Volatile.Read(ref _uncommittedPayloadBytes);
+
+    /// <summary>Whether connections should stop reading until commits complete.</summary>
+    public bool IsOverPayloadBudget => UncommittedPayloadBytes > _state.Options.MaxUncommittedPayloadBytes;
+
+    /// <summary>Wakes the connections paused while <see cref="IsOverPayloadBudget"/>; signalled when a commit completes.</summary>
+    public ConsumerRelief CommitRelief { get; } = new();
+
     /// <summary>Stores <paramref name="message"/> if it is not stored yet; its deliveries then wait for this epoch.</summary>
     public void EnsureStored(ApplicationMessage message)
     {
@@ -63,6 +81,8 @@ internal sealed class DurabilityTracker
         _state.Store.InsertMessage(StoredMessageCodec.Encode(message));
         DependOnThisEpoch(message);
         _state.Payloads.Track(message, CurrentEpoch);
+        _passPayloadBytes += message.PayloadLength;
+        Interlocked.Add(ref _uncommittedPayloadBytes, message.PayloadLength);
     }
 
     /// <summary>Makes <paramref name="message"/>'s deliveries wait for the current epoch (its exactly-once state is being written).</summary>
@@ -120,7 +140,9 @@ internal sealed class DurabilityTracker
     /// </summary>
     public void EndPass()
     {
-        if (_acknowledgements.Count == 0 && _actions.Count == 0 && _waitingSessions.Count == 0)
+        // Stored payloads always make an epoch, even when nothing else waits for it (a QoS 0 message
+        // queued for a session that is away): it is what gives their bytes back to the budget.
+        if (_acknowledgements.Count == 0 && _actions.Count == 0 && _waitingSessions.Count == 0 && _passPayloadBytes == 0)
         {
             return;
         }
@@ -128,27 +150,38 @@ internal sealed class DurabilityTracker
         List<PendingAcknowledgement> acknowledgements = _acknowledgements;
         List<Action<bool>> actions = _actions;
         List<Session> sessions = _waitingSessions;
+        long payloadBytes = _passPayloadBytes;
         _acknowledgements = [];
         _actions = [];
         _waitingSessions = [];
+        _passPayloadBytes = 0;
         if (!_state.Store.HasUnrequestedWrites && epoch == DurableEpoch + 1)
         {
             // Nothing was written since the last request and every earlier epoch is complete, so
             // this one is durable already: a QoS 1 PUBLISH nobody stores is acknowledged in the
             // pass that read it, without a round trip through the store's writer.
-            Complete(epoch, durable: true, acknowledgements, actions, sessions);
+            Complete(epoch, durable: true, acknowledgements, actions, sessions, payloadBytes);
             EndPass(); // what completing queued (a pumped delivery, an action's acknowledgement)
             return;
         }
         _pendingSessions[epoch] = sessions;
-        _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions)));
+        _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions, payloadBytes)));
     }
 
-    private void Complete(long epoch, bool durable, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions)
+    private void Complete(long epoch, bool durable, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions, long payloadBytes)
     {
         DurableEpoch = epoch;
         _pendingSessions.Remove(epoch);
         _state.Payloads.OnCommitted(epoch, durable);
+        if (payloadBytes != 0)
+        {
+            Interlocked.Add(ref _uncommittedPayloadBytes, -payloadBytes);
+            // Checked after the bytes are given back: a connection that arms after this sees them (see ConsumerRelief.HasWaiters).
+            if (CommitRelief.HasWaiters && !IsOverPayloadBudget)
+            {
+                CommitRelief.Signal();
+            }
+        }
         if (!durable)
         {
             _state.Log.StoreCommitFailed();

@@ -130,10 +130,10 @@ internal sealed class ResidentPayloads(IBrokerStore store, long budgetBytes, Bro
     }
 
     /// <summary>
-    /// <paramref name="message"/> goes to an in-process client: its payload is read back if it was
-    /// paged out, and stays in memory from now on.
+    /// <paramref name="message"/> goes to an in-process client with <paramref name="payload"/> (the
+    /// caller read it back if it was paged out): it stays in memory from now on.
     /// </summary>
-    public void Pin(ApplicationMessage message)
+    public void Pin(ApplicationMessage message, ReadOnlyMemory<byte> payload)
     {
         if (message.IsPinned)
         {
@@ -143,28 +143,62 @@ internal sealed class ResidentPayloads(IBrokerStore store, long budgetBytes, Bro
         Untrack(message);
         if (message.IsPagedOut)
         {
-            message.PageIn(Read(message));
+            message.PageIn(payload);
         }
     }
 
     /// <summary>
     /// The last stored reference to <paramref name="message"/> is going, and its row with it: if a
-    /// delivery to a session that is not persistent still needs the payload, it comes back to memory first.
+    /// delivery to a session that is not persistent still needs the payload, it comes back to memory
+    /// first. If the store cannot give it back now, those deliveries will find it missing and drop it.
     /// </summary>
     public void OnDeleting(ApplicationMessage message)
     {
         Untrack(message);
-        if (message.IsPagedOut && message.MemoryDeliveries > 0)
+        if (message.IsPagedOut && message.MemoryDeliveries > 0 && TryRead(message, out ReadOnlyMemory<byte> payload, out _) == PayloadReadResult.Read)
         {
-            message.PageIn(Read(message));
+            message.PageIn(payload);
         }
     }
 
-    /// <summary>Reads a paged-out payload back from the store (one read per send; it is not kept).</summary>
-    public ReadOnlyMemory<byte> Read(ApplicationMessage message)
+    /// <summary>
+    /// Reads a paged-out payload back from the store (one read per send; it is not kept). Never
+    /// throws for the store: a failed read is <see cref="PayloadReadResult.Unavailable"/>, with the
+    /// store's exception in <paramref name="failure"/>.
+    /// </summary>
+    public PayloadReadResult TryRead(ApplicationMessage message, out ReadOnlyMemory<byte> payload, out Exception? failure)
     {
+        failure = null;
+        payload = default;
         counters.PayloadsReadBack++;
-        return store.ReadPayload(message.StoreId) ??
-               throw new InvalidOperationException($"The payload of stored message {message.StoreId} ({message.Topic}) is not in the store.");
+        byte[]? read;
+        try
+        {
+            read = store.ReadPayload(message.StoreId);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            failure = e;
+            return PayloadReadResult.Unavailable;
+        }
+        if (read is null)
+        {
+            return PayloadReadResult.Missing;
+        }
+        payload = read;
+        return PayloadReadResult.Read;
     }
+
+    /// <summary>
+    /// Reads a paged-out payload back for <see cref="ApplicationMessage.Payload"/>, which has no way
+    /// to report a failure but an exception: the broker itself sends through <see cref="TryRead"/>.
+    /// </summary>
+    /// <exception cref="IOException">The store does not hold the payload or could not be read.</exception>
+    public ReadOnlyMemory<byte> Read(ApplicationMessage message) =>
+        TryRead(message, out ReadOnlyMemory<byte> payload, out Exception? failure) switch
+        {
+            PayloadReadResult.Read => payload,
+            PayloadReadResult.Missing => throw new IOException($"The payload of stored message {message.StoreId} ({message.Topic}) is not in the store."),
+            _ => throw new IOException($"The payload of stored message {message.StoreId} ({message.Topic}) could not be read: {failure!.Message}", failure),
+        };
 }

@@ -5,7 +5,8 @@ namespace IoTPE.Broker.Tests.Infrastructure;
 /// <summary>
 /// Fault injection around a real store: while <see cref="Failing"/> is set, every durability
 /// callback reports failure and the writes made meanwhile are lost, as when the SQLite store's commit
-/// fails (disk full, I/O error) and is rolled back.
+/// fails (disk full, I/O error) and is rolled back. <see cref="HoldCommits"/> makes commits wait
+/// (a disk that has stopped answering) until <see cref="ReleaseCommits"/>.
 /// </summary>
 internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 {
@@ -13,7 +14,14 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 
     public long StoredBytes => inner.StoredBytes;
 
-    public byte[]? ReadPayload(long messageId) => inner.ReadPayload(messageId);
+    /// <summary>While set, reading a paged-out payload back throws, as a store whose disk fails does.</summary>
+    public volatile bool FailingPayloadReads;
+
+    /// <summary>While set, the store answers that it holds no payload at all (rows lost behind the broker's back).</summary>
+    public volatile bool MissingPayloads;
+
+    public byte[]? ReadPayload(long messageId) =>
+        FailingPayloadReads ? throw new IOException("disk I/O error") : MissingPayloads ? null : inner.ReadPayload(messageId);
 
     public StoredBrokerState Load(int maxDeliveriesPerSession) => inner.Load(maxDeliveriesPerSession);
 
@@ -62,10 +70,21 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
         }
     }
 
+    private readonly ManualResetEventSlim _commitsReleased = new(initialState: true);
+
+    /// <summary>From now on the store's writer stops at its next commit, until <see cref="ReleaseCommits"/>.</summary>
+    public void HoldCommits() => _commitsReleased.Reset();
+
+    public void ReleaseCommits() => _commitsReleased.Set();
+
     public void WhenDurable(Action<bool> callback)
     {
         bool failing = Failing;
-        inner.WhenDurable(durable => callback(durable && !failing));
+        inner.WhenDurable(durable =>
+        {
+            _commitsReleased.Wait(); // on the writer's thread, as a slow fsync holds it
+            callback(durable && !failing);
+        });
     }
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
