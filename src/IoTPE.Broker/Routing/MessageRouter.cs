@@ -187,21 +187,13 @@ internal sealed class MessageRouter
         }
         if (!connection.AcceptsQoS0)
         {
-            session.CountDropped();
-            _state.Counters.MessagesDropped++;
-            if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
-            {
-                _state.Log.MessageDropped(session.ClientId, message.Topic, "slow consumer: too much waiting for it (QoS 0)", session.DroppedMessages);
-            }
+            DropAtMostOnce(session, message, "slow consumer: too much waiting for it (QoS 0)");
             return;
         }
-        ReadOnlyMemory<byte> payload = message.IsPagedOut ? default : message.Payload;
-        if (message.IsPagedOut && _state.Payloads.TryRead(message, out payload, out Exception? failure) != PayloadReadResult.Read)
+        if (_state.Payloads.TryRead(message, out ReadOnlyMemory<byte> payload, out Exception? failure) != PayloadReadResult.Read)
         {
             // At most once: a stored (retained) message the store cannot give back now is not sent.
-            session.CountDropped();
-            _state.Counters.MessagesDropped++;
-            _state.Log.MessageDropped(session.ClientId, message.Topic, failure is null ? "its payload is missing from the store" : "the store could not be read: " + failure.Message, session.DroppedMessages);
+            DropAtMostOnce(session, message, failure is null ? "its payload is missing from the store" : "the store could not be read: " + failure.Message);
             return;
         }
         if (connection.SendPublish(message, payload, QualityOfService.AtMostOnce, retain, dup: false, packetIdentifier: 0, subscriptionIdentifiers, now))
@@ -211,6 +203,17 @@ internal sealed class MessageRouter
         if (connection.IsCongested)
         {
             _state.CongestedConsumer = connection;
+        }
+    }
+
+    // Counted every time, logged the first time and every 1,000th, so a flood of drops cannot flood the log.
+    private void DropAtMostOnce(Session session, ApplicationMessage message, string reason)
+    {
+        session.CountDropped();
+        _state.Counters.MessagesDropped++;
+        if (session.DroppedMessages == 1 || session.DroppedMessages % 1000 == 0)
+        {
+            _state.Log.MessageDropped(session.ClientId, message.Topic, reason, session.DroppedMessages);
         }
     }
 

@@ -471,14 +471,9 @@ internal sealed class DeliverySender
         _unreadSessions.Add(session);
     }
 
-    // The payload a delivery of this message is sent with: in memory, or read back from the store.
+    // The payload a delivery of this message is sent with; a store that cannot be read marks the session for a retry.
     private PayloadReadResult ReadPayload(Session session, ApplicationMessage message, out ReadOnlyMemory<byte> payload)
     {
-        if (!message.IsPagedOut)
-        {
-            payload = message.Payload;
-            return PayloadReadResult.Read;
-        }
         PayloadReadResult read = _state.Payloads.TryRead(message, out payload, out Exception? failure);
         if (read == PayloadReadResult.Unavailable)
         {

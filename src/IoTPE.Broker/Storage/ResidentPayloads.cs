@@ -162,13 +162,18 @@ internal sealed class ResidentPayloads(IBrokerStore store, long budgetBytes, Bro
     }
 
     /// <summary>
-    /// Reads a paged-out payload back from the store (one read per send; it is not kept). Never
-    /// throws for the store: a failed read is <see cref="PayloadReadResult.Unavailable"/>, with the
-    /// store's exception in <paramref name="failure"/>.
+    /// The payload to send <paramref name="message"/> with: its own when it is in memory, else read
+    /// back from the store (one read per send; it is not kept). Never throws for the store: a failed
+    /// read is <see cref="PayloadReadResult.Unavailable"/>, with the store's exception in <paramref name="failure"/>.
     /// </summary>
     public PayloadReadResult TryRead(ApplicationMessage message, out ReadOnlyMemory<byte> payload, out Exception? failure)
     {
         failure = null;
+        if (!message.IsPagedOut)
+        {
+            payload = message.Payload;
+            return PayloadReadResult.Read;
+        }
         payload = default;
         counters.PayloadsReadBack++;
         byte[]? read;
