@@ -27,14 +27,30 @@ public sealed class MySqlKeyValueStore(MySqlServiceDatabase database, MySqlAccou
         ArgumentNullException.ThrowIfNull(quota);
         long keyBytes = Encoding.UTF8.GetByteCount(key);
         long valueBytes = Encoding.UTF8.GetByteCount(json);
-        // A run that was under way when its account was removed must not leave entries behind.
-        if (!accounts.Exists(account))
-        {
-            return KeyValueSetOutcome.NoSuchAccount;
-        }
         using MySqlConnection connection = database.Open();
-        using MySqlTransaction transaction = connection.BeginTransaction();
-        (long keys, long bytes) = ReadUsage(connection, transaction, account, forUpdate: true);
+        (long keys, long bytes) usage;
+        MySqlTransaction transaction;
+        while (true)
+        {
+            // A run that was under way when its account was removed must not leave entries behind.
+            if (!accounts.Exists(account))
+            {
+                return KeyValueSetOutcome.NoSuchAccount;
+            }
+            transaction = connection.BeginTransaction();
+            if (ReadUsage(connection, transaction, account, forUpdate: true) is { } locked)
+            {
+                usage = locked;
+                break;
+            }
+            // A locking read of a missing row takes only a gap lock, which concurrent first writers
+            // all get, and their inserts then deadlock each other: create the row on its own (a
+            // committed no-op if another writer got there first), then lock it.
+            transaction.Dispose();
+            CreateUsage(connection, account);
+        }
+        using MySqlTransaction _ = transaction;
+        (long keys, long bytes) = usage;
         using MySqlCommand old = MySqlServiceDatabase.Command(connection, "SELECT OCTET_LENGTH(value) FROM kv WHERE account = @account AND k_hash = @hash", transaction,
             ("@account", account), ("@hash", Hash(key)));
         long? oldValueBytes = old.ExecuteScalar() is { } length and not DBNull ? Convert.ToInt64(length, System.Globalization.CultureInfo.InvariantCulture) : null;
@@ -62,7 +78,7 @@ public sealed class MySqlKeyValueStore(MySqlServiceDatabase database, MySqlAccou
     {
         using MySqlConnection connection = database.Open();
         using MySqlTransaction transaction = connection.BeginTransaction();
-        (long keys, long bytes) = ReadUsage(connection, transaction, account, forUpdate: true);
+        (long keys, long bytes) = ReadUsage(connection, transaction, account, forUpdate: true) ?? (0, 0);
         using MySqlCommand old = MySqlServiceDatabase.Command(connection, "SELECT OCTET_LENGTH(k) + OCTET_LENGTH(value) FROM kv WHERE account = @account AND k_hash = @hash", transaction,
             ("@account", account), ("@hash", Hash(key)));
         if (old.ExecuteScalar() is not { } found || found is DBNull)
@@ -82,17 +98,24 @@ public sealed class MySqlKeyValueStore(MySqlServiceDatabase database, MySqlAccou
     public (long Keys, long Bytes) Usage(string account)
     {
         using MySqlConnection connection = database.Open();
-        return ReadUsage(connection, null, account, forUpdate: false);
+        return ReadUsage(connection, null, account, forUpdate: false) ?? (0, 0);
     }
 
     private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
-    private static (long Keys, long Bytes) ReadUsage(MySqlConnection connection, MySqlTransaction? transaction, string account, bool forUpdate)
+    private static (long Keys, long Bytes)? ReadUsage(MySqlConnection connection, MySqlTransaction? transaction, string account, bool forUpdate)
     {
         using MySqlCommand usage = MySqlServiceDatabase.Command(connection,
             "SELECT `keys`, bytes FROM kv_usage WHERE account = @account" + (forUpdate ? " FOR UPDATE" : ""), transaction, ("@account", account));
         using MySqlDataReader reader = usage.ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : (0, 0);
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    private static void CreateUsage(MySqlConnection connection, string account)
+    {
+        using MySqlCommand command = MySqlServiceDatabase.Command(connection,
+            "INSERT IGNORE INTO kv_usage(account, `keys`, bytes) VALUES (@account, 0, 0)", null, ("@account", account));
+        command.ExecuteNonQuery();
     }
 
     private static void WriteUsage(MySqlConnection connection, MySqlTransaction transaction, string account, long keys, long bytes)
