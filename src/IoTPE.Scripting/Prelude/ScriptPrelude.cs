@@ -12,11 +12,11 @@ internal static class ScriptPrelude
     private const string ResourceName = "IoTPE.Scripting.Prelude.prelude.js";
 
     /// <summary>
-    /// The prelude as one function expression around the file's text, whose parameter is the host
-    /// bridge (and its typed publish). No line break is added, so line numbers match the file.
+    /// The prelude as one function expression around the file's text, whose parameters are the host
+    /// bridge, its typed publish and the API installer. No line break is added, so line numbers match the file.
     /// </summary>
     public static Prepared<Script> Prepared { get; } =
-        Engine.PrepareScript("(function (host, hostPublish) {" + Read() + "\n})", Sandbox.SandboxEngineDefaults.PreludeName, strict: false);
+        Engine.PrepareScript("(function (host, hostPublish, install) {" + Read() + "\n})", Sandbox.SandboxEngineDefaults.PreludeName, strict: false);
 
     private static string Read()
     {

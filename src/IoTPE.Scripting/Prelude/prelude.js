@@ -1,12 +1,13 @@
 // IoTPE's script API, set up once per engine (one per account) before any script runs.
 //
-// This file is the body of `function (host, hostPublish) { ... }` (strict mode). `host` is the one bridge to
+// This file is the body of `function (host, hostPublish, install) { ... }` (strict mode). `host` is the one bridge to
 // the engine's host functions (IScriptHost, Interop/HostCallBridge.cs): host(name, argumentsArray)
 // returns the host's answer, decoded from JSON, or throws the host's error. `hostPublish(topic,
 // text, qos, retain)` is the same bridge for publish, the commonest call, without the arguments
 // array and its JSON (the checked types: strings, a number, a boolean). Both are passed in as
 // arguments and kept in the closures below: they are never on the global object, so no script can
-// reach them except through the functions defined here.
+// reach them except through the functions defined here. `install(name, value)` (ApiInstaller.cs)
+// makes a value defined here part of the engine, read-only; it works only while this file runs.
 //
 // The .NET side of the bridge counts calls and publishes against the run's limits and checks
 // argument sizes. This file gives each host function its JavaScript shape and checks argument
@@ -21,8 +22,6 @@ var global = globalThis;
 var stringify = JSON.stringify;
 var isArray = Array.isArray;
 var keys = Object.keys;
-var freeze = Object.freeze;
-var defineProperty = Object.defineProperty;
 var toText = String;
 var ErrorType = Error;
 var TypeErrorType = TypeError;
@@ -44,23 +43,18 @@ function lengthOf(value) {
     var length = +value.length;
     return length > 0 ? length : 1;
 }
-defineProperty(Array.prototype, 'concat', {
-    value: {
-        concat: function (item) {
-            var total = lengthOf(this);
-            for (var i = 0; i < arguments.length; i++) {
-                total += lengthOf(arguments[i]);
-            }
-            if (total > MAX_ARRAY_LENGTH) {
-                throw new RangeError('Invalid array length');
-            }
-            return reflectApply(originalConcat, this, arguments);
+install('Array.prototype.concat', {
+    concat: function (item) {
+        var total = lengthOf(this);
+        for (var i = 0; i < arguments.length; i++) {
+            total += lengthOf(arguments[i]);
         }
-    }.concat,
-    writable: true,
-    enumerable: false,
-    configurable: true
-});
+        if (total > MAX_ARRAY_LENGTH) {
+            throw new RangeError('Invalid array length');
+        }
+        return reflectApply(originalConcat, this, arguments);
+    }
+}.concat);
 
 function fail(message) {
     throw new TypeErrorType(message);
@@ -247,28 +241,11 @@ var console = {
     debug: logger('debug')
 };
 
-// Read-only, non-deletable globals: a script cannot replace the API for the scripts that run
-// after it in the same heap.
-function expose(name, value) {
-    freeze(value);
-    defineProperty(global, name, { value: value, writable: false, enumerable: false, configurable: false });
-}
-
-expose('publish', publish);
-expose('db', db);
-expose('kv', kv);
-expose('gpio', gpio);
-expose('log', logger('info'));
-expose('console', console);
-freeze(db.query);
-freeze(db.exec);
-freeze(kv.get);
-freeze(kv.set);
-freeze(kv.remove);
-freeze(gpio.read);
-freeze(gpio.write);
-freeze(console.log);
-freeze(console.info);
-freeze(console.warn);
-freeze(console.error);
-freeze(console.debug);
+// Read-only, non-deletable globals, the objects frozen (by install): a script cannot replace the
+// API for the scripts that run after it in the same engine.
+install('publish', publish);
+install('db', db);
+install('kv', kv);
+install('gpio', gpio);
+install('log', logger('info'));
+install('console', console);

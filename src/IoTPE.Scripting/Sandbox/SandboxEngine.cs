@@ -78,7 +78,9 @@ internal sealed class SandboxEngine : IDisposable
         try
         {
             JsValue prelude = engine.Evaluate(ScriptPrelude.Prepared);
-            engine.Invoke(prelude, JsValue.Undefined, [bridge.Function, bridge.PublishFunction]);
+            var installer = new ApiInstaller(engine);
+            engine.Invoke(prelude, JsValue.Undefined, [bridge.Function, bridge.PublishFunction, installer.Function]);
+            installer.Close();
         }
         catch (Exception e)
         {
