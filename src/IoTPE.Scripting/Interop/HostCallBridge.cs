@@ -11,9 +11,9 @@ using IoTPE.Scripting.Sandbox;
 namespace IoTPE.Scripting.Interop;
 
 /// <summary>
-/// The one host function of an engine, <c>host(name, argumentsArray)</c>, which only the prelude
-/// holds: it counts the call against the run's limits, encodes the arguments as UTF-8 JSON, hands
-/// them to the run's <see cref="IScriptHost"/> and decodes its answer.
+/// Where the script API (<see cref="ScriptApi"/>) meets the run's <see cref="IScriptHost"/>: each
+/// call is counted against the run's limits, its arguments are encoded as UTF-8 JSON (a publish is
+/// handed over typed when the host takes typed publishes) and the host's answer is decoded.
 /// </summary>
 /// <remarks>
 /// Failures the script should see are thrown as <see cref="JavaScriptException"/> (a CLR
@@ -47,18 +47,10 @@ internal sealed class HostCallBridge
         _serializer = new Jint.Native.Json.JsonSerializer(engine);
         _parser = new JsonParser(engine);
         _writer = new Utf8JsonWriter(_result);
-        Function = new ClrFunction(engine, "host", Call, 2);
-        PublishFunction = new ClrFunction(engine, "publish", Publish, 4);
     }
 
-    /// <summary>The function handed to the prelude.</summary>
-    public ClrFunction Function { get; }
-
-    /// <summary>
-    /// <c>hostPublish(topic, text, qos, retain)</c>, handed to the prelude beside <see cref="Function"/>: the
-    /// prelude's publish, once it has checked its arguments, without building an arguments array.
-    /// </summary>
-    public ClrFunction PublishFunction { get; }
+    /// <summary>Encodes values as <c>JSON.stringify</c> does (the realm's own, whatever a script did to the global <c>JSON</c>).</summary>
+    public Jint.Native.Json.JsonSerializer Serializer => _serializer;
 
     /// <summary>The first unexpected exception of the current run's host (see <see cref="ScriptRunResult.HostException"/>).</summary>
     public Exception? HostException { get; private set; }
@@ -73,42 +65,41 @@ internal sealed class HostCallBridge
 
     public void EndRun() => _host = null;
 
-    private JsValue Call(JsValue thisObject, JsValue[] arguments)
+    /// <summary>
+    /// Calls the host's <paramref name="function"/> (one of <see cref="ScriptHostFunction"/>'s names)
+    /// with <paramref name="arguments"/>, checked by the caller; returns the host's answer.
+    /// </summary>
+    /// <exception cref="JavaScriptException">A limit was reached or the host failed: the script can catch it.</exception>
+    public JsValue Call(string function, params ReadOnlySpan<JsValue> arguments)
     {
-        string function = FunctionName(arguments.Length > 0 ? arguments[0] : JsValue.Undefined);
         IScriptHost host = Count(function);
-        EncodeArguments(arguments.Length > 1 ? arguments[1] : JsValue.Undefined);
+        EncodeArguments(arguments);
         CheckSize(function);
         return Invoke(host, function);
     }
 
-    // The prelude's publish, with its arguments checked there: (topic, text, qos, retain). Limits and
-    // failures as for Call; only the JSON round trip is skipped when the host takes typed publishes.
-    private JsValue Publish(JsValue thisObject, JsValue[] arguments)
+    /// <summary>
+    /// <c>publish</c> with its arguments checked by the caller. Limits and failures as for
+    /// <see cref="Call"/>; only the JSON round trip is skipped when the host takes typed publishes.
+    /// </summary>
+    public void Publish(string topic, string text, int qos, bool retain)
     {
         IScriptHost host = Count(ScriptHostFunction.Publish);
-        if (arguments is not [JsString topicValue, JsString textValue, JsNumber qosValue, JsBoolean retainValue])
-        {
-            // Not what the prelude passes: the host gets the values as JSON, as from Call.
-            EncodeArguments(new JsArray(_engine, arguments));
-            CheckSize(ScriptHostFunction.Publish);
-            return Invoke(host, ScriptHostFunction.Publish);
-        }
-        string topic = topicValue.ToString(), text = textValue.ToString();
+        bool typed = host is IScriptPublisher;
         // Each character is at most 6 bytes as JSON (\uXXXX); only a call that might be too large is measured.
-        if ((long)(topic.Length + text.Length) * 6 + 16 > _limits.MaxHostCallBytes)
+        if (!typed || (long)(topic.Length + text.Length) * 6 + 16 > _limits.MaxHostCallBytes)
         {
-            EncodeArguments(new JsArray(_engine, [topicValue, textValue, qosValue, retainValue]));
+            EncodeArguments([new JsString(topic), new JsString(text), JsNumber.Create(qos), retain ? JsBoolean.True : JsBoolean.False]);
             CheckSize(ScriptHostFunction.Publish);
         }
         if (host is not IScriptPublisher publisher)
         {
-            EncodeArguments(new JsArray(_engine, [topicValue, textValue, qosValue, retainValue]));
-            return Invoke(host, ScriptHostFunction.Publish);
+            Invoke(host, ScriptHostFunction.Publish);
+            return;
         }
         try
         {
-            publisher.Publish(WithoutLoneSurrogates(topic), WithoutLoneSurrogates(text), (int)qosValue.AsNumber(), retainValue.AsBoolean());
+            publisher.Publish(WithoutLoneSurrogates(topic), WithoutLoneSurrogates(text), qos, retain);
         }
         catch (ScriptHostException e)
         {
@@ -119,7 +110,6 @@ internal sealed class HostCallBridge
             HostException ??= e;
             throw Error(_engine.Intrinsics.Error, $"{ScriptHostFunction.Publish} failed");
         }
-        return JsValue.Undefined;
     }
 
     // Counts a call against the run's limits; the run's host.
@@ -183,27 +173,23 @@ internal sealed class HostCallBridge
         return _result.WrittenCount == 0 ? JsValue.Undefined : _parser.Parse(_result.WrittenSpan);
     }
 
-    // The arguments array element by element, so that a toJSON the script put on
-    // Array.prototype cannot turn the array itself into something else.
-    private void EncodeArguments(JsValue arguments)
+    // The arguments element by element into a JSON array: undefined, a function or a symbol
+    // become null, as JSON.stringify makes them in arrays.
+    private void EncodeArguments(ReadOnlySpan<JsValue> arguments)
     {
         _arguments.ResetWrittenCount();
         _arguments.Write("["u8);
-        if (arguments is JsArray array)
+        for (int i = 0; i < arguments.Length; i++)
         {
-            uint length = array.Length;
-            for (uint i = 0; i < length; i++)
+            if (i > 0)
             {
-                if (i > 0)
-                {
-                    _arguments.Write(","u8);
-                }
-                int before = _arguments.WrittenCount;
-                _serializer.Serialize(array[i], _arguments);
-                if (_arguments.WrittenCount == before)
-                {
-                    _arguments.Write("null"u8); // undefined, a function or a symbol, as JSON.stringify does in arrays
-                }
+                _arguments.Write(","u8);
+            }
+            int before = _arguments.WrittenCount;
+            _serializer.Serialize(arguments[i], _arguments);
+            if (_arguments.WrittenCount == before)
+            {
+                _arguments.Write("null"u8);
             }
         }
         _arguments.Write("]"u8);
@@ -273,19 +259,4 @@ internal sealed class HostCallBridge
         int.TryParse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out value);
 
     private static JavaScriptException Error(ErrorConstructor type, string message) => new(type, message);
-
-    // The prelude calls a handful of names; the constants let the limits compare by reference.
-    private static string FunctionName(JsValue name) => name.IsString() ? name.AsString() switch
-    {
-        ScriptHostFunction.Publish => ScriptHostFunction.Publish,
-        ScriptHostFunction.DbQuery => ScriptHostFunction.DbQuery,
-        ScriptHostFunction.DbExec => ScriptHostFunction.DbExec,
-        ScriptHostFunction.KvGet => ScriptHostFunction.KvGet,
-        ScriptHostFunction.KvSet => ScriptHostFunction.KvSet,
-        ScriptHostFunction.KvRemove => ScriptHostFunction.KvRemove,
-        ScriptHostFunction.Log => ScriptHostFunction.Log,
-        ScriptHostFunction.GpioRead => ScriptHostFunction.GpioRead,
-        ScriptHostFunction.GpioWrite => ScriptHostFunction.GpioWrite,
-        string other => other,
-    } : "host";
 }

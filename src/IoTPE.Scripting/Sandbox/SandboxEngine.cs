@@ -1,5 +1,4 @@
 using IoTPE.Scripting.Interop;
-using IoTPE.Scripting.Prelude;
 using Jint;
 using Jint.Native;
 using Jint.Native.Json;
@@ -11,14 +10,12 @@ namespace IoTPE.Scripting.Sandbox;
 /// limits as constraints, the host bridge, and the functions of the scripts loaded into it.
 /// </summary>
 /// <remarks>
-/// No CLR interop is enabled: the only .NET code a script can reach is the host bridge, which
-/// only the prelude's closures hold. There is no <c>importNamespace</c>, no <c>System</c>, no
+/// No CLR interop is enabled: the only .NET code a script can reach is the script API's host
+/// functions (<see cref="ScriptApi"/>). There is no <c>importNamespace</c>, no <c>System</c>, no
 /// wrapped .NET object anywhere in the realm.
 /// </remarks>
 internal sealed class SandboxEngine : IDisposable
 {
-    private static readonly TimeSpan SetupBudget = TimeSpan.FromSeconds(30);
-
     private readonly Dictionary<CompiledScript, JsValue> _functions = new(ReferenceEqualityComparer.Instance);
 
     private SandboxEngine(Engine engine, HostCallBridge bridge, RunAllocationBudget memory)
@@ -46,8 +43,7 @@ internal sealed class SandboxEngine : IDisposable
     /// <summary>Managed bytes allocated on behalf of this engine since it was created (setup and runs).</summary>
     public long AllocatedBytes { get; set; }
 
-    /// <summary>Creates the engine and runs the prelude in it, within <paramref name="budget"/>.</summary>
-    /// <exception cref="InvalidOperationException">The prelude failed (a bug, or limits too small to set up).</exception>
+    /// <summary>Creates the engine with the script API, its runs limited by <paramref name="budget"/>.</summary>
     public static SandboxEngine Create(ScriptLimits limits, RunBudget budget)
     {
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -72,25 +68,11 @@ internal sealed class SandboxEngine : IDisposable
         });
         var bridge = new HostCallBridge(engine, limits);
         var sandbox = new SandboxEngine(engine, bridge, memory);
-        // The prelude is trusted and quick; the budget only guards against a bug in it, generously
-        // (a first engine on a loaded machine includes warming up the interpreter).
-        budget.Begin(SetupBudget);
-        try
-        {
-            JsValue prelude = engine.Evaluate(ScriptPrelude.Prepared);
-            var installer = new ApiInstaller(engine);
-            engine.Invoke(prelude, JsValue.Undefined, [bridge.Function, bridge.PublishFunction, installer.Function]);
-            installer.Close();
-        }
-        catch (Exception e)
-        {
-            engine.Dispose();
-            throw new InvalidOperationException($"The script engine could not set up the script API: {e.Message}", e);
-        }
-        finally
-        {
-            budget.End();
-        }
+        ScriptApi.Install(engine, bridge);
+        ArrayConcatGuard.Install(engine);
+        // Nothing beyond the documented surface. ShadowRealm is a proposal Node.js does not have; each
+        // instance is a whole new set of built-ins, i.e. memory for nothing a rule needs.
+        engine.Global.Delete("ShadowRealm");
         sandbox.AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         return sandbox;
     }

@@ -15,7 +15,4 @@ internal static class SandboxEngineDefaults
 
     /// <summary>Most elements an array may have (Jint's constraint): bounds what one built-in call can allocate.</summary>
     public const uint MaxArrayLength = 16 * 1024 * 1024;
-
-    /// <summary>The source name the prelude's frames carry.</summary>
-    public const string PreludeName = "iotpe:prelude";
 }
