@@ -59,7 +59,7 @@ public sealed class ScriptHeap : IDisposable
     /// <summary>The keys of the scripts loaded in this heap.</summary>
     public IReadOnlyCollection<string> LoadedScripts => _loaded.Keys;
 
-    /// <summary>Creates a heap with the given limits and runs the prelude (the script API) in it.</summary>
+    /// <summary>Creates a heap with the given limits and the script API in it.</summary>
     /// <exception cref="InvalidOperationException">The engine could not set up the script API.</exception>
     public static ScriptHeap Create(ScriptLimits? limits = null)
     {

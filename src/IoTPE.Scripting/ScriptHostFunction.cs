@@ -2,7 +2,7 @@ namespace IoTPE.Scripting;
 
 /// <summary>
 /// The function names an <see cref="IScriptHost"/> receives, with the arguments' JSON shape. The
-/// prelude checks types before calling, so a host sees these shapes (it should still reject
+/// script API checks types before calling, so a host sees these shapes (it should still reject
 /// values it cannot use, with a <see cref="ScriptHostException"/>).
 /// </summary>
 public static class ScriptHostFunction
@@ -53,7 +53,7 @@ public static class ScriptHostFunction
 
     /// <summary>
     /// <c>gpio.write(name, value)</c>. Arguments <c>[name, value]</c>: name a non-empty string, value <c>0</c>
-    /// or <c>1</c> (the prelude turns <c>true</c>/<c>false</c> into these). Result: none.
+    /// or <c>1</c> (the script API turns <c>true</c>/<c>false</c> into these). Result: none.
     /// </summary>
     public const string GpioWrite = "gpio.write";
 

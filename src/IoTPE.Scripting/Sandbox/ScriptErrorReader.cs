@@ -11,8 +11,8 @@ namespace IoTPE.Scripting.Sandbox;
 
 /// <summary>
 /// Turns what a run threw into a <see cref="ScriptError"/>: the message as JavaScript would print
-/// it, the innermost place in the script, and the script's own stack frames (the prelude's frames,
-/// the script API's internals, are left out), with positions in the author's text.
+/// it, the innermost place in the script, and the script's own stack frames (frames of other
+/// sources are left out), with positions in the author's text.
 /// </summary>
 internal static class ScriptErrorReader
 {
