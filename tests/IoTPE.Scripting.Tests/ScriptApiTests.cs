@@ -232,6 +232,27 @@ public class ScriptApiTests
         Assert.Equal("""["t","still works",0,false]""", Arguments(host, ScriptHostFunction.Publish));
     }
 
+    /// <summary>
+    /// A toJSON that calls the API while its value is being encoded for another call: refused with a
+    /// clear error (the calls used to interleave in one buffer, and the host got broken JSON).
+    /// </summary>
+    [Theory]
+    [InlineData("kv.set('k', { toJSON() { kv.set('z', 1); return 2; } });", "kv.set cannot be called from a toJSON while another API call's value is being encoded")]
+    [InlineData("publish('t', { toJSON() { publish('u', 'x'); return 1; } });", "publish cannot be called from a toJSON while another API call's value is being encoded")]
+    public void A_toJSON_that_calls_the_API_during_encoding_is_refused(string text, string message)
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        var host = new RecordingHost();
+        ScriptRunResult result = ScriptRunner.Run(heap, "try {\n" + text + "\n} catch (e) { return e.message; }", host: host);
+        Assert.Equal("\"" + message + "\"", result.ResultJson);
+        Assert.Empty(host.Calls);
+        // Nothing is left half-encoded: the next run's calls go through whole.
+        ScriptRunResult after = ScriptRunner.Run(heap, "kv.set('k', { toJSON() { return 3; } }); publish('t', { a: 1 });", host: host);
+        Assert.True(after.Completed, after.Error?.ToString());
+        Assert.Equal("""["k",3]""", Arguments(host, ScriptHostFunction.KvSet));
+        Assert.Equal("""["t","{\"a\":1}",0,false]""", Arguments(host, ScriptHostFunction.Publish));
+    }
+
     [Fact]
     public void Replacing_built_ins_does_not_change_what_the_API_sends()
     {

@@ -35,6 +35,7 @@ internal sealed class HostCallBridge
     private readonly ArrayBufferWriter<byte> _result = new(256);
     private readonly Utf8JsonWriter _writer;
     private IScriptHost? _host;
+    private bool _encoding;
     private int _hostCalls;
     private int _publishes;
 
@@ -49,8 +50,23 @@ internal sealed class HostCallBridge
         _writer = new Utf8JsonWriter(_result);
     }
 
-    /// <summary>Encodes values as <c>JSON.stringify</c> does (the realm's own, whatever a script did to the global <c>JSON</c>).</summary>
-    public Jint.Native.Json.JsonSerializer Serializer => _serializer;
+    /// <summary>
+    /// <c>JSON.stringify(value)</c> by the realm's own serializer, whatever a script did to the global
+    /// <c>JSON</c>: a string, or undefined for a function, a symbol or undefined.
+    /// </summary>
+    /// <exception cref="JavaScriptException">The value cannot be encoded (a cycle, a toJSON that throws or calls the API).</exception>
+    public JsValue Stringify(JsValue value)
+    {
+        _encoding = true;
+        try
+        {
+            return _serializer.Serialize(value);
+        }
+        finally
+        {
+            _encoding = false;
+        }
+    }
 
     /// <summary>The first unexpected exception of the current run's host (see <see cref="ScriptRunResult.HostException"/>).</summary>
     public Exception? HostException { get; private set; }
@@ -120,6 +136,12 @@ internal sealed class HostCallBridge
             // e.g. a host function called from a toJSON() while the run's result is encoded
             throw Error(_engine.Intrinsics.Error, "host functions can only be called while the script runs");
         }
+        if (_encoding)
+        {
+            // A toJSON calling the API while a value is being encoded for it: the serializer and the
+            // arguments buffer are in use, and a second call would interleave with the first.
+            throw Error(_engine.Intrinsics.Error, $"{function} cannot be called from a toJSON while another API call's value is being encoded");
+        }
         if (_hostCalls >= _limits.MaxHostCallsPerRun)
         {
             throw Error(_rangeError,
@@ -179,18 +201,26 @@ internal sealed class HostCallBridge
     {
         _arguments.ResetWrittenCount();
         _arguments.Write("["u8);
-        for (int i = 0; i < arguments.Length; i++)
+        _encoding = true;
+        try
         {
-            if (i > 0)
+            for (int i = 0; i < arguments.Length; i++)
             {
-                _arguments.Write(","u8);
+                if (i > 0)
+                {
+                    _arguments.Write(","u8);
+                }
+                int before = _arguments.WrittenCount;
+                _serializer.Serialize(arguments[i], _arguments);
+                if (_arguments.WrittenCount == before)
+                {
+                    _arguments.Write("null"u8);
+                }
             }
-            int before = _arguments.WrittenCount;
-            _serializer.Serialize(arguments[i], _arguments);
-            if (_arguments.WrittenCount == before)
-            {
-                _arguments.Write("null"u8);
-            }
+        }
+        finally
+        {
+            _encoding = false;
         }
         _arguments.Write("]"u8);
         ReplaceLoneSurrogates(System.Runtime.InteropServices.MemoryMarshal.AsMemory(_arguments.WrittenMemory).Span);

@@ -73,7 +73,7 @@ internal sealed class ScriptApi
         }
         else
         {
-            JsValue json = payload.IsUndefined() ? JsValue.Undefined : _bridge.Serializer.Serialize(payload);
+            JsValue json = payload.IsUndefined() ? JsValue.Undefined : _bridge.Stringify(payload);
             if (!json.IsString())
             {
                 throw Fail("publish: payload must be a string or a JSON-serializable value, not " + KindOf(payload));
@@ -255,7 +255,7 @@ internal sealed class ScriptApi
         {
             try
             {
-                JsValue json = _bridge.Serializer.Serialize(value);
+                JsValue json = _bridge.Stringify(value);
                 if (json.IsString())
                 {
                     return json.AsString();
