@@ -46,11 +46,12 @@ internal sealed class ScriptApi
             api.Function("query", (_, arguments) => api.Sql(ScriptHostFunction.DbQuery, arguments), 2),
             api.Function("exec", (_, arguments) => api.Sql(ScriptHostFunction.DbExec, arguments), 2)));
         api.Define("kv", api.Frozen(
-            api.Function("get", api.KvGet, 1),
+            api.Function("get", api.NamedCall(ScriptHostFunction.KvGet, "kv.get: key"), 1),
             api.Function("set", api.KvSet, 2),
-            api.Function("remove", api.KvRemove, 1)));
+            api.Function("remove", api.NamedCall(ScriptHostFunction.KvRemove, "kv.remove: key"), 1)));
         api.Define("gpio", api.Frozen(
-            api.Function("read", api.GpioRead, 1),
+            // The gateway's pins that belong to the script's account (the host refuses every other name).
+            api.Function("read", api.NamedCall(ScriptHostFunction.GpioRead, "gpio.read: name"), 1),
             api.Function("write", api.GpioWrite, 2)));
         api.Define("log", api.Logger("log", "info"));
         api.Define("console", api.Frozen(
@@ -160,12 +161,13 @@ internal sealed class ScriptApi
         }
     }
 
-    private JsValue KvGet(JsValue thisObject, JsValue[] arguments)
+    // kv.get(key), kv.remove(key), gpio.read(name): one non-empty string, the host's answer returned.
+    private Func<JsValue, JsValue[], JsValue> NamedCall(string function, string what) => (_, arguments) =>
     {
-        JsValue key = arguments.At(0);
-        RequireText(key, "kv.get: key");
-        return _bridge.Call(ScriptHostFunction.KvGet, key);
-    }
+        JsValue name = arguments.At(0);
+        RequireText(name, what);
+        return _bridge.Call(function, name);
+    };
 
     private JsValue KvSet(JsValue thisObject, JsValue[] arguments)
     {
@@ -177,21 +179,6 @@ internal sealed class ScriptApi
         }
         _bridge.Call(ScriptHostFunction.KvSet, key, value);
         return JsValue.Undefined;
-    }
-
-    private JsValue KvRemove(JsValue thisObject, JsValue[] arguments)
-    {
-        JsValue key = arguments.At(0);
-        RequireText(key, "kv.remove: key");
-        return _bridge.Call(ScriptHostFunction.KvRemove, key);
-    }
-
-    // The gateway's pins that belong to the script's account (the host refuses every other name).
-    private JsValue GpioRead(JsValue thisObject, JsValue[] arguments)
-    {
-        JsValue name = arguments.At(0);
-        RequireText(name, "gpio.read: name");
-        return _bridge.Call(ScriptHostFunction.GpioRead, name);
     }
 
     // Values are logical: 0 or 1 after active-low; true and false are 1 and 0.
