@@ -45,6 +45,21 @@ public sealed class MySqlScriptAndDatabaseTests(MariaDbFixture fixture) : IClass
         Assert.DoesNotContain(store.Schedules(), s => s.Account == "s1");
     }
 
+    /// <summary>Loads of one new script at the same time each get their own version (none fails on a lock).</summary>
+    [Fact]
+    public void Concurrent_first_loads_of_a_script_each_get_a_version()
+    {
+        var service = fixture.OpenService();
+        new MySqlAccountStore(service).CreateAccount("s3", "s3-secret");
+        var store = new MySqlScriptStore(service);
+        var quota = new ScriptQuota(10, 1_000_000);
+        int[] versions = new int[8];
+        Parallel.For(0, versions.Length, new ParallelOptions { MaxDegreeOfParallelism = versions.Length },
+            i => versions[i] = store.Save("s3", "fresh", "v" + i, quota, out _)!.Version);
+        Assert.Equal(Enumerable.Range(1, versions.Length), versions.Order());
+        Assert.Equal(versions.Length, store.GetLatest("s3", "fresh")!.Version);
+    }
+
     [Fact]
     public void An_account_loads_and_lists_its_own_scripts_with_its_own_credentials_only()
     {
