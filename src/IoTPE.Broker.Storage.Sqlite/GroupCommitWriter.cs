@@ -272,11 +272,6 @@ internal sealed class GroupCommitWriter
             }
         }
         RunCallbacks();
-        if (wrote)
-        {
-            // After the callbacks: the broker's acknowledgements should not wait for two stat calls.
-            _footprint.Refresh();
-        }
     }
 
     /// <summary>

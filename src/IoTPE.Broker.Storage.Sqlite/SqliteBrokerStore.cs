@@ -148,9 +148,7 @@ public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
         {
             _log(string.Create(CultureInfo.InvariantCulture, $"SQLite broker store: deleted {swept} orphaned messages (referenced by no delivery and no retained entry)."));
         }
-        StoredBrokerState state = BrokerStateReader.Read(_database, maxDeliveriesPerSession);
-        _footprint.Refresh();
-        return state;
+        return BrokerStateReader.Read(_database, maxDeliveriesPerSession);
     }
 
     /// <inheritdoc/>
@@ -305,6 +303,5 @@ public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
             _database.Dispose();
         }
         _instanceLock.Dispose();
-        _footprint.Refresh();
     }
 }

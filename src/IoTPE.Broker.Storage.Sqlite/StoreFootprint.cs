@@ -1,26 +1,44 @@
 namespace IoTPE.Broker.Storage.Sqlite;
 
 /// <summary>
-/// The bytes a database occupies on disk: the database file plus its WAL. Measured by the writer
-/// after commits and kept in a field, so that reading it (e.g. for <c>$SYS</c> counters) is free.
+/// The bytes a database occupies on disk (the database file plus its WAL, measured when read: two
+/// <c>stat</c> calls, for the rare reader such as the <c>$SYS</c> counters), and the reusable space
+/// inside it (measured by the writer after its commits).
 /// </summary>
+/// <remarks>
+/// The file sizes used to be measured after every commit: at 1,000 commits/s that was 2.6 % of the
+/// process's CPU (perf), for a figure read every few seconds.
+/// </remarks>
 internal sealed class StoreFootprint
 {
-    private readonly FileInfo _database;
-    private readonly FileInfo _wal;
+    private readonly string _databasePath;
+    private readonly string _walPath;
     private long _bytes;
     private long _reusableBytes;
 
     /// <summary>Watches <paramref name="databasePath"/> and its <c>-wal</c> file.</summary>
     public StoreFootprint(string databasePath)
     {
-        _database = new FileInfo(databasePath);
-        _wal = new FileInfo(databasePath + "-wal");
-        Refresh();
+        _databasePath = databasePath;
+        _walPath = databasePath + "-wal";
     }
 
-    /// <summary>The bytes measured by the latest <see cref="Refresh"/>.</summary>
-    public long Bytes => Interlocked.Read(ref _bytes);
+    /// <summary>The bytes of the database file and its WAL now (the previous figure if they cannot be read). Any thread.</summary>
+    public long Bytes
+    {
+        get
+        {
+            try
+            {
+                Interlocked.Exchange(ref _bytes, SizeOf(_databasePath) + SizeOf(_walPath));
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Keep the previous figure: a gauge is not worth failing its reader for.
+            }
+            return Interlocked.Read(ref _bytes);
+        }
+    }
 
     /// <summary>Bytes of free pages inside the database, as measured by the writer after its latest commit.</summary>
     public long ReusableBytes
@@ -29,22 +47,9 @@ internal sealed class StoreFootprint
         set => Interlocked.Exchange(ref _reusableBytes, value);
     }
 
-    /// <summary>Measures the files again (two <c>stat</c> calls).</summary>
-    public void Refresh()
+    private static long SizeOf(string path)
     {
-        try
-        {
-            Interlocked.Exchange(ref _bytes, SizeOf(_database) + SizeOf(_wal));
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            // Keep the previous figure: a gauge is not worth failing the writer thread for.
-        }
-    }
-
-    private static long SizeOf(FileInfo file)
-    {
-        file.Refresh();
+        var file = new FileInfo(path);
         return file.Exists ? file.Length : 0;
     }
 }
