@@ -169,8 +169,12 @@ public sealed class ScriptHeap : IDisposable
             JsValue message;
             try
             {
-                // Valid UTF-8 is parsed as it is, without decoding it to a string first.
-                message = engine.MessageParser.Parse(messageJson);
+                // Valid UTF-8 is read as it is, without decoding it to a string first, into objects
+                // without hidden classes (see MessageReader); what it does not take, Jint's parser does.
+                if (!MessageReader.TryRead(engine.Engine, messageJson, out message))
+                {
+                    message = engine.MessageParser.Parse(messageJson);
+                }
             }
             catch (JavaScriptException)
             {

@@ -23,6 +23,28 @@ public class ScriptRunTests
         Assert.Equal(json, ScriptRunner.Result(text));
     }
 
+    /// <summary>A message given as UTF-8 is read as JSON.parse reads it: key order, duplicates, __proto__, numbers beyond double, -0.</summary>
+    [Fact]
+    public void A_UTF8_message_is_the_value_JSON_parse_gives()
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        Assert.Null(heap.Load("m@1", new ScriptSource("m", """
+            return [Object.keys(message), JSON.stringify(message), Object.getPrototypeOf(message) === Object.prototype,
+              message.p, message.__proto__.p, 1 / message.n, message.big, Array.isArray(message.a), message.a[1].x === null,
+              message.s.charCodeAt(0), message.s.length];
+            """)));
+        byte[] json = """{"b":1,"2":2,"a":[1,{"x":null}],"1":true,"big":1e400,"n":-0,"__proto__":{"p":1},"d":1,"d":2,"s":"\u00e9\ud83d\ude00"}"""u8.ToArray();
+        ScriptRunResult result = heap.Run("m@1", json, new RecordingHost());
+        Assert.True(result.Completed, result.Error?.ToString());
+        Assert.Equal(
+            """[["1","2","b","a","big","n","__proto__","d","s"],"{\"1\":true,\"2\":2,\"b\":1,\"a\":[1,{\"x\":null}],\"big\":null,\"n\":0,\"__proto__\":{\"p\":1},\"d\":2,\"s\":\"é😀\"}",true,null,1,null,null,true,true,233,3]""",
+            result.ResultJson);
+
+        // What System.Text.Json will not decode (a lone surrogate escape) is still read, by the engine's parser.
+        Assert.Null(heap.Load("s@1", new ScriptSource("s", "return [message.length, message.charCodeAt(0)];")));
+        Assert.Equal("[1,55296]", heap.Run("s@1", "\"\\ud800\""u8.ToArray(), new RecordingHost()).ResultJson);
+    }
+
     [Theory]
     [InlineData("return;")]
     [InlineData("")]
