@@ -28,29 +28,13 @@ public sealed class MySqlKeyValueStore(MySqlServiceDatabase database, MySqlAccou
         long keyBytes = Encoding.UTF8.GetByteCount(key);
         long valueBytes = Encoding.UTF8.GetByteCount(json);
         using MySqlConnection connection = database.Open();
-        (long keys, long bytes) usage;
-        MySqlTransaction transaction;
-        while (true)
+        // A run that was under way when its account was removed must not leave entries behind.
+        if (LockUsage(connection, account) is not { } locked)
         {
-            // A run that was under way when its account was removed must not leave entries behind.
-            if (!accounts.Exists(account))
-            {
-                return KeyValueSetOutcome.NoSuchAccount;
-            }
-            transaction = connection.BeginTransaction();
-            if (ReadUsage(connection, transaction, account, forUpdate: true) is { } locked)
-            {
-                usage = locked;
-                break;
-            }
-            // A locking read of a missing row takes only a gap lock, which concurrent first writers
-            // all get, and their inserts then deadlock each other: create the row on its own (a
-            // committed no-op if another writer got there first), then lock it.
-            transaction.Dispose();
-            CreateUsage(connection, account);
+            return KeyValueSetOutcome.NoSuchAccount;
         }
-        using MySqlTransaction _ = transaction;
-        (long keys, long bytes) = usage;
+        using MySqlTransaction transaction = locked.Transaction;
+        (long keys, long bytes) = locked.Usage;
         using MySqlCommand old = MySqlServiceDatabase.Command(connection, "SELECT OCTET_LENGTH(value) FROM kv WHERE account = @account AND k_hash = @hash", transaction,
             ("@account", account), ("@hash", Hash(key)));
         long? oldValueBytes = old.ExecuteScalar() is { } length and not DBNull ? Convert.ToInt64(length, System.Globalization.CultureInfo.InvariantCulture) : null;
@@ -99,6 +83,25 @@ public sealed class MySqlKeyValueStore(MySqlServiceDatabase database, MySqlAccou
     {
         using MySqlConnection connection = database.Open();
         return ReadUsage(connection, null, account, forUpdate: false) ?? (0, 0);
+    }
+
+    // A new transaction with the account's usage row locked; null when the account does not exist.
+    private (MySqlTransaction Transaction, (long Keys, long Bytes) Usage)? LockUsage(MySqlConnection connection, string account)
+    {
+        while (accounts.Exists(account))
+        {
+            MySqlTransaction transaction = connection.BeginTransaction();
+            if (ReadUsage(connection, transaction, account, forUpdate: true) is { } usage)
+            {
+                return (transaction, usage);
+            }
+            // A locking read of a missing row takes only a gap lock, which concurrent first writers
+            // all get, and their inserts then deadlock each other: create the row on its own (a
+            // committed no-op if another writer got there first), then lock it.
+            transaction.Dispose();
+            CreateUsage(connection, account);
+        }
+        return null;
     }
 
     private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));

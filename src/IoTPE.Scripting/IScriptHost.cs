@@ -4,9 +4,9 @@ namespace IoTPE.Scripting;
 
 /// <summary>
 /// What a script reaches beyond its own heap: the engine implements this for each run (the
-/// account's topics, database and key-value store, its log). The script-visible API turns every call into one <see cref="Invoke"/> with a function name from
-/// <see cref="ScriptHostFunction"/>; the argument shapes are documented there and in
-/// src/IoTPE.Scripting/README.md.
+/// account's topics, database and key-value store, its log). The script-visible API turns every
+/// call into one <see cref="Invoke"/> with a function name from <see cref="ScriptHostFunction"/>;
+/// the argument shapes are documented there and in src/IoTPE.Scripting/README.md.
 /// </summary>
 /// <remarks>
 /// Called on the thread running the script, synchronously, while the run's time budget keeps

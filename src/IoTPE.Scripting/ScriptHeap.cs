@@ -252,7 +252,10 @@ public sealed class ScriptHeap : IDisposable
             JsValue message;
             try
             {
-                message = engine.MessageParser.Parse(messageJson);
+                if (!MessageReader.TryRead(engine.Engine, messageJson, out message))
+                {
+                    message = engine.MessageParser.Parse(messageJson);
+                }
             }
             catch (JavaScriptException e)
             {

@@ -101,14 +101,14 @@ internal sealed class HostCallBridge
     public void Publish(string topic, string text, int qos, bool retain)
     {
         IScriptHost host = Count(ScriptHostFunction.Publish);
-        bool typed = host is IScriptPublisher;
+        var publisher = host as IScriptPublisher;
         // Each character is at most 6 bytes as JSON (\uXXXX); only a call that might be too large is measured.
-        if (!typed || (long)(topic.Length + text.Length) * 6 + 16 > _limits.MaxHostCallBytes)
+        if (publisher is null || (long)(topic.Length + text.Length) * 6 + 16 > _limits.MaxHostCallBytes)
         {
             EncodeArguments([new JsString(topic), new JsString(text), JsNumber.Create(qos), retain ? JsBoolean.True : JsBoolean.False]);
             CheckSize(ScriptHostFunction.Publish);
         }
-        if (host is not IScriptPublisher publisher)
+        if (publisher is null)
         {
             Invoke(host, ScriptHostFunction.Publish);
             return;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Jint;
 using Jint.Native;
@@ -21,6 +22,25 @@ namespace IoTPE.Scripting.Sandbox;
 internal static class MessageReader
 {
     private static readonly JsonReaderOptions Options = new() { MaxDepth = SandboxEngineDefaults.JsonDepth };
+
+    // A string with a lone surrogate has no UTF-8 form: such a message is left to Jint's parser.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>As <see cref="TryRead(Engine, ReadOnlySpan{byte}, out JsValue)"/>, for a message given as text.</summary>
+    public static bool TryRead(Engine engine, string json, out JsValue value)
+    {
+        byte[] utf8;
+        try
+        {
+            utf8 = StrictUtf8.GetBytes(json);
+        }
+        catch (EncoderFallbackException)
+        {
+            value = JsValue.Undefined;
+            return false;
+        }
+        return TryRead(engine, utf8, out value);
+    }
 
     /// <summary>The message as a JavaScript value, or <see langword="false"/> when this reader cannot take it.</summary>
     public static bool TryRead(Engine engine, ReadOnlySpan<byte> json, out JsValue value)
