@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using IoTPE.Sqlite;
+using IoTPE.Threading;
 using SQLitePCL;
 
 namespace IoTPE.Broker.Storage.Sqlite;
@@ -45,9 +46,10 @@ internal sealed class GroupCommitWriter
         Lingering,
     }
 
-    // A Monitor rather than System.Threading.Lock: the writer sleeps on it with Wait and callers wake
-    // it with Pulse, which keeps the enqueue path to one uncontended lock and, when idle, one pulse.
-    private readonly object _gate = new();
+    // The writer sleeps on _wake, which callers set after they released _gate: woken inside the gate
+    // (Monitor.Pulse), it found the gate held and slept again, several context switches per commit.
+    private readonly Lock _gate = new();
+    private readonly WakeSignal _wake = new();
     private readonly Lock _connectionLock;
     private readonly SqliteDatabase _database;
     private readonly BrokerWriteStatements _statements;
@@ -117,6 +119,7 @@ internal sealed class GroupCommitWriter
     /// <exception cref="ObjectDisposedException">The store is being disposed.</exception>
     public void Enqueue(in StoreOperation operation)
     {
+        bool wake = false;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_stopRequested, typeof(SqliteBrokerStore));
@@ -135,8 +138,12 @@ internal sealed class GroupCommitWriter
                 || (_writerWait == WriterWait.Lingering && (_incomingAwaited || _incoming.Count >= UnawaitedBatchLimit)))
             {
                 _writerWait = WriterWait.None;
-                Monitor.Pulse(_gate);
+                wake = true;
             }
+        }
+        if (wake)
+        {
+            _wake.Set();
         }
     }
 
@@ -148,8 +155,8 @@ internal sealed class GroupCommitWriter
             _stopRequested = true;
             _paused = false;
             _writerWait = WriterWait.None;
-            Monitor.Pulse(_gate);
         }
+        _wake.Set();
     }
 
     /// <summary>Test hook: holds queued operations back, so that what is enqueued meanwhile forms one batch.</summary>
@@ -168,8 +175,8 @@ internal sealed class GroupCommitWriter
         {
             _paused = false;
             _writerWait = WriterWait.None;
-            Monitor.Pulse(_gate);
         }
+        _wake.Set();
     }
 
     private void Run()
@@ -192,6 +199,7 @@ internal sealed class GroupCommitWriter
             {
                 _batchFailures.Report($"SQLite broker store: closing failed with {exception.GetType().Name}: {exception.Message}");
             }
+            _wake.Dispose();
             _stopped.TrySetResult();
         }
     }
@@ -199,13 +207,14 @@ internal sealed class GroupCommitWriter
     /// <summary>Waits for work and swaps the buffers; false once stopped with nothing left.</summary>
     private bool TakeBatch()
     {
-        lock (_gate)
+        while (true)
         {
-            while (!_stopRequested)
+            TimeSpan wait;
+            lock (_gate)
             {
-                if (!_paused && (_incomingAwaited || _incoming.Count >= UnawaitedBatchLimit))
+                if (_stopRequested || (!_paused && (_incomingAwaited || _incoming.Count >= UnawaitedBatchLimit)))
                 {
-                    break;
+                    return SwapBuffers();
                 }
                 long now = Stopwatch.GetTimestamp();
                 if (!_paused && _incoming.Count > 0)
@@ -214,37 +223,44 @@ internal sealed class GroupCommitWriter
                     // ride on the next awaited commit, or are committed once they have waited
                     // UnawaitedWritesDelay, whichever comes first. One fsync saved per message at
                     // steady rates; a crash in the window only repeats an at-least-once delivery.
-                    TimeSpan left = UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_firstUnawaitedWrite, now);
-                    if (left <= TimeSpan.Zero)
+                    wait = UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_firstUnawaitedWrite, now);
+                    if (wait <= TimeSpan.Zero)
                     {
-                        break;
+                        return SwapBuffers();
                     }
                     _writerWait = WriterWait.Lingering;
-                    Monitor.Wait(_gate, left);
                 }
                 else if (!_paused && Stopwatch.GetElapsedTime(_lastBatchTaken, now) < UnawaitedWritesDelay)
                 {
                     // Just after a commit, linger instead of sleeping until the next write, so the
                     // unawaited writes that follow a commit (its deliveries acknowledged) need no wake-up.
                     _writerWait = WriterWait.Lingering;
-                    Monitor.Wait(_gate, UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_lastBatchTaken, now));
+                    wait = UnawaitedWritesDelay - Stopwatch.GetElapsedTime(_lastBatchTaken, now);
                 }
                 else
                 {
                     _writerWait = WriterWait.UntilAnyWrite;
-                    Monitor.Wait(_gate);
+                    wait = Timeout.InfiniteTimeSpan;
                 }
             }
-            _writerWait = WriterWait.None;
-            if (_incoming.Count == 0)
-            {
-                return false;
-            }
-            (_incoming, _applying) = (_applying, _incoming);
-            _incomingAwaited = false;
-            _lastBatchTaken = Stopwatch.GetTimestamp();
-            return true;
+            // Set by whoever changed _writerWait back to None, after leaving the gate; a set from
+            // before this wait (or a timeout) just makes the loop look again.
+            _wake.Wait(wait);
         }
+    }
+
+    // Under _gate: hands the incoming operations to the writer; false when there are none (stopping).
+    private bool SwapBuffers()
+    {
+        _writerWait = WriterWait.None;
+        if (_incoming.Count == 0)
+        {
+            return false;
+        }
+        (_incoming, _applying) = (_applying, _incoming);
+        _incomingAwaited = false;
+        _lastBatchTaken = Stopwatch.GetTimestamp();
+        return true;
     }
 
     private void ProcessBatch(StoreOperationBuffer batch)

@@ -31,6 +31,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
     private readonly AccountDirectory _directory;
     private readonly GrantControl _grants;
     private readonly ScriptCatalog _catalog;
+    private readonly StoreWatch _storeWatch;
     private readonly ScriptManagement _scriptManagement;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
@@ -58,12 +59,13 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _options = options;
         _log = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _directory = new AccountDirectory(stores.Accounts, TimeSpan.FromSeconds(1));
+        _directory = new AccountDirectory(stores.Accounts);
         _directory.Changed += () => _log.AccountsReloaded(_directory.Current.Count);
         _directory.PollFailed += e => _log.StoreReadFailed(e);
         _grants = new GrantControl(_directory);
         _catalog = new ScriptCatalog(stores.Scripts);
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
+        _storeWatch = new StoreWatch(TimeSpan.FromSeconds(1), _directory.Poll, _catalog.Poll);
         _scriptManagement = new ScriptManagement(_catalog, options.ScriptQuota, _directory, _log);
         _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount, _time);
         Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new LoginLimiter(_time), _time, stores.PasswordCheck);
@@ -213,8 +215,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
             await _dispatcher.DisposeAsync().ConfigureAwait(false);
         }
         _runtime?.Dispose();
-        _catalog.Dispose();
-        _directory.Dispose();
+        _storeWatch.Dispose();
         (Authenticator as IDisposable)?.Dispose();
     }
 

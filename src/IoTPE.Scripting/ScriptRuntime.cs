@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using IoTPE.Scripting.Runtime;
+using IoTPE.Threading;
 
 namespace IoTPE.Scripting;
 
@@ -215,6 +216,7 @@ public sealed class ScriptRuntime : IDisposable
         while (true)
         {
             ScriptOwnerQueue queue = _owners.GetOrAdd(owner, static o => new ScriptOwnerQueue(o));
+            bool schedule;
             lock (queue.Sync)
             {
                 if (queue.Removed)
@@ -227,20 +229,23 @@ public sealed class ScriptRuntime : IDisposable
                 {
                     queue.LastUsed = _options.TimeProvider.GetTimestamp();
                 }
-                if (!queue.Scheduled)
-                {
-                    queue.Scheduled = true;
-                    _ready.Add(queue);
-                }
-                return;
+                schedule = !queue.Scheduled;
+                queue.Scheduled = true;
             }
+            // Outside the owner's lock: the worker this wakes takes that lock first thing.
+            if (schedule)
+            {
+                _ready.Add(queue);
+            }
+            return;
         }
     }
 
     private void WorkerLoop(int index)
     {
         // Ends when disposed: Dispose() cancels what is left.
-        while (_ready.TryTake(out ScriptOwnerQueue? queue))
+        using var wake = new WakeSignal();
+        while (_ready.TryTake(wake, out ScriptOwnerQueue? queue))
         {
             TakeTurn(queue, index);
         }

@@ -26,7 +26,6 @@ public sealed class AccountAuthenticatorTests : IDisposable
 
     public void Dispose()
     {
-        _directory.Dispose();
         _database.Dispose();
         Directory.Delete(_folder, recursive: true);
     }

@@ -27,9 +27,10 @@ public sealed class AccountDirectoryTests : IDisposable
     public async Task A_store_that_cannot_be_read_keeps_the_last_snapshot_and_is_read_again_once_it_recovers()
     {
         var flaky = new UnreadableAccountStore(_store);
-        using var directory = new AccountDirectory(flaky, TimeSpan.FromMilliseconds(20));
+        var directory = new AccountDirectory(flaky);
         var failures = new List<Exception>();
         directory.PollFailed += e => { lock (failures) { failures.Add(e); } };
+        using var watch = new StoreWatch(TimeSpan.FromMilliseconds(20), directory.Poll);
 
         flaky.Unreadable = true;
         _store.AddAccount(new Account("second", PasswordHasher.Hash("x", 10), DateTimeOffset.UtcNow));

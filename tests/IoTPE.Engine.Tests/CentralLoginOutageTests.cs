@@ -50,7 +50,7 @@ public sealed class CentralLoginOutageTests
     public async Task Known_and_unknown_names_get_server_unavailable_while_the_server_is_down_and_answers_after()
     {
         var server = new ServerAccounts();
-        using var directory = new AccountDirectory(server);
+        var directory = new AccountDirectory(server);
         using var auth = new AccountAuthenticator(directory, false, new LoginLimiter(TimeProvider.System), TimeProvider.System, new ServerLogin(server));
 
         server.Down = true;

@@ -4,27 +4,23 @@ namespace IoTPE.Engine.Accounts;
 /// <summary>
 /// The accounts and grants the engine works with, in memory, as one immutable snapshot that is
 /// replaced whole when anything changes — by the engine itself, or by <c>iotpe account</c> in
-/// another process (noticed within a second through <see cref="IAccountStore.ChangeVersion"/>).
+/// another process (noticed at the next <see cref="Poll"/>, once a second in the engine, through
+/// <see cref="IAccountStore.ChangeVersion"/>).
 /// Reads never lock.
 /// </summary>
-public sealed class AccountDirectory : IDisposable
+public sealed class AccountDirectory
 {
     private readonly IAccountStore _store;
     private readonly Lock _reloadLock = new();
-    private readonly Timer? _poll;
     private AccountSnapshot _snapshot;
     private long _loadedVersion;
 
-    /// <summary>Loads the directory; with <paramref name="pollInterval"/> it also watches the store for outside changes.</summary>
-    public AccountDirectory(IAccountStore store, TimeSpan? pollInterval = null)
+    /// <summary>Loads the directory.</summary>
+    public AccountDirectory(IAccountStore store)
     {
         _store = store;
         _loadedVersion = store.ChangeVersion;
         _snapshot = Load();
-        if (pollInterval is { } interval)
-        {
-            _poll = new Timer(_ => Poll(), null, interval, interval);
-        }
     }
 
     private readonly Lock _refreshGate = new();
@@ -116,9 +112,12 @@ public sealed class AccountDirectory : IDisposable
     /// <summary>Raised when reading the store failed during a poll (the previous snapshot stays in use).</summary>
     public event Action<Exception>? PollFailed;
 
-    // A timer callback must not throw: that would end the process. A store that cannot be read
-    // for a moment (locked, I/O error) leaves the previous snapshot in place until the next poll.
-    private void Poll()
+    /// <summary>
+    /// <see cref="ReloadIfChanged"/> for a timer, which must not throw (that would end the process):
+    /// a store that cannot be read for a moment (locked, I/O error) is reported through
+    /// <see cref="PollFailed"/> and leaves the previous snapshot in place until the next poll.
+    /// </summary>
+    public void Poll()
     {
         try
         {
@@ -135,7 +134,4 @@ public sealed class AccountDirectory : IDisposable
         (IReadOnlyList<Account> accounts, IReadOnlyList<Grant> grants) = _store.LoadAll();
         return new AccountSnapshot(accounts, grants);
     }
-
-    /// <summary>Stops watching the store.</summary>
-    public void Dispose() => _poll?.Dispose();
 }

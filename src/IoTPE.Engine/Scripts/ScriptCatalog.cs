@@ -4,13 +4,13 @@ namespace IoTPE.Engine.Scripts;
 
 /// <summary>
 /// The newest version of each stored script, cached in memory and dropped as soon as the store's
-/// change counter moves (checked once a second, and right after this process changes a script),
-/// so a run always uses one whole version and a newly loaded version is used from the next run on.
+/// change counter moves (checked at every <see cref="Poll"/>, once a second in the engine, and right
+/// after this process changes a script), so a run always uses one whole version and a newly loaded
+/// version is used from the next run on.
 /// </summary>
-internal sealed class ScriptCatalog : IDisposable
+internal sealed class ScriptCatalog
 {
     private readonly IScriptStore _store;
-    private readonly Timer _poll;
     private ConcurrentDictionary<(string Account, string Name), StoredScript?> _latest = new();
     private long _version;
 
@@ -18,7 +18,6 @@ internal sealed class ScriptCatalog : IDisposable
     {
         _store = store;
         _version = store.ChangeVersion;
-        _poll = new Timer(_ => Poll(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Called after the cache was dropped because scripts or schedules changed.</summary>
@@ -44,8 +43,8 @@ internal sealed class ScriptCatalog : IDisposable
     /// <summary>Raised when reading the store failed during a poll (the cache stays as it was).</summary>
     public event Action<Exception>? PollFailed;
 
-    // A timer callback must not throw: that would end the process.
-    private void Poll()
+    /// <summary><see cref="Refresh"/> for a timer, which must not throw (that would end the process): failures go to <see cref="PollFailed"/>.</summary>
+    public void Poll()
     {
         try
         {
@@ -56,6 +55,4 @@ internal sealed class ScriptCatalog : IDisposable
             PollFailed?.Invoke(e);
         }
     }
-
-    public void Dispose() => _poll.Dispose();
 }

@@ -14,10 +14,16 @@ internal sealed class ScriptScheduler : IAsyncDisposable
     private readonly ScriptCatalog _catalog;
     private readonly RunOutcomePublisher _outcomes;
     private readonly TimeProvider _time;
+
+    // How soon schedules that could not be read are read again.
+    private static readonly TimeSpan ReloadRetry = TimeSpan.FromSeconds(1);
     private readonly Dictionary<(string Account, string Name), Entry> _entries = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
     private volatile bool _reload = true;
+
+    // Completed when the schedules changed since the loop last looked; replaced by the loop.
+    private TaskCompletionSource _changed = NewSignal();
 
     public ScriptScheduler(ScriptServices services, ScriptRuntime runtime, ScriptCatalog catalog, RunOutcomePublisher outcomes, TimeProvider time)
     {
@@ -26,38 +32,78 @@ internal sealed class ScriptScheduler : IAsyncDisposable
         _catalog = catalog;
         _outcomes = outcomes;
         _time = time;
-        catalog.Changed += () => _reload = true;
+        catalog.Changed += OnCatalogChanged;
     }
 
     public void Start() => _loop = Task.Run(LoopAsync);
 
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void OnCatalogChanged()
+    {
+        _reload = true;
+        // Pairs with the loop's exchange: either the loop sees _reload or this sees the loop's new signal.
+        Interlocked.MemoryBarrier();
+        Volatile.Read(ref _changed).TrySetResult();
+    }
+
+    // The loop sleeps until the next scheduled run is due or the schedules change: a gateway with
+    // nothing scheduled never wakes for the scheduler (it polled 4 times a second before).
     private async Task LoopAsync()
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), _time);
-        try
+        while (!_stopping.IsCancellationRequested)
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            TaskCompletionSource changed = Volatile.Read(ref _changed);
+            if (changed.Task.IsCompleted)
             {
-                if (_reload)
+                changed = NewSignal();
+                Interlocked.Exchange(ref _changed, changed);
+            }
+            TimeSpan wait = Timeout.InfiniteTimeSpan;
+            if (_reload)
+            {
+                _reload = false;
+                try
                 {
-                    _reload = false;
-                    try
-                    {
-                        Reload();
-                    }
-                    catch (Exception e) when (e is not OutOfMemoryException)
-                    {
-                        _services.Log.StoreReadFailed(e);
-                        _reload = true; // try again at the next tick
-                    }
+                    Reload();
                 }
-                long now = _time.GetTimestamp();
-                foreach (((string account, string name), Entry entry) in _entries)
+                catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    if (_time.GetElapsedTime(entry.LastStart, now) < TimeSpan.FromSeconds(entry.EverySeconds) || entry.Running)
-                    {
-                        continue; // not due, or the previous run is still going: no overlap
-                    }
+                    _services.Log.StoreReadFailed(e);
+                    _reload = true;
+                    wait = ReloadRetry;
+                }
+            }
+            TimeSpan untilDue = StartDueRuns();
+            if (wait == Timeout.InfiniteTimeSpan || (untilDue != Timeout.InfiniteTimeSpan && untilDue < wait))
+            {
+                wait = untilDue;
+            }
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            await Task.WhenAny(Task.Delay(wait, _time, wake.Token), changed.Task).ConfigureAwait(false);
+            await wake.CancelAsync().ConfigureAwait(false); // the delay's timer goes with it
+        }
+    }
+
+    // Starts every run that is due; returns the time until the next one is (infinite: none scheduled).
+    private TimeSpan StartDueRuns()
+    {
+        long now = _time.GetTimestamp();
+        TimeSpan next = Timeout.InfiniteTimeSpan;
+        foreach (((string account, string name), Entry entry) in _entries)
+        {
+            TimeSpan every = TimeSpan.FromSeconds(entry.EverySeconds);
+            TimeSpan elapsed = _time.GetElapsedTime(entry.LastStart, now);
+            if (elapsed >= every)
+            {
+                if (entry.Running)
+                {
+                    // The previous run is still going at this tick: the tick is skipped, never overlapped.
+                    long skipped = elapsed.Ticks / every.Ticks;
+                    entry.LastStart += (long)(skipped * every.TotalSeconds * _time.TimestampFrequency);
+                }
+                else
+                {
                     entry.LastStart = now;
                     try
                     {
@@ -69,12 +115,15 @@ internal sealed class ScriptScheduler : IAsyncDisposable
                         _services.Log.StoreReadFailed(e);
                     }
                 }
+                elapsed = _time.GetElapsedTime(entry.LastStart, now);
+            }
+            TimeSpan untilDue = every - elapsed;
+            if (next == Timeout.InfiniteTimeSpan || untilDue < next)
+            {
+                next = untilDue;
             }
         }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
+        return next;
     }
 
     private void Reload()

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using IoTPE.Threading;
 
 namespace IoTPE.Scripting.Runtime;
 
@@ -6,66 +7,70 @@ namespace IoTPE.Scripting.Runtime;
 /// The owners with runs waiting, in the order their turns come, which idle script workers sleep on.
 /// </summary>
 /// <remarks>
-/// A worker with nothing to do blocks in <see cref="Monitor.Wait(object)"/> at once. The
-/// <c>BlockingCollection</c> used before takes through a <c>SemaphoreSlim</c>, which spins and
-/// yields before it sleeps; at ordinary loads (a run every millisecond) the workers then spent
-/// about a fifth of the process's CPU spinning, which a Raspberry Pi cannot spare.
+/// A worker with nothing to do sleeps on its own <see cref="WakeSignal"/> at once, and is woken by
+/// the one who hands it work after the queue's lock is released. The <c>BlockingCollection</c> used
+/// first spun and yielded before it slept (a fifth of the process's CPU at a run per millisecond);
+/// <see cref="Monitor.Wait(object)"/>, used next, woke the worker inside the lock it then had to take
+/// back, which cost several context switches per run (see <see cref="WakeSignal"/>).
 /// </remarks>
 internal sealed class ReadyOwners
 {
     private readonly Queue<ScriptOwnerQueue> _owners = new();
-    // A Monitor rather than System.Threading.Lock: workers sleep on it with Monitor.Wait.
-    private readonly object _gate = new();
-    private int _sleepers;
+    private readonly Stack<WakeSignal> _sleepers = new();
+    private readonly Lock _lock = new();
     private bool _closed;
 
     /// <summary>Puts the owner at the end of the line and wakes one sleeping worker, if any.</summary>
     public void Add(ScriptOwnerQueue owner)
     {
-        lock (_gate)
+        WakeSignal? sleeper;
+        lock (_lock)
         {
             _owners.Enqueue(owner);
-            if (_sleepers > 0)
-            {
-                Monitor.Pulse(_gate);
-            }
+            _sleepers.TryPop(out sleeper);
         }
+        sleeper?.Set();
     }
 
-    /// <summary>Waits for the next owner; false once <see cref="Close"/> was called (what is left is not handed out).</summary>
-    public bool TryTake([NotNullWhen(true)] out ScriptOwnerQueue? owner)
+    /// <summary>
+    /// Waits on <paramref name="wake"/> (the calling worker's own) for the next owner; false once
+    /// <see cref="Close"/> was called (what is left is not handed out).
+    /// </summary>
+    public bool TryTake(WakeSignal wake, [NotNullWhen(true)] out ScriptOwnerQueue? owner)
     {
-        lock (_gate)
+        while (true)
         {
-            while (!_closed && _owners.Count == 0)
+            lock (_lock)
             {
-                _sleepers++;
-                try
+                if (_closed)
                 {
-                    Monitor.Wait(_gate);
+                    owner = null;
+                    return false;
                 }
-                finally
+                if (_owners.TryDequeue(out owner))
                 {
-                    _sleepers--;
+                    return true;
                 }
+                // Whoever pops it sets it, so a set between here and the wait is not lost.
+                _sleepers.Push(wake);
             }
-            if (_closed)
-            {
-                owner = null;
-                return false;
-            }
-            owner = _owners.Dequeue();
-            return true;
+            wake.Wait();
         }
     }
 
     /// <summary>Wakes every worker and makes <see cref="TryTake"/> return false from now on.</summary>
     public void Close()
     {
-        lock (_gate)
+        WakeSignal[] sleepers;
+        lock (_lock)
         {
             _closed = true;
-            Monitor.PulseAll(_gate);
+            sleepers = [.. _sleepers];
+            _sleepers.Clear();
+        }
+        foreach (WakeSignal sleeper in sleepers)
+        {
+            sleeper.Set();
         }
     }
 }
