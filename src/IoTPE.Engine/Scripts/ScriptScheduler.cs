@@ -9,14 +9,14 @@ namespace IoTPE.Engine.Scripts;
 /// </summary>
 internal sealed class ScriptScheduler : IAsyncDisposable
 {
+    // How soon schedules that could not be read are read again.
+    private static readonly TimeSpan ReloadRetry = TimeSpan.FromSeconds(1);
+
     private readonly ScriptServices _services;
     private readonly ScriptRuntime _runtime;
     private readonly ScriptCatalog _catalog;
     private readonly RunOutcomePublisher _outcomes;
     private readonly TimeProvider _time;
-
-    // How soon schedules that could not be read are read again.
-    private static readonly TimeSpan ReloadRetry = TimeSpan.FromSeconds(1);
     private readonly Dictionary<(string Account, string Name), Entry> _entries = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
