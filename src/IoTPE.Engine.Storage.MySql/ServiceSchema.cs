@@ -54,6 +54,9 @@ internal static class ServiceSchema
             k TEXT COLLATE utf8mb4_bin NOT NULL, k_hash BINARY(32) NOT NULL, value LONGTEXT NOT NULL,
             UNIQUE KEY kv_key(account, k_hash)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
         """,
+        // The row script_save_for serializes on (see there).
+        "CREATE TABLE IF NOT EXISTS script_save_lock(id TINYINT PRIMARY KEY) ENGINE=InnoDB",
+        "INSERT IGNORE INTO script_save_lock(id) VALUES (1)",
         "CREATE TABLE IF NOT EXISTS kv_usage(account VARCHAR(80) COLLATE utf8mb4_bin PRIMARY KEY, `keys` BIGINT NOT NULL, bytes BIGINT NOT NULL) ENGINE=InnoDB",
         "CREATE TABLE IF NOT EXISTS run_attempts(request_id BIGINT PRIMARY KEY, started INT NOT NULL) ENGINE=InnoDB",
         """
@@ -75,8 +78,12 @@ internal static class ServiceSchema
         BEGIN
             DECLARE v_version INT;
             DECLARE v_bytes BIGINT;
+            DECLARE v_turn TINYINT;
             DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
             START TRANSACTION;
+            -- Saves take turns (they are rare): a locking read of versions that do not exist yet takes
+            -- only gap locks, which concurrent first saves all got, and their inserts then deadlocked.
+            SELECT id INTO v_turn FROM script_save_lock WHERE id = 1 FOR UPDATE;
             SELECT COALESCE(MAX(version), 0) + 1 INTO v_version FROM scripts WHERE account = p_account AND name = p_name FOR UPDATE;
             INSERT INTO scripts(account, name, version, text, created_at)
                 VALUES (p_account, p_name, v_version, p_text, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
