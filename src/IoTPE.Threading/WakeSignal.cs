@@ -14,8 +14,9 @@ namespace IoTPE.Threading;
 /// process-wide lock while it signals. The woken thread usually runs at once on the waker's core,
 /// finds a lock still held by the thread it preempted, spins, yields and sleeps again: three or four
 /// context switches per hand-off where one would do (perf, issue 14: the store's writer slept 5.3
-/// times per script run at 100 runs/s, 3 of them its fsync). Here the waker holds nothing while
-/// it writes to the eventfd, and the sleeper wakes in a <c>poll</c> with no lock to take back.
+/// times per script run at 100 runs/s, 3 of them its fsync). Here the waker holds no lock the
+/// sleeper needs while it writes to the eventfd, and the sleeper wakes in a <c>poll</c> with no lock
+/// to take back.
 /// </para>
 /// <para>Several <see cref="Set"/> calls before a wait wake it once. Meant for one sleeper at a time.</para>
 /// </remarks>
