@@ -20,10 +20,10 @@ internal sealed class ScriptScheduler : IAsyncDisposable
     private readonly Dictionary<(string Account, string Name), Entry> _entries = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
-    private volatile bool _reload = true;
 
-    // Completed when the schedules changed since the loop last looked; replaced by the loop.
-    private TaskCompletionSource _changed = NewSignal();
+    // Completed when the schedules changed since the loop last read them (so at first too); the
+    // loop replaces it before it reads them, so a change during the read completes the new one.
+    private TaskCompletionSource _changed = NewSignal(completed: true);
 
     public ScriptScheduler(ScriptServices services, ScriptRuntime runtime, ScriptCatalog catalog, RunOutcomePublisher outcomes, TimeProvider time)
     {
@@ -37,40 +37,43 @@ internal sealed class ScriptScheduler : IAsyncDisposable
 
     public void Start() => _loop = Task.Run(LoopAsync);
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private void OnCatalogChanged()
+    private static TaskCompletionSource NewSignal(bool completed = false)
     {
-        _reload = true;
-        // Pairs with the loop's exchange: either the loop sees _reload or this sees the loop's new signal.
-        Interlocked.MemoryBarrier();
-        Volatile.Read(ref _changed).TrySetResult();
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (completed)
+        {
+            signal.SetResult();
+        }
+        return signal;
     }
+
+    private void OnCatalogChanged() => Volatile.Read(ref _changed).TrySetResult();
 
     // The loop sleeps until the next scheduled run is due or the schedules change: a gateway with
     // nothing scheduled never wakes for the scheduler (it polled 4 times a second before).
     private async Task LoopAsync()
     {
+        bool retryReload = false;
         while (!_stopping.IsCancellationRequested)
         {
             TaskCompletionSource changed = Volatile.Read(ref _changed);
-            if (changed.Task.IsCompleted)
-            {
-                changed = NewSignal();
-                Interlocked.Exchange(ref _changed, changed);
-            }
             TimeSpan wait = Timeout.InfiniteTimeSpan;
-            if (_reload)
+            if (changed.Task.IsCompleted || retryReload)
             {
-                _reload = false;
+                if (changed.Task.IsCompleted)
+                {
+                    changed = NewSignal();
+                    Interlocked.Exchange(ref _changed, changed);
+                }
                 try
                 {
                     Reload();
+                    retryReload = false;
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     _services.Log.StoreReadFailed(e);
-                    _reload = true;
+                    retryReload = true;
                     wait = ReloadRetry;
                 }
             }
