@@ -42,6 +42,57 @@ public sealed class GroupCommitTests(MariaDbFixture fixture) : IClassFixture<Mar
     }
 
     [Fact]
+    public async Task Deleting_much_of_a_table_in_one_batch_reads_each_row_by_its_key_instead_of_scanning_the_table()
+    {
+        // A broker under load deletes, per batch, about as many rows as its small in-flight tables hold;
+        // an IN list that large made the optimizer scan the whole table, delete-marked rows included
+        // (43 % of the server's CPU on the central). Each table here holds 1,000 rows and 400 go.
+        string database = await fixture.NewDatabaseAsync();
+        await using MySqlBrokerStore store = StoreFactory.Open(database);
+        store.PauseWriter();
+        for (int i = 1; i <= 1000; i++)
+        {
+            store.InsertMessage(SampleRecords.Message(i));
+            store.InsertDelivery(SampleRecords.Delivery("client", i, i));
+            store.AddIncomingPacketIdentifier("client", (ushort)i);
+        }
+        Task<bool> inserted = store.DurableAsync();
+        store.ResumeWriter();
+        Assert.True(await inserted);
+        await fixture.QueryAsync(database, "ANALYZE TABLE messages, deliveries, incoming_packet_identifiers");
+        long rowsReadBefore = await RowsReadAsync(database);
+
+        store.PauseWriter();
+        for (int i = 1; i <= 1000; i += 5)
+        {
+            store.DeleteMessage(i);
+            store.DeleteMessage(i + 1);
+            store.MarkDeliveryReleased("client", i + 2);
+            store.DeleteDelivery("client", i);
+            store.DeleteDelivery("client", i + 1);
+            store.RemoveIncomingPacketIdentifier("client", (ushort)i);
+            store.RemoveIncomingPacketIdentifier("client", (ushort)(i + 1));
+        }
+        Task<bool> deleted = store.DurableAsync();
+        store.ResumeWriter();
+        Assert.True(await deleted);
+
+        // By key, a changed row costs at most two reads (its key from the statement's derived table,
+        // then the row itself): 2 × 1,400 + the batch number's row. Scanning the three tables would
+        // read their 3,000 rows besides (4,001 with the IN-list statements of before).
+        long rowsRead = await RowsReadAsync(database) - rowsReadBefore;
+        Assert.InRange(rowsRead, 1400, 2 * 1400 + 1);
+        Assert.Equal("600\t600\t600\t200", (await fixture.QueryAsync(database,
+            "SELECT (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM deliveries), (SELECT COUNT(*) FROM incoming_packet_identifiers), " +
+            "(SELECT COUNT(*) FROM deliveries WHERE released = 1)")).Trim());
+    }
+
+    /// <summary>The server's count of rows read (<c>Rows_read</c>), derived tables included.</summary>
+    private async Task<long> RowsReadAsync(string database) =>
+        long.Parse((await fixture.QueryAsync(database, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'ROWS_READ'")).Trim(),
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task A_callback_told_true_finds_its_writes_committed_for_every_other_connection()
     {
         string database = await fixture.NewDatabaseAsync();
