@@ -44,7 +44,19 @@ internal sealed class GroupCommitWriter
 
         /// <summary>Holding unawaited writes (or just committed): only an awaited write or the batch limit wakes it.</summary>
         Lingering,
+
+        /// <summary>Holding one awaited write for company (the commit delay): a second one or the batch limit wakes it.</summary>
+        Gathering,
     }
+
+    /// <summary>Weight of the newest interval in the running average of awaited writes' spacing: 1/8.</summary>
+    private const int IntervalAverageShift = 3;
+
+    /// <summary>Awaited writes committed without gathering after a gathering found no company (doubling, see GatheringTime).</summary>
+    private const int MinimumGatheringSkip = 8;
+
+    /// <summary>The most awaited writes committed without gathering after gatherings kept finding no company.</summary>
+    private const int MaximumGatheringSkip = 1024;
 
     // The writer sleeps on _wake, which callers set after they released _gate: woken inside the gate
     // (Monitor.Pulse), it found the gate held and slept again, several context switches per commit.
@@ -69,8 +81,15 @@ internal sealed class GroupCommitWriter
     private StoreOperationBuffer _applying = new(InitialBatchCapacity);
     private bool _stopRequested;
     private WriterWait _writerWait;
-    private bool _incomingAwaited;
+    private readonly long _commitDelayTicks;
+    private int _incomingAwaited; // WhenDurable requests in _incoming
     private long _firstUnawaitedWrite;
+    private long _firstAwaitedWrite;
+    private long _lastAwaitedWrite;
+    private long _awaitedIntervalTicks = Stopwatch.Frequency; // running average, at most a second: "far apart" until measured
+    private bool _gathering; // the writer is holding the awaited write in _incoming for company
+    private int _gatheringSkip; // awaited writes still to commit without gathering
+    private int _gatheringSkipAfterFailure = MinimumGatheringSkip;
     private long _lastBatchTaken; // when the writer last took a batch to commit
     private bool _paused;
     private bool _uncoveredFailure;
@@ -84,8 +103,10 @@ internal sealed class GroupCommitWriter
     /// <param name="footprint">Refreshed after each commit.</param>
     /// <param name="log">Where failures go.</param>
     /// <param name="closeStore">Runs on the writer thread once the last batch is done.</param>
-    public GroupCommitWriter(SqliteDatabase database, Lock connectionLock, BrokerWriteStatements statements, StoreFootprint footprint, Action<string> log, Action closeStore)
+    /// <param name="commitDelay">How long an awaited write may wait for company (<see cref="SqliteBrokerStoreOptions.CommitDelay"/>).</param>
+    public GroupCommitWriter(SqliteDatabase database, Lock connectionLock, BrokerWriteStatements statements, StoreFootprint footprint, Action<string> log, Action closeStore, TimeSpan commitDelay)
     {
+        _commitDelayTicks = (long)(Math.Max(commitDelay.TotalSeconds, 0) * Stopwatch.Frequency);
         _database = database;
         _connectionLock = connectionLock;
         _statements = statements;
@@ -126,16 +147,18 @@ internal sealed class GroupCommitWriter
             _incoming.Add(operation);
             if (operation.Kind == StoreOperationKind.WhenDurable)
             {
-                _incomingAwaited = true;
+                NoteAwaitedWrite();
             }
             else if (_incoming.Count == 1)
             {
                 _firstUnawaitedWrite = Stopwatch.GetTimestamp();
             }
             // A write nobody waits for does not wake a writer that lingers after a commit: it is
-            // committed with the next awaited one, or when the linger ends (TakeBatch).
+            // committed with the next awaited one, or when the linger ends (TakeBatch). A writer
+            // gathering company for one awaited write waits for a second one.
             if (_writerWait == WriterWait.UntilAnyWrite
-                || (_writerWait == WriterWait.Lingering && (_incomingAwaited || _incoming.Count >= UnawaitedBatchLimit)))
+                || (_writerWait == WriterWait.Lingering && (_incomingAwaited > 0 || _incoming.Count >= UnawaitedBatchLimit))
+                || (_writerWait == WriterWait.Gathering && (_incomingAwaited > 1 || _incoming.Count >= UnawaitedBatchLimit)))
             {
                 _writerWait = WriterWait.None;
                 wake = true;
@@ -145,6 +168,24 @@ internal sealed class GroupCommitWriter
         {
             _wake.Set();
         }
+    }
+
+    // Under _gate: counts an awaited write and keeps the running average of their spacing.
+    private void NoteAwaitedWrite()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (++_incomingAwaited == 1)
+        {
+            _firstAwaitedWrite = now;
+        }
+        if (_lastAwaitedWrite != 0)
+        {
+            // A pause longer than a second counts as one second, so that the average forgets a quiet
+            // spell within a few writes once traffic returns.
+            long interval = Math.Min(now - _lastAwaitedWrite, Stopwatch.Frequency);
+            _awaitedIntervalTicks += (interval - _awaitedIntervalTicks) >> IntervalAverageShift;
+        }
+        _lastAwaitedWrite = now;
     }
 
     /// <summary>Refuses further operations and lets the writer finish what is queued, then stop.</summary>
@@ -212,12 +253,21 @@ internal sealed class GroupCommitWriter
             TimeSpan wait;
             lock (_gate)
             {
-                if (_stopRequested || (!_paused && (_incomingAwaited || _incoming.Count >= UnawaitedBatchLimit)))
+                if (_stopRequested || (!_paused && _incoming.Count >= UnawaitedBatchLimit))
                 {
                     return SwapBuffers();
                 }
                 long now = Stopwatch.GetTimestamp();
-                if (!_paused && _incoming.Count > 0)
+                if (!_paused && _incomingAwaited > 0)
+                {
+                    wait = GatheringTime(now);
+                    if (wait <= TimeSpan.Zero)
+                    {
+                        return SwapBuffers();
+                    }
+                    _writerWait = WriterWait.Gathering;
+                }
+                else if (!_paused && _incoming.Count > 0)
                 {
                     // Only writes nobody waits for (deletes of acknowledged deliveries, mostly): they
                     // ride on the next awaited commit, or are committed once they have waited
@@ -249,6 +299,46 @@ internal sealed class GroupCommitWriter
         }
     }
 
+    /// <summary>
+    /// Under _gate, with awaited writes queued: how much longer to hold them for company, or zero to
+    /// commit now. Only a lone awaited write waits, and only while they have been arriving closer
+    /// together than the commit delay: then the next one is expected within it, and both share
+    /// one sync. Slower, nothing waits (no company would come); faster, the writes that arrive during
+    /// a commit make batches by themselves.
+    /// </summary>
+    /// <remarks>
+    /// Writes that come one at a time, each only after the previous one is durable (a client that
+    /// publishes its next message when it has the PUBACK), are close together too, but no company
+    /// ever comes for them: a gathering that ends without company skips gathering for the next
+    /// awaited writes, for twice as many each time it happens again, up to
+    /// <see cref="MaximumGatheringSkip"/>, so such a client is held back once per that many
+    /// messages; a gathering that finds company starts the count over.
+    /// </remarks>
+    private TimeSpan GatheringTime(long now)
+    {
+        if (_incomingAwaited > 1)
+        {
+            if (_gathering)
+            {
+                _gatheringSkipAfterFailure = MinimumGatheringSkip;
+            }
+            return TimeSpan.Zero;
+        }
+        if (_gatheringSkip > 0 || _awaitedIntervalTicks >= _commitDelayTicks)
+        {
+            return TimeSpan.Zero;
+        }
+        TimeSpan left = Stopwatch.GetElapsedTime(now, _firstAwaitedWrite + _commitDelayTicks);
+        if (left > TimeSpan.Zero)
+        {
+            _gathering = true;
+            return left;
+        }
+        _gatheringSkip = _gatheringSkipAfterFailure;
+        _gatheringSkipAfterFailure = Math.Min(_gatheringSkipAfterFailure * 2, MaximumGatheringSkip);
+        return TimeSpan.Zero;
+    }
+
     // Under _gate: hands the incoming operations to the writer; false when there are none (stopping).
     private bool SwapBuffers()
     {
@@ -258,7 +348,9 @@ internal sealed class GroupCommitWriter
             return false;
         }
         (_incoming, _applying) = (_applying, _incoming);
-        _incomingAwaited = false;
+        _gatheringSkip = Math.Max(_gatheringSkip - _incomingAwaited, 0);
+        _incomingAwaited = 0;
+        _gathering = false;
         _lastBatchTaken = Stopwatch.GetTimestamp();
         return true;
     }

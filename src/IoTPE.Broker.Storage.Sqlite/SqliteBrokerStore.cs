@@ -67,7 +67,7 @@ public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
             BrokerSchema.Migrate(database);
             _database = database;
             _footprint = new StoreFootprint(DatabasePath);
-            _writer = new GroupCommitWriter(database, _connectionLock, new BrokerWriteStatements(database), _footprint, _log, Close);
+            _writer = new GroupCommitWriter(database, _connectionLock, new BrokerWriteStatements(database), _footprint, _log, Close, options.CommitDelay);
         }
         catch
         {

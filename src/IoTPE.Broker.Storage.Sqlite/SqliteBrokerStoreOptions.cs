@@ -28,6 +28,16 @@ public sealed class SqliteBrokerStoreOptions
     /// </summary>
     public long JournalSizeLimitBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// How long a write that someone waits for (a <c>WhenDurable</c>) may be held back for company
+    /// when such writes arrive faster than one per this delay: the writer then waits for the next
+    /// one, up to this long, and commits both with one sync instead of two. At 1,000 run requests a
+    /// second that halves the syncs (the main cost per message on slow storage) for ~0.5 ms more
+    /// latency; at slower rates nothing waits, at faster ones batches form by themselves.
+    /// <see cref="TimeSpan.Zero"/> commits every awaited write at once. Default 2 ms.
+    /// </summary>
+    public TimeSpan CommitDelay { get; init; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>How long a write waits for a lock held by another connection (e.g. a backup) before failing. Default 5 s.</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace IoTPE.Threading;
@@ -66,7 +67,10 @@ public sealed partial class WakeSignal : IDisposable
     /// </summary>
     public unsafe bool Wait(TimeSpan timeout)
     {
-        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        // Stopwatch, not Environment.TickCount64: that clock is the kernel's coarse one (4 ms steps at
+        // HZ=250), too coarse for the store writer's millisecond waits.
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue
+            : Stopwatch.GetTimestamp() + (long)Math.Min(timeout.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 2);
         while (true)
         {
             ulong value;
@@ -74,10 +78,16 @@ public sealed partial class WakeSignal : IDisposable
             {
                 return true;
             }
-            int wait = deadline == long.MaxValue ? -1 : (int)Math.Clamp(deadline - Environment.TickCount64, 0, int.MaxValue);
-            if (wait == 0)
+            int wait = -1;
+            if (deadline != long.MaxValue)
             {
-                return false;
+                long remaining = deadline - Stopwatch.GetTimestamp();
+                if (remaining <= 0)
+                {
+                    return false;
+                }
+                // poll counts whole milliseconds: round up, so that a short wait sleeps instead of spinning.
+                wait = (int)Math.Min(Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency), int.MaxValue);
             }
             var poll = new PollFd { Fd = _fd, Events = POLLIN };
             // A signal (the runtime's own, for a garbage collection) interrupts poll with EINTR: the loop

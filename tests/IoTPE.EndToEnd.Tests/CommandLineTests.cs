@@ -65,6 +65,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("""{ "engine": { "scriptWorkers": 0 } }""", "engine.scriptWorkers must be at least 1, not 0")]
     [InlineData("""{ "engine": { "idleHeapMinutes": -1 } }""", "engine.idleHeapMinutes must be at least 1, not -1")]
     [InlineData("""{ "engine": { "runTimeoutMs": 100 } }""", "runTimeoutMs")]
+    [InlineData("""{ "storage": { "commitDelayMilliseconds": 500 } }""", "storage.commitDelayMilliseconds must be between 0 (commit at once) and 100, not 500")]
     public async Task Run_refuses_a_configuration_out_of_range_and_names_the_setting(string json, string expected)
     {
         string config = Path.Combine(_dir, "iotpe.json");

@@ -112,6 +112,8 @@ internal static class RunCommand
                 store = sqliteStore = new SqliteBrokerStore(dataFolder, new SqliteBrokerStoreOptions
                 {
                     SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
+                    CommitDelay = configuration.Storage.CommitDelayMilliseconds is { } delay
+                        ? TimeSpan.FromMilliseconds(delay) : new SqliteBrokerStoreOptions().CommitDelay,
                     Log = message => logger.StoreMessage(message),
                 });
                 engineDatabase = new SqliteEngineDatabase(dataFolder);

@@ -1,6 +1,6 @@
 namespace IoTPE.Edge.Configuration;
 
-/// <summary>The <c>storage</c> section of the configuration file: how the data folder's disk is protected.</summary>
+/// <summary>The <c>storage</c> section of the configuration file: how the data folder's disk is protected and used.</summary>
 public sealed class StorageSettings
 {
     /// <summary>
@@ -19,6 +19,17 @@ public sealed class StorageSettings
     /// </summary>
     public long? DiskReserveBytes { get; set; }
 
+    /// <summary>The longest commit delay accepted: beyond it the delay would be felt as latency.</summary>
+    public const double MaximumCommitDelayMilliseconds = 100;
+
+    /// <summary>
+    /// How long a QoS 1/2 message may wait, when such messages arrive closer together than this but
+    /// one per commit, for the next one to share its sync (SQLite store only; 0 commits each at
+    /// once). Default 2 ms: at ~1,000 messages a second half the syncs, ~1 ms more latency for half
+    /// of the messages.
+    /// </summary>
+    public double? CommitDelayMilliseconds { get; set; }
+
     /// <summary>Checks that every value given is in range.</summary>
     /// <exception cref="ConfigurationException">A value is out of range; the message names it.</exception>
     public void Validate()
@@ -26,6 +37,11 @@ public sealed class StorageSettings
         if (DiskReserveBytes < 0)
         {
             throw new ConfigurationException($"storage.diskReserveBytes must be at least 0 (0 disables the reserve), not {DiskReserveBytes}");
+        }
+        if (CommitDelayMilliseconds is < 0 or > MaximumCommitDelayMilliseconds || (CommitDelayMilliseconds is { } delay && double.IsNaN(delay)))
+        {
+            throw new ConfigurationException(
+                $"storage.commitDelayMilliseconds must be between 0 (commit at once) and {MaximumCommitDelayMilliseconds}, not {CommitDelayMilliseconds}");
         }
     }
 }
