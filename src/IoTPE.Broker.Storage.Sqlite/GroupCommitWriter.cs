@@ -10,7 +10,9 @@ namespace IoTPE.Broker.Storage.Sqlite;
 /// The store's single writer: a dedicated thread that takes everything enqueued so far, applies it
 /// in order in one transaction, commits, then runs that batch's <c>WhenDurable</c> callbacks in
 /// request order. While it commits, new work accumulates for the next batch, so the cost of a sync
-/// is shared by every write that arrived during the previous one (group commit).
+/// is shared by every write that arrived during the previous one (group commit). When awaited writes
+/// come too far apart for that but closer than the commit delay, a lone one waits for the next
+/// (see GatheringTime).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -70,6 +72,7 @@ internal sealed class GroupCommitWriter
     private readonly SqliteStatement _rollback;
     private readonly SqliteStatement _freePages;
     private readonly long _pageSize;
+    private readonly long _commitDelayTicks;
     private readonly StoreFootprint _footprint;
     private readonly ThrottledFailureLog _batchFailures;
     private readonly ThrottledFailureLog _callbackFailures;
@@ -81,7 +84,6 @@ internal sealed class GroupCommitWriter
     private StoreOperationBuffer _applying = new(InitialBatchCapacity);
     private bool _stopRequested;
     private WriterWait _writerWait;
-    private readonly long _commitDelayTicks;
     private int _incomingAwaited; // WhenDurable requests in _incoming
     private long _firstUnawaitedWrite;
     private long _firstAwaitedWrite;
