@@ -86,8 +86,7 @@ internal sealed class GroupCommitWriter
     private WriterWait _writerWait;
     private int _incomingAwaited; // WhenDurable requests in _incoming
     private long _firstUnawaitedWrite;
-    private long _firstAwaitedWrite;
-    private long _lastAwaitedWrite;
+    private long _lastAwaitedWrite; // with one awaited write queued, when it came
     private long _awaitedIntervalTicks = Stopwatch.Frequency; // running average, at most a second: "far apart" until measured
     private bool _gathering; // the writer is holding the awaited write in _incoming for company
     private int _gatheringSkip; // awaited writes still to commit without gathering
@@ -176,10 +175,7 @@ internal sealed class GroupCommitWriter
     private void NoteAwaitedWrite()
     {
         long now = Stopwatch.GetTimestamp();
-        if (++_incomingAwaited == 1)
-        {
-            _firstAwaitedWrite = now;
-        }
+        _incomingAwaited++;
         if (_lastAwaitedWrite != 0)
         {
             // A pause longer than a second counts as one second, so that the average forgets a quiet
@@ -330,7 +326,7 @@ internal sealed class GroupCommitWriter
         {
             return TimeSpan.Zero;
         }
-        TimeSpan left = Stopwatch.GetElapsedTime(now, _firstAwaitedWrite + _commitDelayTicks);
+        TimeSpan left = Stopwatch.GetElapsedTime(now, _lastAwaitedWrite + _commitDelayTicks);
         if (left > TimeSpan.Zero)
         {
             _gathering = true;

@@ -34,9 +34,12 @@ public sealed class SqliteBrokerStoreOptions
     /// one, up to this long, and commits both with one sync instead of two. At 1,000 run requests a
     /// second that halves the syncs (the main cost per message on slow storage) for ~0.5 ms more
     /// latency; at slower rates nothing waits, at faster ones batches form by themselves.
-    /// <see cref="TimeSpan.Zero"/> commits every awaited write at once. Default 2 ms.
+    /// <see cref="TimeSpan.Zero"/> commits every awaited write at once. Default <see cref="DefaultCommitDelay"/>.
     /// </summary>
-    public TimeSpan CommitDelay { get; init; } = TimeSpan.FromMilliseconds(2);
+    public TimeSpan CommitDelay { get; init; } = DefaultCommitDelay;
+
+    /// <summary>The default <see cref="CommitDelay"/>: 2 ms.</summary>
+    public static readonly TimeSpan DefaultCommitDelay = TimeSpan.FromMilliseconds(2);
 
     /// <summary>How long a write waits for a lock held by another connection (e.g. a backup) before failing. Default 5 s.</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);

@@ -113,7 +113,7 @@ internal static class RunCommand
                 {
                     SyncMode = configuration.Sync ?? SqliteSyncMode.Full,
                     CommitDelay = configuration.Storage.CommitDelayMilliseconds is { } delay
-                        ? TimeSpan.FromMilliseconds(delay) : new SqliteBrokerStoreOptions().CommitDelay,
+                        ? TimeSpan.FromMilliseconds(delay) : SqliteBrokerStoreOptions.DefaultCommitDelay,
                     Log = message => logger.StoreMessage(message),
                 });
                 engineDatabase = new SqliteEngineDatabase(dataFolder);

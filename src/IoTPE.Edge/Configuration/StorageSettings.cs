@@ -38,7 +38,8 @@ public sealed class StorageSettings
         {
             throw new ConfigurationException($"storage.diskReserveBytes must be at least 0 (0 disables the reserve), not {DiskReserveBytes}");
         }
-        if (CommitDelayMilliseconds is < 0 or > MaximumCommitDelayMilliseconds || (CommitDelayMilliseconds is { } delay && double.IsNaN(delay)))
+        // NaN fails both bounds, so it is refused too.
+        if (CommitDelayMilliseconds is { } delay && delay is not (>= 0 and <= MaximumCommitDelayMilliseconds))
         {
             throw new ConfigurationException(
                 $"storage.commitDelayMilliseconds must be between 0 (commit at once) and {MaximumCommitDelayMilliseconds}, not {CommitDelayMilliseconds}");
