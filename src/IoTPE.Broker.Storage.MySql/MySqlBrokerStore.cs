@@ -12,7 +12,8 @@ namespace IoTPE.Broker.Storage.MySql;
 /// <para>
 /// Write methods only append a struct to an in-memory queue under a short lock; the writer thread
 /// applies everything queued in one transaction with multi-row prepared statements, commits, and
-/// then runs the batch's <see cref="WhenDurable"/> callbacks. A callback told <see langword="true"/>
+/// then runs the batch's <see cref="WhenDurable"/> callbacks (on a thread of their own, in order,
+/// while the writer applies the next batch). A callback told <see langword="true"/>
 /// means the server answered the COMMIT: what it covers survives <c>kill -9</c> of the broker and
 /// of the database server <em>provided the server runs with its durable defaults</em>,
 /// <c>innodb_flush_log_at_trx_commit = 1</c> (the redo log is flushed to disk at each commit) and,
@@ -193,7 +194,7 @@ public sealed class MySqlBrokerStore : QueuedWritesBrokerStore, IBrokerStore
     public ValueTask DisposeAsync()
     {
         _writer.RequestStop();
-        return _writer.IsWriterThread ? ValueTask.CompletedTask : new ValueTask(_writer.Stopped);
+        return _writer.IsStoreThread ? ValueTask.CompletedTask : new ValueTask(_writer.Stopped);
     }
 
     /// <summary>Test hook: holds the writer back so that operations enqueued meanwhile form one batch.</summary>

@@ -6,9 +6,10 @@ namespace IoTPE.Broker.Storage.MySql;
 
 /// <summary>
 /// The store's single writer: a dedicated thread that takes everything enqueued so far, applies it
-/// in one transaction (<see cref="BatchStatements"/>), commits, then runs that batch's
-/// <c>WhenDurable</c> callbacks in request order. While it commits, new work accumulates for the
-/// next batch (group commit).
+/// in one transaction (<see cref="BatchStatements"/>), commits, then hands that batch's
+/// <c>WhenDurable</c> outcomes to a second thread (<see cref="DurabilityCallbackThread"/>) that runs
+/// the callbacks in request order while the writer goes on with the next batch. While it commits,
+/// new work accumulates for the next batch (group commit).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -51,11 +52,11 @@ internal sealed class MySqlGroupCommitWriter
     private readonly string _connectionString;
     private readonly Action<string> _log;
     private readonly ThrottledFailureLog _refusals;
-    private readonly ThrottledFailureLog _callbackFailures;
     private readonly TimeSpan _firstRetryDelay;
     private readonly TimeSpan _maxRetryDelay;
     private readonly Action _closeStore;
     private readonly Thread _thread;
+    private readonly DurabilityCallbackThread _callbackThread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<StoreOperation> _carry = [];
     private readonly List<StoreOperation> _work = [];
@@ -89,13 +90,13 @@ internal sealed class MySqlGroupCommitWriter
         _connectionString = connectionString;
         _log = log;
         _refusals = new ThrottledFailureLog(log, TimeSpan.FromSeconds(1));
-        _callbackFailures = new ThrottledFailureLog(log, TimeSpan.FromSeconds(1));
         _firstRetryDelay = options.FirstRetryDelay;
         _maxRetryDelay = options.MaxRetryDelay;
         _retryDelay = _firstRetryDelay;
         _closeStore = closeStore;
         Connect();
         MeasureFootprint();
+        _callbackThread = new DurabilityCallbackThread(log);
         _thread = new Thread(Run) { Name = "IoTPE MySQL writer", IsBackground = true };
         _thread.Start();
     }
@@ -115,8 +116,8 @@ internal sealed class MySqlGroupCommitWriter
     /// <summary>True while the server is unreachable or failing the writer's transactions.</summary>
     public bool IsDown => Volatile.Read(ref _down);
 
-    /// <summary>True when the caller is the writer thread (e.g. inside a callback).</summary>
-    public bool IsWriterThread => Thread.CurrentThread == _thread;
+    /// <summary>True when the caller is the writer thread or inside a callback.</summary>
+    public bool IsStoreThread => Thread.CurrentThread == _thread || _callbackThread.IsCurrentThread;
 
     /// <summary>Completes when the writer has applied everything it could, run the last callbacks and closed the store.</summary>
     public Task Stopped => _stopped.Task;
@@ -189,6 +190,7 @@ internal sealed class MySqlGroupCommitWriter
                     _refusals.Report($"MySQL broker store: the writer failed with {exception.GetType().Name}: {exception.Message}");
                     FailUnsent(_applying);
                 }
+                _callbackThread.HandOver();
                 _applying.Clear();
                 if (stopping)
                 {
@@ -203,6 +205,7 @@ internal sealed class MySqlGroupCommitWriter
         }
         finally
         {
+            _callbackThread.Stop();
             _connection?.Dispose();
             _connection = null;
             try
@@ -323,7 +326,7 @@ internal sealed class MySqlGroupCommitWriter
         }
         for (int i = 0; i < _callbacks.Count; i++)
         {
-            RunCallback(_callbacks[i], !_segmentFailed[i]);
+            _callbackThread.Add(_callbacks[i], !_segmentFailed[i]);
         }
         _callbacks.Clear();
         if (_work.Count > 0 && Stopwatch.GetElapsedTime(_footprintMeasuredTimestamp) > FootprintInterval)
@@ -432,7 +435,7 @@ internal sealed class MySqlGroupCommitWriter
         Interlocked.Increment(ref _failedBatchCount);
         foreach (Action<bool> callback in _callbacks)
         {
-            RunCallback(callback, false);
+            _callbackThread.Add(callback, false);
         }
         _callbacks.Clear();
         _work.Clear();
@@ -472,7 +475,7 @@ internal sealed class MySqlGroupCommitWriter
         {
             if (batch[i].Kind == StoreOperationKind.WhenDurable)
             {
-                RunCallback((Action<bool>)batch[i].Reference!, false);
+                _callbackThread.Add((Action<bool>)batch[i].Reference!, false);
             }
         }
     }
@@ -531,18 +534,6 @@ internal sealed class MySqlGroupCommitWriter
             _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, _maxRetryDelay.Ticks));
         }
         _nextAttemptTimestamp = Stopwatch.GetTimestamp() + (long)(_retryDelay.TotalSeconds * Stopwatch.Frequency);
-    }
-
-    private void RunCallback(Action<bool> callback, bool durable)
-    {
-        try
-        {
-            callback(durable);
-        }
-        catch (Exception exception)
-        {
-            _callbackFailures.Report($"MySQL broker store: a WhenDurable callback threw {exception.GetType().Name}: {exception.Message}");
-        }
     }
 
     private void MeasureFootprint()

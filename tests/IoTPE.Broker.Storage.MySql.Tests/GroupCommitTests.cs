@@ -104,7 +104,7 @@ public sealed class GroupCommitTests(MariaDbFixture fixture) : IClassFixture<Mar
             int id = i;
             store.WhenDurable(durable =>
             {
-                // On the writer thread, right after the COMMIT: another session must see the row now.
+                // Right after the COMMIT: another session must see the row now.
                 using var connection = new MySqlConnector.MySqlConnection(database);
                 connection.Open();
                 using var command = new MySqlConnector.MySqlCommand($"SELECT COUNT(*) FROM messages WHERE id = {id}", connection);
@@ -137,5 +137,65 @@ public sealed class GroupCommitTests(MariaDbFixture fixture) : IClassFixture<Mar
         await all.Task.WaitAsync(StoreTestExtensions.Patience);
         Assert.Equal(Enumerable.Range(1, 2000), order);
         Assert.True(store.CommitCount < 2000, "group commit: fewer commits than callbacks");
+    }
+
+    [Fact]
+    public async Task The_next_batch_commits_while_the_last_one_s_callbacks_run_and_the_writer_runs_at_most_two_batches_ahead()
+    {
+        string database = await fixture.NewDatabaseAsync();
+        await using MySqlBrokerStore store = StoreFactory.Open(database);
+        var slowCallbackEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var releaseSlowCallback = new ManualResetEventSlim();
+        store.InsertMessage(SampleRecords.Message(1));
+        store.WhenDurable(_ =>
+        {
+            slowCallbackEntered.SetResult();
+            releaseSlowCallback.Wait(StoreTestExtensions.Patience);
+        });
+        await slowCallbackEntered.Task.WaitAsync(StoreTestExtensions.Patience);
+        long committedBefore = store.CommitCount;
+
+        // While the broker is still busy with the first outcome, the writer commits the next batch...
+        var outcomes = new List<int>();
+        var lastOutcome = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.InsertMessage(SampleRecords.Message(2));
+        store.WhenDurable(durable => outcomes.Add(durable ? 2 : -2));
+        await WaitUntilAsync(() => store.CommitCount >= committedBefore + 1);
+        Assert.Equal("1", (await fixture.QueryAsync(database, "SELECT COUNT(*) FROM messages WHERE id = 2")).Trim());
+
+        // ...and one more, whose outcome it cannot hand over: then it waits instead of running further ahead.
+        for (int i = 3; i <= 6; i++)
+        {
+            store.InsertMessage(SampleRecords.Message(i));
+            int n = i;
+            store.WhenDurable(durable =>
+            {
+                outcomes.Add(durable ? n : -n);
+                if (n == 6)
+                {
+                    lastOutcome.SetResult();
+                }
+            });
+            if (i == 3)
+            {
+                await WaitUntilAsync(() => store.CommitCount >= committedBefore + 2);
+            }
+        }
+        await Task.Delay(300);
+        Assert.Equal(committedBefore + 2, store.CommitCount);
+
+        releaseSlowCallback.Set();
+        await lastOutcome.Task.WaitAsync(StoreTestExtensions.Patience);
+        Assert.Equal(new[] { 2, 3, 4, 5, 6 }, outcomes);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + StoreTestExtensions.Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the writer");
+            await Task.Delay(5);
+        }
     }
 }

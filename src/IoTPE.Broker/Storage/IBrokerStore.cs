@@ -15,8 +15,8 @@ namespace IoTPE.Broker.Storage;
 /// <para>
 /// <see cref="WhenDurable"/> asks for a callback once every write enqueued before it is committed
 /// (or has failed). The broker acknowledges a QoS 1/2 PUBLISH (PUBACK/PUBREC) and releases its
-/// deliveries only from that callback. Callbacks run on the store's writer thread, in the order
-/// they were requested, and must not block for long.
+/// deliveries only from that callback. Callbacks run on a thread of the store's own (its writer, or
+/// one beside it), one at a time, in the order they were requested, and must not block for long.
 /// </para>
 /// </remarks>
 public interface IBrokerStore : IAsyncDisposable
