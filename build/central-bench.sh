@@ -196,8 +196,9 @@ section="$work/section.md"
   echo "at the central) publishing one short QoS 2 message (index, sequence, send time) per second, phases spread over the second; one"
   echo "persistent QoS 2 subscriber receives them all (\`build/central-bench.js\`, MQTT.js, one process, one clock)."
   echo "Latency: publish to delivery at the subscriber; PUBCOMP: publish to the gateway's PUBCOMP. $gateway_seconds s per step after 3 s of warm-up."
+  echo "Not received: sent in the step but not at the subscriber 10 s after the last publish (at an overloaded step, backlog still queued)."
   echo
-  echo "| gateways | connected | messages | lost | p50 (ms) | p99 (ms) | max (ms) | PUBCOMP p99 (ms) | connect failures | tool CPU (s) |"
+  echo "| gateways | connected | messages | not received | p50 (ms) | p99 (ms) | max (ms) | PUBCOMP p99 (ms) | connect failures | tool CPU (s) |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   sort -n "$steps" | awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
   echo
