@@ -6,7 +6,7 @@ namespace IoTPE.Broker.Storage.MySql;
 /// server while the broker acts on the last one's (acknowledges publishes, releases deliveries).
 /// </summary>
 /// <remarks>
-/// On the central the writer is what bounds the durable rate: measured at saturation, a fifth of its
+/// On the central the writer is what bounds the durable rate: measured at saturation, a quarter of its
 /// time went to running callbacks while the server sat idle between two transactions. The writer
 /// posts a batch's outcomes after its COMMIT returned and goes on; it waits only when the previous
 /// batch's outcomes have not been taken up yet, so at most two batches' callbacks are outstanding and
