@@ -19,7 +19,10 @@ try
     string script = Path.Combine(data, "echo.js");
     await File.WriteAllTextAsync(script, "publish('/bench/out', message.payload);");
     await ProcessRun.RunAsync(binary, ["script", "load", "bench", "echo", script, "--data", data]);
-    using OutputCollector server = OutputCollector.Start(binary, ["run", "--data", data, "--listen", "127.0.0.1:0"]);
+    // IOTPE_CONFIG names a config file for the run, e.g. to compare storage.commitDelayMilliseconds settings.
+    string? config = Environment.GetEnvironmentVariable("IOTPE_CONFIG");
+    using OutputCollector server = OutputCollector.Start(binary,
+        config is null ? ["run", "--data", data, "--listen", "127.0.0.1:0"] : ["run", "--data", data, "--listen", "127.0.0.1:0", "--config", config]);
     if (!await server.WaitForLineAsync(l => l.Contains("Listening on 127.0.0.1:", StringComparison.Ordinal), TimeSpan.FromSeconds(30)))
     {
         throw new InvalidOperationException("iotpe did not start: " + server.Error);
