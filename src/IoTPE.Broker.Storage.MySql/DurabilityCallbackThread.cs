@@ -1,3 +1,5 @@
+using IoTPE.Threading;
+
 namespace IoTPE.Broker.Storage.MySql;
 
 /// <summary>
@@ -10,18 +12,20 @@ namespace IoTPE.Broker.Storage.MySql;
 /// time went to running callbacks while the server sat idle between two transactions. The writer
 /// posts a batch's outcomes after its COMMIT returned and goes on; it waits only when the previous
 /// batch's outcomes have not been taken up yet, so at most two batches' callbacks are outstanding and
-/// a slow broker slows the writer down instead of growing a queue.
+/// a slow broker slows the writer down instead of growing a queue. Each side wakes the other with a
+/// <see cref="WakeSignal"/> set after it left the lock, so a hand-off costs one context switch.
 /// </remarks>
 internal sealed class DurabilityCallbackThread
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
+    private readonly WakeSignal _handedOverSignal = new(); // the thread sleeps on it: a batch waits
+    private readonly WakeSignal _takenSignal = new(); // the writer sleeps on it: the slot is free again
     private readonly ThrottledFailureLog _failures;
     private readonly Thread _thread;
     private List<(Action<bool> Callback, bool Durable)> _posted = [];
     private List<(Action<bool> Callback, bool Durable)> _running = [];
     private bool _handedOver;
     private bool _stopRequested;
-    private bool _threadWaiting;
 
     /// <summary>Starts the thread; failures of callbacks go to <paramref name="log"/>, at most one a second.</summary>
     public DurabilityCallbackThread(Action<string> log)
@@ -48,19 +52,20 @@ internal sealed class DurabilityCallbackThread
         {
             return;
         }
-        lock (_gate)
+        while (true)
         {
-            while (_handedOver)
+            lock (_gate)
             {
-                Monitor.Wait(_gate);
+                if (!_handedOver)
+                {
+                    (_posted, _running) = (_running, _posted);
+                    _handedOver = true;
+                    break;
+                }
             }
-            (_posted, _running) = (_running, _posted);
-            _handedOver = true;
-            if (_threadWaiting)
-            {
-                Monitor.Pulse(_gate);
-            }
+            _takenSignal.Wait();
         }
+        _handedOverSignal.Set();
     }
 
     /// <summary>Lets the thread run what was handed over, then end; returns when it has.</summary>
@@ -70,9 +75,11 @@ internal sealed class DurabilityCallbackThread
         lock (_gate)
         {
             _stopRequested = true;
-            Monitor.PulseAll(_gate);
         }
+        _handedOverSignal.Set();
         _thread.Join();
+        _handedOverSignal.Dispose();
+        _takenSignal.Dispose();
     }
 
     private void Run()
@@ -80,23 +87,28 @@ internal sealed class DurabilityCallbackThread
         List<(Action<bool> Callback, bool Durable)> batch = [];
         while (true)
         {
+            bool took;
+            bool stopping;
             lock (_gate)
             {
-                while (!_handedOver && !_stopRequested)
+                took = _handedOver;
+                stopping = _stopRequested;
+                if (took)
                 {
-                    _threadWaiting = true;
-                    Monitor.Wait(_gate);
-                    _threadWaiting = false;
+                    (_running, batch) = (batch, _running);
+                    _handedOver = false;
                 }
-                if (!_handedOver)
+            }
+            if (!took)
+            {
+                if (stopping)
                 {
                     return;
                 }
-                (_running, batch) = (batch, _running);
-                _handedOver = false;
-                // The writer may be waiting to hand over the next batch.
-                Monitor.PulseAll(_gate);
+                _handedOverSignal.Wait();
+                continue;
             }
+            _takenSignal.Set(); // the writer may be waiting to hand over the next batch
             foreach ((Action<bool> callback, bool durable) in batch)
             {
                 try

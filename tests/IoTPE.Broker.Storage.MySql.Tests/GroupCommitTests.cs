@@ -160,7 +160,7 @@ public sealed class GroupCommitTests(MariaDbFixture fixture) : IClassFixture<Mar
         var lastOutcome = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         store.InsertMessage(SampleRecords.Message(2));
         store.WhenDurable(durable => outcomes.Add(durable ? 2 : -2));
-        await WaitUntilAsync(() => store.CommitCount >= committedBefore + 1);
+        await StoreTestExtensions.EventuallyAsync(() => store.CommitCount >= committedBefore + 1, "the second batch's commit");
         Assert.Equal("1", (await fixture.QueryAsync(database, "SELECT COUNT(*) FROM messages WHERE id = 2")).Trim());
 
         // ...and one more, whose outcome it cannot hand over: then it waits instead of running further ahead.
@@ -178,7 +178,7 @@ public sealed class GroupCommitTests(MariaDbFixture fixture) : IClassFixture<Mar
             });
             if (i == 3)
             {
-                await WaitUntilAsync(() => store.CommitCount >= committedBefore + 2);
+                await StoreTestExtensions.EventuallyAsync(() => store.CommitCount >= committedBefore + 2, "the third batch's commit");
             }
         }
         await Task.Delay(300);
@@ -187,15 +187,5 @@ public sealed class GroupCommitTests(MariaDbFixture fixture) : IClassFixture<Mar
         releaseSlowCallback.Set();
         await lastOutcome.Task.WaitAsync(StoreTestExtensions.Patience);
         Assert.Equal(new[] { 2, 3, 4, 5, 6 }, outcomes);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + StoreTestExtensions.Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the writer");
-            await Task.Delay(5);
-        }
     }
 }
