@@ -72,19 +72,21 @@ public sealed class BrokerSessionLimitTests
             ["connectProperties"] = new JsonObject { ["sessionExpiryInterval"] = 60 },
             ["will"] = new JsonObject { ["topic"] = "will/" + id, ["payload"] = "offline", ["qos"] = 1, ["properties"] = new JsonObject { ["willDelayInterval"] = delay } },
         };
+        // Both clients connect before either is killed, so that the check below comes well inside the
+        // 2 s will delay of both: started one after the other, a loaded CI machine took over a second
+        // to start the second client, and the first will was due before the check.
         var kills = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan delayedKilled, returningKilled;
         using (OutputCollector delayed = MqttSessionPlan.Start(Client("delayed", 2)))
-        {
-            await MqttSessionPlan.WaitForAsync(delayed, "connack");
-            delayed.Kill();
-        }
-        TimeSpan delayedKilled = kills.Elapsed;
         using (OutputCollector returning = MqttSessionPlan.Start(Client("returning", 2)))
         {
+            await MqttSessionPlan.WaitForAsync(delayed, "connack");
             await MqttSessionPlan.WaitForAsync(returning, "connack");
+            delayed.Kill();
+            delayedKilled = kills.Elapsed;
             returning.Kill();
+            returningKilled = kills.Elapsed;
         }
-        TimeSpan returningKilled = kills.Elapsed;
         // Proving that nothing comes yet takes time: well inside the 2 s will delay.
         await Task.Delay(800);
         Assert.Empty(MqttSessionPlan.Events(watcher).OfKind("message")); // not yet: the delay runs
