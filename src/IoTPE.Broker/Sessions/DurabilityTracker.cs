@@ -20,6 +20,11 @@ internal sealed class DurabilityTracker
     private List<PendingAcknowledgement> _acknowledgements = [];
     private List<Action<bool>> _actions = [];
     private List<Session> _waitingSessions = [];
+    // The lists of the last pass that completed at once, emptied for the next pass: most passes of a
+    // broker without persistent sessions do, and a list each per pass would be garbage per message.
+    private List<PendingAcknowledgement>? _spareAcknowledgements;
+    private List<Action<bool>>? _spareActions;
+    private List<Session>? _spareSessions;
     // The sessions each epoch in progress reports to, once its pass has ended.
     private readonly Dictionary<long, List<Session>> _pendingSessions = [];
     private long _registeredEpochs;
@@ -151,9 +156,9 @@ internal sealed class DurabilityTracker
         List<Action<bool>> actions = _actions;
         List<Session> sessions = _waitingSessions;
         long payloadBytes = _passPayloadBytes;
-        _acknowledgements = [];
-        _actions = [];
-        _waitingSessions = [];
+        _acknowledgements = Take(ref _spareAcknowledgements);
+        _actions = Take(ref _spareActions);
+        _waitingSessions = Take(ref _spareSessions);
         _passPayloadBytes = 0;
         if (!_state.Store.HasUnrequestedWrites && epoch == DurableEpoch + 1)
         {
@@ -161,12 +166,29 @@ internal sealed class DurabilityTracker
             // this one is durable already: a QoS 1 PUBLISH nobody stores is acknowledged in the
             // pass that read it, without a round trip through the store's writer.
             Complete(epoch, durable: true, acknowledgements, actions, sessions, payloadBytes);
+            acknowledgements.Clear();
+            actions.Clear();
+            sessions.Clear();
+            _spareAcknowledgements = acknowledgements;
+            _spareActions = actions;
+            _spareSessions = sessions;
             EndPass(); // what completing queued (a pumped delivery, an action's acknowledgement)
             return;
         }
         _pendingSessions[epoch] = sessions;
-        _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions, payloadBytes)));
+        RequestCompletion(epoch, acknowledgements, actions, sessions, payloadBytes);
     }
+
+    private static List<T> Take<T>(ref List<T>? spare)
+    {
+        List<T> list = spare ?? [];
+        spare = null;
+        return list;
+    }
+
+    // A method of its own so that the closure is allocated only for an epoch that waits for the store.
+    private void RequestCompletion(long epoch, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions, long payloadBytes) =>
+        _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions, payloadBytes)));
 
     private void Complete(long epoch, bool durable, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions, long payloadBytes)
     {

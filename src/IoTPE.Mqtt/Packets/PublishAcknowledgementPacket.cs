@@ -8,7 +8,9 @@ namespace IoTPE.Mqtt;
 /// </summary>
 public abstract class PublishAcknowledgementPacket : IMqttPacket
 {
-    private PropertySet _set;
+    // Held apart and only when present: PUBACK, PUBREC, PUBREL and PUBCOMP go with every QoS 1/2
+    // message and rarely carry properties, and the whole PropertySet would make each one ~200 bytes.
+    private PropertyHolder? _properties;
     private AcknowledgementForm _form;
 
     private protected PublishAcknowledgementPacket(ushort packetIdentifier, ReasonCode reasonCode)
@@ -27,10 +29,14 @@ public abstract class PublishAcknowledgementPacket : IMqttPacket
     public ReasonCode ReasonCode { get; }
 
     /// <summary>Reason String (0x1F): a human readable diagnostic (5.0).</summary>
-    public string? ReasonString { get => _set.ReasonString; init => _set.ReasonString = value; }
+    public string? ReasonString { get => _properties?.Set.ReasonString; init => (_properties ??= new()).Set.ReasonString = value; }
 
     /// <summary>User Properties (0x26), in order (5.0); empty when none.</summary>
-    public IReadOnlyList<UserProperty> UserProperties { get => _set.UserPropertyList; init => _set.UserProperties = value is { Count: > 0 } ? value : null; }
+    public IReadOnlyList<UserProperty> UserProperties
+    {
+        get => _properties?.Set.UserPropertyList ?? [];
+        init => (_properties ??= new()).Set.UserProperties = value is { Count: > 0 } ? value : null;
+    }
 
     /// <inheritdoc />
     public int GetEncodedSize(MqttProtocolVersion version) => EncodedSize.Packet(GetRemainingLength(version, out _, out _));
@@ -50,7 +56,7 @@ public abstract class PublishAcknowledgementPacket : IMqttPacket
 
         if (form == AcknowledgementForm.WithProperties)
         {
-            _set.WriteWithPrefix(ref writer, propertiesLength);
+            _properties!.Set.WriteWithPrefix(ref writer, propertiesLength);
         }
 
         return writer.Position;
@@ -117,7 +123,10 @@ public abstract class PublishAcknowledgementPacket : IMqttPacket
         }
 
         packet = create(packetIdentifier, reasonCode);
-        packet._set = set;
+        if (form == AcknowledgementForm.WithProperties)
+        {
+            packet._properties = new PropertyHolder { Set = set };
+        }
         packet._form = form;
         return true;
     }
@@ -136,7 +145,7 @@ public abstract class PublishAcknowledgementPacket : IMqttPacket
             return 2;
         }
 
-        propertiesLength = _set.GetLength();
+        propertiesLength = _properties?.Set.GetLength() ?? 0;
         AcknowledgementForm needed = propertiesLength > 0 ? AcknowledgementForm.WithProperties
             : ReasonCode != ReasonCode.Success ? AcknowledgementForm.WithReasonCode
             : AcknowledgementForm.Shortest;
@@ -147,5 +156,10 @@ public abstract class PublishAcknowledgementPacket : IMqttPacket
             AcknowledgementForm.WithReasonCode => 3,
             _ => 3 + VariableByteInteger.GetSize(propertiesLength) + propertiesLength,
         };
+    }
+
+    private sealed class PropertyHolder
+    {
+        public PropertySet Set;
     }
 }
