@@ -45,6 +45,25 @@ public class ScriptRunTests
         Assert.Equal("[1,55296]", heap.Run("s@1", "\"\\ud800\""u8.ToArray(), new RecordingHost()).ResultJson);
     }
 
+    /// <summary>
+    /// Short property names are remembered from message to message (up to a bound): escaped names,
+    /// names beyond the remembered length and names met after the bound is reached still come through as written.
+    /// </summary>
+    [Fact]
+    public void Property_names_are_read_as_written_across_many_messages()
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        Assert.Null(heap.Load("k@1", new ScriptSource("k", "return [Object.keys(message), message.ab];")));
+        string longName = new('x', 40);
+        for (int i = 0; i < 600; i++)
+        {
+            string json = $$"""{"k{{i}}":1,"\u0061b":2,"ab":3,"{{longName}}":4,"\u00e9t\u00e9":5,"k{{i}}":6}""";
+            ScriptRunResult result = heap.Run("k@1", Encoding.UTF8.GetBytes(json), new RecordingHost());
+            Assert.True(result.Completed, result.Error?.ToString());
+            Assert.Equal($$"""[["k{{i}}","ab","{{longName}}","été"],3]""", result.ResultJson);
+        }
+    }
+
     [Theory]
     [InlineData("return;")]
     [InlineData("")]

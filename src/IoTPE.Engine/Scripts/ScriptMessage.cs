@@ -27,75 +27,69 @@ internal static class ScriptMessage
 
     public static byte[] FromMessage(ApplicationMessage message, string account, string script, CommandCall? call = null)
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + message.Payload.Length * 3);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        Utf8JsonWriter json = Begin();
+        json.WriteStartObject();
+        json.WriteString("topic", message.Topic);
+        json.WriteString("account", account);
+        json.WriteString("script", script);
+        WriteStringOrNull(json, "publisher", message.PublisherUserName);
+        WriteStringOrNull(json, "clientId", message.PublisherClientId);
+        ReadOnlySpan<byte> payload = message.Payload.Span;
+        if (System.Text.Unicode.Utf8.IsValid(payload))
         {
-            json.WriteStartObject();
-            json.WriteString("topic", message.Topic);
-            json.WriteString("account", account);
-            json.WriteString("script", script);
-            WriteStringOrNull(json, "publisher", message.PublisherUserName);
-            WriteStringOrNull(json, "clientId", message.PublisherClientId);
-            ReadOnlySpan<byte> payload = message.Payload.Span;
-            if (System.Text.Unicode.Utf8.IsValid(payload))
-            {
-                json.WriteString("payload", payload); // without a string in between
-            }
-            else
-            {
-                json.WriteString("payload", Encoding.UTF8.GetString(payload)); // malformed UTF-8 becomes U+FFFD
-            }
-            json.WritePropertyName("json");
-            if (call is { } c)
-            {
-                // A command call: the script works on the call's payload; messageId identifies the call.
-                c.Payload.WriteTo(json);
-                json.WriteString("messageId", c.MessageId);
-            }
-            else
-            {
-                WriteJsonOrNull(json, payload);
-            }
-            json.WriteBase64String("payloadBase64", payload);
-            json.WriteNumber("qos", (int)message.QoS);
-            json.WriteBoolean("retain", message.Retain);
-            WriteStringOrNull(json, "contentType", message.Properties?.ContentType);
-            WriteStringOrNull(json, "responseTopic", message.Properties?.ResponseTopic);
-            if (message.Properties?.CorrelationData is { } correlation)
-            {
-                json.WriteString("correlationData", Encoding.UTF8.GetString(correlation));
-                json.WriteBase64String("correlationDataBase64", correlation);
-            }
-            else
-            {
-                json.WriteNull("correlationData");
-                json.WriteNull("correlationDataBase64");
-            }
-            json.WriteStartObject("userProperties");
-            foreach (Mqtt.UserProperty property in message.Properties?.UserProperties ?? [])
-            {
-                json.WriteString(property.Name, property.Value);
-            }
-            json.WriteEndObject();
-            json.WriteEndObject();
+            json.WriteString("payload", payload); // without a string in between
         }
-        return buffer.WrittenSpan.ToArray();
+        else
+        {
+            json.WriteString("payload", Encoding.UTF8.GetString(payload)); // malformed UTF-8 becomes U+FFFD
+        }
+        json.WritePropertyName("json");
+        if (call is { } c)
+        {
+            // A command call: the script works on the call's payload; messageId identifies the call.
+            c.Payload.WriteTo(json);
+            json.WriteString("messageId", c.MessageId);
+        }
+        else
+        {
+            WriteJsonOrNull(json, payload);
+        }
+        json.WriteBase64String("payloadBase64", payload);
+        json.WriteNumber("qos", (int)message.QoS);
+        json.WriteBoolean("retain", message.Retain);
+        WriteStringOrNull(json, "contentType", message.Properties?.ContentType);
+        WriteStringOrNull(json, "responseTopic", message.Properties?.ResponseTopic);
+        if (message.Properties?.CorrelationData is { } correlation)
+        {
+            json.WriteString("correlationData", Encoding.UTF8.GetString(correlation));
+            json.WriteBase64String("correlationDataBase64", correlation);
+        }
+        else
+        {
+            json.WriteNull("correlationData");
+            json.WriteNull("correlationDataBase64");
+        }
+        json.WriteStartObject("userProperties");
+        foreach (Mqtt.UserProperty property in message.Properties?.UserProperties ?? [])
+        {
+            json.WriteString(property.Name, property.Value);
+        }
+        json.WriteEndObject();
+        json.WriteEndObject();
+        return Finish(json);
     }
 
     public static byte[] ForSchedule(string account, string script, int everySeconds)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            WriteWithoutTrigger(json, account, script);
-            json.WriteStartObject("schedule");
-            json.WriteNumber("everySeconds", everySeconds);
-            json.WriteEndObject();
-            json.WriteStartObject("userProperties");
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        Utf8JsonWriter json = Begin();
+        WriteWithoutTrigger(json, account, script);
+        json.WriteStartObject("schedule");
+        json.WriteNumber("everySeconds", everySeconds);
+        json.WriteEndObject();
+        json.WriteStartObject("userProperties");
+        json.WriteEndObject();
+        json.WriteEndObject();
+        return Finish(json);
     }
 
     /// <summary>
@@ -104,21 +98,18 @@ internal static class ScriptMessage
     /// </summary>
     public static byte[] ForPinEdge(PinEdge edge)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            WriteWithoutTrigger(json, edge.Account, edge.Script);
-            json.WriteStartObject("gpio");
-            json.WriteString("name", edge.Pin);
-            json.WriteNumber("value", edge.Value);
-            json.WriteString("edge", edge.Edge);
-            json.WriteString("timestamp", edge.Timestamp);
-            json.WriteEndObject();
-            json.WriteStartObject("userProperties");
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        Utf8JsonWriter json = Begin();
+        WriteWithoutTrigger(json, edge.Account, edge.Script);
+        json.WriteStartObject("gpio");
+        json.WriteString("name", edge.Pin);
+        json.WriteNumber("value", edge.Value);
+        json.WriteString("edge", edge.Edge);
+        json.WriteString("timestamp", edge.Timestamp);
+        json.WriteEndObject();
+        json.WriteStartObject("userProperties");
+        json.WriteEndObject();
+        json.WriteEndObject();
+        return Finish(json);
     }
 
     // Opens the message of a run no MQTT message triggered (a schedule, a pin edge): no topic, no
@@ -136,6 +127,42 @@ internal static class ScriptMessage
         json.WriteString("payloadBase64", "");
         json.WriteNumber("qos", 0);
         json.WriteBoolean("retain", false);
+    }
+
+    // One buffer and writer per thread, reused: a fresh ArrayBufferWriter grew to 4 KiB or more for
+    // every run (Utf8JsonWriter asks for room in 4 KiB steps), the largest allocation of a small
+    // rule's run; now a run allocates only the message's exact bytes.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    // A buffer grown past this by a large payload is not kept for the next message.
+    private const int KeptBufferBytes = 64 * 1024;
+
+    private static Utf8JsonWriter Begin()
+    {
+        ArrayBufferWriter<byte> buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        if (t_writer is { } writer)
+        {
+            writer.Reset(buffer);
+            return writer;
+        }
+        return t_writer = new Utf8JsonWriter(buffer, WriterOptions);
+    }
+
+    private static byte[] Finish(Utf8JsonWriter json)
+    {
+        json.Flush();
+        ArrayBufferWriter<byte> buffer = t_buffer!;
+        byte[] message = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > KeptBufferBytes)
+        {
+            t_buffer = null;
+            t_writer = null;
+        }
+        return message;
     }
 
     private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)

@@ -84,12 +84,42 @@ internal static class MessageReader
         var result = new JsObject(engine);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            string name = reader.GetString()!;
+            string name = ReadPropertyName(ref reader);
             reader.Read();
             // A later duplicate key replaces the value, as in JSON.parse; "__proto__" is an own property.
             result.FastSetProperty(name, new PropertyDescriptor(ReadValue(engine, ref reader), PropertyFlag.ConfigurableEnumerableWritable));
         }
         return result;
+    }
+
+    // Property names repeat from message to message (the run message's own keys, and a device's
+    // payload has the same shape each time): each worker thread keeps the short ones it has met, so
+    // a run's message allocates no string for its keys. Bounded: past the limit names are not kept.
+    [ThreadStatic]
+    private static Dictionary<string, string>? t_names;
+    private const int KeptNameLength = 32;
+    private const int KeptNames = 512;
+
+    private static string ReadPropertyName(ref Utf8JsonReader reader)
+    {
+        int length = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (length > KeptNameLength)
+        {
+            return reader.GetString()!;
+        }
+        Span<char> chars = stackalloc char[KeptNameLength];
+        int count = reader.CopyString(chars);
+        Dictionary<string, string> names = t_names ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        if (names.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars[..count], out string? known))
+        {
+            return known;
+        }
+        string name = new(chars[..count]);
+        if (names.Count < KeptNames)
+        {
+            names.Add(name, name);
+        }
+        return name;
     }
 
     private static JsArray ReadArray(Engine engine, ref Utf8JsonReader reader)
