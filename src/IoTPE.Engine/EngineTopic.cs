@@ -26,7 +26,7 @@ internal readonly record struct EngineTopic(EngineTopicKind Kind, string Account
     public static bool TryParse(string topic, out EngineTopic parsed)
     {
         parsed = default;
-        if (topic.Length < 2 || topic[0] != '/')
+        if (topic.Length < 2 || topic[0] != '/' || !MayBeEngineTopic(topic))
         {
             return false;
         }
@@ -58,6 +58,27 @@ internal readonly record struct EngineTopic(EngineTopicKind Kind, string Account
             return true;
         }
         return false;
+    }
+
+    // The broker asks about every PUBLISH (ProcessEngine.OnPublish), and most topics in an account's
+    // namespace are a device's, not the engine's: those are told apart by their second level,
+    // without splitting the topic into strings. True for a superset of what TryParse accepts.
+    private static bool MayBeEngineTopic(string topic)
+    {
+        ReadOnlySpan<char> afterOwner = topic.AsSpan(1);
+        int slash = afterOwner.IndexOf('/');
+        if (slash < 0)
+        {
+            return false;
+        }
+        ReadOnlySpan<char> second = afterOwner[(slash + 1)..];
+        int end = second.IndexOf('/');
+        if (end >= 0)
+        {
+            second = second[..end];
+        }
+        return second is "run" or "runfile" or "cmd" or "script" ||
+            second.StartsWith("grant_", StringComparison.Ordinal) || second.StartsWith("revoke_", StringComparison.Ordinal);
     }
 
     /// <summary>Whether <paramref name="topic"/> starts a run (<see cref="StartsRun"/>); gives its account.</summary>
