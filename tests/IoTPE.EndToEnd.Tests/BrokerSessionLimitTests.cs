@@ -62,7 +62,7 @@ public sealed class BrokerSessionLimitTests
         string url = $"mqtt://127.0.0.1:{server.Port}";
         using OutputCollector watcher = MqttSessionPlan.Start(new JsonObject
         {
-            ["url"] = url, ["clientId"] = "will-watcher", ["stayMs"] = 8000,
+            ["url"] = url, ["clientId"] = "will-watcher", ["stayMs"] = 15000,
             ["subscribe"] = new JsonArray(new JsonObject { ["topic"] = "will/#", ["qos"] = 1 }),
         });
         await MqttSessionPlan.WaitForAsync(watcher, "suback");
@@ -73,31 +73,38 @@ public sealed class BrokerSessionLimitTests
             ["will"] = new JsonObject { ["topic"] = "will/" + id, ["payload"] = "offline", ["qos"] = 1, ["properties"] = new JsonObject { ["willDelayInterval"] = delay } },
         };
         // Both clients connect before either is killed, so that the check below comes well inside the
-        // 2 s will delay of both: started one after the other, a loaded CI machine took over a second
+        // will delays (2 s for the first): started one after the other, a loaded CI machine took over a second
         // to start the second client, and the first will was due before the check.
         var kills = System.Diagnostics.Stopwatch.StartNew();
-        TimeSpan delayedKilled, returningKilled;
+        TimeSpan returningKilled;
         using (OutputCollector delayed = MqttSessionPlan.Start(Client("delayed", 2)))
-        using (OutputCollector returning = MqttSessionPlan.Start(Client("returning", 2)))
+        // The returning client has 5 s to come back: started after the check below, its MQTT.js
+        // process took more than the remaining 1.2 s of a 2 s delay on a loaded CI machine.
+        using (OutputCollector returning = MqttSessionPlan.Start(Client("returning", ReturningDelaySeconds)))
         {
             await MqttSessionPlan.WaitForAsync(delayed, "connack");
             await MqttSessionPlan.WaitForAsync(returning, "connack");
             delayed.Kill();
-            delayedKilled = kills.Elapsed;
             returning.Kill();
             returningKilled = kills.Elapsed;
         }
         // Proving that nothing comes yet takes time: well inside the 2 s will delay.
         await Task.Delay(800);
         Assert.Empty(MqttSessionPlan.Events(watcher).OfKind("message")); // not yet: the delay runs
-        using OutputCollector back = MqttSessionPlan.Start(Client("returning", 2));
+        using OutputCollector back = MqttSessionPlan.Start(Client("returning", ReturningDelaySeconds));
         await MqttSessionPlan.WaitForAsync(back, "connack");
         await MqttSessionPlan.WaitForAsync(watcher, "message");
-        // Had the return not cancelled it, the second will would follow the first as far apart as
-        // the two kills were; allow that and a margin before concluding it never comes.
-        await Task.Delay(returningKilled - delayedKilled + TimeSpan.FromMilliseconds(300));
+        // Had the return not cancelled it, the second will would come 5 s after its client was
+        // killed; wait for that and a margin before concluding it never comes.
+        TimeSpan untilReturningWill = returningKilled + TimeSpan.FromSeconds(ReturningDelaySeconds) + TimeSpan.FromMilliseconds(300) - kills.Elapsed;
+        if (untilReturningWill > TimeSpan.Zero)
+        {
+            await Task.Delay(untilReturningWill);
+        }
         Assert.Equal(["will/delayed"], MqttSessionPlan.Events(watcher).OfKind("message").Select(m => (string)m["topic"]!));
     }
+
+    private const int ReturningDelaySeconds = 5;
 
     [Fact]
     public async Task An_expired_session_is_forgotten()
@@ -109,7 +116,9 @@ public sealed class BrokerSessionLimitTests
             ["url"] = url, ["clientId"] = "short-lived", ["clean"] = false, ["stayMs"] = 200,
             ["connectProperties"] = new JsonObject { ["sessionExpiryInterval"] = expiry },
         };
-        await MqttSessionPlan.RunAsync(Client(1));
+        // 3 s for the first session, so that starting the next MQTT.js process (over a second on a
+        // loaded CI machine) does not outlast it; the return sets 1 s, which then runs out.
+        await MqttSessionPlan.RunAsync(Client(3));
         IReadOnlyList<JsonObject> soon = await MqttSessionPlan.RunAsync(Client(1));
         Assert.True((bool?)soon.OfKind("connack").Single()["sessionPresent"]);
         Assert.True(await server.WaitForOutputAsync("Session short-lived expired", TimeSpan.FromSeconds(10)), server.Output);
