@@ -8,6 +8,7 @@ using IoTPE.Broker.Security;
 using IoTPE.Broker.Sessions;
 using IoTPE.Broker.Storage;
 using IoTPE.Broker.Transport;
+using IoTPE.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -41,6 +42,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     private readonly ConnectionAdmission _admission;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _housekeepingLoop;
+    private Action? _housekeepingTick;
     private bool _loaded;
 
     /// <summary>Creates a broker; call <see cref="StartAsync"/> to load its state and listen.</summary>
@@ -113,6 +115,15 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         }
     }
 
+    /// <summary>
+    /// Runs the housekeeping (session and message expiry, keep-alive, will delays, once a second) at
+    /// this ticker's ticks instead of on a timer of the broker's own, so that it wakes the process
+    /// together with the rest of its periodic work (see <see cref="IoTPE.Threading.Ticker"/>). The ticker
+    /// must tick once a second on the system's clock, as the broker's <see cref="TimeProvider"/>
+    /// then is. Set before <see cref="StartAsync"/>; null: a timer of the broker's own on its clock.
+    /// </summary>
+    public Ticker? Ticker { get; set; }
+
     /// <summary>Sees every client PUBLISH before routing and may refuse it. Set before <see cref="StartAsync"/>.</summary>
     public IMessageInterceptor? Interceptor
     {
@@ -169,7 +180,15 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         {
             listener.Start();
         }
-        _housekeepingLoop = HousekeepingLoopAsync();
+        if (Ticker is { } ticker)
+        {
+            _housekeepingTick = () => _state.RunPass(_housekeeping.Tick);
+            ticker.Add(_housekeepingTick);
+        }
+        else
+        {
+            _housekeepingLoop = HousekeepingLoopAsync();
+        }
         return Task.CompletedTask;
     }
 
@@ -469,6 +488,10 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_housekeepingTick is not null)
+        {
+            Ticker!.Remove(_housekeepingTick);
+        }
         foreach (MqttListener listener in _listeners)
         {
             await listener.DisposeAsync().ConfigureAwait(false);

@@ -29,6 +29,9 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Reading the engine database failed; retrying")]
     public static partial void StoreReadFailed(this ILogger logger, Exception error);
 
+    [LoggerMessage(EventId = 212, Level = LogLevel.Error, Message = "A periodic task failed; it runs again at the next tick")]
+    public static partial void TickFailed(this ILogger logger, Exception error);
+
     [LoggerMessage(EventId = 208, Level = LogLevel.Error, Message = "Could not start the run for {Topic} (attempt {Attempt})")]
     public static partial void DispatchFailed(this ILogger logger, string topic, int attempt, Exception error);
 

@@ -8,6 +8,7 @@ using IoTPE.Engine.Scripts;
 using IoTPE.Engine.Security;
 using IoTPE.Mqtt;
 using IoTPE.Scripting;
+using IoTPE.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -65,12 +66,20 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         _grants = new GrantControl(_directory);
         _catalog = new ScriptCatalog(stores.Scripts);
         _catalog.PollFailed += e => _log.StoreReadFailed(e);
-        _storeWatch = new StoreWatch(TimeSpan.FromSeconds(1), _directory.Poll, _catalog.Poll);
+        Ticker = new Ticker("iotpe-tick", TimeSpan.FromSeconds(1), e => _log.TickFailed(e));
+        _storeWatch = new StoreWatch(Ticker, _directory.Poll, _catalog.Poll);
         _scriptManagement = new ScriptManagement(_catalog, options.ScriptQuota, _directory, _log);
         _runQueues = new RunQueueCounts(options.MaxQueuedRunsPerAccount, _time);
         Authenticator = new AccountAuthenticator(_directory, allowAnonymous, new LoginLimiter(_time), _time, stores.PasswordCheck);
         Authorizer = new AccountAuthorizer(_directory);
     }
+
+    /// <summary>
+    /// The thread that runs the process's periodic work once a second: the engine's store polls, and
+    /// the host gives it to the broker for its housekeeping (<see cref="Broker.Broker.Ticker"/>) so
+    /// that both wake the process together. Stops when the engine is disposed.
+    /// </summary>
+    public Ticker Ticker { get; }
 
     /// <summary>Checks CONNECT credentials against the accounts.</summary>
     public IAuthenticator Authenticator { get; }
@@ -216,6 +225,7 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         }
         _runtime?.Dispose();
         _storeWatch.Dispose();
+        Ticker.Dispose();
         (Authenticator as IDisposable)?.Dispose();
     }
 

@@ -1,21 +1,27 @@
+using IoTPE.Threading;
+
 namespace IoTPE.Engine;
 
 /// <summary>
 /// Looks for what other processes (<c>iotpe account</c>, <c>iotpe script</c>) changed in the
-/// engine's stores: one timer for every poll, so that an idle gateway wakes once per interval
-/// instead of once per poll — on a small board every wake-up costs more than the poll itself.
+/// engine's stores: every poll runs at each tick of the process's <see cref="Ticker"/>, so that an
+/// idle gateway wakes once per interval for all its periodic work instead of once per poll — on a
+/// small board every wake-up costs more than the poll itself.
 /// </summary>
 internal sealed class StoreWatch : IDisposable
 {
     private readonly Action[] _polls;
-    private readonly Timer _timer;
+    private readonly Ticker _ticker;
+    private readonly Action _pollAll;
 
-    /// <param name="interval">Time between two rounds of polls.</param>
+    /// <param name="ticker">The ticker whose ticks run the polls.</param>
     /// <param name="polls">Polls that never throw (they report their own failures).</param>
-    public StoreWatch(TimeSpan interval, params Action[] polls)
+    public StoreWatch(Ticker ticker, params Action[] polls)
     {
         _polls = polls;
-        _timer = new Timer(static state => ((StoreWatch)state!).PollAll(), this, interval, interval);
+        _ticker = ticker;
+        _pollAll = PollAll;
+        ticker.Add(_pollAll);
     }
 
     private void PollAll()
@@ -26,5 +32,5 @@ internal sealed class StoreWatch : IDisposable
         }
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose() => _ticker.Remove(_pollAll);
 }

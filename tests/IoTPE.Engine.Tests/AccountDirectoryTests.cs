@@ -1,5 +1,6 @@
 using IoTPE.Engine.Accounts;
 using IoTPE.Engine.Storage.Sqlite;
+using IoTPE.Threading;
 
 namespace IoTPE.Engine.Tests;
 
@@ -30,7 +31,8 @@ public sealed class AccountDirectoryTests : IDisposable
         var directory = new AccountDirectory(flaky);
         var failures = new List<Exception>();
         directory.PollFailed += e => { lock (failures) { failures.Add(e); } };
-        using var watch = new StoreWatch(TimeSpan.FromMilliseconds(20), directory.Poll);
+        using var ticker = new Ticker("test-tick", TimeSpan.FromMilliseconds(20), e => { lock (failures) { failures.Add(e); } });
+        using var watch = new StoreWatch(ticker, directory.Poll);
 
         flaky.Unreadable = true;
         _store.AddAccount(new Account("second", PasswordHasher.Hash("x", 10), DateTimeOffset.UtcNow));

@@ -167,6 +167,7 @@ internal static class RunCommand
                 logger, timeProvider: null, VersionAction.ProductVersion)
             {
                 DiskReserve = diskReserve,
+                Ticker = engine.Ticker, // housekeeping and the engine's polls wake the process together
             };
             await using (broker.ConfigureAwait(false))
             {
