@@ -30,7 +30,8 @@ if (plan.withholdAcks) {
   };
 }
 let messages = 0;
-function finish() { out({ event: 'done' }); client.end(true, {}, () => process.exit(0)); }
+// Standard output is written asynchronously: exit once every earlier line is written, or the last ones are lost.
+function finish() { out({ event: 'done' }); client.end(true, {}, () => process.stdout.write('', () => process.exit(0))); }
 client.on('connect', async (connack) => {
   out({ event: 'connack', sessionPresent: connack.sessionPresent, reasonCode: connack.reasonCode ?? connack.returnCode ?? 0, properties: toPlain(connack.properties) });
   if (plan.subscribe && plan.subscribe.length) {

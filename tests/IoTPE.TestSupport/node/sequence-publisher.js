@@ -40,9 +40,12 @@ function send() {
     if (err) { console.error('error ' + seq + ' ' + err.message); return; }
     inFlight--; acked++;
     console.log('acked ' + seq);
-    if (acked === count) { console.log('done'); client.end(false, {}, () => process.exit(0)); }
+    if (acked === count) { console.log('done'); client.end(false, {}, exitWhenWritten); }
     pump();
   });
 }
+// Standard output to the test is written asynchronously: exiting at once lost the last ~100 lines
+// ("done" among them) after 10,000 "acked" lines. A write's callback comes after every earlier write.
+function exitWhenWritten() { process.stdout.write('', () => process.exit(0)); }
 client.on('connect', () => { console.log('connected'); pump(); });
 client.on('error', (e) => console.error('client error ' + e.message));
