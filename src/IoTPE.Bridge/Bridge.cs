@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
 using IoTPE.Broker;
+using IoTPE.Threading;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPE.Bridge;
@@ -36,21 +37,35 @@ public sealed class Bridge : IAsyncDisposable
     private readonly MqttClient _client;
     private readonly TopicMapping _topics;
     private readonly SubscribedFilters _subscribed;
+    private readonly Ticker _ticker;
+    private readonly Action _monitorTick;
     private InternalClient? _local;
     private Task _reconciling = Task.CompletedTask;
     private Task _forwarding = Task.CompletedTask;
-    private Task _monitoring = Task.CompletedTask;
+    private bool _monitoring;
     private long _forwarded;
     private long _received;
     private long _dropped;
     private string? _lastError;
+    // Read and written by Monitor only (the ticker's thread).
     private bool _atBound;
+    private long _lastRefused;
+    private int _monitorTicks;
 
     /// <summary>Creates the bridge; <see cref="Attach"/> and <see cref="StartAsync"/> start it.</summary>
-    public Bridge(global::IoTPE.Broker.Broker broker, BridgeOptions options, ILogger logger)
+    /// <param name="broker">The local broker.</param>
+    /// <param name="options">The bridge's configuration.</param>
+    /// <param name="ticker">
+    /// Runs the bridge's once-a-second watch (its queue bound, its <c>$SYS</c> topics) with the
+    /// process's other periodic work, so that an idle gateway with a bridge wakes once a second, not
+    /// once per timer; it must outlive the bridge.
+    /// </param>
+    /// <param name="logger">Where connections, losses of the link and the queue bound are logged.</param>
+    public Bridge(global::IoTPE.Broker.Broker broker, BridgeOptions options, Ticker ticker, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(broker);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(ticker);
         ArgumentNullException.ThrowIfNull(logger);
         foreach (string filter in options.Forward.Concat(options.Receive).Append(options.LocalPrefix).Append(options.RemotePrefix))
         {
@@ -61,6 +76,8 @@ public sealed class Bridge : IAsyncDisposable
         }
         _broker = broker;
         _options = options;
+        _ticker = ticker;
+        _monitorTick = Monitor;
         _logger = logger;
         _topics = new TopicMapping(options.LocalPrefix, options.RemotePrefix);
         _subscribed = SubscribedFilters.Read(options.SubscriptionsPath);
@@ -150,7 +167,9 @@ public sealed class Bridge : IAsyncDisposable
         }
         await _client.StartAsync(_stopping.Token).ConfigureAwait(false);
         _forwarding = ForwardAsync(_stopping.Token);
-        _monitoring = MonitorAsync(_stopping.Token);
+        Monitor(); // the $SYS topics at once, then every tick
+        _ticker.Add(_monitorTick);
+        _monitoring = true;
         _logger.BridgeStarted(Name, string.Join(", ", _options.Forward), _options.Host, _options.Port, string.Join(", ", _options.Receive), _local.ReadQueue().Messages);
     }
 
@@ -299,35 +318,22 @@ public sealed class Bridge : IAsyncDisposable
 
     // Once a second: notes reaching and leaving the bound (logged once per episode); every
     // SysInterval seconds: the $SYS topics.
-    private async Task MonitorAsync(CancellationToken cancellationToken)
+    private void Monitor()
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        long lastRefused = 0;
-        int seconds = 0;
-        try
+        BridgeStatus status = GetStatus();
+        if (status.Refused > _lastRefused && !_atBound)
         {
-            do
-            {
-                BridgeStatus status = GetStatus();
-                if (status.Refused > lastRefused && !_atBound)
-                {
-                    _atBound = true;
-                    _logger.BridgeBoundReached(Name, status.QueuedMessages, status.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes, status.Refused);
-                }
-                else if (status.Refused == lastRefused)
-                {
-                    _atBound = false;
-                }
-                lastRefused = status.Refused;
-                if (_options.SysInterval > 0 && seconds++ % _options.SysInterval == 0)
-                {
-                    PublishSys(status);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+            _atBound = true;
+            _logger.BridgeBoundReached(Name, status.QueuedMessages, status.QueuedBytes, _options.MaxQueuedMessages, _options.MaxQueuedBytes, status.Refused);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        else if (status.Refused == _lastRefused)
         {
+            _atBound = false;
+        }
+        _lastRefused = status.Refused;
+        if (_options.SysInterval > 0 && _monitorTicks++ % _options.SysInterval == 0)
+        {
+            PublishSys(status);
         }
     }
 
@@ -351,10 +357,14 @@ public sealed class Bridge : IAsyncDisposable
     /// <summary>Stops forwarding and closes the remote client; what is not completed stays queued for the next start.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_monitoring)
+        {
+            _ticker.Remove(_monitorTick); // returns once a tick running it has ended
+            _monitoring = false;
+        }
         await _stopping.CancelAsync().ConfigureAwait(false);
         _deliveries.Writer.TryComplete();
         await _forwarding.ConfigureAwait(false);
-        await _monitoring.ConfigureAwait(false);
         await _reconciling.ConfigureAwait(false);
         _client.ConnectionStateChanged -= OnConnectionStateChanged;
         await _client.DisposeAsync().ConfigureAwait(false);

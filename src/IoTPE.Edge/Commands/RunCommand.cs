@@ -172,7 +172,7 @@ internal static class RunCommand
             await using (broker.ConfigureAwait(false))
             {
                 var bridges = configuration.Bridges
-                    .Select(b => new Bridge.Bridge(broker, b.ToOptions(dataFolder, configuration.Broker.SysInterval), logger)).ToList();
+                    .Select(b => new Bridge.Bridge(broker, b.ToOptions(dataFolder, configuration.Broker.SysInterval), engine.Ticker, logger)).ToList();
                 try
                 {
                     broker.LoadState();

@@ -1,0 +1,66 @@
+using System.Globalization;
+using IoTPE.EndToEnd.Tests.Infrastructure;
+
+namespace IoTPE.EndToEnd.Tests;
+
+/// <summary>
+/// A gateway spends most of its life with nothing to do, on a battery or in a hot enclosure: an idle
+/// <c>iotpe</c> must sleep, not wake for timers. Its periodic work (the broker's housekeeping, the
+/// engine's store polls, each bridge's watch) runs together on one thread once a second.
+/// </summary>
+public sealed class IdleWakeUpTests
+{
+    // Measured on the 2-core CI machines (2026-12-06): ~3.8 wake-ups a second with a connected bridge
+    // (the ticker's 1, the bridge client's keep-alive and parked-message checks the rest); 13.5 while
+    // the bridge's watch had a .NET timer of its own, each tick of which woke four threads. Mosquitto
+    // 2.0.11 idle: ~10.
+    private const double MaxWakeUpsPerSecond = 8;
+
+    [Fact]
+    public async Task An_idle_gateway_with_a_connected_bridge_wakes_a_few_times_a_second()
+    {
+        await using IotpeServer central = await IotpeServer.StartAsync();
+        await using IotpeServer edge = await BridgeTests.StartEdgeAsync(central.Port); // $SYS every 10 s, the default
+        Assert.True(await edge.WaitForOutputAsync("Bridge central: connected", TimeSpan.FromSeconds(20)), edge.Output);
+        await Task.Delay(TimeSpan.FromSeconds(2)); // start-up's own work (loading, the first polls) ends
+
+        TimeSpan window = TimeSpan.FromSeconds(10);
+        long before = ContextSwitches(edge.ProcessId);
+        await Task.Delay(window);
+        long after = ContextSwitches(edge.ProcessId);
+
+        double perSecond = (after - before) / window.TotalSeconds;
+        Assert.True(perSecond <= MaxWakeUpsPerSecond,
+            string.Create(CultureInfo.InvariantCulture, $"idle iotpe woke {perSecond:F1} times a second (at most {MaxWakeUpsPerSecond} expected)"));
+        // The bridge's watch still runs on the shared tick: its $SYS count of forwarded messages moves.
+        using OutputCollector sys = await MosquittoClients.StartSubscriberAsync(edge.Port, "-t", "$SYS/broker/bridge/central/forwarded", "-v");
+        await BridgeTests.PublishAtEdgeAsync(edge, "fwd/idle", "idle", count: 1);
+        Assert.True(await sys.WaitUntilAsync(() => sys.Lines.Any(l => l.EndsWith(" 1", StringComparison.Ordinal)), TimeSpan.FromSeconds(25)),
+            string.Join('\n', sys.Lines));
+    }
+
+    /// <summary>Voluntary and involuntary context switches of every thread of <paramref name="processId"/> so far.</summary>
+    private static long ContextSwitches(int processId)
+    {
+        long total = 0;
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{processId}/task"))
+        {
+            try
+            {
+                foreach (string line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) ||
+                        line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // A thread that ended meanwhile.
+            }
+        }
+        return total;
+    }
+}
