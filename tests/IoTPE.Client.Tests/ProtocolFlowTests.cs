@@ -326,6 +326,63 @@ public sealed class ProtocolFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_answered_idle_connection_pings_about_once_per_keep_alive_and_stays()
+    {
+        MqttClient client = _clients.Create(Options() with { KeepAlive = TimeSpan.FromSeconds(1) });
+        await client.StartAsync();
+        ScriptedConnection connection = await _broker.AcceptAsync();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        int pings = 0;
+        while (waited.Elapsed < TimeSpan.FromSeconds(3.5))
+        {
+            try
+            {
+                Assert.IsType<PingReqPacket>(await connection.ReceiveAnyAsync(TimeSpan.FromSeconds(3.5) - waited.Elapsed));
+            }
+            catch (OperationCanceledException)
+            {
+                break; // the window ended
+            }
+
+            pings++;
+            await connection.SendAsync(PingRespPacket.Instance);
+        }
+
+        // §3.1.2.10: at least one packet every keep alive (here at 1, 2 and 3 s); not a busy loop.
+        Assert.InRange(pings, 2, 4);
+        Assert.True(client.IsConnected);
+    }
+
+    [Fact]
+    public async Task Messages_no_subscription_claims_are_dead_lettered_after_the_unhandled_message_timeout_each_time()
+    {
+        var deadLetters = new SignalledList<DeadLetter>();
+        MqttClient client = _clients.Create(Options() with
+        {
+            UnhandledMessageTimeout = TimeSpan.FromSeconds(1),
+            DeadLetterHandler = (letter, _) =>
+            {
+                deadLetters.Add(letter);
+                return ValueTask.CompletedTask;
+            },
+        });
+        await client.StartAsync();
+        ScriptedConnection connection = await _broker.AcceptAsync();
+
+        // Twice: the sweep sleeps without a timer while nothing waits, and must wake for the second.
+        for (int n = 1; n <= 2; n++)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            await connection.SendPublishAsync((ushort)n, "nobody/listens", $"orphan {n}", QualityOfService.AtLeastOnce);
+            Assert.True(await deadLetters.WaitUntilAsync(d => d.Count == n, Timeout), $"{deadLetters.Count} dead letters");
+            Assert.True(waited.Elapsed >= TimeSpan.FromSeconds(0.9), $"dead-lettered after {waited.Elapsed}, before the timeout");
+            Assert.Equal(DeadLetterReason.NoHandler, deadLetters.Items[n - 1].Reason);
+            Assert.Equal($"orphan {n}", deadLetters.Items[n - 1].Message.GetPayloadAsString());
+            Assert.Equal(n, (await connection.ExpectAsync<PubAckPacket>()).PacketIdentifier); // dead-lettered is handled
+        }
+    }
+
+    [Fact]
     public async Task Mqtt311_sessions_use_the_311_encoding_and_no_properties()
     {
         MqttClient client = _clients.Create(Options() with { ProtocolVersion = MqttProtocolVersion.V311 });

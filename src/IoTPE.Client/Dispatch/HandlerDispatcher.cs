@@ -21,6 +21,7 @@ internal sealed class HandlerDispatcher
     private readonly ClientSession _session;
     private readonly Channel<Delivery> _ordered = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Delivery> _parked = [];
+    private TaskCompletionSource? _firstParked; // under the session lock; completed when _parked stops being empty
     private readonly SemaphoreSlim _commandSlots;
     private readonly HashSet<Task> _background = [];
     private Task _loop = Task.CompletedTask;
@@ -285,10 +286,19 @@ internal sealed class HandlerDispatcher
             delivery.ParkedAtMs = Environment.TickCount64;
         }
 
+        if (_parked.Count == 0)
+        {
+            _firstParked?.TrySetResult(); // runs the sweep's continuation elsewhere, not under this lock
+            _firstParked = null;
+        }
+
         _parked.Add(delivery);
     }
 
-    /// <summary>Dead-letters the messages that waited too long for a subscription.</summary>
+    /// <summary>
+    /// Dead-letters the messages that waited too long for a subscription. Sleeps without a timer while
+    /// none waits: an idle client should not wake its process (issue 14).
+    /// </summary>
     private async Task SweepParkedAsync()
     {
         TimeSpan timeout = _session.Options.UnhandledMessageTimeout;
@@ -298,6 +308,15 @@ internal sealed class HandlerDispatcher
         {
             while (true)
             {
+                Task somethingParked;
+                lock (_session.Gate)
+                {
+                    somethingParked = _parked.Count > 0
+                        ? Task.CompletedTask
+                        : (_firstParked ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                }
+
+                await somethingParked.WaitAsync(Stopping).ConfigureAwait(false);
                 await Task.Delay(period, Stopping).ConfigureAwait(false);
                 long now = Environment.TickCount64;
                 lock (_session.Gate)

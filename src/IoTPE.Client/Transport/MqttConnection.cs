@@ -345,28 +345,42 @@ internal sealed class MqttConnection : IAsyncDisposable
             return;
         }
 
+        // Sleeps until the next moment something can be due, not on a fixed period: an idle connection
+        // wakes its process once per keep alive (to send PINGREQ), not several times (issue 14: a .NET
+        // timer tick wakes about four threads under NativeAOT). Traffic only moves the moments later,
+        // so a wake-up that finds nothing due just sleeps again.
         long keepAliveMs = (long)_keepAlive.TotalMilliseconds;
-        TimeSpan period = TimeSpan.FromMilliseconds(Math.Clamp(keepAliveMs / 4, 100, 5000));
         while (true)
         {
-            await Task.Delay(period, cancellationToken).ConfigureAwait(false);
             long now = Environment.TickCount64;
+            long due;
             long pingSent = Volatile.Read(ref _pingSentMs);
             if (pingSent != 0)
             {
+                // Any packet from the broker clears pingSent; none within the keep alive: it is gone.
                 if (now - pingSent > keepAliveMs)
                 {
                     throw new TimeoutException($"The broker did not answer PINGREQ within {_keepAlive}.");
                 }
 
-                continue;
+                due = pingSent + keepAliveMs + 1;
+            }
+            else
+            {
+                // §3.1.2.10: a control packet at least every keep alive; the broker's PINGRESP also
+                // tells that it is still there when it has sent nothing for as long.
+                long quietSince = Math.Min(Volatile.Read(ref _lastSentMs), Volatile.Read(ref _lastReceivedMs));
+                if (now - quietSince >= keepAliveMs)
+                {
+                    Volatile.Write(ref _pingSentMs, now);
+                    Send(PingReqPacket.Instance);
+                    continue;
+                }
+
+                due = quietSince + keepAliveMs;
             }
 
-            if (now - Volatile.Read(ref _lastSentMs) >= keepAliveMs || now - Volatile.Read(ref _lastReceivedMs) >= keepAliveMs)
-            {
-                Volatile.Write(ref _pingSentMs, now);
-                Send(PingReqPacket.Instance);
-            }
+            await Task.Delay(TimeSpan.FromMilliseconds(due - now), cancellationToken).ConfigureAwait(false);
         }
     }
 }
