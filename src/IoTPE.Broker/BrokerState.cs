@@ -18,6 +18,7 @@ namespace IoTPE.Broker;
 internal sealed class BrokerState
 {
     private readonly List<IFlushable> _dirty = [];
+    [ThreadStatic] private static IFlushable[]? t_flushBuffer; // EndPassAndUnlock's, between passes of this thread
     private long _nextMessageId;
 
     public BrokerState(BrokerOptions options, IBrokerStore store, IAuthorizer authorizer, ILogger log, TimeProvider time)
@@ -179,7 +180,11 @@ internal sealed class BrokerState
             count = _dirty.Count;
             if (count > 0)
             {
-                toFlush = System.Buffers.ArrayPool<IFlushable>.Shared.Rent(count);
+                // Taken, not borrowed: a flush may end another pass on this thread (a send that completes
+                // inline resumes deliveries), which then finds none and makes its own. ArrayPool<T>.Shared
+                // for a reference type looked its pool up through a generic dictionary on every pass.
+                toFlush = t_flushBuffer is { } spare && spare.Length >= count ? spare : new IFlushable[Math.Max(count, 16)];
+                t_flushBuffer = null;
                 for (int i = 0; i < count; i++)
                 {
                     toFlush[i] = _dirty[i];
@@ -199,7 +204,7 @@ internal sealed class BrokerState
                 toFlush[i].Flush();
                 toFlush[i] = null!;
             }
-            System.Buffers.ArrayPool<IFlushable>.Shared.Return(toFlush);
+            t_flushBuffer = toFlush;
         }
     }
 }

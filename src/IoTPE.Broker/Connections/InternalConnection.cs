@@ -93,7 +93,7 @@ internal sealed class InternalConnection : IClientConnection
         }
     }
 
-    public void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket
+    public void Send(IMqttPacket packet)
     {
         // Internal clients subscribe at QoS 0 or 1, so no PUBREL ever goes to them; control
         // packets have no meaning in-process.

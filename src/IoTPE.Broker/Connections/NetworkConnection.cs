@@ -506,6 +506,9 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         return true;
     }
 
+    void IClientConnection.Send(IMqttPacket packet) => Send(packet);
+
+    /// <summary>Buffers <paramref name="packet"/> for the end of the pass (generic: a PUBLISH is a struct, sent unboxed).</summary>
     public void Send<TPacket>(in TPacket packet) where TPacket : IMqttPacket
     {
         if (Volatile.Read(ref _closeScheduled) != 0)
