@@ -47,7 +47,7 @@ public sealed class Bridge : IAsyncDisposable
     private long _received;
     private long _dropped;
     private string? _lastError;
-    // Read and written by Monitor only (the ticker's thread).
+    // Read and written by Monitor only, one call at a time (the first from StartAsync, then the ticker).
     private bool _atBound;
     private long _lastRefused;
     private int _monitorTicks;
