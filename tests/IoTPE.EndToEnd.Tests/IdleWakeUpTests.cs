@@ -41,6 +41,11 @@ public sealed class IdleWakeUpTests
     }
 
     /// <summary>Voluntary and involuntary context switches of every thread of <paramref name="processId"/> so far.</summary>
+    /// <remarks>
+    /// A thread that ends between two readings takes its count with it (Linux keeps no per-process
+    /// total of ended threads that another process can read); the pool's workers, the threads that
+    /// could, end only after 20 s without work, and a process that wakes them keeps them alive.
+    /// </remarks>
     private static long ContextSwitches(int processId)
     {
         long total = 0;
