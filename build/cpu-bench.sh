@@ -108,21 +108,27 @@ run() { # pipeline rate system args...
   echo "  $pipeline at $rate msg/s, $system: $us µs CPU/msg, p50 $(field p50_us "$line") µs, p99 $(field p99_us "$line") µs, lost $(field lost "$line")"
 }
 
+# The four configurations: where pipebench connects, publishes and listens.
+broker_mosquitto=(-p $mosquitto_port -i pipe/loop -o pipe/loop)
+broker_iotpe=(-p $iotpe_port -i pipe/loop -o pipe/loop)
+pipeline_mosquitto=(-p $mosquitto_port -i pipe/in -o pipe/out)
+pipeline_iotpe=(-p $iotpe_port -u acme -P secret -i /acme/run/rule -o /acme/out)
+
 # One short unmeasured round first: the first measurement of a freshly started Mosquitto + piperelay
 # came out about twice its later ones (pipeline at 100 msg/s: 425-435 µs against ~200, 2026-12-06).
 warm() { artifacts/tools/pipebench -h 127.0.0.1 -q 1 -r 1000 -n 1000 -D 2 -T 60 "$@" > /dev/null 2>&1 || true; }
-warm -p $mosquitto_port -i pipe/loop -o pipe/loop
-warm -p $iotpe_port -i pipe/loop -o pipe/loop
-warm -p $mosquitto_port -i pipe/in -o pipe/out
-warm -p $iotpe_port -u acme -P secret -i /acme/run/rule -o /acme/out
+warm "${broker_mosquitto[@]}"
+warm "${broker_iotpe[@]}"
+warm "${pipeline_mosquitto[@]}"
+warm "${pipeline_iotpe[@]}"
 
 for rep in $(seq 1 "$reps"); do
   echo "cpu-bench: repetition $rep of $reps"
   for rate in $rates; do
-    run broker "$rate" mosquitto -p $mosquitto_port -i pipe/loop -o pipe/loop -B broker=$mosquitto_pid
-    run broker "$rate" iotpe -p $iotpe_port -i pipe/loop -o pipe/loop -B broker=$iotpe_pid
-    run pipeline "$rate" mosquitto -p $mosquitto_port -i pipe/in -o pipe/out -e '"sum":7' -B broker=$mosquitto_pid -B relay=$relay_pid
-    run pipeline "$rate" iotpe -p $iotpe_port -u acme -P secret -i /acme/run/rule -o /acme/out -e '"sum":7' -B engine=$iotpe_pid
+    run broker "$rate" mosquitto "${broker_mosquitto[@]}" -B broker=$mosquitto_pid
+    run broker "$rate" iotpe "${broker_iotpe[@]}" -B broker=$iotpe_pid
+    run pipeline "$rate" mosquitto "${pipeline_mosquitto[@]}" -e '"sum":7' -B broker=$mosquitto_pid -B relay=$relay_pid
+    run pipeline "$rate" iotpe "${pipeline_iotpe[@]}" -e '"sum":7' -B engine=$iotpe_pid
   done
 done
 

@@ -42,7 +42,6 @@ public sealed class Bridge : IAsyncDisposable
     private InternalClient? _local;
     private Task _reconciling = Task.CompletedTask;
     private Task _forwarding = Task.CompletedTask;
-    private bool _monitoring;
     private long _forwarded;
     private long _received;
     private long _dropped;
@@ -169,7 +168,6 @@ public sealed class Bridge : IAsyncDisposable
         _forwarding = ForwardAsync(_stopping.Token);
         Monitor(); // the $SYS topics at once, then every tick
         _ticker.Add(_monitorTick);
-        _monitoring = true;
         _logger.BridgeStarted(Name, string.Join(", ", _options.Forward), _options.Host, _options.Port, string.Join(", ", _options.Receive), _local.ReadQueue().Messages);
     }
 
@@ -357,11 +355,7 @@ public sealed class Bridge : IAsyncDisposable
     /// <summary>Stops forwarding and closes the remote client; what is not completed stays queued for the next start.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_monitoring)
-        {
-            _ticker.Remove(_monitorTick); // returns once a tick running it has ended
-            _monitoring = false;
-        }
+        _ticker.Remove(_monitorTick); // a no-op if never added; returns once a tick running it has ended
         await _stopping.CancelAsync().ConfigureAwait(false);
         _deliveries.Writer.TryComplete();
         await _forwarding.ConfigureAwait(false);

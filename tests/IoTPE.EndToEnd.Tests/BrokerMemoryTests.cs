@@ -82,14 +82,10 @@ public sealed class BrokerMemoryTests : IDisposable
             .Sum(file => file.Exists ? file.Length : 0);
         Assert.True(storedBytes > 290_000_000, $"the store holds {storedBytes} bytes: the 300 MB did not arrive");
 
-        long peakKb = ReadStatusKb(server.ProcessId, "VmHWM:");
+        long peakKb = ProcStatus.Read(server.ProcessId, "VmHWM");
         Assert.True(peakKb - idleKb < 64 * 1024,
             $"while 300 MB were queued iotpe peaked at {(peakKb - idleKb) / 1024} MB above idle ({idleKb / 1024} MB); the bound is 64 MB");
     }
 
-    private static long ResidentKb(int processId) => ReadStatusKb(processId, "VmRSS:");
-
-    private static long ReadStatusKb(int processId, string field) =>
-        long.Parse(File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith(field, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
-            CultureInfo.InvariantCulture);
+    private static long ResidentKb(int processId) => ProcStatus.Read(processId, "VmRSS");
 }

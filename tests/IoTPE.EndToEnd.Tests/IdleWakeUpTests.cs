@@ -53,14 +53,8 @@ public sealed class IdleWakeUpTests
         {
             try
             {
-                foreach (string line in File.ReadLines(Path.Combine(task, "status")))
-                {
-                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) ||
-                        line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
-                    {
-                        total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
-                    }
-                }
+                string status = Path.Combine(task, "status");
+                total += ProcStatus.Read(status, "voluntary_ctxt_switches") + ProcStatus.Read(status, "nonvoluntary_ctxt_switches");
             }
             catch (IOException)
             {

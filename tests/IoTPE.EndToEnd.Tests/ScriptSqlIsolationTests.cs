@@ -138,9 +138,5 @@ public sealed class ScriptSqlIsolationTests(ITestOutputHelper output) : IAsyncLi
         return run.StandardOutput.Trim();
     }
 
-    private static long MemoryOf(int processId, string field)
-    {
-        string line = File.ReadLines($"/proc/{processId}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-    }
+    private static long MemoryOf(int processId, string field) => ProcStatus.Read(processId, field) * 1024;
 }
