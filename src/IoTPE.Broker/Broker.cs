@@ -349,7 +349,8 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     /// <param name="clientId">The session's client identifier: <c>$iotpe/</c> and a name, e.g. <c>$iotpe/engine</c>.</param>
     /// <param name="maxInFlight">Most unacknowledged QoS 1 deliveries at once.</param>
     /// <param name="onDelivery">
-    /// Receives each delivery, on a broker thread: queue it and return. Every delivery, QoS 0 too, must
+    /// Receives each delivery in the order the broker sent it, on the thread of the pass that sent it once
+    /// that pass has released the broker lock: queue it and return. Every delivery, QoS 0 too, must
     /// be passed to <see cref="InternalClient.Acknowledge"/> when done: QoS 0 deliveries not yet
     /// acknowledged count against <see cref="BrokerOptions.MaxQueuedMessages"/> and slow publishers
     /// down from <see cref="BrokerOptions.QueueBackpressureMessages"/> on.
@@ -378,7 +379,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
             // A queue with a bound of its own is meant to grow while its consumer is away (a bridge
             // whose remote is down): it does not slow down the publishers that feed it.
             int backpressure = queueLimit is null ? _state.Options.QueueBackpressureMessages : int.MaxValue;
-            var connection = new InternalConnection(maxInFlight, onDelivery, backpressure, _state.Options.MaxQueuedMessages, _state.Payloads);
+            var connection = new InternalConnection(_state, maxInFlight, onDelivery, backpressure, _state.Options.MaxQueuedMessages);
             var terms = new SessionTerms(CleanStart: false, Mqtt.MqttProtocolVersion.V500, ExpiryIntervalSeconds: uint.MaxValue, Will: null);
             Session session = _attacher.Attach(connection, SessionKey.For(identity), identity, terms, out _);
             if (queueLimit is not null)

@@ -26,6 +26,6 @@ public interface IBrokerPort
     /// </summary>
     /// <param name="clientId">The session's client identifier: <c>$iotpe/</c> and a name.</param>
     /// <param name="maxInFlight">Most unacknowledged deliveries at once.</param>
-    /// <param name="onDelivery">Receives each delivery on a broker thread, under its lock: queue it and return.</param>
+    /// <param name="onDelivery">Receives each delivery in order, on a broker thread after its pass released the broker lock: queue it and return.</param>
     IDurableSession ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery);
 }

@@ -95,6 +95,32 @@ public sealed class InternalClientTests
     }
 
     [Fact]
+    public async Task The_handler_is_called_after_the_pass_released_the_broker_lock_and_in_the_order_sent()
+    {
+        // The handler wakes the client's consumer thread. Called inside the pass, that thread found
+        // the broker lock held by the thread it had preempted and spun for it.
+        await using RunningBroker broker = await RunningBroker.StartAsync();
+        var deliveries = new BlockingCollection<(InternalDelivery Delivery, bool LockFree)>();
+        InternalClient client = broker.Broker.ConnectInternalClient("$iotpe/test", 100, delivery =>
+        {
+            // Another thread takes the broker lock (any query does): it finishes only if this thread does not hold it.
+            bool lockFree = Task.Run(() => broker.Broker.ResidentDeliveries).Wait(TimeSpan.FromSeconds(2));
+            deliveries.Add((delivery, lockFree));
+        });
+        client.Subscribe("jobs/#");
+
+        string lines = string.Concat(Enumerable.Range(1, 20).Select(i => $"{i}\n"));
+        ProcessRun pub = await ProcessRun.RunAsync("mosquitto_pub",
+            ["-h", "127.0.0.1", "-p", broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-q", "1", "-t", "jobs/a", "-l"],
+            TimeSpan.FromSeconds(30), standardInput: lines);
+        Assert.Equal(0, pub.ExitCode);
+        var got = Enumerable.Range(0, 20).Select(_ => deliveries.Take(new CancellationTokenSource(10_000).Token)).ToList();
+        Assert.All(got, d => Assert.True(d.LockFree, "the handler was called while its thread held the broker lock"));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            got.Select(d => Encoding.UTF8.GetString(d.Delivery.Message.Payload.Span)));
+    }
+
+    [Fact]
     public async Task Network_clients_cannot_use_the_reserved_client_id_prefix()
     {
         await using RunningBroker broker = await RunningBroker.StartAsync();

@@ -8,17 +8,28 @@ namespace IoTPE.Broker.Connections;
 /// The connection of an in-process client (the engine, the bridge): deliveries are handed over as
 /// objects instead of being encoded, and acknowledged by a call. Only QoS 0 and 1 are used.
 /// </summary>
-internal sealed class InternalConnection : IClientConnection
+/// <remarks>
+/// Like a network connection's bytes, a pass's deliveries are handed over when the pass ends, after
+/// the broker lock is released (<see cref="Flush"/>): the client's handler wakes the thread that
+/// consumes them, and that thread usually runs at once on the waker's core. Woken inside the pass, it
+/// found the broker lock held by the thread it had just preempted and spun for it (the engine's script
+/// worker, on every other run at 100 runs/s).
+/// </remarks>
+internal sealed class InternalConnection : IClientConnection, IFlushable
 {
+    private readonly BrokerState _state;
     private readonly Action<InternalDelivery> _deliver;
+    private readonly Queue<InternalDelivery> _handOver = new(); // guarded by itself
+    private readonly Lock _handingOver = new(); // one flush at a time, so the client sees the broker's order
     private readonly int _queueBackpressureMessages;
     private readonly int _maxPendingAtMostOnce;
     private readonly ResidentPayloads _payloads;
     private int _pendingAtMostOnce;
 
-    public InternalConnection(int sendWindow, Action<InternalDelivery> deliver, int queueBackpressureMessages, int maxPendingAtMostOnce, ResidentPayloads payloads)
+    public InternalConnection(BrokerState state, int sendWindow, Action<InternalDelivery> deliver, int queueBackpressureMessages, int maxPendingAtMostOnce)
     {
-        _payloads = payloads;
+        _state = state;
+        _payloads = state.Payloads;
         SendWindow = sendWindow;
         _deliver = deliver;
         _queueBackpressureMessages = queueBackpressureMessages;
@@ -79,8 +90,36 @@ internal sealed class InternalConnection : IClientConnection
         }
         // The client reads the payload later, on its own thread, outside the broker lock.
         _payloads.Pin(message, payload);
-        _deliver(new InternalDelivery(message, qos, packetIdentifier, dup) { StoreId = message.StoreId });
+        lock (_handOver)
+        {
+            _handOver.Enqueue(new InternalDelivery(message, qos, packetIdentifier, dup) { StoreId = message.StoreId });
+        }
+        _state.MarkDirty(this);
         return true;
+    }
+
+    public bool IsMarkedDirty { get; set; }
+
+    /// <summary>Hands the deliveries of the passes that ended so far to the client, in the order they were sent. Outside the broker lock.</summary>
+    public void Flush()
+    {
+        // Two threads whose passes both sent here flush one after the other: the second hands over
+        // what the first did not take, never ahead of it.
+        lock (_handingOver)
+        {
+            while (true)
+            {
+                InternalDelivery? delivery;
+                lock (_handOver)
+                {
+                    if (!_handOver.TryDequeue(out delivery))
+                    {
+                        return;
+                    }
+                }
+                _deliver(delivery);
+            }
+        }
     }
 
     /// <summary>The client is done with a QoS 0 delivery (called without the broker lock).</summary>

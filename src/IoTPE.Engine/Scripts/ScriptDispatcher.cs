@@ -88,7 +88,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
     // Consumers and the cancel loop start only in Start, after the session is set.
     private IDurableSession Session => _session ?? throw new InvalidOperationException("the dispatcher is not started");
 
-    /// <summary>Called by the broker for each delivery, under its lock: queue only.</summary>
+    /// <summary>Called by the broker for each delivery, in order, as the pass that sent it ends: queue only.</summary>
     public void OnDelivery(InternalDelivery delivery)
     {
         string topic = delivery.Message.Topic;
@@ -100,6 +100,7 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         }
         string account = EngineTopic.AccountOf(topic);
         _counts.Add(account, delivery.Message);
+        AccountRunQueue? toStart = null;
         lock (_sync)
         {
             if (!_started && IsRecovered(delivery))
@@ -112,11 +113,15 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
                 _accounts.Add(account, queue);
             }
             queue.Waiting.Enqueue(delivery);
-            if (_started)
+            if (_started && ClaimConsumer(queue))
             {
-                EnsureConsumer(queue);
+                toStart = queue;
             }
             queue.Wake();
+        }
+        if (toStart is not null)
+        {
+            StartConsumer(toStart);
         }
     }
 
@@ -150,13 +155,21 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
                 _services.Log.RunAttemptNotRecorded("(start-up)", e);
             }
         }
+        List<AccountRunQueue> toStart = [];
         lock (_sync)
         {
             _started = true;
             foreach (AccountRunQueue queue in _accounts.Values)
             {
-                EnsureConsumer(queue);
+                if (ClaimConsumer(queue))
+                {
+                    toStart.Add(queue);
+                }
             }
+        }
+        foreach (AccountRunQueue queue in toStart)
+        {
+            StartConsumer(queue);
         }
         foreach (string filter in TopicFilters)
         {
@@ -167,15 +180,24 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
 
     private bool IsRecovered(InternalDelivery delivery) => _attempts is not null && delivery.Redelivered && delivery.StoreId != 0;
 
-    // Under _sync.
-    private void EnsureConsumer(AccountRunQueue queue)
+    // Under _sync: true when the account has no consumer and the caller must start one (StartConsumer,
+    // after releasing _sync).
+    private bool ClaimConsumer(AccountRunQueue queue)
     {
         if (queue.Consuming || _stopped)
         {
-            return;
+            return false;
         }
         queue.Consuming = true;
         _consumers++;
+        return true;
+    }
+
+    // Not under _sync: the worker woken here usually runs at once on the waker's core, and the first
+    // thing the consumer does is take _sync. Woken inside it, the consumer found the lock held by the
+    // thread it had just preempted and spun (sched_yield, every other run at 100 runs/s).
+    private void StartConsumer(AccountRunQueue queue)
+    {
         // On the account's script worker, which is about to run its script: the consumer's steps
         // are short, and starting it on the thread pool woke two or three threads per request.
         _runtime.Post(queue.Account, () => _ = ConsumeAsync(queue));
