@@ -2,6 +2,7 @@ using System.Device.Gpio;
 using System.Threading.Channels;
 using IoTPE.Gpio.Chips;
 using IoTPE.Gpio.Configuration;
+using IoTPE.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -30,6 +31,7 @@ public sealed class GpioPins : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _consumer;
     private Task? _checker;
+    private readonly Action _check;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), bool> _errorLogged = new();
     private long _coalesced;
     private long _reported;
@@ -48,11 +50,19 @@ public sealed class GpioPins : IAsyncDisposable
         _log = log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
         _checkInterval = checkInterval ?? TimeSpan.FromSeconds(1);
+        _check = CheckWorkingPins;
         foreach (PinSettings settings in pins)
         {
             _pins.Add((settings.Account!, settings.Name!), new GpioPin(settings, _time, OnChanged, OnCoalesced));
         }
     }
+
+    /// <summary>
+    /// Where the periodic check of the working pins runs: at this ticker's ticks (its period, not
+    /// <c>checkInterval</c>), in the one wake-up the process's other periodic work shares. Without it the
+    /// check has a .NET timer of its own, and each tick of one wakes about four threads. Set before <see cref="Open"/>.
+    /// </summary>
+    public Ticker? Ticker { get; init; }
 
     /// <summary>
     /// Every new state of a pin, in order, on the pins' own task (never on a driver's thread): the
@@ -100,7 +110,14 @@ public sealed class GpioPins : IAsyncDisposable
         {
             _log.PinsReady(_pins.Values.Count(p => p.Error is null), ready);
         }
-        _checker = Task.Run(CheckAsync);
+        if (Ticker is { } ticker)
+        {
+            ticker.Add(_check);
+        }
+        else
+        {
+            _checker = Task.Run(CheckAsync);
+        }
     }
 
     /// <summary>The settings of the pin <paramref name="name"/> of <paramref name="account"/>, or null.</summary>
@@ -165,6 +182,15 @@ public sealed class GpioPins : IAsyncDisposable
         }
     }
 
+    // Reads each working pin, so that a chip that stopped answering is found even if nobody uses its pins.
+    private void CheckWorkingPins()
+    {
+        foreach (GpioPin pin in _pins.Values)
+        {
+            pin.Check();
+        }
+    }
+
     private async Task CheckAsync()
     {
         using var timer = new PeriodicTimer(_checkInterval, _time);
@@ -172,10 +198,7 @@ public sealed class GpioPins : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
             {
-                foreach (GpioPin pin in _pins.Values)
-                {
-                    pin.Check();
-                }
+                CheckWorkingPins();
             }
         }
         catch (OperationCanceledException)
@@ -193,6 +216,7 @@ public sealed class GpioPins : IAsyncDisposable
         }
         _disposed = true;
         await _stopping.CancelAsync().ConfigureAwait(false);
+        Ticker?.Remove(_check); // returns once a check under way has ended
         if (_checker is not null)
         {
             await _checker.ConfigureAwait(false);

@@ -168,6 +168,26 @@ public sealed class GpioTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_idle_gateway_with_pins_wakes_a_few_times_a_second_and_its_check_still_finds_an_unplugged_chip()
+    {
+        // Measured 2026-12-06 with the two pins of this class: 12.4 wake-ups a second while the pins'
+        // check and the $SYS counters had a .NET timer each (about four threads woken per tick);
+        // ~1 on the process's shared tick.
+        await StartSimulatedAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2)); // start-up's own work (opening the pins, the first polls) ends
+        double perSecond = await ProcStatus.WakeUpsPerSecondAsync(_server!.ProcessId, TimeSpan.FromSeconds(10));
+        Assert.True(perSecond <= IdleWakeUpTests.MaxWakeUpsPerSecond,
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"idle iotpe with pins woke {perSecond:F1} times a second (at most {IdleWakeUpTests.MaxWakeUpsPerSecond} expected)"));
+
+        // Nobody reads or drives the button: only the periodic check, on the shared tick, finds its chip gone.
+        using OutputCollector states = await SubscribeAsync("acme", "/acme/gpio/button");
+        Assert.True(await states.WaitForLineAsync(State("/acme/gpio/button", s => s.GetProperty("value").ValueKind == JsonValueKind.Number)), string.Join('\n', states.Lines));
+        await DriveAsync("unplug 0");
+        Assert.True(await states.WaitForLineAsync(State("/acme/gpio/button", s => s.TryGetProperty("error", out JsonElement error) &&
+            error.GetString()!.Contains("no longer answers", StringComparison.Ordinal)), TimeSpan.FromSeconds(10)), string.Join('\n', states.Lines) + _server.Output);
+    }
+
+    [Fact]
     public async Task Stopping_drives_outputs_to_their_safe_value()
     {
         await StartSimulatedAsync();

@@ -43,7 +43,8 @@ internal sealed class GpioHost : IAsyncDisposable
             chips = simulated;
             log.GpioSimulated(feed, SimulatedChipFeed.EnvironmentVariable);
         }
-        var pins = new GpioPins(settings.Pins, chips, log);
+        // The pins' check and the $SYS counters wake the process with its other periodic work.
+        var pins = new GpioPins(settings.Pins, chips, log) { Ticker = engine.Ticker };
         engine.Pins = new GpioScriptPins(pins);
         return new GpioHost(pins, engine, log);
     }
@@ -51,7 +52,7 @@ internal sealed class GpioHost : IAsyncDisposable
     /// <summary>Publishes the pins' states, takes set requests and runs <c>onEdge</c> scripts. Call after the engine is attached.</summary>
     public void Start(Broker.Broker broker)
     {
-        _bridge = new GpioMqttBridge(_pins, broker, _log);
+        _bridge = new GpioMqttBridge(_pins, broker, _log) { Ticker = _engine.Ticker };
         _bridge.Start();
         _pins.Changed += RunOnEdge;
         _pins.Open();

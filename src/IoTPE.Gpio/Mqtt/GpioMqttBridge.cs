@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using IoTPE.Broker;
 using IoTPE.Mqtt;
+using IoTPE.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -30,6 +31,9 @@ public sealed class GpioMqttBridge : IAsyncDisposable
     private IDurableSession? _session;
     private Task? _worker;
     private Task? _counters;
+    private readonly Action _publishCounters;
+    private long _reportedPublished = -1;
+    private long _coalescedPublished = -1;
 
     /// <param name="pins">The pins; call <see cref="Start"/> before <see cref="GpioPins.Open"/>, so that the states at start are published.</param>
     /// <param name="broker">Where states are published and set requests come from.</param>
@@ -43,7 +47,15 @@ public sealed class GpioMqttBridge : IAsyncDisposable
         _broker = broker;
         _log = log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
+        _publishCounters = PublishChangedCounters;
     }
+
+    /// <summary>
+    /// Where the <c>$SYS</c> counters are looked at once a second: at this ticker's ticks, in the one
+    /// wake-up the process's other periodic work shares. Without it they have a .NET timer of their
+    /// own, and each tick of one wakes about four threads. Set before <see cref="Start"/>.
+    /// </summary>
+    public Ticker? Ticker { get; init; }
 
     /// <summary>Starts publishing states and taking set requests.</summary>
     public void Start()
@@ -54,7 +66,15 @@ public sealed class GpioMqttBridge : IAsyncDisposable
         // outputs to values nobody asked for any more.
         _session = _broker.ConnectDurableSession(ClientId, maxInFlight: 1000, delivery => _requests.Writer.TryWrite(delivery));
         _session.Subscribe(PinTopics.SetFilter, QualityOfService.AtMostOnce);
-        _counters = Task.Run(PublishCountersAsync);
+        if (Ticker is { } ticker)
+        {
+            PublishChangedCounters();
+            ticker.Add(_publishCounters);
+        }
+        else
+        {
+            _counters = Task.Run(PublishCountersAsync);
+        }
     }
 
     private void PublishState(PinState state) =>
@@ -110,21 +130,25 @@ public sealed class GpioMqttBridge : IAsyncDisposable
     }
 
     // Published when they change, at most once a second: a chattering input moves them constantly.
+    private void PublishChangedCounters()
+    {
+        long r = _pins.EdgesReported, c = _pins.EdgesCoalesced;
+        if (r != _reportedPublished || c != _coalescedPublished)
+        {
+            (_reportedPublished, _coalescedPublished) = (r, c);
+            PublishCounter("$SYS/broker/gpio/edges/reported", r);
+            PublishCounter("$SYS/broker/gpio/edges/coalesced", c);
+        }
+    }
+
     private async Task PublishCountersAsync()
     {
-        long reported = -1, coalesced = -1;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
         try
         {
             do
             {
-                long r = _pins.EdgesReported, c = _pins.EdgesCoalesced;
-                if (r != reported || c != coalesced)
-                {
-                    (reported, coalesced) = (r, c);
-                    PublishCounter("$SYS/broker/gpio/edges/reported", r);
-                    PublishCounter("$SYS/broker/gpio/edges/coalesced", c);
-                }
+                PublishChangedCounters();
             }
             while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false));
         }
@@ -149,6 +173,7 @@ public sealed class GpioMqttBridge : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        Ticker?.Remove(_publishCounters);
         _requests.Writer.TryComplete();
         if (_worker is not null)
         {
