@@ -37,6 +37,9 @@ public sealed class Ticker : IDisposable
         _thread.Start();
     }
 
+    /// <summary>Time between two ticks.</summary>
+    public TimeSpan Period => _period;
+
     /// <summary>Runs <paramref name="work"/> at every tick from the next one on.</summary>
     public void Add(Action work)
     {

@@ -38,6 +38,32 @@ public sealed partial class SystemdNotifyTests
     }
 
     [Fact]
+    public async Task A_watchdog_of_seconds_pings_from_the_shared_tick_and_an_idle_process_stays_asleep()
+    {
+        // WATCHDOG_USEC of 4 s: a probe every 2 s on the process's one-second tick (the unit's 30 s: every 15).
+        // Measured 2026-12-06: while each probe had a .NET timer, ~18 wake-ups per probe; on the tick ~4.
+        using var notify = new FakeNotifySocket();
+        await using IotpeServer server = await IotpeServer.StartAsync(environment: WithSocket(notify, new() { ["WATCHDOG_USEC"] = "4000000" }));
+        Assert.Equal("READY=1", (await notify.ReceiveAsync(TimeSpan.FromSeconds(10))).State);
+        await notify.WaitForAsync("WATCHDOG=1", TimeSpan.FromSeconds(10));
+
+        Task<double> wakeUps = ProcStatus.WakeUpsPerSecondAsync(server.ProcessId, TimeSpan.FromSeconds(8));
+        var pings = new List<DateTime>();
+        for (int i = 0; i < 4; i++)
+        {
+            (string state, DateTime at) = await notify.ReceiveAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("WATCHDOG=1", state);
+            pings.Add(at);
+        }
+        double perSecond = await wakeUps;
+
+        // Every 2 s, give or take the tick: never a burst, always well before systemd's 4 s.
+        Assert.All(pings.Zip(pings.Skip(1), (a, b) => (b - a).TotalSeconds), gap => Assert.InRange(gap, 1.0, 3.5));
+        Assert.True(perSecond <= IdleWakeUpTests.MaxWakeUpsPerSecond,
+            string.Create(CultureInfo.InvariantCulture, $"idle iotpe with a 4 s watchdog woke {perSecond:F1} times a second (at most {IdleWakeUpTests.MaxWakeUpsPerSecond} expected)"));
+    }
+
+    [Fact]
     public async Task No_watchdog_without_WATCHDOG_USEC_and_none_for_another_process()
     {
         using var notify = new FakeNotifySocket();

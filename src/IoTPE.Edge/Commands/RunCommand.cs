@@ -200,7 +200,7 @@ internal static class RunCommand
                 logger.Started(VersionAction.ProductVersion, dataFolder, (configuration.Sync ?? SqliteSyncMode.Full).ToString().ToLowerInvariant(),
                     allowAnonymous ? "allowed" : "refused");
                 SystemdNotifier.Notify("READY=1");
-                BrokerWatchdog? watchdog = BrokerWatchdog.StartIfExpected(broker);
+                BrokerWatchdog? watchdog = BrokerWatchdog.StartIfExpected(broker, engine.Ticker);
 
                 string signal = await WaitForStopSignalAsync().ConfigureAwait(false);
                 logger.Stopping(signal);
