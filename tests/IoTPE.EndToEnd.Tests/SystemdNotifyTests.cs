@@ -76,11 +76,13 @@ public sealed partial class SystemdNotifyTests
         Assert.Equal("STOPPING=1", (await notify.ReceiveAsync(TimeSpan.FromSeconds(10))).State);
     }
 
-    [Fact]
-    public async Task Watchdog_pings_stop_while_the_store_cannot_commit_and_resume_after()
+    [Theory]
+    [InlineData("400000", 2.0)] // a ping every 0.2 s, on a timer of its own
+    [InlineData("4000000", 4.5)] // every 2 s, on the process's tick; held for more than two periods, within the store's 5 s busy timeout
+    public async Task Watchdog_pings_stop_while_the_store_cannot_commit_and_resume_after(string watchdogMicroseconds, double holdSeconds)
     {
         using var notify = new FakeNotifySocket();
-        await using IotpeServer server = await IotpeServer.StartAsync(environment: WithSocket(notify, Watchdog));
+        await using IotpeServer server = await IotpeServer.StartAsync(environment: WithSocket(notify, new() { ["WATCHDOG_USEC"] = watchdogMicroseconds }));
         await notify.WaitForAsync("WATCHDOG=1", TimeSpan.FromSeconds(10));
 
         // Another connection holds broker.db's write lock (as a stuck writer would): the broker's
@@ -97,7 +99,7 @@ public sealed partial class SystemdNotifyTests
         notify.Drain(); // pings sent before the lock was taken
         // A probe committed just before the lock may still arrive; after it nothing comes for the whole hold.
         var during = new List<DateTime>();
-        DateTime release = locked + TimeSpan.FromSeconds(2);
+        DateTime release = locked + TimeSpan.FromSeconds(holdSeconds);
         while (DateTime.UtcNow < release)
         {
             try
