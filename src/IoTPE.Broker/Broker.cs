@@ -40,9 +40,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     private readonly Housekeeping _housekeeping;
     private readonly List<MqttListener> _listeners = [];
     private readonly ConnectionAdmission _admission;
-    private readonly CancellationTokenSource _stopping = new();
-    private Task? _housekeepingLoop;
-    private Action? _housekeepingTick;
+    private PeriodicWork? _housekeepingRuns;
     private bool _loaded;
 
     /// <summary>Creates a broker; call <see cref="StartAsync"/> to load its state and listen.</summary>
@@ -180,15 +178,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         {
             listener.Start();
         }
-        if (Ticker is { } ticker)
-        {
-            _housekeepingTick = () => _state.RunPass(_housekeeping.Tick);
-            ticker.Add(_housekeepingTick);
-        }
-        else
-        {
-            _housekeepingLoop = HousekeepingLoopAsync();
-        }
+        _housekeepingRuns = new PeriodicWork(() => _state.RunPass(_housekeeping.Tick), Ticker, TimeSpan.FromSeconds(1), _state.Time);
         return Task.CompletedTask;
     }
 
@@ -461,22 +451,6 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         _ = connection.RunAsync();
     }
 
-    private async Task HousekeepingLoopAsync()
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _state.Time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
-            {
-                _state.RunPass(_housekeeping.Tick);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-    }
-
     private int ConnectionCount()
     {
         lock (_state.Lock)
@@ -488,10 +462,9 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     /// <summary>Stops listening and closes every connection. Sessions stay in the store.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_housekeepingTick is not null)
+        if (_housekeepingRuns is not null)
         {
-            Ticker!.Remove(_housekeepingTick);
+            await _housekeepingRuns.DisposeAsync().ConfigureAwait(false);
         }
         foreach (MqttListener listener in _listeners)
         {
@@ -515,10 +488,5 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         {
             _state.Log.ShutdownConnectionsLingering(ConnectionCount(), ShutdownGrace);
         }
-        if (_housekeepingLoop is not null)
-        {
-            await _housekeepingLoop.ConfigureAwait(false);
-        }
-        _stopping.Dispose();
     }
 }

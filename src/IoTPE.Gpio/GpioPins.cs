@@ -28,10 +28,8 @@ public sealed class GpioPins : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _checkInterval;
     private readonly Channel<PinState> _changes = Channel.CreateUnbounded<PinState>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _stopping = new();
     private Task? _consumer;
-    private Task? _checker;
-    private readonly Action _check;
+    private PeriodicWork? _checker;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), bool> _errorLogged = new();
     private long _coalesced;
     private long _reported;
@@ -50,7 +48,6 @@ public sealed class GpioPins : IAsyncDisposable
         _log = log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
         _checkInterval = checkInterval ?? TimeSpan.FromSeconds(1);
-        _check = CheckWorkingPins;
         foreach (PinSettings settings in pins)
         {
             _pins.Add((settings.Account!, settings.Name!), new GpioPin(settings, _time, OnChanged, OnCoalesced));
@@ -110,14 +107,7 @@ public sealed class GpioPins : IAsyncDisposable
         {
             _log.PinsReady(_pins.Values.Count(p => p.Error is null), ready);
         }
-        if (Ticker is { } ticker)
-        {
-            ticker.Add(_check);
-        }
-        else
-        {
-            _checker = Task.Run(CheckAsync);
-        }
+        _checker = new PeriodicWork(CheckWorkingPins, Ticker, _checkInterval, _time);
     }
 
     /// <summary>The settings of the pin <paramref name="name"/> of <paramref name="account"/>, or null.</summary>
@@ -191,22 +181,6 @@ public sealed class GpioPins : IAsyncDisposable
         }
     }
 
-    private async Task CheckAsync()
-    {
-        using var timer = new PeriodicTimer(_checkInterval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
-            {
-                CheckWorkingPins();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-    }
-
     /// <summary>Drives every output to its safe value, releases the lines, and delivers the last changes.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -215,11 +189,9 @@ public sealed class GpioPins : IAsyncDisposable
             return;
         }
         _disposed = true;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        Ticker?.Remove(_check); // returns once a check under way has ended
         if (_checker is not null)
         {
-            await _checker.ConfigureAwait(false);
+            await _checker.DisposeAsync().ConfigureAwait(false); // once a check under way has ended
         }
         List<string> unsafeOutputs = [.. _pins.Values.Where(p => !p.GoSafe()).Select(p => p.Account + "/" + p.Name)];
         if (unsafeOutputs.Count > 0)
@@ -247,6 +219,5 @@ public sealed class GpioPins : IAsyncDisposable
         {
             await _consumer.ConfigureAwait(false);
         }
-        _stopping.Dispose();
     }
 }

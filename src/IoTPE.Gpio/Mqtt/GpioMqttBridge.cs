@@ -27,11 +27,9 @@ public sealed class GpioMqttBridge : IAsyncDisposable
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly Channel<InternalDelivery> _requests = Channel.CreateUnbounded<InternalDelivery>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _stopping = new();
     private IDurableSession? _session;
     private Task? _worker;
-    private Task? _counters;
-    private readonly Action _publishCounters;
+    private PeriodicWork? _counters;
     private long _reportedPublished = -1;
     private long _coalescedPublished = -1;
 
@@ -47,7 +45,6 @@ public sealed class GpioMqttBridge : IAsyncDisposable
         _broker = broker;
         _log = log ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
-        _publishCounters = PublishChangedCounters;
     }
 
     /// <summary>
@@ -66,15 +63,8 @@ public sealed class GpioMqttBridge : IAsyncDisposable
         // outputs to values nobody asked for any more.
         _session = _broker.ConnectDurableSession(ClientId, maxInFlight: 1000, delivery => _requests.Writer.TryWrite(delivery));
         _session.Subscribe(PinTopics.SetFilter, QualityOfService.AtMostOnce);
-        if (Ticker is { } ticker)
-        {
-            PublishChangedCounters();
-            ticker.Add(_publishCounters);
-        }
-        else
-        {
-            _counters = Task.Run(PublishCountersAsync);
-        }
+        PublishChangedCounters();
+        _counters = new PeriodicWork(PublishChangedCounters, Ticker, TimeSpan.FromSeconds(1), _time);
     }
 
     private void PublishState(PinState state) =>
@@ -141,23 +131,6 @@ public sealed class GpioMqttBridge : IAsyncDisposable
         }
     }
 
-    private async Task PublishCountersAsync()
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
-        try
-        {
-            do
-            {
-                PublishChangedCounters();
-            }
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-    }
-
     private void PublishCounter(string topic, long value) =>
         _broker.Publish(new ApplicationMessage(topic, Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture)), QualityOfService.AtMostOnce, retain: true));
 
@@ -172,8 +145,6 @@ public sealed class GpioMqttBridge : IAsyncDisposable
     /// <summary>Stops taking requests. The pins' last states (safe values) are still published while the pins are disposed after this.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        Ticker?.Remove(_publishCounters);
         _requests.Writer.TryComplete();
         if (_worker is not null)
         {
@@ -181,8 +152,7 @@ public sealed class GpioMqttBridge : IAsyncDisposable
         }
         if (_counters is not null)
         {
-            await _counters.ConfigureAwait(false);
+            await _counters.DisposeAsync().ConfigureAwait(false);
         }
-        _stopping.Dispose();
     }
 }
