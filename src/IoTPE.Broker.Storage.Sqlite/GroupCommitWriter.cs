@@ -12,7 +12,9 @@ namespace IoTPE.Broker.Storage.Sqlite;
 /// request order. While it commits, new work accumulates for the next batch, so the cost of a sync
 /// is shared by every write that arrived during the previous one (group commit). When awaited writes
 /// come too far apart for that but closer than the commit delay, a lone one waits for the next
-/// (see GatheringTime).
+/// (see GatheringTime). A lone request whose writes the broker expects to take back (a run request
+/// the engine is running, <c>WhenDurableOrSettled</c>) waits up to the same delay for that, and
+/// what was taken back is not written at all (see SettlingTime and <see cref="SettledWrites"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -49,6 +51,9 @@ internal sealed class GroupCommitWriter
 
         /// <summary>Holding one awaited write for company (the commit delay): a second one or the batch limit wakes it.</summary>
         Gathering,
+
+        /// <summary>Holding one settling request (the commit delay): a message deleted (at the end of its pass), a second awaited write or the batch limit wakes it.</summary>
+        Settling,
     }
 
     /// <summary>Weight of the newest interval in the running average of awaited writes' spacing: 1/8.</summary>
@@ -80,11 +85,16 @@ internal sealed class GroupCommitWriter
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<PendingCallback> _callbacks = [];
+    private readonly SettledWrites _settled = new();
     private StoreOperationBuffer _incoming = new(InitialBatchCapacity);
     private StoreOperationBuffer _applying = new(InitialBatchCapacity);
     private bool _stopRequested;
     private WriterWait _writerWait;
     private int _incomingAwaited; // WhenDurable requests in _incoming
+    private int _incomingSettling; // of those, WhenDurableOrSettled requests
+    private bool _settleSeen; // a message was deleted after a settling request in _incoming
+    private volatile bool _settleWakeDue; // ... while the writer was settling: WakeIfSettled wakes it
+    private bool _applyingSettles; // the batch being applied had settling requests: look for settled writes
     private long _firstUnawaitedWrite;
     private long _lastAwaitedWrite; // with one awaited write queued, when it came
     private long _awaitedIntervalTicks = Stopwatch.Frequency; // running average, at most a second: "far apart" until measured
@@ -96,6 +106,7 @@ internal sealed class GroupCommitWriter
     private bool _uncoveredFailure;
     private long _commitCount;
     private long _failedBatchCount;
+    private long _settledWriteCount;
 
     /// <summary>Prepares the transaction statements and starts the writer thread.</summary>
     /// <param name="database">The connection; used under <paramref name="connectionLock"/> only.</param>
@@ -131,6 +142,12 @@ internal sealed class GroupCommitWriter
     /// <summary>Batches rolled back so far.</summary>
     public long FailedBatchCount => Interlocked.Read(ref _failedBatchCount);
 
+    /// <summary>Whether a lone settling request is held for its writes to be taken back: with a commit delay.</summary>
+    public bool HoldsSettlingWrites => _commitDelayTicks > 0;
+
+    /// <summary>Writes left out because their batch took them back (<see cref="SettledWrites"/>), so far.</summary>
+    public long SettledWriteCount => Interlocked.Read(ref _settledWriteCount);
+
     /// <summary>True when the caller is the writer thread (e.g. inside a callback).</summary>
     public bool IsWriterThread => Thread.CurrentThread == _thread;
 
@@ -149,6 +166,16 @@ internal sealed class GroupCommitWriter
             if (operation.Kind == StoreOperationKind.WhenDurable)
             {
                 NoteAwaitedWrite();
+                _incomingSettling += operation.Number == QueuedWritesBrokerStore.SettlingCallback ? 1 : 0;
+            }
+            else if (operation.Kind == StoreOperationKind.DeleteMessage && _incomingSettling > 0)
+            {
+                // The last write of an acknowledged delivery: most likely the settling request's. The
+                // writer is woken when the caller's pass has ended (WakeIfSettled), not here: woken now,
+                // it would run at once on this core and find the broker lock, which its callbacks need,
+                // held by the thread it preempted.
+                _settleSeen = true;
+                _settleWakeDue = _writerWait == WriterWait.Settling;
             }
             else if (_incoming.Count == 1)
             {
@@ -159,11 +186,39 @@ internal sealed class GroupCommitWriter
             // gathering company for one awaited write waits for a second one.
             if (_writerWait == WriterWait.UntilAnyWrite
                 || (_writerWait == WriterWait.Lingering && (_incomingAwaited > 0 || _incoming.Count >= UnawaitedBatchLimit))
-                || (_writerWait == WriterWait.Gathering && (_incomingAwaited > 1 || _incoming.Count >= UnawaitedBatchLimit)))
+                || (_writerWait == WriterWait.Gathering && (_incomingAwaited > 1 || _incoming.Count >= UnawaitedBatchLimit))
+                || (_writerWait == WriterWait.Settling && (_incomingAwaited > 1 || _incoming.Count >= UnawaitedBatchLimit)))
             {
                 _writerWait = WriterWait.None;
                 wake = true;
             }
+        }
+        if (wake)
+        {
+            _wake.Set();
+        }
+    }
+
+    /// <summary>
+    /// Wakes a writer that holds a settling request whose message was deleted since: called by the
+    /// broker after the pass that deleted it released the broker lock (<see cref="IBrokerStore.OnPassEnded"/>).
+    /// Otherwise the writer commits when the commit delay ends.
+    /// </summary>
+    public void WakeIfSettled()
+    {
+        if (!_settleWakeDue)
+        {
+            return;
+        }
+        bool wake = false;
+        lock (_gate)
+        {
+            if (_settleWakeDue && _writerWait == WriterWait.Settling)
+            {
+                _writerWait = WriterWait.None;
+                wake = true;
+            }
+            _settleWakeDue = false;
         }
         if (wake)
         {
@@ -258,12 +313,13 @@ internal sealed class GroupCommitWriter
                 long now = Stopwatch.GetTimestamp();
                 if (!_paused && _incomingAwaited > 0)
                 {
-                    wait = GatheringTime(now);
+                    bool settling = _incomingAwaited == 1 && _incomingSettling == 1;
+                    wait = settling ? SettlingTime(now) : GatheringTime(now);
                     if (wait <= TimeSpan.Zero)
                     {
                         return SwapBuffers();
                     }
-                    _writerWait = WriterWait.Gathering;
+                    _writerWait = settling ? WriterWait.Settling : WriterWait.Gathering;
                 }
                 else if (!_paused && _incoming.Count > 0)
                 {
@@ -337,6 +393,16 @@ internal sealed class GroupCommitWriter
         return TimeSpan.Zero;
     }
 
+    /// <summary>
+    /// Under _gate, with one awaited write queued and it settling: how much longer to hold it for its
+    /// writes to be taken back, or zero to commit now. A run request handed to the engine before its
+    /// commit is usually run and acknowledged within a fraction of a millisecond; its deletes then
+    /// ride in the same batch, and neither the request nor its deletes are written. A slower run
+    /// costs the request at most the commit delay more before its commit, as a gathering would.
+    /// </summary>
+    private TimeSpan SettlingTime(long now) =>
+        _settleSeen ? TimeSpan.Zero : Stopwatch.GetElapsedTime(now, _lastAwaitedWrite + _commitDelayTicks);
+
     // Under _gate: hands the incoming operations to the writer; false when there are none (stopping).
     private bool SwapBuffers()
     {
@@ -348,6 +414,10 @@ internal sealed class GroupCommitWriter
         (_incoming, _applying) = (_applying, _incoming);
         _gatheringSkip = Math.Max(_gatheringSkip - _incomingAwaited, 0);
         _incomingAwaited = 0;
+        _applyingSettles = _incomingSettling > 0;
+        _incomingSettling = 0;
+        _settleSeen = false;
+        _settleWakeDue = false;
         _gathering = false;
         _lastBatchTaken = Stopwatch.GetTimestamp();
         return true;
@@ -357,6 +427,10 @@ internal sealed class GroupCommitWriter
     {
         _callbacks.Clear();
         bool uncoveredBefore = _uncoveredFailure;
+        if (_applyingSettles && _settled.Find(batch) > 0)
+        {
+            Interlocked.Add(ref _settledWriteCount, _settled.CancelledCount);
+        }
         bool wrote;
         lock (_connectionLock)
         {
@@ -417,6 +491,10 @@ internal sealed class GroupCommitWriter
             {
                 _callbacks.Add(new PendingCallback((Action<bool>)operation.Reference!, !uncovered));
                 uncovered = false;
+                continue;
+            }
+            if (_applyingSettles && _settled.IsCancelled(i))
+            {
                 continue;
             }
             int rc;

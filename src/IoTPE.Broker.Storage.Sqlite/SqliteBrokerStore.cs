@@ -91,6 +91,19 @@ public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
     /// </summary>
     public long ReusableBytes => _footprint.ReusableBytes;
 
+    /// <summary>
+    /// True with a <see cref="SqliteBrokerStoreOptions.CommitDelay"/>: the writer holds a lone
+    /// <see cref="IBrokerStore.WhenDurableOrSettled"/> request up to that delay and leaves out the
+    /// rows taken back meanwhile. Without a delay the writer commits at once, and nothing could settle.
+    /// </summary>
+    public bool SkipsSettledWrites => _writer.HoldsSettlingWrites;
+
+    /// <inheritdoc/>
+    public void OnPassEnded() => _writer.WakeIfSettled();
+
+    /// <summary>Writes left out because their batch took them back, so far.</summary>
+    internal long SettledWriteCount => _writer.SettledWriteCount;
+
     /// <summary>Transactions committed so far (one per batch that wrote something).</summary>
     internal long CommitCount => _writer.CommitCount;
 

@@ -354,7 +354,17 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     /// queue) in place of <see cref="BrokerOptions.MaxQueuedMessages"/>. Connect it before
     /// <see cref="StartAsync"/>, so that the bound holds from the first PUBLISH.
     /// </summary>
-    public InternalClient ConnectInternalClient(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery, SessionQueueLimit? queueLimit)
+    /// <param name="clientId">As for <see cref="ConnectInternalClient(string, int, Action{InternalDelivery})"/>.</param>
+    /// <param name="maxInFlight">As for <see cref="ConnectInternalClient(string, int, Action{InternalDelivery})"/>.</param>
+    /// <param name="onDelivery">As for <see cref="ConnectInternalClient(string, int, Action{InternalDelivery})"/>.</param>
+    /// <param name="queueLimit">The session's own queue bound, or null for the broker's.</param>
+    /// <param name="receiveBeforeCommit">
+    /// Take a QoS 1 delivery before its commit when it can be taken at once and the store can leave
+    /// out what is acknowledged before it commits (<see cref="IBrokerStore.SkipsSettledWrites"/>).
+    /// For a client whose handling is at-least-once and quick (the engine's runs): if the commit
+    /// fails, the publisher is refused although the client had the message.
+    /// </param>
+    public InternalClient ConnectInternalClient(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery, SessionQueueLimit? queueLimit, bool receiveBeforeCommit = false)
     {
         ArgumentNullException.ThrowIfNull(clientId);
         ArgumentNullException.ThrowIfNull(onDelivery);
@@ -369,7 +379,10 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
             // A queue with a bound of its own is meant to grow while its consumer is away (a bridge
             // whose remote is down): it does not slow down the publishers that feed it.
             int backpressure = queueLimit is null ? _state.Options.QueueBackpressureMessages : int.MaxValue;
-            var connection = new InternalConnection(_state, maxInFlight, onDelivery, backpressure, _state.Options.MaxQueuedMessages);
+            var connection = new InternalConnection(_state, maxInFlight, onDelivery, backpressure, _state.Options.MaxQueuedMessages)
+            {
+                ReceivesBeforeCommit = receiveBeforeCommit,
+            };
             var terms = new SessionTerms(CleanStart: false, Mqtt.MqttProtocolVersion.V500, ExpiryIntervalSeconds: uint.MaxValue, Will: null);
             Session session = _attacher.Attach(connection, SessionKey.For(identity), identity, terms, out _);
             if (queueLimit is not null)
@@ -383,8 +396,8 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     }
 
     /// <inheritdoc/>
-    IDurableSession IBrokerPort.ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery) =>
-        ConnectInternalClient(clientId, maxInFlight, onDelivery);
+    IDurableSession IBrokerPort.ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery, bool receiveBeforeCommit) =>
+        ConnectInternalClient(clientId, maxInFlight, onDelivery, queueLimit: null, receiveBeforeCommit);
 
     /// <summary>
     /// Applies a change of rights (a revoked grant, a removed account) to what is already under

@@ -168,7 +168,7 @@ internal sealed class BrokerState
         }
     }
 
-    /// <summary>Ends the pass the caller started with <c>Lock.Enter()</c>: asks for the durability callback, unlocks, flushes.</summary>
+    /// <summary>Ends the pass the caller started with <c>Lock.Enter()</c>: asks for the durability callback, unlocks, flushes, and tells the store (<see cref="IBrokerStore.OnPassEnded"/>).</summary>
     public void EndPassAndUnlock()
     {
         IFlushable[]? toFlush = null;
@@ -206,6 +206,7 @@ internal sealed class BrokerState
             }
             t_flushBuffer = toFlush;
         }
+        Store.OnPassEnded();
     }
 }
 

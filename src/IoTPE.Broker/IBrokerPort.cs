@@ -27,5 +27,11 @@ public interface IBrokerPort
     /// <param name="clientId">The session's client identifier: <c>$iotpe/</c> and a name.</param>
     /// <param name="maxInFlight">Most unacknowledged deliveries at once.</param>
     /// <param name="onDelivery">Receives each delivery in order, on a broker thread after its pass released the broker lock: queue it and return.</param>
-    IDurableSession ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery);
+    /// <param name="receiveBeforeCommit">
+    /// Take a QoS 1 delivery before its commit when it can be taken at once (see
+    /// <see cref="Broker.ConnectInternalClient(string, int, Action{InternalDelivery}, SessionQueueLimit?, bool)"/>):
+    /// a delivery acknowledged before the commit is then never written. If the commit fails, the
+    /// publisher is refused although the session had the message.
+    /// </param>
+    IDurableSession ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery, bool receiveBeforeCommit = false);
 }

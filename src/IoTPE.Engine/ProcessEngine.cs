@@ -139,7 +139,10 @@ public sealed class ProcessEngine : IMessageInterceptor, IAsyncDisposable
         });
         var outcomes = new RunOutcomePublisher(services);
         _dispatcher = new ScriptDispatcher(services, _runtime, _catalog, new ScriptFiles(_options.ScriptFolder), outcomes, _runQueues, _stores.RunAttempts);
-        _dispatcher.Start(broker.ConnectDurableSession(InternalClientId, Math.Min(_options.MaxRunsInFlight, MaxEngineWindow), _dispatcher.OnDelivery));
+        // Run requests are taken before their commit: a run done and acknowledged before the store's
+        // writer commits is never written or synced (IBrokerPort.ConnectDurableSession); runs are
+        // at-least-once, so a request whose commit then fails may run again when it is resent.
+        _dispatcher.Start(broker.ConnectDurableSession(InternalClientId, Math.Min(_options.MaxRunsInFlight, MaxEngineWindow), _dispatcher.OnDelivery, receiveBeforeCommit: true));
         _scheduler = new ScriptScheduler(services, _runtime, _catalog, outcomes, _time);
         _scheduler.Start();
         _edgeRuns = new PinEdgeRuns(services, _runtime, _catalog, outcomes);

@@ -121,6 +121,43 @@ public sealed class InternalClientTests
     }
 
     [Fact]
+    public async Task A_client_that_receives_before_commit_gets_the_message_at_once_while_the_publisher_waits_for_the_writer()
+    {
+        FailingStore? store = null;
+        await using RunningBroker broker = await RunningBroker.StartAsync(wrapStore: s => store = new FailingStore(s));
+        var early = new BlockingCollection<InternalDelivery>();
+        InternalClient engine = broker.Broker.ConnectInternalClient("$iotpe/early", 10, early.Add, queueLimit: null, receiveBeforeCommit: true);
+        engine.Subscribe("jobs/#");
+        var usual = new BlockingCollection<InternalDelivery>();
+        broker.Broker.ConnectInternalClient("$iotpe/usual", 10, usual.Add).Subscribe("other/#");
+
+        using RawConnection publisher = await RawConnection.OpenAsync(broker.Port);
+        await publisher.SendAsync(RawMqtt.Connect("publisher", 4, cleanStart: true));
+        Assert.Equal(0x20, (await publisher.ReadPacketAsync(TimeSpan.FromSeconds(5))).Type);
+        store!.HoldCommits(); // the disk stops answering
+        await publisher.SendAsync(RawMqtt.Publish("jobs/1", 1, "job", 4));
+        await publisher.SendAsync(RawMqtt.Publish("other/1", 2, "other", 4));
+        Task<(byte Type, byte[] Body)> firstAck = publisher.ReadPacketAsync(TimeSpan.FromSeconds(20));
+
+        // Handed over before its commit; a client that did not ask for it waits for the commit as before.
+        Assert.True(early.TryTake(out InternalDelivery? job, 5000), "the delivery waited for the commit");
+        Assert.Equal("jobs/1", job!.Message.Topic);
+        Assert.False(usual.TryTake(out _, 300), "a client that did not ask to receive before the commit got a message whose commit is held");
+        // The publisher's PUBACK still waits for the store's writer, done or not.
+        engine.Acknowledge(job);
+        await Task.Delay(300);
+        Assert.False(firstAck.IsCompleted, "the publisher was acknowledged before the store's writer answered");
+
+        store.ReleaseCommits();
+        (byte type, byte[] body) = await firstAck;
+        Assert.Equal((0x40, 1), (type, body[0] << 8 | body[1]));
+        (type, body) = await publisher.ReadPacketAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((0x40, 2), (type, body[0] << 8 | body[1])); // in the order of the PUBLISH packets (§4.6)
+        Assert.True(usual.TryTake(out InternalDelivery? other, 5000));
+        Assert.Equal("other/1", other!.Message.Topic);
+    }
+
+    [Fact]
     public async Task Network_clients_cannot_use_the_reserved_client_id_prefix()
     {
         await using RunningBroker broker = await RunningBroker.StartAsync();

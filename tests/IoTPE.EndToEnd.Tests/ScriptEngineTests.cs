@@ -279,6 +279,56 @@ public sealed class ScriptEngineTests : IAsyncLifetime
         ProcessRun rest = await MosquittoClients.RunOnceAsync(_server.Port, [.. watcher, "-C", "1", "-W", "2", "-v"]);
         Assert.Equal("", rest.StandardOutput.Trim());
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Run_requests_acknowledged_before_a_crash_have_run_or_run_after_the_restart(bool persistentWatcher)
+    {
+        // One request at a time (window 1), as a device sends them: each is handed to the engine
+        // before its commit. With only clean sessions watching, a run done in time is never written
+        // and its PUBACK follows its output; with a persistent session watching, the output is stored
+        // in the request's commit. Either way nothing acknowledged is lost to SIGKILL.
+        const int Requests = 600;
+        await LoadAsync("relay", "publish('/acme/relayed', message.text, { qos: 1 });");
+        string url = $"mqtt://{Account}:{Password}@127.0.0.1:{_server.Port}";
+        using OutputCollector watcher = persistentWatcher
+            ? MqttJs.StartScript("sequence-subscriber.js", url, "/acme/relayed", "1", "relay-watcher", "4")
+            : await MosquittoClients.StartSubscriberAsync(_server.Port, [.. Login(), "-t", "/acme/relayed", "-q", "1", "-F", "got %p"]);
+        if (persistentWatcher)
+        {
+            Assert.True(await watcher.WaitForLineAsync(l => l == "subscribed"), watcher.Error);
+        }
+        using OutputCollector requester = MqttJs.StartScript("sequence-publisher.js", url, "/acme/run/relay", "1",
+            Requests.ToString(System.Globalization.CultureInfo.InvariantCulture), $"relay-requester-{persistentWatcher}", "4", "1", "200");
+        Assert.True(await requester.WaitForLineAsync(l => l == "acked 300", TimeSpan.FromSeconds(60)), requester.Error);
+        long walBytes = new FileInfo(Path.Combine(_server.DataFolder, "broker.db-wal")).Length;
+        _server.Kill();
+        HashSet<int> ackedBeforeKill = Sequence(requester.Lines, "acked ");
+        Assert.True(ackedBeforeKill.Count < Requests, "the stream finished before the kill; nothing was tested");
+
+        if (!persistentWatcher)
+        {
+            // 300 requests written one commit each would be ~2.4 MB of WAL frames (two pages per commit).
+            Assert.True(walBytes < 1024 * 1024, $"the WAL grew to {walBytes} bytes: run requests done before their commit were written");
+            // Each output left before its request's PUBACK: it reached the watcher even though iotpe died.
+            await watcher.WaitForLineAsync(_ => Sequence(watcher.Lines, "got ").IsSupersetOf(ackedBeforeKill), TimeSpan.FromSeconds(5));
+            Assert.DoesNotContain(ackedBeforeKill, n => !Sequence(watcher.Lines, "got ").Contains(n));
+        }
+        await _server.RestartAsync();
+        Assert.True(await requester.WaitForLineAsync(l => l == "done", TimeSpan.FromSeconds(120)), "requester did not finish: " + requester.Error);
+        if (!persistentWatcher)
+        {
+            return; // a clean session misses what runs before it is back
+        }
+        await watcher.WaitForLineAsync(_ => Sequence(watcher.Lines, "got ").Count >= Requests, TimeSpan.FromSeconds(60));
+        HashSet<int> relayed = Sequence(watcher.Lines, "got ");
+        Assert.DoesNotContain(ackedBeforeKill, n => !relayed.Contains(n));
+        Assert.Equal(Requests, relayed.Count); // what was not acknowledged was resent, and ran
+    }
+
+    private static HashSet<int> Sequence(IEnumerable<string> lines, string prefix) =>
+        [.. lines.Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => int.Parse(l[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture))];
 }
 
 /// <summary>Adds credentials to an MQTT.js session plan.</summary>

@@ -40,6 +40,13 @@ internal sealed class InternalConnection : IClientConnection, IFlushable
 
     public int SendWindow { get; }
 
+    /// <summary>
+    /// Whether this client takes QoS 1 deliveries before their commit, when its store can leave
+    /// out what is acknowledged in time (<see cref="IBrokerStore.SkipsSettledWrites"/>): the engine,
+    /// whose run requests are at-least-once anyway. See <see cref="DeliverySender.Enqueue"/>.
+    /// </summary>
+    public bool ReceivesBeforeCommit { get; init; }
+
     public Session? Session { get; private set; }
 
     /// <summary>Set under the broker lock; read without it by publishers waiting for this client, as for a network connection.</summary>

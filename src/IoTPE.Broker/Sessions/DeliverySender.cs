@@ -82,11 +82,20 @@ internal sealed class DeliverySender
         }
         var delivery = new Delivery(message, session.TakeSequence(), qos, retain, subscriptionIdentifiers);
         bool stored = session.IsPersistent;
-        // Every client, in-process ones (the engine) included, gets a stored delivery only once the
-        // pass's writes are durable: if the commit fails, the publisher is refused (0x80) and the
-        // delivery dropped, so a request the publisher must send again never also runs, and a QoS 2
-        // message never reaches a client twice across a crash.
-        delivery.Epoch = _durability.EpochOf(message, stored);
+        // A client gets a stored delivery only once the pass's writes are durable: if the commit
+        // fails, the publisher is refused (0x80) and the delivery dropped, so a message the publisher
+        // must send again is not also delivered, and a QoS 2 message never reaches a client twice
+        // across a crash. The exception is the engine's run request at QoS 1, taken at once when
+        // nothing is ahead of it (HandsOverBeforeCommit).
+        if (stored && HandsOverBeforeCommit(session, message, qos))
+        {
+            delivery.Epoch = _durability.EpochOf(message, storedDelivery: false);
+            _durability.ExpectSettling();
+        }
+        else
+        {
+            delivery.Epoch = _durability.EpochOf(message, stored);
+        }
         if (stored)
         {
             _durability.EnsureStored(message);
@@ -120,6 +129,27 @@ internal sealed class DeliverySender
             _state.CongestedConsumer = connection;
         }
     }
+
+    /// <summary>
+    /// Whether a QoS 1 delivery to <paramref name="session"/> goes out before the pass's commit: only
+    /// to an in-process client that asks for it (the engine), on a store that leaves out rows taken
+    /// back before their commit, and only when the client takes it at once (nothing queued ahead of
+    /// it, room in its window). The engine then usually has the run done and acknowledged before the
+    /// store's writer would commit the request: neither the request nor its deletes are written and
+    /// nothing is synced for it, while the publisher's PUBACK still waits for that writer's verdict
+    /// (docs/architecture.md, "The durability contract"). The price: if that commit fails, the
+    /// publisher is refused although the run happened, and its resend runs it again, which
+    /// at-least-once runs allow. QoS 2 messages, and messages already waiting for this pass's
+    /// commit for another reason, keep the commit first.
+    /// </summary>
+    private bool HandsOverBeforeCommit(Session session, ApplicationMessage message, QualityOfService qos) =>
+        qos == QualityOfService.AtLeastOnce && message.QoS == QualityOfService.AtLeastOnce &&
+        session.Connection is InternalConnection { ReceivesBeforeCommit: true } connection &&
+        _state.Store.SkipsSettledWrites &&
+        message.DurableEpoch <= _durability.DurableEpoch &&
+        !session.HasQueued && !session.HasSpilled &&
+        (session.HasInFlight ? session.InFlight.Count : 0) < connection.SendWindow &&
+        !connection.HoldsBackDeliveries;
 
     /// <summary>Sends queued deliveries whose writes are durable, while the client's window has room.</summary>
     public void Pump(Session session)

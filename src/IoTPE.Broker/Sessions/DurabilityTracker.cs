@@ -30,6 +30,7 @@ internal sealed class DurabilityTracker
     private long _registeredEpochs;
     // Payload bytes stored in the current pass, and in all epochs not yet complete (see UncommittedPayloadBytes).
     private long _passPayloadBytes;
+    private bool _passSettles; // the pass handed a stored delivery over before its commit
     private long _uncommittedPayloadBytes;
 
     public DurabilityTracker(BrokerState state)
@@ -96,6 +97,12 @@ internal sealed class DurabilityTracker
     /// <summary>The epoch a new delivery of <paramref name="message"/> waits for.</summary>
     public long EpochOf(ApplicationMessage message, bool storedDelivery) => storedDelivery ? CurrentEpoch : message.DurableEpoch;
 
+    /// <summary>
+    /// A delivery of the current pass was handed over before its commit (<see cref="InternalConnection.ReceivesBeforeCommit"/>):
+    /// the pass's durability request tells the store its writes may soon be taken back (<see cref="IBrokerStore.WhenDurableOrSettled"/>).
+    /// </summary>
+    public void ExpectSettling() => _passSettles = true;
+
     /// <summary>One stored reference to <paramref name="message"/> is gone; delete it when none is left.</summary>
     public void Dereference(ApplicationMessage message)
     {
@@ -156,6 +163,8 @@ internal sealed class DurabilityTracker
         List<Action<bool>> actions = _actions;
         List<Session> sessions = _waitingSessions;
         long payloadBytes = _passPayloadBytes;
+        bool settles = _passSettles;
+        _passSettles = false;
         _acknowledgements = Take(ref _spareAcknowledgements);
         _actions = Take(ref _spareActions);
         _waitingSessions = Take(ref _spareSessions);
@@ -176,7 +185,7 @@ internal sealed class DurabilityTracker
             return;
         }
         _pendingSessions[epoch] = sessions;
-        RequestCompletion(epoch, acknowledgements, actions, sessions, payloadBytes);
+        RequestCompletion(epoch, acknowledgements, actions, sessions, payloadBytes, settles);
     }
 
     private static List<T> Take<T>(ref List<T>? spare)
@@ -187,8 +196,18 @@ internal sealed class DurabilityTracker
     }
 
     // A method of its own so that the closure is allocated only for an epoch that waits for the store.
-    private void RequestCompletion(long epoch, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions, long payloadBytes) =>
-        _state.Store.WhenDurable(durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions, payloadBytes)));
+    private void RequestCompletion(long epoch, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions, long payloadBytes, bool settles)
+    {
+        Action<bool> completion = durable => _state.RunPass(() => Complete(epoch, durable, acknowledgements, actions, sessions, payloadBytes));
+        if (settles)
+        {
+            _state.Store.WhenDurableOrSettled(completion);
+        }
+        else
+        {
+            _state.Store.WhenDurable(completion);
+        }
+    }
 
     private void Complete(long epoch, bool durable, List<PendingAcknowledgement> acknowledgements, List<Action<bool>> actions, List<Session> sessions, long payloadBytes)
     {

@@ -116,6 +116,32 @@ public interface IBrokerStore : IAsyncDisposable
     void WhenDurable(Action<bool> callback);
 
     /// <summary>
+    /// Whether the store can leave out writes that are taken back before it commits them (see
+    /// <see cref="WhenDurableOrSettled"/>). The broker then hands QoS 1 run requests to an
+    /// in-process client that asks for it (the engine) before their commit.
+    /// </summary>
+    bool SkipsSettledWrites => false;
+
+    /// <summary>
+    /// As <see cref="WhenDurable"/>, for writes the broker expects to take back soon: a delivery
+    /// handed to an in-process client before its commit, whose acknowledgement deletes it again.
+    /// A store that <see cref="SkipsSettledWrites"/> may hold such a lone request up to its commit
+    /// delay, and write neither the rows nor their deletes if the deletes come in time; the
+    /// callback is then told <see langword="true"/>: nothing is left to make durable.
+    /// </summary>
+    void WhenDurableOrSettled(Action<bool> callback) => WhenDurable(callback);
+
+    /// <summary>
+    /// Called by the broker after each pass, once it has released the broker lock and sent what the
+    /// pass sent. A store that holds a settling request (<see cref="WhenDurableOrSettled"/>) wakes
+    /// its writer here when the pass took the request's writes back, rather than inside the pass,
+    /// where the woken writer would find the broker lock, which its callbacks take, still held.
+    /// </summary>
+    void OnPassEnded()
+    {
+    }
+
+    /// <summary>
     /// Reads the payload of a committed message stored with <see cref="StoredMessage.PayloadApart"/>,
     /// or returns null when there is no such message. Unlike the writes, it runs at once, on the
     /// caller's thread, and any thread may call it; it must not wait for the writer.

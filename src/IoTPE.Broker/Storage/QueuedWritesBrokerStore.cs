@@ -131,4 +131,15 @@ public abstract class QueuedWritesBrokerStore
         ArgumentNullException.ThrowIfNull(callback);
         Enqueue(new StoreOperation(StoreOperationKind.WhenDurable, callback, null, 0));
     }
+
+    /// <inheritdoc cref="IBrokerStore.WhenDurableOrSettled"/>
+    /// <remarks>Recorded as a <see cref="StoreOperationKind.WhenDurable"/> whose Number is <see cref="SettlingCallback"/>.</remarks>
+    public void WhenDurableOrSettled(Action<bool> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        Enqueue(new StoreOperation(StoreOperationKind.WhenDurable, callback, null, SettlingCallback));
+    }
+
+    /// <summary>The Number of a <see cref="StoreOperationKind.WhenDurable"/> recorded by <see cref="WhenDurableOrSettled"/>.</summary>
+    public const long SettlingCallback = 1;
 }

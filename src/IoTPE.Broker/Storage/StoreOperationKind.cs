@@ -52,6 +52,9 @@ public enum StoreOperationKind : byte
     /// <summary><see cref="IBrokerStore.ReserveMessageIds"/>: Number is the reservation's upper bound.</summary>
     ReserveMessageIds,
 
-    /// <summary><see cref="IBrokerStore.WhenDurable"/>: Reference is the <c>Action&lt;bool&gt;</c> callback.</summary>
+    /// <summary>
+    /// <see cref="IBrokerStore.WhenDurable"/>: Reference is the <c>Action&lt;bool&gt;</c> callback; Number is
+    /// <see cref="QueuedWritesBrokerStore.SettlingCallback"/> for <see cref="IBrokerStore.WhenDurableOrSettled"/>, else 0.
+    /// </summary>
     WhenDurable,
 }

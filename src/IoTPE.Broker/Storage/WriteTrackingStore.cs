@@ -114,5 +114,15 @@ internal sealed class WriteTrackingStore(IBrokerStore inner) : IBrokerStore
         inner.WhenDurable(callback);
     }
 
+    public bool SkipsSettledWrites => inner.SkipsSettledWrites;
+
+    public void OnPassEnded() => inner.OnPassEnded();
+
+    public void WhenDurableOrSettled(Action<bool> callback)
+    {
+        HasUnrequestedWrites = false;
+        inner.WhenDurableOrSettled(callback);
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the owner disposes the real store
 }

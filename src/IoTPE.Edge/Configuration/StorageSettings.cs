@@ -26,7 +26,8 @@ public sealed class StorageSettings
     /// How long a QoS 1/2 message may wait, when such messages arrive closer together than this but
     /// one per commit, for the next one to share its sync (SQLite store only; 0 commits each at
     /// once). Default 2 ms: at ~1,000 messages a second half the syncs, ~1 ms more latency for half
-    /// of the messages.
+    /// of the messages. A QoS 1 run request handed to the engine before its commit waits up to as
+    /// long for its run to be acknowledged, and is then never written; 0 turns that off too.
     /// </summary>
     public double? CommitDelayMilliseconds { get; set; }
 

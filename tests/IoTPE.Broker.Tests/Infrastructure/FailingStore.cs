@@ -77,14 +77,22 @@ internal sealed class FailingStore(IBrokerStore inner) : IBrokerStore
 
     public void ReleaseCommits() => _commitsReleased.Set();
 
-    public void WhenDurable(Action<bool> callback)
+    public void WhenDurable(Action<bool> callback) => inner.WhenDurable(Held(callback));
+
+    public bool SkipsSettledWrites => inner.SkipsSettledWrites;
+
+    public void WhenDurableOrSettled(Action<bool> callback) => inner.WhenDurableOrSettled(Held(callback));
+
+    public void OnPassEnded() => inner.OnPassEnded();
+
+    private Action<bool> Held(Action<bool> callback)
     {
         bool failing = Failing;
-        inner.WhenDurable(durable =>
+        return durable =>
         {
             _commitsReleased.Wait(); // on the writer's thread, as a slow fsync holds it
             callback(durable && !failing);
-        });
+        };
     }
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();

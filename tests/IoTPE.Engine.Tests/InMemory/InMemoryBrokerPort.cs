@@ -44,7 +44,7 @@ internal sealed class InMemoryBrokerPort : IBrokerPort, IUserDataRemoval
         return ReasonCode.Success;
     }
 
-    public IDurableSession ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery)
+    public IDurableSession ConnectDurableSession(string clientId, int maxInFlight, Action<InternalDelivery> onDelivery, bool receiveBeforeCommit)
     {
         _onDelivery = onDelivery;
         return new Session(this, clientId);
