@@ -290,7 +290,7 @@ public sealed class ScriptEngineTests : IAsyncLifetime
         // and its PUBACK follows its output; with a persistent session watching, the output is stored
         // in the request's commit. Either way nothing acknowledged is lost to SIGKILL.
         const int Requests = 600;
-        await LoadAsync("relay", "publish('/acme/relayed', message.text, { qos: 1 });");
+        await LoadAsync("relay", "publish('/acme/relayed', message.payload, { qos: 1 });");
         string url = $"mqtt://{Account}:{Password}@127.0.0.1:{_server.Port}";
         using OutputCollector watcher = persistentWatcher
             ? MqttJs.StartScript("sequence-subscriber.js", url, "/acme/relayed", "1", "relay-watcher", "4")
