@@ -9,7 +9,8 @@ namespace IoTPE.Engine.Scripts;
 /// removes.
 /// </summary>
 /// <remarks>
-/// The broker hands a stored request to the engine only once its commit is durable, so between
+/// The broker hands a stored request to the engine once its commit is durable (or at once, when
+/// the engine can take it right away: docs/architecture.md, durability contract, item 9), so between
 /// the publish and the hand-over a request is only reserved here: without the reservation, a burst
 /// published within one commit would all be admitted. A reservation whose request never arrives
 /// (its commit failed and the publisher was refused) expires after <see cref="ReservationLifetime"/>
