@@ -93,7 +93,11 @@ internal sealed class GroupCommitWriter
     private int _incomingAwaited; // WhenDurable requests in _incoming
     private int _incomingSettling; // of those, WhenDurableOrSettled requests
     private bool _settleSeen; // a message was deleted after a settling request in _incoming
-    private volatile bool _settleWakeDue; // ... while the writer was settling: WakeIfSettled wakes it
+    private bool _passMode; // the broker reports the end of its passes: wake-ups are decided there (PassEnded)
+    private volatile bool _passEndDue; // something for PassEnded to decide
+    private long _heldSince; // a lone settling request left with the writer asleep: when it came (0: none)
+    private readonly SettledWrites _incomingTakeBack = new(); // PassEnded's, under _gate
+    private readonly Lock _callbackOrder = new(); // callbacks run one at a time, in order, by the writer or PassEnded
     private bool _applyingSettles; // the batch being applied had settling requests: look for settled writes
     private long _firstUnawaitedWrite;
     private long _lastAwaitedWrite; // with one awaited write queued, when it came
@@ -170,12 +174,12 @@ internal sealed class GroupCommitWriter
             }
             else if (operation.Kind == StoreOperationKind.DeleteMessage && _incomingSettling > 0)
             {
-                // The last write of an acknowledged delivery: most likely the settling request's. The
-                // writer is woken when the caller's pass has ended (WakeIfSettled), not here: woken now,
-                // it would run at once on this core and find the broker lock, which its callbacks need,
+                // The last write of an acknowledged delivery: most likely the settling request's. It is
+                // looked at when the caller's pass has ended (PassEnded), not here: a writer woken now
+                // would run at once on this core and find the broker lock, which its callbacks need,
                 // held by the thread it preempted.
                 _settleSeen = true;
-                _settleWakeDue = _writerWait == WriterWait.Settling;
+                _passEndDue = true;
             }
             else if (_incoming.Count == 1)
             {
@@ -189,8 +193,16 @@ internal sealed class GroupCommitWriter
                 || (_writerWait == WriterWait.Gathering && (_incomingAwaited > 1 || _incoming.Count >= UnawaitedBatchLimit))
                 || (_writerWait == WriterWait.Settling && (_incomingAwaited > 1 || _incoming.Count >= UnawaitedBatchLimit)))
             {
-                _writerWait = WriterWait.None;
-                wake = true;
+                if (_passMode)
+                {
+                    // Decided when the caller's pass has ended, outside the broker lock (PassEnded).
+                    _passEndDue = true;
+                }
+                else
+                {
+                    _writerWait = WriterWait.None;
+                    wake = true;
+                }
             }
         }
         if (wake)
@@ -200,30 +212,109 @@ internal sealed class GroupCommitWriter
     }
 
     /// <summary>
-    /// Wakes a writer that holds a settling request whose message was deleted since: called by the
-    /// broker after the pass that deleted it released the broker lock (<see cref="IBrokerStore.OnPassEnded"/>).
-    /// Otherwise the writer commits when the commit delay ends.
+    /// The broker's pass that enqueued writes has ended and released the broker lock
+    /// (<see cref="IBrokerStore.OnPassEnded"/>). From the first call on, the writer is woken here
+    /// instead of from inside the pass, and a lone settling request is handled here:
+    /// <list type="bullet">
+    /// <item>taken back already (its rows deleted), with the writer idle between batches: its callback
+    /// is run here, on the caller's thread, with nothing written and the writer left asleep;</item>
+    /// <item>still running and younger than the commit delay: the writer is left asleep (no timer):
+    /// the first pass that ends after the delay (any traffic, or the broker's housekeeping once a
+    /// second) wakes it to commit the request;</item>
+    /// <item>anything else: the writer is woken as a write would have woken it.</item>
+    /// </list>
     /// </summary>
-    public void WakeIfSettled()
+    public void PassEnded()
     {
-        if (!_settleWakeDue)
+        if (!_passMode)
+        {
+            lock (_gate)
+            {
+                _passMode = true;
+            }
+        }
+        if (!_passEndDue && Volatile.Read(ref _heldSince) == 0)
         {
             return;
         }
+        Action<bool>? settled = null;
         bool wake = false;
         lock (_gate)
         {
-            if (_settleWakeDue && _writerWait == WriterWait.Settling)
+            _passEndDue = false;
+            bool betweenBatches = _writerWait != WriterWait.None && !_paused && !_stopRequested;
+            if (!betweenBatches)
             {
+                // At work, or woken already: it looks at what is queued by itself.
+            }
+            else if (_settleSeen && TakeSettledRequest(out settled))
+            {
+                _heldSince = 0;
+            }
+            else if (_incomingAwaited == 1 && _incomingSettling == 1 && !_settleSeen &&
+                     Stopwatch.GetTimestamp() - _lastAwaitedWrite < _commitDelayTicks)
+            {
+                _heldSince = _lastAwaitedWrite;
+            }
+            else if (_incoming.Count > 0)
+            {
+                _heldSince = 0;
                 _writerWait = WriterWait.None;
                 wake = true;
             }
-            _settleWakeDue = false;
+        }
+        if (settled is not null)
+        {
+            try
+            {
+                settled(true);
+            }
+            catch (Exception exception)
+            {
+                _callbackFailures.Report($"SQLite broker store: a WhenDurable callback threw {exception.GetType().Name}: {exception.Message}");
+            }
+            finally
+            {
+                _callbackOrder.Exit();
+            }
         }
         if (wake)
         {
             _wake.Set();
         }
+    }
+
+    /// <summary>
+    /// Under _gate, with the writer between batches: if everything queued is one settling request
+    /// and the writes that took it back, empties the queue and returns the request's callback, with
+    /// the callbacks' order taken (released once the callback has run). Callbacks of earlier batches
+    /// have all run (the writer is between batches), and a later batch's callbacks wait for this one.
+    /// </summary>
+    private bool TakeSettledRequest(out Action<bool>? callback)
+    {
+        callback = null;
+        if (_incomingAwaited != 1 || _incomingSettling != 1 || _incomingTakeBack.Find(_incoming) != _incoming.Count - 1)
+        {
+            return false;
+        }
+        for (int i = 0; i < _incoming.Count; i++)
+        {
+            if (_incoming[i].Kind == StoreOperationKind.WhenDurable)
+            {
+                callback = (Action<bool>)_incoming[i].Reference!;
+            }
+        }
+        if (callback is null || !_callbackOrder.TryEnter())
+        {
+            callback = null;
+            return false;
+        }
+        Interlocked.Add(ref _settledWriteCount, _incoming.Count - 1);
+        _incoming.Clear();
+        _incomingAwaited = 0;
+        _incomingSettling = 0;
+        _settleSeen = false;
+        return true;
     }
 
     // Under _gate: counts an awaited write and keeps the running average of their spacing.
@@ -417,7 +508,8 @@ internal sealed class GroupCommitWriter
         _applyingSettles = _incomingSettling > 0;
         _incomingSettling = 0;
         _settleSeen = false;
-        _settleWakeDue = false;
+        _passEndDue = false;
+        _heldSince = 0;
         _gathering = false;
         _lastBatchTaken = Stopwatch.GetTimestamp();
         return true;
@@ -581,6 +673,7 @@ internal sealed class GroupCommitWriter
 
     private void RunCallbacks()
     {
+        using Lock.Scope order = _callbackOrder.EnterScope();
         foreach (PendingCallback pending in _callbacks)
         {
             try

@@ -99,7 +99,7 @@ public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
     public bool SkipsSettledWrites => _writer.HoldsSettlingWrites;
 
     /// <inheritdoc/>
-    public void OnPassEnded() => _writer.WakeIfSettled();
+    public void OnPassEnded() => _writer.PassEnded();
 
     /// <summary>Writes left out because their batch took them back, so far.</summary>
     internal long SettledWriteCount => _writer.SettledWriteCount;

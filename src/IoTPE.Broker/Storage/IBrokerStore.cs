@@ -133,9 +133,12 @@ public interface IBrokerStore : IAsyncDisposable
 
     /// <summary>
     /// Called by the broker after each pass, once it has released the broker lock and sent what the
-    /// pass sent. A store that holds a settling request (<see cref="WhenDurableOrSettled"/>) wakes
-    /// its writer here when the pass took the request's writes back, rather than inside the pass,
-    /// where the woken writer would find the broker lock, which its callbacks take, still held.
+    /// pass sent (the broker's housekeeping ends a pass at least once a second). A store may wake its
+    /// writer here rather than inside the pass, where the woken writer would find the broker lock,
+    /// which its callbacks take, still held; and a store that holds a settling request
+    /// (<see cref="WhenDurableOrSettled"/>) may run its callback here, on the caller's thread, when
+    /// the pass took the request's writes back and nothing else is waiting, or have it committed
+    /// once the pass ends after its delay.
     /// </summary>
     void OnPassEnded()
     {
