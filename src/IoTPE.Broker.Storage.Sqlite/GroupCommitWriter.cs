@@ -13,8 +13,10 @@ namespace IoTPE.Broker.Storage.Sqlite;
 /// is shared by every write that arrived during the previous one (group commit). When awaited writes
 /// come too far apart for that but closer than the commit delay, a lone one waits for the next
 /// (see GatheringTime). A lone request whose writes the broker expects to take back (a run request
-/// the engine is running, <c>WhenDurableOrSettled</c>) waits up to the same delay for that, and
-/// what was taken back is not written at all (see SettlingTime and <see cref="SettledWrites"/>).
+/// the engine is running, <c>WhenDurableOrSettled</c>) is held up to the same delay for that, and
+/// what was taken back is not written at all (<see cref="SettledWrites"/>). Once the broker reports
+/// the end of its passes (<see cref="PassEnded"/>), wake-ups are decided there, outside the broker
+/// lock, and a held request costs the writer no wake-up unless it outlives the delay.
 /// </summary>
 /// <remarks>
 /// <para>

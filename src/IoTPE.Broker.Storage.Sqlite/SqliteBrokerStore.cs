@@ -92,9 +92,10 @@ public sealed class SqliteBrokerStore : QueuedWritesBrokerStore, IBrokerStore
     public long ReusableBytes => _footprint.ReusableBytes;
 
     /// <summary>
-    /// True with a <see cref="SqliteBrokerStoreOptions.CommitDelay"/>: the writer holds a lone
-    /// <see cref="IBrokerStore.WhenDurableOrSettled"/> request up to that delay and leaves out the
-    /// rows taken back meanwhile. Without a delay the writer commits at once, and nothing could settle.
+    /// True with a <see cref="SqliteBrokerStoreOptions.CommitDelay"/>: a lone
+    /// <see cref="IBrokerStore.WhenDurableOrSettled"/> request is held up to that delay (until the
+    /// first pass end after it, once the broker reports them) and the rows taken back meanwhile are
+    /// left out. Without a delay the writer commits at once, and nothing could settle.
     /// </summary>
     public bool SkipsSettledWrites => _writer.HoldsSettlingWrites;
 
