@@ -97,7 +97,7 @@ internal sealed class GroupCommitWriter
     private bool _settleSeen; // a message was deleted after a settling request in _incoming
     private bool _passMode; // the broker reports the end of its passes: wake-ups are decided there (PassEnded)
     private volatile bool _passEndDue; // something for PassEnded to decide
-    private long _heldSince; // a lone settling request left with the writer asleep: when it came (0: none)
+    private volatile bool _holding; // a lone settling request is left with the writer asleep: PassEnded looks at every pass end
     private readonly SettledWrites _incomingTakeBack = new(); // PassEnded's, under _gate
     private readonly Lock _callbackOrder = new(); // callbacks run one at a time, in order, by the writer or PassEnded
     private bool _applyingSettles; // the batch being applied had settling requests: look for settled writes
@@ -235,7 +235,7 @@ internal sealed class GroupCommitWriter
                 _passMode = true;
             }
         }
-        if (!_passEndDue && Volatile.Read(ref _heldSince) == 0)
+        if (!_passEndDue && !_holding)
         {
             return;
         }
@@ -251,16 +251,16 @@ internal sealed class GroupCommitWriter
             }
             else if (_settleSeen && TakeSettledRequest(out settled))
             {
-                _heldSince = 0;
+                _holding = false;
             }
             else if (_incomingAwaited == 1 && _incomingSettling == 1 && !_settleSeen &&
                      Stopwatch.GetTimestamp() - _lastAwaitedWrite < _commitDelayTicks)
             {
-                _heldSince = _lastAwaitedWrite;
+                _holding = true;
             }
             else if (_incoming.Count > 0)
             {
-                _heldSince = 0;
+                _holding = false;
                 _writerWait = WriterWait.None;
                 wake = true;
             }
@@ -269,11 +269,7 @@ internal sealed class GroupCommitWriter
         {
             try
             {
-                settled(true);
-            }
-            catch (Exception exception)
-            {
-                _callbackFailures.Report($"SQLite broker store: a WhenDurable callback threw {exception.GetType().Name}: {exception.Message}");
+                RunCallback(settled, durable: true);
             }
             finally
             {
@@ -511,7 +507,7 @@ internal sealed class GroupCommitWriter
         _incomingSettling = 0;
         _settleSeen = false;
         _passEndDue = false;
-        _heldSince = 0;
+        _holding = false;
         _gathering = false;
         _lastBatchTaken = Stopwatch.GetTimestamp();
         return true;
@@ -678,15 +674,22 @@ internal sealed class GroupCommitWriter
         using Lock.Scope order = _callbackOrder.EnterScope();
         foreach (PendingCallback pending in _callbacks)
         {
-            try
-            {
-                pending.Callback(pending.Durable);
-            }
-            catch (Exception exception)
-            {
-                _callbackFailures.Report($"SQLite broker store: a WhenDurable callback threw {exception.GetType().Name}: {exception.Message}");
-            }
+            RunCallback(pending.Callback, pending.Durable);
         }
         _callbacks.Clear();
+    }
+
+    // A callback that throws is reported, never passed on: the writer, or the pass that settled a
+    // request, goes on with the next.
+    private void RunCallback(Action<bool> callback, bool durable)
+    {
+        try
+        {
+            callback(durable);
+        }
+        catch (Exception exception)
+        {
+            _callbackFailures.Report($"SQLite broker store: a WhenDurable callback threw {exception.GetType().Name}: {exception.Message}");
+        }
     }
 }
