@@ -39,6 +39,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
     private readonly SessionAttacher _attacher;
     private readonly Housekeeping _housekeeping;
     private readonly List<MqttListener> _listeners = [];
+    private SocketEventLoops? _socketLoops;
     private readonly ConnectionAdmission _admission;
     private PeriodicWork? _housekeepingRuns;
     private bool _loaded;
@@ -171,7 +172,11 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         LoadState();
         foreach (ListenerOptions listenerOptions in _state.Options.Listeners)
         {
-            var listener = new MqttListener(listenerOptions, Accept, _admission.Admit, _state.Log);
+            if (listenerOptions.Tls is null && listenerOptions.Protocol == ListenerProtocol.Mqtt)
+            {
+                _socketLoops ??= new SocketEventLoops(_state.Log);
+            }
+            var listener = new MqttListener(listenerOptions, Accept, _admission.Admit, _state.Log, _socketLoops);
             _listeners.Add(listener);
         }
         foreach (MqttListener listener in _listeners)
@@ -501,5 +506,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         {
             _state.Log.ShutdownConnectionsLingering(ConnectionCount(), ShutdownGrace);
         }
+        // Closes the plain-TCP connections still lingering, as the runtime's engine would not.
+        _socketLoops?.Dispose();
     }
 }

@@ -45,6 +45,12 @@ public sealed partial class WakeSignal : IDisposable
         }
     }
 
+    /// <summary>
+    /// The eventfd, for a thread that waits for this signal among other descriptors (an epoll set):
+    /// readable while set; <see cref="Wait(TimeSpan)"/> with <see cref="TimeSpan.Zero"/> clears it.
+    /// </summary>
+    public int FileDescriptor => _fd;
+
     /// <summary>Wakes the sleeper, or the next wait if nobody sleeps yet. Never blocks; does nothing once disposed.</summary>
     public unsafe void Set()
     {

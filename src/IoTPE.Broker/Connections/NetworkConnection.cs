@@ -565,6 +565,16 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
 
     public void Flush() => _output.Flush();
 
+    int IOutputSink.TrySendNow(ReadOnlySpan<byte> data)
+    {
+        int sent = _transport.TrySendNow(data);
+        if (sent > 0)
+        {
+            _state.Counters.AddBytesSent(sent);
+        }
+        return sent;
+    }
+
     async ValueTask IOutputSink.SendAsync(ReadOnlyMemory<byte> data)
     {
         await _transport.SendAsync(data, CancellationToken.None).ConfigureAwait(false);

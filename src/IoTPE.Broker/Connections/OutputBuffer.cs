@@ -73,7 +73,7 @@ internal sealed class OutputBuffer
             _sending = true;
             _sendingLength = length;
         }
-        _ = SendLoopAsync(chunk, length);
+        SendChunks(chunk, length);
     }
 
     /// <summary>Calls <paramref name="action"/> once everything gathered so far has been sent (at once if nothing is pending).</summary>
@@ -113,13 +113,37 @@ internal sealed class OutputBuffer
         }
     }
 
-    private async Task SendLoopAsync(byte[] chunk, int length)
+    /// <summary>
+    /// Sends chunk after chunk on the calling thread while the transport takes each whole at once
+    /// (the usual case: a socket's send buffer has room); the first it does not goes on asynchronously.
+    /// An asynchronous send that completes synchronously still costs its state machines and the
+    /// socket engine's bookkeeping, about a seventh of the broker's instructions per message at
+    /// ordinary loads (callgrind, issue 14).
+    /// </summary>
+    private void SendChunks(byte[] chunk, int length)
+    {
+        while (true)
+        {
+            int sent = _sink.TrySendNow(chunk.AsSpan(0, length));
+            if (sent < length)
+            {
+                _ = SendLoopAsync(chunk, length, sent);
+                return;
+            }
+            if (!TakeNextChunk(ref chunk, ref length))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task SendLoopAsync(byte[] chunk, int length, int offset)
     {
         while (true)
         {
             try
             {
-                await _sink.SendAsync(chunk.AsMemory(0, length)).ConfigureAwait(false);
+                await _sink.SendAsync(chunk.AsMemory(offset, length - offset)).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -133,37 +157,51 @@ internal sealed class OutputBuffer
                 _sink.OnSendFailed(e);
                 return;
             }
-            Action? drained = null;
-            bool done;
-            lock (_gate)
+            if (!TakeNextChunk(ref chunk, ref length))
             {
-                done = _length == 0 || _closed;
-                if (done)
-                {
-                    ArrayPool<byte>.Shared.Return(chunk);
-                    _sending = false;
-                    _sendingLength = 0;
-                    drained = _whenDrained;
-                    _whenDrained = null;
-                }
-                else
-                {
-                    byte[] next = _buffer!;
-                    length = _length;
-                    _buffer = chunk;
-                    _length = 0;
-                    chunk = next;
-                    _sendingLength = length;
-                }
-            }
-            _sink.OnSent();
-            if (done)
-            {
-                drained?.Invoke();
-                ReleaseIfIdle();
                 return;
             }
+            offset = 0;
         }
+    }
+
+    /// <summary>
+    /// After <paramref name="chunk"/> has been sent: swaps in what gathered meanwhile and returns
+    /// true, or, with nothing gathered, ends the send (returns the buffer, runs the drained callback)
+    /// and returns false.
+    /// </summary>
+    private bool TakeNextChunk(ref byte[] chunk, ref int length)
+    {
+        Action? drained = null;
+        bool done;
+        lock (_gate)
+        {
+            done = _length == 0 || _closed;
+            if (done)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+                _sending = false;
+                _sendingLength = 0;
+                drained = _whenDrained;
+                _whenDrained = null;
+            }
+            else
+            {
+                byte[] next = _buffer!;
+                length = _length;
+                _buffer = chunk;
+                _length = 0;
+                chunk = next;
+                _sendingLength = length;
+            }
+        }
+        _sink.OnSent();
+        if (done)
+        {
+            drained?.Invoke();
+            ReleaseIfIdle();
+        }
+        return !done;
     }
 
     /// <summary>Gives the buffer back to the pool when nothing is pending, so idle connections hold no memory.</summary>
@@ -200,6 +238,9 @@ internal sealed class OutputBuffer
 /// <summary>Where an <see cref="OutputBuffer"/> sends its bytes.</summary>
 internal interface IOutputSink
 {
+    /// <summary>Sends what can be sent at once without waiting, possibly nothing; returns the number of bytes sent.</summary>
+    int TrySendNow(ReadOnlySpan<byte> data);
+
     /// <summary>Sends all of <paramref name="data"/>.</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> data);
 

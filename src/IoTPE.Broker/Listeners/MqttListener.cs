@@ -20,15 +20,18 @@ internal sealed class MqttListener : IAsyncDisposable
     private readonly Action<ITransport, string> _onConnection;
     private readonly Func<IPAddress?, bool> _admit;
     private readonly ILogger _log;
+    private readonly SocketEventLoops? _socketLoops;
     private readonly Socket _socket;
     private readonly X509Certificate2? _certificate;
     private readonly X509Certificate2Collection? _clientCa;
     private readonly CancellationTokenSource _stop = new();
     private Task? _acceptLoop;
 
-    public MqttListener(ListenerOptions options, Action<ITransport, string> onConnection, Func<IPAddress?, bool> admit, ILogger log)
+    /// <param name="socketLoops">Serve the connections of a plain-TCP listener (TLS and WebSocket streams use .NET's own engine).</param>
+    public MqttListener(ListenerOptions options, Action<ITransport, string> onConnection, Func<IPAddress?, bool> admit, ILogger log, SocketEventLoops? socketLoops)
     {
         _options = options;
+        _socketLoops = socketLoops;
         _onConnection = onConnection;
         _admit = admit;
         _log = log;
@@ -100,9 +103,9 @@ internal sealed class MqttListener : IAsyncDisposable
                 client.Dispose();
                 continue;
             }
-            if (_options.Tls is null && _options.Protocol == ListenerProtocol.Mqtt)
+            if (_options.Tls is null && _options.Protocol == ListenerProtocol.Mqtt && _socketLoops is not null)
             {
-                _onConnection(new SocketTransport(client), _options.Name);
+                _onConnection(new SocketTransport(client, _socketLoops.Next()), _options.Name);
             }
             else
             {

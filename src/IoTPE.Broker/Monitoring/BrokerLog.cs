@@ -40,6 +40,9 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 66, Level = LogLevel.Information, Message = "The store reads queued deliveries again")]
     public static partial void StoredReadRecovered(this ILogger logger);
 
+    [LoggerMessage(EventId = 67, Level = LogLevel.Error, Message = "Internal error in the loop that serves plain-TCP connections")]
+    public static partial void SocketEventLoopFailed(this ILogger logger, Exception error);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Session {ClientId} expired")]
     public static partial void SessionExpired(this ILogger logger, string clientId);
 

@@ -20,6 +20,13 @@ internal interface ITransport : IAsyncDisposable
     /// <summary>Receives at least one byte, or returns 0 when the peer closed the stream.</summary>
     ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Sends what the transport takes at once without waiting, possibly nothing (a full socket
+    /// buffer; a stream that can only send asynchronously); returns the number of bytes sent. An
+    /// error sends nothing here: <see cref="SendAsync"/> of the rest reports it.
+    /// </summary>
+    int TrySendNow(ReadOnlySpan<byte> data);
+
     /// <summary>Sends all of <paramref name="data"/>.</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 

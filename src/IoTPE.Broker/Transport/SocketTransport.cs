@@ -1,20 +1,47 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using System.Threading.Tasks.Sources;
 
 namespace IoTPE.Broker.Transport;
 
-/// <summary>Plain TCP. Nagle's algorithm is off: the broker coalesces its own writes (docs/architecture.md, "The broker's pass model").</summary>
-internal sealed class SocketTransport : ITransport
+/// <summary>
+/// Plain TCP, served by the broker's <see cref="SocketEventLoop"/>: receives and sends are tried at
+/// once on the non-blocking socket, and only one that would block waits for the loop, whose thread
+/// then completes it and runs its continuation. Nagle's algorithm is off: the broker coalesces its
+/// own writes (docs/architecture.md, "The broker's pass model").
+/// </summary>
+/// <remarks>
+/// None of .NET's asynchronous socket methods is ever called on the socket: they would register it
+/// with .NET's own engine as well. One receive and one send may wait at a time (the connection's
+/// read loop and its output buffer's send loop).
+/// </remarks>
+internal sealed class SocketTransport : ITransport, IValueTaskSource<int>, IValueTaskSource
 {
     private readonly Socket _socket;
-    private int _aborted;
+    private readonly SocketEventLoop _loop;
+    private readonly ulong _token;
+    private readonly int _fd;
+    private readonly Lock _gate = new();
+    // Continuations run where the operation completes: on the loop's thread, as the broker's
+    // passes expect (they are short and never block).
+    private ManualResetValueTaskSourceCore<int> _receive = new() { RunContinuationsAsynchronously = false };
+    private ManualResetValueTaskSourceCore<bool> _send = new() { RunContinuationsAsynchronously = false };
+    private Memory<byte> _receiveBuffer;
+    private bool _receiveWaiting;
+    private bool _sendWaiting;
+    private EpollEvents _interest;
+    private bool _closed;
 
-    public SocketTransport(Socket socket)
+    public SocketTransport(Socket socket, SocketEventLoop loop)
     {
         _socket = socket;
+        _loop = loop;
         _socket.NoDelay = true;
+        _socket.Blocking = false;
+        _fd = (int)_socket.SafeHandle.DangerousGetHandle();
         RemoteEndPoint = socket.RemoteEndPoint;
+        _token = loop.Register(this);
     }
 
     public EndPoint? RemoteEndPoint { get; }
@@ -23,16 +50,205 @@ internal sealed class SocketTransport : ITransport
 
     public bool SupportsZeroByteReads => true;
 
-    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
-        _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+    /// <inheritdoc/>
+    /// <remarks>An empty <paramref name="buffer"/> waits for bytes without a system call: the level-triggered set reports bytes already there at once.</remarks>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (!buffer.IsEmpty)
+        {
+            int received = TryReceive(buffer, out SocketError error);
+            if (error != SocketError.WouldBlock)
+            {
+                return error == SocketError.Success ? new ValueTask<int>(received) : ValueTask.FromException<int>(new SocketException((int)error));
+            }
+        }
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return ValueTask.FromException<int>(new SocketException((int)SocketError.OperationAborted));
+            }
+            _receive.Reset();
+            _receiveBuffer = buffer;
+            _receiveWaiting = true;
+            if (Want(_interest | EpollEvents.In) is int errno and not 0)
+            {
+                _receiveWaiting = false;
+                return ValueTask.FromException<int>(new SocketException(errno));
+            }
+            return new ValueTask<int>(this, _receive.Version);
+        }
+    }
+
+    public int TrySendNow(ReadOnlySpan<byte> data)
+    {
+        int sent = TrySend(data, out SocketError error);
+        return error == SocketError.Success ? sent : 0;
+    }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
         {
-            int sent = await _socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            data = data[sent..];
+            int sent = TrySend(data.Span, out SocketError error);
+            if (error == SocketError.Success)
+            {
+                data = data[sent..];
+            }
+            else if (error == SocketError.WouldBlock)
+            {
+                await WaitWritableAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                throw new SocketException((int)error);
+            }
         }
+    }
+
+    private ValueTask WaitWritableAsync()
+    {
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                throw new SocketException((int)SocketError.OperationAborted);
+            }
+            _send.Reset();
+            _sendWaiting = true;
+            if (Want(_interest | EpollEvents.Out) is int errno and not 0)
+            {
+                _sendWaiting = false;
+                throw new SocketException(errno);
+            }
+            return new ValueTask(this, _send.Version);
+        }
+    }
+
+    /// <summary>On the loop's thread: the socket became readable, writable, or hung up.</summary>
+    internal void OnReady(EpollEvents ready)
+    {
+        bool receive = false;
+        bool send = false;
+        Memory<byte> buffer = default;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+            EpollEvents wanted = _interest;
+            if ((ready & (EpollEvents.In | EpollEvents.ReadHangUp | EpollEvents.HangUp | EpollEvents.Error)) != 0)
+            {
+                if (_receiveWaiting)
+                {
+                    _receiveWaiting = false;
+                    receive = true;
+                    buffer = _receiveBuffer;
+                    _receiveBuffer = default;
+                }
+                else
+                {
+                    // Nobody reads now (a paused publisher): stop being woken for its bytes.
+                    wanted &= ~EpollEvents.In;
+                }
+            }
+            if ((ready & (EpollEvents.Out | EpollEvents.HangUp | EpollEvents.Error)) != 0)
+            {
+                send = _sendWaiting;
+                _sendWaiting = false;
+                // Sends rarely block: a socket is nearly always writable, so the interest goes at once.
+                wanted &= ~EpollEvents.Out;
+            }
+            if ((ready & (EpollEvents.HangUp | EpollEvents.Error)) != 0 && !receive && !send)
+            {
+                // Reported whatever the interest: with nobody waiting, leave the set until someone does.
+                wanted = EpollEvents.None;
+            }
+            _ = Want(wanted);
+        }
+        if (send)
+        {
+            _send.SetResult(true);
+        }
+        if (receive)
+        {
+            CompleteReceive(buffer);
+        }
+    }
+
+    private void CompleteReceive(Memory<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+        {
+            _receive.SetResult(0);
+            return;
+        }
+        int received = TryReceive(buffer, out SocketError error);
+        if (error == SocketError.Success)
+        {
+            _receive.SetResult(received);
+        }
+        else if (error != SocketError.WouldBlock)
+        {
+            _receive.SetException(new SocketException((int)error));
+        }
+        else
+        {
+            // Readiness without bytes (another reader cannot exist; a spurious wake-up): wait again.
+            lock (_gate)
+            {
+                if (!_closed)
+                {
+                    _receiveBuffer = buffer;
+                    _receiveWaiting = true;
+                    _ = Want(_interest | EpollEvents.In);
+                    return;
+                }
+            }
+            _receive.SetException(new SocketException((int)SocketError.OperationAborted));
+        }
+    }
+
+    private int TrySend(ReadOnlySpan<byte> data, out SocketError error)
+    {
+        try
+        {
+            return _socket.Send(data, SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException)
+        {
+            error = SocketError.OperationAborted;
+            return 0;
+        }
+    }
+
+    private int TryReceive(Memory<byte> buffer, out SocketError error)
+    {
+        try
+        {
+            return _socket.Receive(buffer.Span, SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException)
+        {
+            error = SocketError.OperationAborted;
+            return 0;
+        }
+    }
+
+    /// <summary>Under <see cref="_gate"/>: makes the epoll interest <paramref name="wanted"/>; returns the errno, 0 on success.</summary>
+    private int Want(EpollEvents wanted)
+    {
+        if (wanted == _interest)
+        {
+            return 0;
+        }
+        int errno = _loop.ChangeInterest(_fd, _token, _interest, wanted);
+        if (errno == 0)
+        {
+            _interest = wanted;
+        }
+        return errno;
     }
 
     public void ShutdownSend()
@@ -49,10 +265,23 @@ internal sealed class SocketTransport : ITransport
 
     public void Abort()
     {
-        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        bool receive;
+        bool send;
+        lock (_gate)
         {
-            return;
+            if (_closed)
+            {
+                return;
+            }
+            _closed = true;
+            receive = _receiveWaiting;
+            send = _sendWaiting;
+            _receiveWaiting = _sendWaiting = false;
+            _receiveBuffer = default;
+            // Out of the set before the descriptor closes: its number may be reused at once.
+            _ = Want(EpollEvents.None);
         }
+        _loop.Unregister(_token);
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -66,6 +295,23 @@ internal sealed class SocketTransport : ITransport
             // Already closed.
         }
         _socket.Close();
+        if (receive || send)
+        {
+            // Not inline: whoever aborts (a pass, a timer) must not run the connection's teardown.
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                var (transport, receive, send) = state;
+                var aborted = new SocketException((int)SocketError.OperationAborted);
+                if (receive)
+                {
+                    transport._receive.SetException(aborted);
+                }
+                if (send)
+                {
+                    transport._send.SetException(aborted);
+                }
+            }, (this, receive, send), preferLocal: false);
+        }
     }
 
     public ValueTask DisposeAsync()
@@ -73,4 +319,18 @@ internal sealed class SocketTransport : ITransport
         Abort();
         return ValueTask.CompletedTask;
     }
+
+    int IValueTaskSource<int>.GetResult(short token) => _receive.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _receive.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _receive.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource.GetResult(short token) => _send.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _send.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _send.OnCompleted(continuation, state, token, flags);
 }

@@ -30,6 +30,9 @@ internal sealed class StreamTransport : ITransport
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
         _stream.ReadAsync(buffer, cancellationToken);
 
+    /// <summary>Nothing: a stream sends asynchronously only.</summary>
+    public int TrySendNow(ReadOnlySpan<byte> data) => 0;
+
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await _stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);

@@ -48,6 +48,9 @@ internal sealed class WebSocketTransport : ITransport
         }
     }
 
+    /// <summary>Nothing: a stream sends asynchronously only.</summary>
+    public int TrySendNow(ReadOnlySpan<byte> data) => 0;
+
     public ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _webSocket.SendAsync(data, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
 
