@@ -9,6 +9,9 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
 {
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }
+// Plain-TCP MQTT connections do not use this engine: the broker serves them on epoll loops of its
+// own (IoTPE.Broker's Transport/SocketEventLoop.cs). TLS and WebSocket connections, the bridge's
+// and the MySQL client's sockets do.
 // With inline completions the runtime starts one socket event thread per core. The broker's passes
 // take one lock, so more threads than half the cores buy no throughput, only wake-ups: a message
 // from one client to another woke two event threads instead of one (issue 14, perf).
