@@ -116,9 +116,9 @@ internal sealed class OutputBuffer
     /// <summary>
     /// Sends chunk after chunk on the calling thread while the transport takes each whole at once
     /// (the usual case: a socket's send buffer has room); the first it does not goes on asynchronously.
-    /// An asynchronous send that completes synchronously still costs its state machines and the
-    /// socket engine's bookkeeping, about a seventh of the broker's instructions per message at
-    /// ordinary loads (callgrind, issue 14).
+    /// An asynchronous send that completes at once still costs its state machines and the socket
+    /// engine's bookkeeping: from here to the socket, 3.6 of the broker thread's 23.4 thousand
+    /// instructions per message at 100 msg/s went that way; this way takes 2.0 (callgrind, issue 14).
     /// </summary>
     private void SendChunks(byte[] chunk, int length)
     {
