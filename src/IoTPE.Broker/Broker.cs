@@ -172,7 +172,7 @@ public sealed class Broker : IAsyncDisposable, IBrokerPort, IUserDataRemoval
         LoadState();
         foreach (ListenerOptions listenerOptions in _state.Options.Listeners)
         {
-            if (listenerOptions.Tls is null && listenerOptions.Protocol == ListenerProtocol.Mqtt)
+            if (listenerOptions.IsPlainTcp)
             {
                 _socketLoops ??= new SocketEventLoops(_state.Log);
             }

@@ -212,6 +212,9 @@ public sealed class ListenerOptions
 
     /// <summary>For WebSocket listeners: the HTTP path clients connect to.</summary>
     public string WebSocketPath { get; set; } = "/mqtt";
+
+    /// <summary>MQTT straight over TCP: its connections are served by the broker's socket event loops.</summary>
+    internal bool IsPlainTcp => Tls is null && Protocol == ListenerProtocol.Mqtt;
 }
 
 /// <summary>The protocol a listener speaks.</summary>

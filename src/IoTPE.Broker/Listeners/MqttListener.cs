@@ -27,9 +27,13 @@ internal sealed class MqttListener : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _acceptLoop;
 
-    /// <param name="socketLoops">Serve the connections of a plain-TCP listener (TLS and WebSocket streams use .NET's own engine).</param>
+    /// <param name="socketLoops">Serve the connections of a plain-TCP listener; required for one (TLS and WebSocket streams use .NET's own engine).</param>
     public MqttListener(ListenerOptions options, Action<ITransport, string> onConnection, Func<IPAddress?, bool> admit, ILogger log, SocketEventLoops? socketLoops)
     {
+        if (options.IsPlainTcp && socketLoops is null)
+        {
+            throw new ArgumentNullException(nameof(socketLoops), "a plain-TCP listener needs the broker's socket event loops");
+        }
         _options = options;
         _socketLoops = socketLoops;
         _onConnection = onConnection;
@@ -103,9 +107,9 @@ internal sealed class MqttListener : IAsyncDisposable
                 client.Dispose();
                 continue;
             }
-            if (_options.Tls is null && _options.Protocol == ListenerProtocol.Mqtt && _socketLoops is not null)
+            if (_options.IsPlainTcp)
             {
-                _onConnection(new SocketTransport(client, _socketLoops.Next()), _options.Name);
+                _onConnection(new SocketTransport(client, _socketLoops!.Next()), _options.Name);
             }
             else
             {

@@ -9,5 +9,4 @@ internal enum EpollEvents : uint
     Out = 0x004,
     Error = 0x008,
     HangUp = 0x010,
-    ReadHangUp = 0x2000,
 }

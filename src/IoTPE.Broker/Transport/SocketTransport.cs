@@ -138,7 +138,7 @@ internal sealed class SocketTransport : ITransport, IValueTaskSource<int>, IValu
                 return;
             }
             EpollEvents wanted = _interest;
-            if ((ready & (EpollEvents.In | EpollEvents.ReadHangUp | EpollEvents.HangUp | EpollEvents.Error)) != 0)
+            if ((ready & (EpollEvents.In | EpollEvents.HangUp | EpollEvents.Error)) != 0)
             {
                 if (_receiveWaiting)
                 {
