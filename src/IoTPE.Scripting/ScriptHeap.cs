@@ -171,7 +171,7 @@ public sealed class ScriptHeap : IDisposable
             {
                 // Valid UTF-8 is read as it is, without decoding it to a string first, into objects
                 // without hidden classes (see MessageReader); what it does not take, Jint's parser does.
-                if (!MessageReader.TryRead(engine.Engine, messageJson, out message))
+                if (!MessageReader.TryRead(engine.Engine, engine.MessageParser, messageJson, out message))
                 {
                     message = engine.MessageParser.Parse(messageJson);
                 }
@@ -207,6 +207,30 @@ public sealed class ScriptHeap : IDisposable
         ArgumentNullException.ThrowIfNull(messageJson);
         ArgumentNullException.ThrowIfNull(host);
         return RunMessage(scriptKey, messageJson, host);
+    }
+
+    /// <summary>
+    /// Runs the script loaded under <paramref name="scriptKey"/> with <paramref name="message"/> as its
+    /// <c>message</c> parameter (the object the JSON of such a message would give); its host calls go
+    /// to <paramref name="host"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Nothing is loaded under <paramref name="scriptKey"/>.</exception>
+    public ScriptRunResult Run(string scriptKey, RunMessage message, IScriptHost host)
+    {
+        ArgumentNullException.ThrowIfNull(scriptKey);
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(host);
+        Enter();
+        try
+        {
+            LoadedScript script = Find(scriptKey);
+            SandboxEngine engine = CurrentEngine();
+            return RunCore(engine, script, RunMessageObject.Create(engine.Engine, message), host);
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>Releases the engine and everything in it.</summary>
@@ -252,7 +276,7 @@ public sealed class ScriptHeap : IDisposable
             JsValue message;
             try
             {
-                if (!MessageReader.TryRead(engine.Engine, messageJson, out message))
+                if (!MessageReader.TryRead(engine.Engine, engine.MessageParser, messageJson, out message))
                 {
                     message = engine.MessageParser.Parse(messageJson);
                 }

@@ -78,6 +78,17 @@ public sealed class ScriptRuntime : IDisposable
         IScriptHost host, CancellationToken cancellationToken = default) =>
         Submit(owner, scriptKey, source, messageJson, null, host, cancellationToken);
 
+    /// <summary>
+    /// As the UTF-8 overload, with the message of a run an MQTT message triggered as a record: the
+    /// script gets the object its JSON would give, without the JSON.
+    /// </summary>
+    public Task<ScriptRunResult> RunAsync(string owner, string scriptKey, ScriptSource source, RunMessage message,
+        IScriptHost host, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return Submit(owner, scriptKey, source, default, message, host, cancellationToken);
+    }
+
     /// <summary>As the UTF-8 overload, with the message as a string of JSON.</summary>
     public Task<ScriptRunResult> RunAsync(string owner, string scriptKey, ScriptSource source, string messageJson,
         IScriptHost host, CancellationToken cancellationToken = default)
@@ -189,7 +200,7 @@ public sealed class ScriptRuntime : IDisposable
     }
 
     private Task<ScriptRunResult> Submit(string owner, string scriptKey, ScriptSource source, ReadOnlyMemory<byte> messageUtf8,
-        string? messageText, IScriptHost host, CancellationToken cancellationToken)
+        object? message, IScriptHost host, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         ArgumentException.ThrowIfNullOrEmpty(scriptKey);
@@ -199,7 +210,7 @@ public sealed class ScriptRuntime : IDisposable
         {
             return Task.FromCanceled<ScriptRunResult>(cancellationToken);
         }
-        var request = ScriptRunRequest.Run(scriptKey, source, messageUtf8, messageText, host, _options.ContinueRunsOnWorker, cancellationToken);
+        var request = ScriptRunRequest.Run(scriptKey, source, messageUtf8, message, host, _options.ContinueRunsOnWorker, cancellationToken);
         if (cancellationToken.CanBeCanceled)
         {
             // A run still waiting in the queue is canceled at once; the worker skips it later and
@@ -342,9 +353,12 @@ public sealed class ScriptRuntime : IDisposable
             ScriptRunResult result;
             using (cancellationToken.Register(static h => ((ScriptHeap)h!).RequestInterrupt(), heap))
             {
-                result = request.MessageText is { } text
-                    ? heap.Run(scriptKey, text, request.Host!)
-                    : heap.Run(scriptKey, request.MessageUtf8.Span, request.Host!);
+                result = request.Message switch
+                {
+                    RunMessage message => heap.Run(scriptKey, message, request.Host!),
+                    string text => heap.Run(scriptKey, text, request.Host!),
+                    _ => heap.Run(scriptKey, request.MessageUtf8.Span, request.Host!),
+                };
             }
             Volatile.Write(ref _running[index], null);
 

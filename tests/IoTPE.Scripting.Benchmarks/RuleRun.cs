@@ -19,13 +19,27 @@ internal static class RuleRun
     public static readonly byte[] Message =
         """{"topic":"/acme/run/rule","account":"acme","script":"rule","publisher":"acme","clientId":"pipebench-1a2b3c4d-in","payload":"{\"seq\":123456,\"t\":1712345678901234,\"a\":3,\"b\":4}","json":{"seq":123456,"t":1712345678901234,"a":3,"b":4},"payloadBase64":"eyJzZXEiOjEyMzQ1NiwidCI6MTcxMjM0NTY3ODkwMTIzNCwiYSI6MywiYiI6NH0=","qos":1,"retain":false,"contentType":null,"responseTopic":null,"correlationData":null,"correlationDataBase64":null,"userProperties":{}}"""u8.ToArray();
 
+    /// <summary>The message the engine hands the heap for the same run request (ScriptMessage.ForRun): no JSON.</summary>
+    public static readonly RunMessage Record = new()
+    {
+        Topic = "/acme/run/rule",
+        Account = "acme",
+        Script = "rule",
+        Publisher = "acme",
+        ClientId = "pipebench-1a2b3c4d-in",
+        Payload = """{"seq":123456,"t":1712345678901234,"a":3,"b":4}"""u8.ToArray(),
+        QoS = 1,
+    };
+
     /// <summary>The rule and parts of it, to split the cost of a run: the message alone, the rule without its publish, the rule.</summary>
     public static void Measure(TimeSpan duration)
     {
         Measure("empty script, message {}", new ScriptSource("empty", ""), "{}"u8.ToArray(), duration);
-        Measure("empty script, engine's message", new ScriptSource("empty", ""), Message, duration);
+        Measure("empty script, engine's message as JSON", new ScriptSource("empty", ""), Message, duration);
+        Measure("empty script, engine's message as a record", new ScriptSource("empty", ""), (heap, host) => heap.Run("rule@1", Record, host), duration);
         Measure("rule without publish", new ScriptSource("compute", "const { seq, t, a, b } = message.json;\nvar out = { seq, t, sum: a + b };\n"), Message, duration);
-        Measure("rule", Rule, Message, duration);
+        Measure("rule, message as JSON", Rule, Message, duration);
+        Measure("rule, message as a record", Rule, (heap, host) => heap.Run("rule@1", Record, host), duration);
         if (Environment.GetEnvironmentVariable("RULE_PARTS") is not null)
         {
             Measure("publish constant object", new ScriptSource("p0", "publish('/acme/out', {seq: 1, t: 2, sum: 3}, {qos: 1});"), "{}"u8.ToArray(), duration);
@@ -39,14 +53,17 @@ internal static class RuleRun
         }
     }
 
-    private static void Measure(string label, ScriptSource script, byte[] message, TimeSpan duration)
+    private static void Measure(string label, ScriptSource script, byte[] message, TimeSpan duration) =>
+        Measure(label, script, (heap, host) => heap.Run("rule@1", message, host), duration);
+
+    private static void Measure(string label, ScriptSource script, Func<ScriptHeap, IScriptHost, ScriptRunResult> run, TimeSpan duration)
     {
         using ScriptHeap heap = ScriptHeap.Create();
         heap.Load("rule@1", script);
         var host = new BenchmarkHost();
         for (int i = 0; i < 20_000; i++)
         {
-            heap.Run("rule@1", message, host);
+            run(heap, host);
         }
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         long allocated = GC.GetAllocatedBytesForCurrentThread();
@@ -57,7 +74,7 @@ internal static class RuleRun
         {
             for (int i = 0; i < 1000; i++)
             {
-                heap.Run("rule@1", message, host);
+                run(heap, host);
             }
             runs += 1000;
         }

@@ -46,6 +46,69 @@ public class ScriptRunTests
     }
 
     /// <summary>
+    /// Large strings, objects and arrays are decoded when first read (MessageReader.LazyValueBytes), and
+    /// are then what JSON.parse gives: the same script over the same text, once with the message read
+    /// by the heap and once with the text parsed by the engine, returns the same. Covers escapes, a lone
+    /// surrogate escape deep in a deferred value (System.Text.Json will not decode it), duplicates whose
+    /// first or last value is deferred, and a deferred property read back as a plain data property.
+    /// </summary>
+    [Fact]
+    public void Large_message_values_read_on_first_use_are_what_JSON_parse_gives()
+    {
+        string pad = new('x', 40);
+        string text = $$$"""
+            {"s":"quote \" slash \\ tab \t \u00e9 \ud83d\ude00 {{{pad}}}","o":{"list":[1,"two",{"x":null,"y":"{{{pad}}}"}],"n":-0},
+             "a":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15],"lone":{"deep":["{{{pad}}}\ud800{{{pad}}}"]},"short":"ab",
+             "d":"{{{pad}}}","d":1,"e":1,"e":{"later":"{{{pad}}}"},"big":1e400,"o2":{}}
+            """;
+        const string Body = """
+            var d = Object.getOwnPropertyDescriptor(message, 's');
+            var seen = [Object.keys(message), JSON.stringify(message), message.s.length, message.s.charCodeAt(26),
+              message.lone.deep[0].charCodeAt(40), message.lone.deep[0].length, message.o.list[2].y.length, 1 / message.o.n,
+              Array.isArray(message.a), message.a.length, message.d, message.e.later.length, 'o2' in message,
+              typeof d.get, d.writable, d.enumerable, d.configurable, d.value === message.s, message.o === message.o];
+            message.s = 1; delete message.o;
+            seen.push(message.s, 'o' in message, Object.keys(message).length);
+            return seen;
+            """;
+        using ScriptHeap heap = ScriptHeap.Create();
+        Assert.Null(heap.Load("read@1", new ScriptSource("read", Body)));
+        Assert.Null(heap.Load("parsed@1", new ScriptSource("parsed", "var message = JSON.parse(" + System.Text.Json.JsonSerializer.Serialize(text) + ");\n" + Body)));
+
+        ScriptRunResult read = heap.Run("read@1", Encoding.UTF8.GetBytes(text), new RecordingHost());
+        ScriptRunResult parsed = heap.Run("parsed@1", "null", new RecordingHost());
+
+        Assert.True(read.Completed, read.Error?.ToString());
+        Assert.True(parsed.Completed, parsed.Error?.ToString());
+        Assert.Equal(parsed.ResultJson, read.ResultJson);
+        Assert.Contains("55296", read.ResultJson, StringComparison.Ordinal); // the lone surrogate came through
+    }
+
+    /// <summary>
+    /// A message kept by a script (a global) and read in a later run still has its own text: the heap
+    /// does not hold on to the caller's buffer, which the caller may reuse once the run is over.
+    /// </summary>
+    [Fact]
+    public void A_kept_message_does_not_change_when_the_callers_buffer_is_reused()
+    {
+        using ScriptHeap heap = ScriptHeap.Create();
+        Assert.Null(heap.Load("keep@1", new ScriptSource("keep", """
+            if (message.keep) { globalThis.kept = message; return null; }
+            return [kept.text, kept.list[0]];
+            """)));
+        string first = $$"""{"keep":true,"text":"{{new string('a', 60)}}","list":["{{new string('b', 60)}}"]}""";
+        byte[] buffer = Encoding.UTF8.GetBytes(first);
+        Assert.True(heap.Run("keep@1", buffer, new RecordingHost()).Completed);
+
+        buffer.AsSpan().Replace((byte)'a', (byte)'z');
+        buffer.AsSpan().Replace((byte)'b', (byte)'y');
+        ScriptRunResult later = heap.Run("keep@1", "{}", new RecordingHost());
+
+        Assert.True(later.Completed, later.Error?.ToString());
+        Assert.Equal($"""["{new string('a', 60)}","{new string('b', 60)}"]""", later.ResultJson);
+    }
+
+    /// <summary>
     /// Short property names are remembered from message to message (up to a bound): escaped names,
     /// names beyond the remembered length and names met after the bound is reached still come through as written.
     /// </summary>

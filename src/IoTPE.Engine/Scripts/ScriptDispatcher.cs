@@ -496,9 +496,8 @@ internal sealed class ScriptDispatcher : IAsyncDisposable
         {
             return null;
         }
-        byte[] json = ScriptMessage.FromMessage(message, account, name);
         var host = new AccountScriptHost(_services, account, name, RunHops.Of(message));
-        Task<ScriptRunResult> run = _runtime.RunAsync(account, key, source, json, host, _stopping.Token);
+        Task<ScriptRunResult> run = _runtime.RunAsync(account, key, source, ScriptMessage.ForRun(message, account, name), host, _stopping.Token);
         return new StartedRun(delivery, request, Recovered: false, run);
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using IoTPE.Broker;
+using IoTPE.Scripting;
 
 namespace IoTPE.Engine.Scripts;
 
@@ -17,6 +18,8 @@ namespace IoTPE.Engine.Scripts;
 /// not JSON; <c>publisher</c> is the publishing account (null for anonymous clients and schedules).
 /// A scheduled run gets <c>"topic": null</c> and <c>"schedule": {"everySeconds": N}</c>; a pin's
 /// <c>onEdge</c> run <c>"topic": null</c> and <c>"gpio": {"name", "value", "edge", "timestamp"}</c>.
+/// A run request's message goes to the heap as a record (<see cref="ForRun"/>), from which the heap
+/// builds the same object without the JSON; commands, schedules and pin edges go as JSON.
 /// </summary>
 internal static class ScriptMessage
 {
@@ -24,6 +27,29 @@ internal static class ScriptMessage
     // (the default, meant for HTML) made it decode a hex escape for every quote of a JSON payload
     // embedded as "payload" (issue 13: the message parse was the largest part of a small rule's run).
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// The message of a run <paramref name="message"/> triggered, as a record the script heap turns
+    /// into the same object <see cref="FromMessage"/>'s JSON gives, without the JSON in between.
+    /// </summary>
+    public static RunMessage ForRun(ApplicationMessage message, string account, string script) => new()
+    {
+        Topic = message.Topic,
+        Account = account,
+        Script = script,
+        Publisher = message.PublisherUserName,
+        ClientId = message.PublisherClientId,
+        Payload = message.Payload,
+        QoS = (int)message.QoS,
+        Retain = message.Retain,
+        ContentType = message.Properties?.ContentType,
+        ResponseTopic = message.Properties?.ResponseTopic,
+        // Typed null: a bare null here converts to an empty ReadOnlyMemory (through byte[]), not to no data.
+        CorrelationData = message.Properties?.CorrelationData is { } correlation ? new ReadOnlyMemory<byte>(correlation) : (ReadOnlyMemory<byte>?)null,
+        UserProperties = message.Properties?.UserProperties is { Count: > 0 } properties
+            ? properties.Select(static p => KeyValuePair.Create(p.Name, p.Value)).ToArray()
+            : [],
+    };
 
     public static byte[] FromMessage(ApplicationMessage message, string account, string script, CommandCall? call = null)
     {
@@ -179,25 +205,13 @@ internal static class ScriptMessage
 
     private static void WriteJsonOrNull(Utf8JsonWriter json, ReadOnlySpan<byte> payload)
     {
-        if (payload.IsEmpty)
+        if (RunMessage.PayloadIsJson(payload))
         {
-            json.WriteNullValue();
-            return;
+            json.WriteRawValue(payload, skipInputValidation: true); // checked: copied as it is
         }
-        try
+        else
         {
-            // Checked by reading it through once (no document is built), then copied as it is.
-            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 64 });
-            if (reader.Read() && reader.TrySkip() && reader.BytesConsumed == payload.Length)
-            {
-                json.WriteRawValue(payload, skipInputValidation: true);
-                return;
-            }
+            json.WriteNullValue(); // not JSON: the script still has the text
         }
-        catch (JsonException)
-        {
-            // Not JSON: the script still has the text.
-        }
-        json.WriteNullValue();
     }
 }

@@ -3,7 +3,7 @@ namespace IoTPE.Scripting.Runtime;
 /// <summary>One queued piece of work for an owner: a run, the release of the owner's heap, or a posted callback.</summary>
 internal sealed class ScriptRunRequest
 {
-    private ScriptRunRequest(string? scriptKey, ScriptSource? source, ReadOnlyMemory<byte> messageUtf8, string? messageText,
+    private ScriptRunRequest(string? scriptKey, ScriptSource? source, ReadOnlyMemory<byte> messageUtf8, object? message,
         IScriptHost? host, CancellationToken cancellationToken, Action? callback = null, bool continueOnWorker = false)
     {
         Callback = callback;
@@ -11,7 +11,7 @@ internal sealed class ScriptRunRequest
         ScriptKey = scriptKey;
         Source = source;
         MessageUtf8 = messageUtf8;
-        MessageText = messageText;
+        Message = message;
         Host = host;
         CancellationToken = cancellationToken;
     }
@@ -21,10 +21,11 @@ internal sealed class ScriptRunRequest
 
     public ScriptSource? Source { get; }
 
-    /// <summary>The message as UTF-8 JSON, unless <see cref="MessageText"/> holds it.</summary>
+    /// <summary>The message as UTF-8 JSON, unless <see cref="Message"/> holds it.</summary>
     public ReadOnlyMemory<byte> MessageUtf8 { get; }
 
-    public string? MessageText { get; }
+    /// <summary>The message as a string of JSON or a <see cref="RunMessage"/>; <see langword="null"/> when <see cref="MessageUtf8"/> holds it.</summary>
+    public object? Message { get; }
 
     public IScriptHost? Host { get; }
 
@@ -48,9 +49,9 @@ internal sealed class ScriptRunRequest
 
     public bool IsRelease => ScriptKey is null && Callback is null;
 
-    public static ScriptRunRequest Run(string scriptKey, ScriptSource source, ReadOnlyMemory<byte> messageUtf8, string? messageText,
+    public static ScriptRunRequest Run(string scriptKey, ScriptSource source, ReadOnlyMemory<byte> messageUtf8, object? message,
         IScriptHost host, bool continueOnWorker, CancellationToken cancellationToken) =>
-        new(scriptKey, source, messageUtf8, messageText, host, cancellationToken, continueOnWorker: continueOnWorker);
+        new(scriptKey, source, messageUtf8, message, host, cancellationToken, continueOnWorker: continueOnWorker);
 
     public static ScriptRunRequest Release() => new(null, null, default, null, null, CancellationToken.None);
 
