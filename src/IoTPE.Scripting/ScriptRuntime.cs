@@ -256,9 +256,17 @@ public sealed class ScriptRuntime : IDisposable
     {
         // Ends when disposed: Dispose() cancels what is left.
         using var wake = new WakeSignal();
-        while (_ready.TryTake(wake, out ScriptOwnerQueue? queue))
+        CorePacking.JoinCurrentThread(); // with the socket loops: a run request is received there and run here
+        try
         {
-            TakeTurn(queue, index);
+            while (_ready.TryTake(wake, out ScriptOwnerQueue? queue))
+            {
+                TakeTurn(queue, index);
+            }
+        }
+        finally
+        {
+            CorePacking.LeaveCurrentThread();
         }
     }
 

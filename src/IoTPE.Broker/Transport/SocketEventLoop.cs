@@ -109,6 +109,7 @@ internal sealed partial class SocketEventLoop : IDisposable
     private unsafe void Run()
     {
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EventSize));
+        CorePacking.JoinCurrentThread(); // with the script workers: a run request is received here and run there
         try
         {
             while (!_stopping)
@@ -145,6 +146,7 @@ internal sealed partial class SocketEventLoop : IDisposable
         }
         finally
         {
+            CorePacking.LeaveCurrentThread();
             NativeMemory.Free(events);
             _ = Close(_epoll);
             _stop.Dispose();

@@ -16,6 +16,8 @@ using IoTPE.Gpio.Configuration;
 using IoTPE.Sqlite;
 using Microsoft.Extensions.Logging;
 
+using IoTPE.Threading;
+
 namespace IoTPE.Edge.Commands;
 
 /// <summary>
@@ -201,6 +203,9 @@ internal static class RunCommand
                     allowAnonymous ? "allowed" : "refused");
                 SystemdNotifier.Notify("READY=1");
                 BrokerWatchdog? watchdog = BrokerWatchdog.StartIfExpected(broker, engine.Ticker);
+                using CorePacking? corePacking = configuration.CorePacking ?? true
+                    ? CorePacking.Start(engine.Ticker, logger.CorePackingStopped)
+                    : null;
 
                 string signal = await WaitForStopSignalAsync().ConfigureAwait(false);
                 logger.Stopping(signal);

@@ -15,6 +15,7 @@ namespace IoTPE.Edge.Configuration;
 ///   "allowAnonymous": false,
 ///   "sync": "full",
 ///   "logLevel": "information",
+///   "corePacking": true,
 ///   "broker": {
 ///     "listeners": [
 ///       { "name": "mqtt", "address": "0.0.0.0", "port": 1883 },
@@ -48,6 +49,12 @@ public sealed class IotpeConfiguration
 
     /// <summary>Least severe log level written: trace, debug, information, warning, error. Default information.</summary>
     public Microsoft.Extensions.Logging.LogLevel? LogLevel { get; set; }
+
+    /// <summary>
+    /// Keep the socket loops and script workers on one core while the process uses less than half a
+    /// core, and on every core above three quarters (IoTPE.Threading's CorePacking). Default true.
+    /// </summary>
+    public bool? CorePacking { get; set; }
 
     /// <summary>The broker's settings: listeners, limits, protocol options.</summary>
     public BrokerOptions Broker { get; set; } = new();

@@ -19,4 +19,7 @@ internal static partial class EdgeLog
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "gpio: simulated chips driven from {Feed} ({Variable} is set: for tests only)")]
     public static partial void GpioSimulated(this ILogger logger, string feed, string variable);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "{Message}; the message threads use every core")]
+    public static partial void CorePackingStopped(this ILogger logger, string message);
 }

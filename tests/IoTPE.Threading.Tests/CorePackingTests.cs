@@ -1,0 +1,157 @@
+using IoTPE.Threading;
+
+namespace IoTPE.Threading.Tests;
+
+/// <summary>
+/// The message threads go onto one core while the process is quiet and back onto every core when
+/// it is busy; checked on real threads' affinity, with the CPU time fed in (a fake clock and meter).
+/// </summary>
+public sealed class CorePackingTests
+{
+    private TimeSpan _cpu;
+    private long _now;
+    private readonly List<string> _failures = [];
+
+    [Fact]
+    public void Quiet_ticks_pack_the_joined_threads_onto_one_core_and_a_busy_tick_spreads_them()
+    {
+        int[] allowed = CorePacking.AllowedCores()!;
+        Assert.True(allowed.Length >= 2, "this test needs a process allowed on two cores or more");
+        using var member = new MemberThread();
+        using CorePacking packing = Start(allowed);
+
+        Tick(cores: 0.2);
+        Tick(cores: 0.2);
+        Assert.False(packing.IsPacked); // two quiet ticks: not yet
+        Assert.Equal(allowed, CorePacking.CoresOf(member.Tid));
+
+        Tick(cores: 0.2);
+        Assert.True(packing.IsPacked);
+        Assert.Equal([allowed.Max()], CorePacking.CoresOf(member.Tid)!);
+
+        Tick(cores: 0.6); // between the thresholds: stays as it is
+        Assert.True(packing.IsPacked);
+
+        Tick(cores: 0.9);
+        Assert.False(packing.IsPacked);
+        Assert.Equal(allowed, CorePacking.CoresOf(member.Tid));
+        Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public void A_middle_tick_restarts_the_quiet_count_and_a_thread_joining_while_packed_is_packed_at_once()
+    {
+        int[] allowed = CorePacking.AllowedCores()!;
+        Assert.True(allowed.Length >= 2, "this test needs a process allowed on two cores or more");
+        using CorePacking packing = Start(allowed);
+
+        Tick(cores: 0.1);
+        Tick(cores: 0.1);
+        Tick(cores: 0.6);
+        Tick(cores: 0.1);
+        Tick(cores: 0.1);
+        Assert.False(packing.IsPacked); // the quiet ticks since the middle one: two
+        Tick(cores: 0.1);
+        Assert.True(packing.IsPacked);
+
+        using var late = new MemberThread();
+        Assert.Equal([allowed.Max()], CorePacking.CoresOf(late.Tid)!);
+        Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public void Stopping_the_policy_spreads_the_threads_and_a_thread_that_left_is_not_touched()
+    {
+        int[] allowed = CorePacking.AllowedCores()!;
+        Assert.True(allowed.Length >= 2, "this test needs a process allowed on two cores or more");
+        using var member = new MemberThread();
+        var leaver = new MemberThread();
+        leaver.Leave();
+        CorePacking packing = Start(allowed);
+        for (int i = 0; i < CorePacking.QuietTicksToPack; i++)
+        {
+            Tick(cores: 0);
+        }
+        Assert.Equal([allowed.Max()], CorePacking.CoresOf(member.Tid)!);
+        Assert.Equal(allowed, CorePacking.CoresOf(leaver.Tid)); // left before the packing
+        leaver.Dispose();
+
+        packing.Dispose();
+
+        Assert.Equal(allowed, CorePacking.CoresOf(member.Tid));
+        using CorePacking again = Start(allowed); // one policy at a time: the first one is gone
+        Assert.Empty(_failures);
+    }
+
+    /// <summary>A core the kernel will not give (one this machine lacks): the policy stops, says so once, and the threads keep every core.</summary>
+    [Fact]
+    public void A_refused_affinity_change_stops_the_policy_and_leaves_the_threads_on_every_core()
+    {
+        int[] allowed = CorePacking.AllowedCores()!;
+        using var member = new MemberThread();
+        CorePacking packing = Start([.. allowed, 1023]); // 1023 becomes the home core: sched_setaffinity fails with EINVAL
+        for (int i = 0; i < CorePacking.QuietTicksToPack + 2; i++)
+        {
+            Tick(cores: 0);
+        }
+
+        Assert.False(packing.IsPacked);
+        Assert.Null(CorePacking.Active);
+        Assert.Equal(allowed, CorePacking.CoresOf(member.Tid));
+        string failure = Assert.Single(_failures);
+        Assert.Contains("sched_setaffinity failed (errno 22)", failure, StringComparison.Ordinal);
+        packing.Dispose();
+    }
+
+    private CorePacking Start(int[] allowed) =>
+        CorePacking.Activate(new CorePacking(allowed, () => _cpu, () => _now, _failures.Add, ticker: null));
+
+    // One second passes, in which the process used the given share of a core; then the policy decides.
+    private void Tick(double cores)
+    {
+        _now += 1000;
+        _cpu += TimeSpan.FromMilliseconds(1000 * cores);
+        CorePacking.Active?.Sample();
+    }
+
+    /// <summary>A real thread that joins the packed threads and waits until disposed.</summary>
+    private sealed class MemberThread : IDisposable
+    {
+        private readonly ManualResetEventSlim _joined = new();
+        private readonly ManualResetEventSlim _leave = new();
+        private readonly ManualResetEventSlim _left = new();
+        private readonly ManualResetEventSlim _end = new();
+        private readonly Thread _thread;
+
+        public MemberThread()
+        {
+            _thread = new Thread(() =>
+            {
+                CorePacking.JoinCurrentThread();
+                Tid = CorePacking.GetThreadId();
+                _joined.Set();
+                _leave.Wait();
+                CorePacking.LeaveCurrentThread();
+                _left.Set();
+                _end.Wait();
+            }) { IsBackground = true };
+            _thread.Start();
+            _joined.Wait();
+        }
+
+        public int Tid { get; private set; }
+
+        public void Leave()
+        {
+            _leave.Set();
+            _left.Wait();
+        }
+
+        public void Dispose()
+        {
+            _leave.Set();
+            _end.Set();
+            _thread.Join();
+        }
+    }
+}
