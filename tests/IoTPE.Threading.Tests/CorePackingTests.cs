@@ -9,6 +9,7 @@ namespace IoTPE.Threading.Tests;
 public sealed class CorePackingTests
 {
     private TimeSpan _cpu;
+    private long _waited;
     private long _now;
     private readonly List<string> _failures = [];
 
@@ -83,6 +84,33 @@ public sealed class CorePackingTests
         Assert.Empty(_failures);
     }
 
+    /// <summary>
+    /// Packed threads that wait for their core far longer than they run (contended by another process,
+    /// which the process's own CPU time does not show) are spread though the process is quiet.
+    /// </summary>
+    [Fact]
+    public void Packed_threads_that_wait_for_their_core_are_spread()
+    {
+        int[] allowed = CorePacking.AllowedCores()!;
+        Assert.True(allowed.Length >= 2, "this test needs a process allowed on two cores or more");
+        using var member = new MemberThread();
+        using CorePacking packing = Start(allowed);
+        Tick(cores: 0.2, waiting: 0.5);
+        Tick(cores: 0.2, waiting: 0.5);
+        Tick(cores: 0.2, waiting: 0.5);
+        Assert.True(packing.IsPacked);
+
+        Tick(cores: 0.3, waiting: 0.5);
+        Assert.True(packing.IsPacked); // waiting in proportion to the work: the price of sharing one core
+        Tick(cores: 0.01, waiting: 0.09);
+        Assert.True(packing.IsPacked); // too little to matter
+
+        Tick(cores: 0.1, waiting: 0.5);
+        Assert.False(packing.IsPacked);
+        Assert.Equal(allowed, CorePacking.CoresOf(member.Tid));
+        Assert.Empty(_failures);
+    }
+
     /// <summary>A core the kernel will not give (one this machine lacks): the policy stops, says so once, and the threads keep every core.</summary>
     [Fact]
     public void A_refused_affinity_change_stops_the_policy_and_leaves_the_threads_on_every_core()
@@ -104,13 +132,15 @@ public sealed class CorePackingTests
     }
 
     private CorePacking Start(int[] allowed) =>
-        CorePacking.Activate(new CorePacking(allowed, () => _cpu, () => _now, _failures.Add, ticker: null));
+        CorePacking.Activate(new CorePacking(allowed, () => _cpu, () => _waited, () => _now, _failures.Add, ticker: null));
 
-    // One second passes, in which the process used the given share of a core; then the policy decides.
-    private void Tick(double cores)
+    // One second passes, in which the process used the given share of a core and the joined threads
+    // waited for a core the given share of it; then the policy decides.
+    private void Tick(double cores, double waiting = 0)
     {
         _now += 1000;
         _cpu += TimeSpan.FromMilliseconds(1000 * cores);
+        _waited += (long)(1e9 * waiting);
         CorePacking.Active?.Sample();
     }
 

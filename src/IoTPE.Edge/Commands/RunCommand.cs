@@ -14,9 +14,8 @@ using IoTPE.Engine.Storage.MySql;
 using MySqlConnector;
 using IoTPE.Gpio.Configuration;
 using IoTPE.Sqlite;
-using Microsoft.Extensions.Logging;
-
 using IoTPE.Threading;
+using Microsoft.Extensions.Logging;
 
 namespace IoTPE.Edge.Commands;
 
