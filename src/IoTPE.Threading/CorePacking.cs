@@ -25,7 +25,7 @@ namespace IoTPE.Threading;
 /// Threads join from the libraries that start them (<see cref="JoinCurrentThread"/>); the policy runs
 /// only once the host starts it (<see cref="Start"/>), on Linux, when the process may use two cores
 /// or more. The core chosen is the highest the process may use: on a Raspberry Pi core 0 takes the
-/// interrupts and most other processes.
+/// device interrupts by default.
 /// </para>
 /// </remarks>
 public sealed partial class CorePacking : IDisposable
