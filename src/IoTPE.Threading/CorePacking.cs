@@ -15,11 +15,13 @@ namespace IoTPE.Threading;
 /// one thread, 0.01), and every such wake-up of an idle core is paid in the kernel and the
 /// hypervisor. Confined to one core the same process used 25–37 % less CPU per run at 1,000 runs/s
 /// (docs/benchmarks.md). The same confinement would cap a busy gateway at one core, so it lasts only
-/// while the process as a whole uses less than <see cref="PackBelow"/> of a core for
-/// <see cref="QuietTicksToPack"/> ticks in a row, and ends at the first tick above
-/// <see cref="SpreadAbove"/>, or at the first tick in which the packed threads waited for their core
-/// far longer than they ran (<see cref="WaitPerCpuToSpread"/>): another process on that core, which
-/// the kernel cannot move, would otherwise keep them starved and the process looking quiet.
+/// while the demand stays under <see cref="PackBelow"/> of a core (after <see cref="QuietTicksToPack"/>
+/// ticks in a row) and ends at the first tick above <see cref="SpreadAbove"/>. The demand of a tick
+/// is the process's CPU time plus the time the joined threads spent waiting for a core: CPU time
+/// alone does not show a packed thread held back by others on its core (a broker at saturation,
+/// packed with its load generator, ran half of each second and waited the other half, and stayed
+/// packed at 20 % less throughput). Packed threads also wait for each other, about as long as they
+/// run (0.04 / 0.06 to 0.25 / 0.29 s per second at 100 to 3,000 runs/s), which the thresholds allow.
 /// </para>
 /// <para>
 /// Threads join from the libraries that start them (<see cref="JoinCurrentThread"/>); the policy runs
@@ -30,29 +32,14 @@ namespace IoTPE.Threading;
 /// </remarks>
 public sealed partial class CorePacking : IDisposable
 {
-    /// <summary>Below this share of one core, sustained, the joined threads are packed onto one core.</summary>
+    /// <summary>Below this demand (share of one core), sustained, the joined threads are packed onto one core.</summary>
     public const double PackBelow = 0.5;
 
-    /// <summary>Above this share of one core the joined threads may use every core again.</summary>
+    /// <summary>Above this demand (share of one core) the joined threads may use every core again.</summary>
     public const double SpreadAbove = 0.75;
 
     /// <summary>Consecutive quiet ticks before packing: a pause in a busy stream does not pack.</summary>
     public const int QuietTicksToPack = 3;
-
-    /// <summary>
-    /// Packed threads that together waited for their core longer than this share of a tick, and
-    /// <see cref="WaitPerCpuToSpread"/> times longer than the process ran, are spread whatever the
-    /// process's CPU: the core is contended (by another process the kernel cannot move), which the
-    /// process's own CPU time does not show.
-    /// </summary>
-    public const double WaitToSpread = 0.1;
-
-    /// <summary>
-    /// Sharing one core costs the packed threads some waiting for each other: about as long as the
-    /// process runs (measured at 100 to 3,000 runs/s: 0.04 / 0.06 to 0.25 / 0.29 s per second). Three
-    /// times that is someone else's doing.
-    /// </summary>
-    public const double WaitPerCpuToSpread = 3;
 
     // Affinity is a property of each thread, so the joined threads are the process's, whoever runs the policy.
     private static readonly Lock s_gate = new();
@@ -203,8 +190,8 @@ public sealed partial class CorePacking : IDisposable
             return;
         }
         long waited = _waitedNanoseconds();
-        double cores = (cpu - _lastCpu).TotalMilliseconds / interval;
-        double waiting = Math.Max(waited - _lastWaited, 0) / (interval * 1e6);
+        // Running, or ready to run and waiting for a core: what the process asked of the cores.
+        double demand = ((cpu - _lastCpu).TotalMilliseconds / interval) + (Math.Max(waited - _lastWaited, 0) / (interval * 1e6));
         _lastCpu = cpu;
         _lastWaited = waited;
         _lastSample = now;
@@ -214,7 +201,7 @@ public sealed partial class CorePacking : IDisposable
             {
                 return;
             }
-            if (cores > SpreadAbove || (_packed && waiting > WaitToSpread && waiting > WaitPerCpuToSpread * cores))
+            if (demand > SpreadAbove)
             {
                 _quietTicks = 0;
                 if (_packed)
@@ -222,7 +209,7 @@ public sealed partial class CorePacking : IDisposable
                     SetAll(packed: false);
                 }
             }
-            else if (cores < PackBelow)
+            else if (demand < PackBelow)
             {
                 if (++_quietTicks >= QuietTicksToPack && !_packed)
                 {

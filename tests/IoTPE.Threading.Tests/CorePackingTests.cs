@@ -85,29 +85,33 @@ public sealed class CorePackingTests
     }
 
     /// <summary>
-    /// Packed threads that wait for their core far longer than they run (contended by another process,
-    /// which the process's own CPU time does not show) are spread though the process is quiet.
+    /// The demand is CPU time plus the joined threads' waiting for a core: packed threads that run half
+    /// of each second and wait the other half (a saturated broker sharing its core with the load) are
+    /// spread, though the process's CPU alone (0.5) would keep them packed.
     /// </summary>
     [Fact]
-    public void Packed_threads_that_wait_for_their_core_are_spread()
+    public void Packed_threads_that_run_and_wait_for_more_than_one_core_can_give_are_spread()
     {
         int[] allowed = CorePacking.AllowedCores()!;
         Assert.True(allowed.Length >= 2, "this test needs a process allowed on two cores or more");
         using var member = new MemberThread();
         using CorePacking packing = Start(allowed);
-        Tick(cores: 0.2, waiting: 0.5);
-        Tick(cores: 0.2, waiting: 0.5);
-        Tick(cores: 0.2, waiting: 0.5);
+        Tick(cores: 0.2, waiting: 0.1);
+        Tick(cores: 0.2, waiting: 0.1);
+        Tick(cores: 0.2, waiting: 0.1);
         Assert.True(packing.IsPacked);
 
-        Tick(cores: 0.3, waiting: 0.5);
-        Assert.True(packing.IsPacked); // waiting in proportion to the work: the price of sharing one core
-        Tick(cores: 0.01, waiting: 0.09);
-        Assert.True(packing.IsPacked); // too little to matter
+        Tick(cores: 0.3, waiting: 0.3);
+        Assert.True(packing.IsPacked); // waiting for each other in proportion to the work: one core still does
 
-        Tick(cores: 0.1, waiting: 0.5);
+        Tick(cores: 0.5, waiting: 0.5);
         Assert.False(packing.IsPacked);
         Assert.Equal(allowed, CorePacking.CoresOf(member.Tid));
+
+        Tick(cores: 0.4, waiting: 0.05);
+        Tick(cores: 0.4, waiting: 0.05);
+        Tick(cores: 0.4, waiting: 0.05);
+        Assert.True(packing.IsPacked); // a demand of 0.45: quiet again
         Assert.Empty(_failures);
     }
 
