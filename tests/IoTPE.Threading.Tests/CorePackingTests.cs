@@ -115,6 +115,43 @@ public sealed class CorePackingTests
         Assert.Empty(_failures);
     }
 
+    /// <summary>
+    /// A burst while packed is spread before the next tick: enough socket events make the policy look
+    /// early, over no less than <see cref="CorePacking.EarlyLookMilliseconds"/>.
+    /// </summary>
+    [Fact]
+    public void Enough_socket_events_while_packed_make_a_busy_burst_spread_before_the_next_tick()
+    {
+        int[] allowed = CorePacking.AllowedCores()!;
+        Assert.True(allowed.Length >= 2, "this test needs a process allowed on two cores or more");
+        using var member = new MemberThread();
+        using CorePacking packing = Start(allowed);
+        PackWithQuietTicks(packing);
+
+        Pass(milliseconds: 300, cores: 0.2);
+        CorePacking.CountEvents(CorePacking.EventsToLookEarly);
+        Assert.True(packing.IsPacked); // looked: quiet
+
+        Pass(milliseconds: 300, cores: 1.0);
+        CorePacking.CountEvents(CorePacking.EventsToLookEarly - 1);
+        Assert.True(packing.IsPacked); // too few events since that look: no look
+        CorePacking.CountEvents(1);
+        Assert.False(packing.IsPacked); // a whole core for 300 ms: spread, before any tick
+        Assert.Equal(allowed, CorePacking.CoresOf(member.Tid));
+
+        CorePacking.CountEvents(CorePacking.EventsToLookEarly * 2);
+        Assert.False(packing.IsPacked); // spread: nothing to look at
+
+        PackWithQuietTicks(packing);
+        Pass(milliseconds: CorePacking.EarlyLookMilliseconds / 2, cores: 1.0);
+        CorePacking.CountEvents(CorePacking.EventsToLookEarly);
+        Assert.True(packing.IsPacked); // 50 ms since the tick: too short to measure
+        Pass(milliseconds: CorePacking.EarlyLookMilliseconds, cores: 1.0);
+        CorePacking.CountEvents(1);
+        Assert.False(packing.IsPacked); // the events counted on: 150 ms of a whole core
+        Assert.Empty(_failures);
+    }
+
     /// <summary>A core the kernel will not give (one this machine lacks): the policy stops, says so once, and the threads keep every core.</summary>
     [Fact]
     public void A_refused_affinity_change_stops_the_policy_and_leaves_the_threads_on_every_core()
@@ -146,6 +183,22 @@ public sealed class CorePackingTests
         _cpu += TimeSpan.FromMilliseconds(1000 * cores);
         _waited += (long)(1e9 * waiting);
         CorePacking.Active?.Sample();
+    }
+
+    private void PackWithQuietTicks(CorePacking packing)
+    {
+        for (int i = 0; i < CorePacking.QuietTicksToPack; i++)
+        {
+            Tick(cores: 0.1);
+        }
+        Assert.True(packing.IsPacked);
+    }
+
+    // Time passes between ticks, with the given share of a core used.
+    private void Pass(int milliseconds, double cores)
+    {
+        _now += milliseconds;
+        _cpu += TimeSpan.FromMilliseconds(milliseconds * cores);
     }
 
     /// <summary>A real thread that joins the packed threads and waits until disposed.</summary>

@@ -142,6 +142,7 @@ internal sealed partial class SocketEventLoop : IDisposable
                         Dispatch(socket, ready);
                     }
                 }
+                CorePacking.CountEvents(count); // a burst while packed is spread before the next tick
             }
         }
         finally

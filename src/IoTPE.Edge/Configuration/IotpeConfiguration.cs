@@ -51,8 +51,9 @@ public sealed class IotpeConfiguration
     public Microsoft.Extensions.Logging.LogLevel? LogLevel { get; set; }
 
     /// <summary>
-    /// Keep the socket loops and script workers on one core while the process uses less than half a
-    /// core, and on every core above three quarters (IoTPE.Threading's CorePacking). Default true.
+    /// Keep the socket loops and script workers on one core while the process asks for less than half
+    /// a core (its CPU time plus its message threads' waiting for a core), and on every core above
+    /// three quarters (IoTPE.Threading's CorePacking). Default true.
     /// </summary>
     public bool? CorePacking { get; set; }
 
