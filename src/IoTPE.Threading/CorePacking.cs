@@ -262,15 +262,6 @@ public sealed partial class CorePacking : IDisposable
             {
                 return;
             }
-            if (early)
-            {
-                if (demand > SpreadAbove && _packed)
-                {
-                    _quietTicks = 0;
-                    SetAll(packed: false);
-                }
-                return;
-            }
             if (demand > SpreadAbove)
             {
                 _quietTicks = 0;
@@ -278,6 +269,10 @@ public sealed partial class CorePacking : IDisposable
                 {
                     SetAll(packed: false);
                 }
+            }
+            else if (early)
+            {
+                // Between ticks, only a burst counts: quiet ticks are whole ticks.
             }
             else if (demand < PackBelow)
             {
