@@ -152,6 +152,44 @@ public sealed class CorePackingTests
         Assert.Empty(_failures);
     }
 
+    /// <summary>
+    /// The waiting read from the joined threads' schedstat is real: more spinning joined threads than
+    /// cores wait for one, by about the time they were outnumbered.
+    /// </summary>
+    [Fact]
+    public void The_joined_threads_waiting_for_a_core_is_read_from_the_kernel()
+    {
+        int[] allowed = CorePacking.AllowedCores()!;
+        long before = CorePacking.WaitedNanoseconds();
+        using var stop = new ManualResetEventSlim();
+        using var joined = new CountdownEvent(allowed.Length + 1);
+        Thread[] spinners = [.. Enumerable.Range(0, allowed.Length + 1).Select(_ => new Thread(() =>
+        {
+            CorePacking.JoinCurrentThread();
+            joined.Signal();
+            while (!stop.IsSet)
+            {
+                Thread.SpinWait(1000);
+            }
+            CorePacking.LeaveCurrentThread();
+        }) { IsBackground = true })];
+        foreach (Thread spinner in spinners)
+        {
+            spinner.Start();
+        }
+        joined.Wait();
+        Thread.Sleep(300);
+        long waited = CorePacking.WaitedNanoseconds() - before;
+        stop.Set();
+        foreach (Thread spinner in spinners)
+        {
+            spinner.Join();
+        }
+
+        // One spinner more than cores for 300 ms: together they waited ~300 ms; a tenth of it is certain.
+        Assert.True(waited > 30_000_000, $"waited {waited / 1e6:F1} ms");
+    }
+
     /// <summary>A core the kernel will not give (one this machine lacks): the policy stops, says so once, and the threads keep every core.</summary>
     [Fact]
     public void A_refused_affinity_change_stops_the_policy_and_leaves_the_threads_on_every_core()
