@@ -184,9 +184,9 @@ public sealed partial class CorePacking : IDisposable
         {
             schedstat = File.OpenHandle($"/proc/self/task/{tid}/schedstat");
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A kernel without schedstat: this thread counts as never waiting.
+            // A kernel without schedstat, or a /proc that hides it: this thread counts as never waiting.
         }
         lock (s_gate)
         {
