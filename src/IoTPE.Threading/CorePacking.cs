@@ -30,8 +30,8 @@ namespace IoTPE.Threading;
 /// up to a second: a 200,000-message QoS 1 burst from quiet lost a sixth of its throughput and its p99
 /// went from 10 to 238 ms. So the socket loops count their events (<see cref="CountEvents"/>), and after
 /// <see cref="EventsToLookEarly"/> of them since the last decision the policy looks at once, over no
-/// less than <see cref="EarlyLookMilliseconds"/>; such a look only spreads. While spread, counting is one
-/// read of a flag.
+/// less than <see cref="EarlyLookMilliseconds"/>; such a look only spreads. While spread, counting reads the
+/// active policy's packed flag and nothing else.
 /// </para>
 /// <para>
 /// Threads join from the libraries that start them (<see cref="JoinCurrentThread"/>); the policy runs
@@ -65,7 +65,6 @@ public sealed partial class CorePacking : IDisposable
     // Each joined thread's id, with its schedstat kept open: re-read with pread, it costs no open per tick.
     private static readonly Dictionary<int, SafeFileHandle?> s_threads = [];
     private static CorePacking? s_active;
-    private static volatile bool s_packed; // the active policy's _packed, for CountEvents without the lock
     private static int s_events;
 
     private readonly int[] _allowed;
@@ -81,7 +80,7 @@ public sealed partial class CorePacking : IDisposable
     private long _lastWaited;
     private long _lastSample;
     private int _quietTicks;
-    private bool _packed;
+    private volatile bool _packed; // written under s_gate, read by CountEvents without it
     private bool _disposed;
 
     /// <param name="allowed">The cores the threads may use when spread.</param>
@@ -224,9 +223,9 @@ public sealed partial class CorePacking : IDisposable
     /// </summary>
     public static void CountEvents(int events)
     {
-        if (s_packed && Interlocked.Add(ref s_events, events) >= EventsToLookEarly)
+        if (Volatile.Read(ref s_active) is { _packed: true } active && Interlocked.Add(ref s_events, events) >= EventsToLookEarly)
         {
-            Volatile.Read(ref s_active)?.Sample(early: true);
+            active.Sample(early: true);
         }
     }
 
@@ -335,7 +334,6 @@ public sealed partial class CorePacking : IDisposable
     private void SetAll(bool packed)
     {
         _packed = packed;
-        s_packed = packed;
         int[] cores = packed ? [_home] : _allowed;
         foreach (int tid in s_threads.Keys)
         {
@@ -359,7 +357,6 @@ public sealed partial class CorePacking : IDisposable
         {
             _disposed = true;
             _packed = false;
-            s_packed = false;
             s_active = null;
             foreach (int joined in s_threads.Keys)
             {
