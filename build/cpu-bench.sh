@@ -9,10 +9,15 @@
 #   broker alone:    pipebench → broker → pipebench           (input topic = output topic)
 #   script pipeline: pipebench → /acme/run/rule → script → /acme/out → pipebench
 #                    against Mosquitto + piperelay (pipebench's rule in C, one libmosquitto client)
-# CPU per message = CPU time of the measured processes (pipebench's -B: the broker, and for
-# Mosquitto's pipeline also piperelay) / outputs received. Medians of the repetitions.
-# Each measurement lasts S s but sends at least M messages (default 2,000: 20 s at 100 msg/s), since
-# the CPU times pipebench reads from /proc tick in 10 ms steps: 20 µs per message in 5 s at 100 msg/s.
+# Paired: each measurement drives Mosquitto and iotpe at the same time, one pipebench each, so
+# both meet the same machine (its other load, its frequency, its caches' weather) and the ratio is
+# taken within the pair. Measured one after the other, the 100 msg/s ratio of the same builds
+# wandered 0.83-1.32x between runs of a day; paired, rounds still spread, but around one median.
+# CPU per message = CPU time of the measured processes (the broker; for Mosquitto's pipeline also
+# piperelay), read in nanoseconds from the process clock (build/process-cpu.c) before and after
+# the measurement, / outputs received. Medians of the repetitions; the ratio column is the median
+# of the per-pair ratios, with their range.
+# Each measurement lasts S s but sends at least M messages (default 1,000: 10 s at 100 msg/s).
 # --binary and --qemu measure another iotpe build (e.g. the linux-arm64 one under qemu-aarch64,
 # where only ratios between builds mean anything); Mosquitto still runs natively for reference.
 # The report replaces the section between the cpu-bench markers of --out (docs/benchmarks.md).
@@ -20,7 +25,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-reps=3; seconds=10; min_messages=2000; rates="100 1000 5000"; out="$repo/docs/benchmarks.md"
+reps=3; seconds=10; min_messages=1000; rates="100 1000 5000"; out="$repo/docs/benchmarks.md"
 binary=""; qemu_sysroot=""; label=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -56,6 +61,7 @@ fi
 mkdir -p artifacts/tools
 cc -O2 -o artifacts/tools/pipebench "$tools/pipebench.c" -lmosquitto
 cc -O2 -o artifacts/tools/piperelay "$tools/piperelay.c" -lmosquitto
+cc -O2 -o artifacts/tools/process-cpu build/process-cpu.c
 
 work=$(mktemp -d)
 pids=()
@@ -91,28 +97,57 @@ wait_port $iotpe_port
 sleep 1 # the account is checked once; let start-up's own work end before measuring
 
 field() { echo "$2" | grep -oE "(^| )$1=[^ ]+" | head -1 | sed 's/.*=//'; }
-
-run() { # pipeline rate system args...
-  local pipeline=$1 rate=$2 system=$3; shift 3
-  local line n outputs cpu
-  n=$((rate * seconds)); [ "$n" -ge "$min_messages" ] || n=$min_messages
-  line=$(artifacts/tools/pipebench -h 127.0.0.1 -q 1 -r "$rate" -n "$n" -D 2 -T 120 -e '"seq"' "$@" 2>/dev/null | grep '^RESULT ' | sed 's/^RESULT //') || true
-  outputs=$(field outputs "$line")
-  cpu=$(echo "$line" | grep -oE '(^| )(broker|relay|engine)_cpu_s=[^ ]+' | sed 's/.*=//' | paste -sd+ | bc -l)
-  if [ -z "$outputs" ] || [ "$outputs" = 0 ]; then
-    echo "cpu-bench: $pipeline $rate $system produced no output: $line" >&2
-    return
-  fi
-  local us; us=$(echo "scale=1; $cpu * 1000000 / $outputs" | bc -l)
-  echo "$pipeline $rate $system $us $(field p50_us "$line") $(field p99_us "$line") $(field lost "$line")" >> "$results"
-  echo "  $pipeline at $rate msg/s, $system: $us µs CPU/msg, p50 $(field p50_us "$line") µs, p99 $(field p99_us "$line") µs, lost $(field lost "$line")"
-}
+cpu_ns() { artifacts/tools/process-cpu "$@" | paste -sd+ | bc; }
 
 # The four configurations: where pipebench connects, publishes and listens.
 broker_mosquitto=(-p $mosquitto_port -i pipe/loop -o pipe/loop)
 broker_iotpe=(-p $iotpe_port -i pipe/loop -o pipe/loop)
-pipeline_mosquitto=(-p $mosquitto_port -i pipe/in -o pipe/out)
-pipeline_iotpe=(-p $iotpe_port -u acme -P secret -i /acme/run/rule -o /acme/out)
+pipeline_mosquitto=(-p $mosquitto_port -i pipe/in -o pipe/out -e '"sum":7')
+pipeline_iotpe=(-p $iotpe_port -u acme -P secret -i /acme/run/rule -o /acme/out -e '"sum":7')
+
+measure() { # name n rate "pids" pipebench-args... : one side of a pair, into $work/name.{line,cpu}
+  local name=$1 n=$2 rate=$3 pids=$4; shift 4
+  local before after
+  before=$(cpu_ns $pids)
+  artifacts/tools/pipebench -h 127.0.0.1 -q 1 -r "$rate" -n "$n" -D 1 -T 120 "$@" 2>/dev/null | grep '^RESULT ' | sed 's/^RESULT //' > "$work/$name.line" || true
+  after=$(cpu_ns $pids)
+  echo $((after - before)) > "$work/$name.cpu"
+}
+
+us_per_output() { # name : µs of CPU per output of one side, empty if it produced none
+  local outputs; outputs=$(field outputs "$(cat "$work/$1.line")")
+  [ -n "$outputs" ] && [ "$outputs" != 0 ] && echo "scale=1; $(cat "$work/$1.cpu") / 1000 / $outputs" | bc -l
+}
+
+pair() { # pipeline rate : Mosquitto and iotpe driven at once
+  local pipeline=$1 rate=$2 n m i
+  n=$((rate * seconds)); [ "$n" -ge "$min_messages" ] || n=$min_messages
+  if [ "$pipeline" = broker ]; then
+    measure mosquitto "$n" "$rate" "$mosquitto_pid" "${broker_mosquitto[@]}" & m=$!
+    measure iotpe "$n" "$rate" "$iotpe_pid" "${broker_iotpe[@]}" & i=$!
+  else
+    measure mosquitto "$n" "$rate" "$mosquitto_pid $relay_pid" "${pipeline_mosquitto[@]}" & m=$!
+    measure iotpe "$n" "$rate" "$iotpe_pid" "${pipeline_iotpe[@]}" & i=$!
+  fi
+  wait "$m" "$i" # not a bare wait: that would wait for the brokers too
+  local m_us i_us system line
+  m_us=$(us_per_output mosquitto) || true
+  i_us=$(us_per_output iotpe) || true
+  for system in mosquitto iotpe; do
+    line=$(cat "$work/$system.line")
+    local us; us=$([ $system = mosquitto ] && echo "$m_us" || echo "$i_us")
+    if [ -z "$us" ]; then
+      echo "cpu-bench: $pipeline $rate $system produced no output: $line" >&2
+      continue
+    fi
+    echo "$pipeline $rate $system $us $(field p50_us "$line") $(field p99_us "$line") $(field lost "$line")" >> "$results"
+  done
+  if [ -n "$m_us" ] && [ -n "$i_us" ]; then
+    local ratio; ratio=$(echo "scale=3; $i_us / $m_us" | bc -l)
+    echo "$pipeline $rate ratio $ratio" >> "$results"
+    echo "  $pipeline at $rate msg/s: Mosquitto $m_us µs CPU/msg, iotpe $i_us µs (ratio $ratio); lost $(field lost "$(cat "$work/mosquitto.line")") / $(field lost "$(cat "$work/iotpe.line")")"
+  fi
+}
 
 # One short unmeasured round first: the first measurement of a freshly started Mosquitto + piperelay
 # came out about twice its later ones (pipeline at 100 msg/s: 425-435 µs against ~200, 2026-12-06).
@@ -125,14 +160,13 @@ warm "${pipeline_iotpe[@]}"
 for rep in $(seq 1 "$reps"); do
   echo "cpu-bench: repetition $rep of $reps"
   for rate in $rates; do
-    run broker "$rate" mosquitto "${broker_mosquitto[@]}" -B broker=$mosquitto_pid
-    run broker "$rate" iotpe "${broker_iotpe[@]}" -B broker=$iotpe_pid
-    run pipeline "$rate" mosquitto "${pipeline_mosquitto[@]}" -e '"sum":7' -B broker=$mosquitto_pid -B relay=$relay_pid
-    run pipeline "$rate" iotpe "${pipeline_iotpe[@]}" -e '"sum":7' -B engine=$iotpe_pid
+    pair broker "$rate"
+    pair pipeline "$rate"
   done
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+column() { awk -v p=$pipeline -v r=$rate -v s=$1 -v c=$2 '$1==p && $2==r && $3==s {print $c}' "$results" | median; } # system field
 section="$work/section.md"
 {
   echo "<!-- cpu-bench:start -->"
@@ -141,25 +175,23 @@ section="$work/section.md"
   echo "Generated by \`build/cpu-bench.sh --reps $reps --seconds $seconds --min-messages $min_messages\` on $(date -u +%Y-%m-%d) — $(nproc) cores,"
   echo "$(lscpu | sed -n 's/^Model name: *//p' | head -1), load average $(cut -d' ' -f1 /proc/loadavg) at the end. $label against Mosquitto"
   echo "$(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') (mosquitto-nodelay.conf) on the same machine, in the same run. Load tool: pipebench (libmosquitto), QoS 1,"
-  echo "64-byte JSON, open loop at each rate for $seconds s and at least $min_messages messages (the CPU clock ticks in 10 ms). CPU per message = CPU time of the broker process (for"
-  echo "Mosquitto's pipeline: Mosquitto + piperelay, pipebench's rule in C) / outputs received; pipebench's own"
-  echo "CPU is not counted. The script pipeline does strictly more in iotpe: the run request is committed to the"
-  echo "durable run queue (fsync) before PUBACK, and the rule runs in the JavaScript sandbox. Medians of $reps, after one"
-  echo "unmeasured warm-up round of each configuration."
+  echo "64-byte JSON, open loop at each rate for $seconds s and at least $min_messages messages. Paired: each measurement drives Mosquitto and iotpe at"
+  echo "the same time, one pipebench each. CPU per message = CPU time of the broker process (for Mosquitto's pipeline: Mosquitto +"
+  echo "piperelay, pipebench's rule in C), in nanoseconds from the process clock, / outputs received; pipebench's own CPU is not"
+  echo "counted. The script pipeline does strictly more in iotpe: the run request is committed to the durable run queue (fsync)"
+  echo "before PUBACK, and the rule runs in the JavaScript sandbox. µs columns: medians of $reps; ratio: the median of the $reps"
+  echo "per-pair ratios (their range); after one unmeasured warm-up round of each configuration."
   echo
-  echo "| pipeline | rate (msg/s) | Mosquitto µs/msg | iotpe µs/msg | ratio | iotpe p50 / p99 (µs) | Mosquitto p50 / p99 (µs) |"
+  echo "| pipeline | rate (msg/s) | Mosquitto µs/msg | iotpe µs/msg | ratio (range) | iotpe p50 / p99 (µs) | Mosquitto p50 / p99 (µs) |"
   echo "|---|---|---|---|---|---|---|"
   for pipeline in broker pipeline; do
     for rate in $rates; do
-      m=$(awk -v p=$pipeline -v r=$rate '$1==p && $2==r && $3=="mosquitto" {print $4}' "$results" | median)
-      i=$(awk -v p=$pipeline -v r=$rate '$1==p && $2==r && $3=="iotpe" {print $4}' "$results" | median)
-      ip50=$(awk -v p=$pipeline -v r=$rate '$1==p && $2==r && $3=="iotpe" {print $5}' "$results" | median)
-      ip99=$(awk -v p=$pipeline -v r=$rate '$1==p && $2==r && $3=="iotpe" {print $6}' "$results" | median)
-      mp50=$(awk -v p=$pipeline -v r=$rate '$1==p && $2==r && $3=="mosquitto" {print $5}' "$results" | median)
-      mp99=$(awk -v p=$pipeline -v r=$rate '$1==p && $2==r && $3=="mosquitto" {print $6}' "$results" | median)
-      ratio=$(echo "$i $m" | awk '{ if ($2 > 0 && $1 != "-") printf "%.2f×", $1 / $2; else print "-" }')
+      ratio=$(awk -v p=$pipeline -v r=$rate '$1==p && $2==r && $3=="ratio" {print $4}' "$results" | sort -n \
+        | awk '{a[NR]=$1} END { if (NR==0) { print "-"; exit }
+                                m = NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
+                                printf "%.2f× (%.2f–%.2f)", m, a[1], a[NR] }')
       name=$([ $pipeline = broker ] && echo "broker alone" || echo "script pipeline")
-      echo "| $name | $rate | $m | $i | $ratio | $ip50 / $ip99 | $mp50 / $mp99 |"
+      echo "| $name | $rate | $(column mosquitto 4) | $(column iotpe 4) | $ratio | $(column iotpe 5) / $(column iotpe 6) | $(column mosquitto 5) / $(column mosquitto 6) |"
     done
   done
   echo "<!-- cpu-bench:end -->"
