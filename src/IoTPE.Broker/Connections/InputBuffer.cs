@@ -20,6 +20,12 @@ internal sealed class InputBuffer
     /// <summary>The bytes not yet consumed.</summary>
     public ReadOnlyMemory<byte> Data => _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(_start, _end - _start);
 
+    /// <summary>
+    /// The bytes not yet consumed, for the framer: built from the array itself, which skips the type
+    /// checks of building one from <see cref="Data"/> (~190 instructions a pass, callgrind).
+    /// </summary>
+    public ReadOnlySequence<byte> Sequence => _buffer is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
+
     /// <summary>Space to receive into: at least <paramref name="minimum"/> bytes (grows for a large packet).</summary>
     public Memory<byte> GetWritableMemory(int minimum = 1)
     {

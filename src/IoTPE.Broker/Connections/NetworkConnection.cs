@@ -363,7 +363,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         _pausedWithInputLeft = false;
         while (Phase == ConnectionPhase.AwaitingConnect)
         {
-            var sequence = new ReadOnlySequence<byte>(_input.Data);
+            ReadOnlySequence<byte> sequence = _input.Sequence;
             // Before CONNECT is accepted a client has proved nothing, so it gets a small packet limit:
             // a flood of half-sent huge CONNECTs must not hold the memory of the largest packets.
             FrameStatus status = PacketFramer.TryReadFrame(sequence, Math.Min(_state.Options.MaxConnectPacketSize, _state.Options.MaximumPacketSize), out PacketFrame frame, out SequencePosition consumed, out MqttDecodeError error);
@@ -396,7 +396,7 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         _state.Lock.Enter();
         try
         {
-            var sequence = new ReadOnlySequence<byte>(_input.Data);
+            ReadOnlySequence<byte> sequence = _input.Sequence;
             long consumedBytes = 0;
             while (keepGoing && !IsClosing)
             {

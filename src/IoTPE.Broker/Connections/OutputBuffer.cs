@@ -29,16 +29,11 @@ internal sealed class OutputBuffer
     }
 
     /// <summary>Bytes gathered or being sent.</summary>
-    public int PendingBytes
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _length + _sendingLength;
-            }
-        }
-    }
+    /// <remarks>
+    /// Read without the lock: a gauge for flow control (asked several times a message), for which a
+    /// value a moment old is as good as an exact one.
+    /// </remarks>
+    public int PendingBytes => Volatile.Read(ref _length) + Volatile.Read(ref _sendingLength);
 
     /// <summary>Encodes <paramref name="packet"/> at the end of the buffer.</summary>
     public void Write<TPacket>(in TPacket packet, MqttProtocolVersion version) where TPacket : IMqttPacket
@@ -184,6 +179,7 @@ internal sealed class OutputBuffer
                 _sendingLength = 0;
                 drained = _whenDrained;
                 _whenDrained = null;
+                ReleaseBufferIfEmpty(); // idle connections hold no memory
             }
             else
             {
@@ -196,24 +192,17 @@ internal sealed class OutputBuffer
             }
         }
         _sink.OnSent();
-        if (done)
-        {
-            drained?.Invoke();
-            ReleaseIfIdle();
-        }
+        drained?.Invoke();
         return !done;
     }
 
-    /// <summary>Gives the buffer back to the pool when nothing is pending, so idle connections hold no memory.</summary>
-    private void ReleaseIfIdle()
+    /// <summary>Under the lock, nothing being sent: gives the buffer back to the pool if nothing gathered in it.</summary>
+    private void ReleaseBufferIfEmpty()
     {
-        lock (_gate)
+        if (_length == 0 && _buffer is not null)
         {
-            if (!_sending && _length == 0 && _buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = null;
-            }
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
         }
     }
 

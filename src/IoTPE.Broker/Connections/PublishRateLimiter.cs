@@ -26,11 +26,12 @@ internal sealed class PublishRateLimiter
     public void Count() => _sinceLastCheck++;
 
     /// <summary>Waits out the rest of the one-second window once the client has used up its rate in it.</summary>
-    public async ValueTask ThrottleAsync(CancellationToken cancellationToken)
+    /// <remarks>Not an async method: the read loop calls it once per receive, and only a client over its rate waits.</remarks>
+    public ValueTask ThrottleAsync(CancellationToken cancellationToken)
     {
         if (_limitPerSecond <= 0 || _sinceLastCheck == 0)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
         TimeSpan elapsed = _time.GetElapsedTime(_windowStart);
         if (elapsed >= Window)
@@ -43,13 +44,14 @@ internal sealed class PublishRateLimiter
             _inWindow += _sinceLastCheck;
         }
         _sinceLastCheck = 0;
-        if (_inWindow >= _limitPerSecond)
-        {
-            TimeSpan wait = elapsed >= Window ? Window : Window - elapsed;
-            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
-            _windowStart = _time.GetTimestamp();
-            _inWindow = 0;
-        }
+        return _inWindow < _limitPerSecond ? ValueTask.CompletedTask : WaitOutWindowAsync(elapsed >= Window ? Window : Window - elapsed, cancellationToken);
+    }
+
+    private async ValueTask WaitOutWindowAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+        _windowStart = _time.GetTimestamp();
+        _inWindow = 0;
     }
 
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
