@@ -264,7 +264,11 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
         bool pauseForConsumers = true;
         while (true)
         {
-            if (!await ProcessInputAsync(pauseForConsumers).ConfigureAwait(false))
+            // Once connected, processing never waits: no state machine for it on each read.
+            bool keepGoing = Phase == ConnectionPhase.AwaitingConnect
+                ? await ProcessInputAsync(pauseForConsumers).ConfigureAwait(false)
+                : ProcessInput(pauseForConsumers);
+            if (!keepGoing)
             {
                 return false;
             }
@@ -387,7 +391,16 @@ internal sealed class NetworkConnection : IClientConnection, IFlushable, IOutput
                 return false;
             }
         }
+        return ProcessInput(pauseForConsumers);
+    }
 
+    /// <summary>
+    /// <see cref="ProcessInputAsync"/> once CONNECT has been accepted: the packets of a connected
+    /// client, in one pass under the broker lock.
+    /// </summary>
+    private bool ProcessInput(bool pauseForConsumers)
+    {
+        _pausedWithInputLeft = false;
         if (_input.IsEmpty)
         {
             return true;

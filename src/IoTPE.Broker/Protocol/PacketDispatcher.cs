@@ -48,6 +48,11 @@ internal sealed class PacketDispatcher
                 return _publish.Handle(connection, publish);
 
             case PacketType.PubAck:
+                if (PublishAcknowledgementPacket.TryReadShortest(frame, PacketType.PubAck, out ushort acknowledged))
+                {
+                    _sender.OnPubAck(session, acknowledged); // the usual form, read without a packet object
+                    return true;
+                }
                 if (!PubAckPacket.TryDecode(frame, version, out PubAckPacket? pubAck, out error))
                 {
                     break;

@@ -219,65 +219,39 @@ internal sealed partial class SocketTransport : ITransport, IValueTaskSource<int
     // descriptor's number ours while a call runs, however Abort races with it.
     private unsafe int TrySend(ReadOnlySpan<byte> data, out SocketError error)
     {
-        bool referenced = false;
-        try
+        fixed (byte* bytes = data)
         {
-            _socket.SafeHandle.DangerousAddRef(ref referenced);
-            fixed (byte* bytes = data)
-            {
-                while (true)
-                {
-                    nint sent = Send(_fd, bytes, (nuint)data.Length, MSG_NOSIGNAL);
-                    if (sent >= 0)
-                    {
-                        error = SocketError.Success;
-                        return (int)sent;
-                    }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno != SocketErrno.EINTR)
-                    {
-                        error = SocketErrno.ToSocketError(errno);
-                        return 0;
-                    }
-                }
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            error = SocketError.OperationAborted;
-            return 0;
-        }
-        finally
-        {
-            if (referenced)
-            {
-                _socket.SafeHandle.DangerousRelease();
-            }
+            return Transfer(bytes, data.Length, receive: false, out error);
         }
     }
 
     private unsafe int TryReceive(Memory<byte> buffer, out SocketError error)
     {
+        fixed (byte* bytes = buffer.Span)
+        {
+            return Transfer(bytes, buffer.Length, receive: true, out error);
+        }
+    }
+
+    private unsafe int Transfer(byte* bytes, int length, bool receive, out SocketError error)
+    {
         bool referenced = false;
         try
         {
             _socket.SafeHandle.DangerousAddRef(ref referenced);
-            fixed (byte* bytes = buffer.Span)
+            while (true)
             {
-                while (true)
+                nint done = receive ? Receive(_fd, bytes, (nuint)length, 0) : Send(_fd, bytes, (nuint)length, MSG_NOSIGNAL);
+                if (done >= 0)
                 {
-                    nint received = Receive(_fd, bytes, (nuint)buffer.Length, 0);
-                    if (received >= 0)
-                    {
-                        error = SocketError.Success;
-                        return (int)received;
-                    }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno != SocketErrno.EINTR)
-                    {
-                        error = SocketErrno.ToSocketError(errno);
-                        return 0;
-                    }
+                    error = SocketError.Success;
+                    return (int)done;
+                }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != SocketErrno.EINTR)
+                {
+                    error = SocketErrno.ToSocketError(errno);
+                    return 0;
                 }
             }
         }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 
 namespace IoTPE.Mqtt;
@@ -60,6 +62,28 @@ public abstract class PublishAcknowledgementPacket : IMqttPacket
         }
 
         return writer.Position;
+    }
+
+    /// <summary>
+    /// Reads the packet identifier of an acknowledgement of type <paramref name="type"/> in its
+    /// shortest form — Remaining Length 2: every 3.1.1 acknowledgement, and a 5.0 one that omits a
+    /// Success reason code (spec 3.4.2.1) — without building a packet, as a broker does for each QoS 1
+    /// and 2 message. False for any other form or an invalid frame: <c>TryDecode</c> then decodes it,
+    /// or says what is wrong.
+    /// </summary>
+    /// <param name="frame">The frame.</param>
+    /// <param name="type">PUBACK, PUBREC, PUBREL or PUBCOMP.</param>
+    /// <param name="packetIdentifier">The identifier (never 0), on success.</param>
+    public static bool TryReadShortest(in PacketFrame frame, PacketType type, out ushort packetIdentifier)
+    {
+        packetIdentifier = 0;
+        ReadOnlySequence<byte> body = frame.Body;
+        if (body.Length != 2 || !body.IsSingleSegment || !PacketBody.CheckHeader(frame, type, out _))
+        {
+            return false;
+        }
+        packetIdentifier = BinaryPrimitives.ReadUInt16BigEndian(body.FirstSpan);
+        return packetIdentifier != 0;
     }
 
     /// <summary>Decodes the shared layout into <paramref name="packet"/>, created by <paramref name="create"/> once the fields are known.</summary>
