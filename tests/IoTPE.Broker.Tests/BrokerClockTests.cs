@@ -23,11 +23,11 @@ public sealed class BrokerClockTests
 
         using RawConnection late = await RawConnection.OpenAsync(broker.Port);
         using RawConnection silent = await RawConnection.OpenAsync(broker.Port);
-        Advance(clock, seconds: 9);
+        clock.AdvanceSeconds(9);
         await late.SendAsync(Connect);
         Assert.Equal(ConnAckAccepted, await late.ReadAsync(4, RealWait)); // 9 s: still within the deadline
 
-        Advance(clock, seconds: 3);
+        clock.AdvanceSeconds(3);
         (_, bool closed) = await silent.ReadUntilClosedAsync(RealWait);
         Assert.True(closed, "the connection that never sent CONNECT outlived the 10 s deadline on the broker's clock");
     }
@@ -41,21 +41,12 @@ public sealed class BrokerClockTests
         await client.SendAsync(Connect);
         Assert.Equal(ConnAckAccepted, await client.ReadAsync(4, RealWait));
 
-        Advance(clock, seconds: 14); // MQTT 3.1.1 §3.1.2.10: the server may wait 1.5 x Keep Alive = 15 s
+        clock.AdvanceSeconds(14); // MQTT 3.1.1 §3.1.2.10: the server may wait 1.5 x Keep Alive = 15 s
         await client.SendAsync(RawConnection.Hex("C0 00"));
         Assert.Equal(RawConnection.Hex("D0 00"), await client.ReadAsync(2, RealWait));
 
-        Advance(clock, seconds: 16);
+        clock.AdvanceSeconds(16);
         (_, bool closed) = await client.ReadUntilClosedAsync(RealWait);
         Assert.True(closed, "the silent client outlived 1.5 x its Keep Alive on the broker's clock");
-    }
-
-    // One second at a time, as the housekeeping timer ticks, so that each tick sees its moment.
-    private static void Advance(ManualClock clock, int seconds)
-    {
-        for (int i = 0; i < seconds; i++)
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-        }
     }
 }

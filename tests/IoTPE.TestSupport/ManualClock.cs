@@ -46,6 +46,18 @@ public sealed class ManualClock : TimeProvider
         }
     }
 
+    /// <summary>
+    /// Moves the clock forward one second at a time, as a once-a-second timer (the broker's
+    /// housekeeping) ticks, so that each tick sees its own moment.
+    /// </summary>
+    public void AdvanceSeconds(int seconds)
+    {
+        for (int i = 0; i < seconds; i++)
+        {
+            Advance(TimeSpan.FromSeconds(1));
+        }
+    }
+
     private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private sealed class ManualTimer(TimerCallback callback, object? state, long due, long period) : ITimer

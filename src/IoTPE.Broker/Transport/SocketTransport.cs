@@ -24,6 +24,7 @@ internal sealed partial class SocketTransport : ITransport, IValueTaskSource<int
     private readonly Socket _socket;
     private readonly SocketEventLoop _loop;
     private readonly ulong _token;
+    private readonly SafeSocketHandle _handle; // referenced around each send and recv
     private readonly int _fd;
     private readonly Lock _gate = new();
     // Continuations run where the operation completes: on the loop's thread, as the broker's
@@ -42,7 +43,8 @@ internal sealed partial class SocketTransport : ITransport, IValueTaskSource<int
         _loop = loop;
         _socket.NoDelay = true;
         _socket.Blocking = false;
-        _fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        _handle = _socket.SafeHandle;
+        _fd = (int)_handle.DangerousGetHandle();
         RemoteEndPoint = socket.RemoteEndPoint;
         _token = loop.Register(this);
     }
@@ -238,7 +240,7 @@ internal sealed partial class SocketTransport : ITransport, IValueTaskSource<int
         bool referenced = false;
         try
         {
-            _socket.SafeHandle.DangerousAddRef(ref referenced);
+            _handle.DangerousAddRef(ref referenced);
             while (true)
             {
                 nint done = receive ? Receive(_fd, bytes, (nuint)length, 0) : Send(_fd, bytes, (nuint)length, MSG_NOSIGNAL);
@@ -264,7 +266,7 @@ internal sealed partial class SocketTransport : ITransport, IValueTaskSource<int
         {
             if (referenced)
             {
-                _socket.SafeHandle.DangerousRelease();
+                _handle.DangerousRelease();
             }
         }
     }
