@@ -123,40 +123,38 @@ us_per_output() { # name : µs of CPU per output of one side, empty if it produc
 }
 
 pair() { # pipeline rate : Mosquitto and iotpe driven at once
-  local pipeline=$1 rate=$2 n m i
+  local pipeline=$1 rate=$2 n m i m_pids i_pids
+  local -a m_args i_args
   n=$((rate * seconds)); [ "$n" -ge "$min_messages" ] || n=$min_messages
+  if [ "$pipeline" = broker ]; then
+    m_args=("${broker_mosquitto[@]}"); i_args=("${broker_iotpe[@]}"); m_pids=$mosquitto_pid
+  else
+    m_args=("${pipeline_mosquitto[@]}"); i_args=("${pipeline_iotpe[@]}"); m_pids="$mosquitto_pid $relay_pid"
+  fi
+  i_pids=$iotpe_pid
   if [ "$lead" -gt 0 ]; then
-    local -a m_args i_args
-    if [ "$pipeline" = broker ]; then m_args=("${broker_mosquitto[@]}"); i_args=("${broker_iotpe[@]}")
-    else m_args=("${pipeline_mosquitto[@]}"); i_args=("${pipeline_iotpe[@]}"); fi
     artifacts/tools/pipebench -h 127.0.0.1 -q 1 -r "$rate" -n $((rate * lead)) -D 1 -T 60 "${m_args[@]}" > /dev/null 2>&1 & m=$!
     artifacts/tools/pipebench -h 127.0.0.1 -q 1 -r "$rate" -n $((rate * lead)) -D 1 -T 60 "${i_args[@]}" > /dev/null 2>&1 & i=$!
     wait "$m" "$i" || true
   fi
-  if [ "$pipeline" = broker ]; then
-    measure mosquitto "$n" "$rate" "$mosquitto_pid" "${broker_mosquitto[@]}" & m=$!
-    measure iotpe "$n" "$rate" "$iotpe_pid" "${broker_iotpe[@]}" & i=$!
-  else
-    measure mosquitto "$n" "$rate" "$mosquitto_pid $relay_pid" "${pipeline_mosquitto[@]}" & m=$!
-    measure iotpe "$n" "$rate" "$iotpe_pid" "${pipeline_iotpe[@]}" & i=$!
-  fi
+  measure mosquitto "$n" "$rate" "$m_pids" "${m_args[@]}" & m=$!
+  measure iotpe "$n" "$rate" "$i_pids" "${i_args[@]}" & i=$!
   wait "$m" "$i" # not a bare wait: that would wait for the brokers too
-  local m_us i_us system line
-  m_us=$(us_per_output mosquitto) || true
-  i_us=$(us_per_output iotpe) || true
+  local -A us
+  local system line
   for system in mosquitto iotpe; do
     line=$(cat "$work/$system.line")
-    local us; us=$([ $system = mosquitto ] && echo "$m_us" || echo "$i_us")
-    if [ -z "$us" ]; then
+    us[$system]=$(us_per_output $system) || true
+    if [ -z "${us[$system]}" ]; then
       echo "cpu-bench: $pipeline $rate $system produced no output: $line" >&2
       continue
     fi
-    echo "$pipeline $rate $system $us $(field p50_us "$line") $(field p99_us "$line") $(field lost "$line")" >> "$results"
+    echo "$pipeline $rate $system ${us[$system]} $(field p50_us "$line") $(field p99_us "$line") $(field lost "$line")" >> "$results"
   done
-  if [ -n "$m_us" ] && [ -n "$i_us" ]; then
-    local ratio; ratio=$(echo "scale=3; $i_us / $m_us" | bc -l)
+  if [ -n "${us[mosquitto]}" ] && [ -n "${us[iotpe]}" ]; then
+    local ratio; ratio=$(echo "scale=3; ${us[iotpe]} / ${us[mosquitto]}" | bc -l)
     echo "$pipeline $rate ratio $ratio" >> "$results"
-    echo "  $pipeline at $rate msg/s: Mosquitto $m_us µs CPU/msg, iotpe $i_us µs (ratio $ratio); lost $(field lost "$(cat "$work/mosquitto.line")") / $(field lost "$(cat "$work/iotpe.line")")"
+    echo "  $pipeline at $rate msg/s: Mosquitto ${us[mosquitto]} µs CPU/msg, iotpe ${us[iotpe]} µs (ratio $ratio); lost $(field lost "$(cat "$work/mosquitto.line")") / $(field lost "$(cat "$work/iotpe.line")")"
   fi
 }
 
@@ -177,7 +175,7 @@ for rep in $(seq 1 "$reps"); do
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-column() { awk -v p=$pipeline -v r=$rate -v s=$1 -v c=$2 '$1==p && $2==r && $3==s {print $c}' "$results" | median; } # system field
+column() { awk -v p="$1" -v r="$2" -v s="$3" -v c="$4" '$1==p && $2==r && $3==s {print $c}' "$results" | median; } # pipeline rate system field
 section="$work/section.md"
 {
   echo "<!-- cpu-bench:start -->"
@@ -202,7 +200,7 @@ section="$work/section.md"
                                 m = NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
                                 printf "%.2f× (%.2f–%.2f)", m, a[1], a[NR] }')
       name=$([ $pipeline = broker ] && echo "broker alone" || echo "script pipeline")
-      echo "| $name | $rate | $(column mosquitto 4) | $(column iotpe 4) | $ratio | $(column iotpe 5) / $(column iotpe 6) | $(column mosquitto 5) / $(column mosquitto 6) |"
+      echo "| $name | $rate | $(column $pipeline $rate mosquitto 4) | $(column $pipeline $rate iotpe 4) | $ratio | $(column $pipeline $rate iotpe 5) / $(column $pipeline $rate iotpe 6) | $(column $pipeline $rate mosquitto 5) / $(column $pipeline $rate mosquitto 6) |"
     done
   done
   echo "<!-- cpu-bench:end -->"

@@ -23,8 +23,7 @@ internal sealed class SysTopicPublisher
     private readonly RetainedMessages _retained;
     private readonly long _startedAt;
     private readonly string _version;
-    private readonly Dictionary<string, long> _publishedNumbers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _publishedTexts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _published = new(StringComparer.Ordinal); // topic → value last published
 
     public SysTopicPublisher(BrokerState state, MessageRouter router, RetainedMessages retained, string version)
     {
@@ -71,28 +70,15 @@ internal sealed class SysTopicPublisher
         Publish("$SYS/broker/heap/allocated", GC.GetTotalAllocatedBytes());
     }
 
-    private void Publish(string topic, long value)
-    {
-        if (_publishedNumbers.TryGetValue(topic, out long published) && published == value)
-        {
-            return;
-        }
-        _publishedNumbers[topic] = value;
-        Route(topic, value.ToString(CultureInfo.InvariantCulture));
-    }
+    private void Publish(string topic, long value) => Publish(topic, value.ToString(CultureInfo.InvariantCulture));
 
     private void Publish(string topic, string value)
     {
-        if (_publishedTexts.TryGetValue(topic, out string? published) && published == value)
+        if (_published.TryGetValue(topic, out string? published) && published == value)
         {
             return;
         }
-        _publishedTexts[topic] = value;
-        Route(topic, value);
-    }
-
-    private void Route(string topic, string value)
-    {
+        _published[topic] = value;
         var message = new ApplicationMessage(topic, Encoding.UTF8.GetBytes(value), QualityOfService.AtMostOnce, retain: true);
         _retained.Update(message);
         _router.Route(message);

@@ -37,6 +37,13 @@ internal sealed class PacketDispatcher
         MqttProtocolVersion version = connection.ProtocolVersion;
         Session session = connection.Session!;
         MqttDecodeError error;
+        // An acknowledgement in its two-byte form (every 3.1.1 one, a 5.0 Success): its identifier is
+        // read without building a packet object, once per QoS 1 message and three times per QoS 2 one.
+        if ((frame.Type is PacketType.PubAck or PacketType.PubRec or PacketType.PubRel or PacketType.PubComp) &&
+            PublishAcknowledgementPacket.TryReadShortest(frame, frame.Type, out ushort acknowledged))
+        {
+            return Acknowledge(connection, session, frame.Type, acknowledged, ReasonCode.Success);
+        }
         switch (frame.Type)
         {
             case PacketType.Publish:
@@ -48,41 +55,32 @@ internal sealed class PacketDispatcher
                 return _publish.Handle(connection, publish);
 
             case PacketType.PubAck:
-                if (PublishAcknowledgementPacket.TryReadShortest(frame, PacketType.PubAck, out ushort acknowledged))
-                {
-                    _sender.OnPubAck(session, acknowledged); // the usual form, read without a packet object
-                    return true;
-                }
                 if (!PubAckPacket.TryDecode(frame, version, out PubAckPacket? pubAck, out error))
                 {
                     break;
                 }
-                _sender.OnPubAck(session, pubAck.PacketIdentifier);
-                return true;
+                return Acknowledge(connection, session, frame.Type, pubAck.PacketIdentifier, pubAck.ReasonCode);
 
             case PacketType.PubRec:
                 if (!PubRecPacket.TryDecode(frame, version, out PubRecPacket? pubRec, out error))
                 {
                     break;
                 }
-                _sender.OnPubRec(session, pubRec.PacketIdentifier, pubRec.ReasonCode);
-                return true;
+                return Acknowledge(connection, session, frame.Type, pubRec.PacketIdentifier, pubRec.ReasonCode);
 
             case PacketType.PubRel:
                 if (!PubRelPacket.TryDecode(frame, version, out PubRelPacket? pubRel, out error))
                 {
                     break;
                 }
-                _publish.HandlePubRel(connection, pubRel.PacketIdentifier);
-                return true;
+                return Acknowledge(connection, session, frame.Type, pubRel.PacketIdentifier, pubRel.ReasonCode);
 
             case PacketType.PubComp:
                 if (!PubCompPacket.TryDecode(frame, version, out PubCompPacket? pubComp, out error))
                 {
                     break;
                 }
-                _sender.OnPubComp(session, pubComp.PacketIdentifier);
-                return true;
+                return Acknowledge(connection, session, frame.Type, pubComp.PacketIdentifier, pubComp.ReasonCode);
 
             case PacketType.Subscribe:
                 if (!SubscribePacket.TryDecode(frame, version, out SubscribePacket? subscribe, out error))
@@ -133,4 +131,24 @@ internal sealed class PacketDispatcher
 
     /// <summary>The read loop ended.</summary>
     public void OnConnectionLost(NetworkConnection connection, string reason) => _disconnect.OnConnectionLost(connection, reason);
+
+    private bool Acknowledge(NetworkConnection connection, Session session, PacketType type, ushort packetIdentifier, ReasonCode reasonCode)
+    {
+        switch (type)
+        {
+            case PacketType.PubAck:
+                _sender.OnPubAck(session, packetIdentifier);
+                break;
+            case PacketType.PubRec:
+                _sender.OnPubRec(session, packetIdentifier, reasonCode);
+                break;
+            case PacketType.PubRel:
+                _publish.HandlePubRel(connection, packetIdentifier);
+                break;
+            default:
+                _sender.OnPubComp(session, packetIdentifier);
+                break;
+        }
+        return true;
+    }
 }
