@@ -2,18 +2,19 @@
 # Publishes `iotpe` as one self-contained NativeAOT executable: artifacts/<rid>/iotpe.
 #
 #   build/publish.sh --rid linux-x64|linux-arm64|linux-arm [--sysroot DIR] [--framework net10.0|net9.0]
-#                    [--version X.Y.Z] [--output DIR]
+#                    [--version X.Y.Z] [--output DIR] [--keep-symbols]
 #
 # It uses net10.0 where that framework's NativeAOT packages restore, net9.0 otherwise, and says
 # which. linux-arm64 on an x64 machine is cross-compiled with clang, lld and a sysroot of Debian's
 # arm64 packages that build/arm64-sysroot.sh builds once and reuses (build/setup.sh --arm64
 # installs what that needs); --sysroot DIR or IOTPE_SYSROOT names another. --version overrides the
 # product version of Directory.Build.props (build/package.sh uses it); --output replaces
-# artifacts/<rid>.
+# artifacts/<rid>; --keep-symbols leaves the symbols in the executable, for profilers
+# (build/hot-methods.sh).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-rid=""; sysroot="${IOTPE_SYSROOT:-}"; frameworks=(net10.0 net9.0); version=""; out=""
+rid=""; sysroot="${IOTPE_SYSROOT:-}"; frameworks=(net10.0 net9.0); version=""; out=""; keep_symbols=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --rid) rid=$2; shift 2 ;;
@@ -21,7 +22,8 @@ while [ $# -gt 0 ]; do
     --framework) frameworks=("$2"); shift 2 ;;
     --version) version=$2; shift 2 ;;
     --output) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --keep-symbols) keep_symbols=true; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "publish: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +36,9 @@ esac
 project="$repo/src/IoTPE.Edge/IoTPE.Edge.csproj"
 [ -n "$out" ] || out="$repo/artifacts/$rid"
 work="$repo/artifacts/publish-obj/$rid"
+# A symbol-keeping build has an intermediate folder of its own: the native link's up-to-date check
+# does not see StripSymbols, and would hand back the stripped executable of the last publish.
+[ "$keep_symbols" = false ] || work="$work-symbols"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 host_rid=linux-x64
@@ -65,6 +70,7 @@ fi
 
 extra=()
 [ -z "$version" ] || extra+=(-p:Version="$version")
+[ "$keep_symbols" = false ] || extra+=(-p:StripSymbols=false)
 if [ "$rid" != "$host_rid" ]; then
   if [ "$rid" = linux-arm64 ] && [ -z "$sysroot" ]; then
     "$repo/build/setup.sh" --arm64
