@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Regenerates src/IoTPE.Edge/hot-methods.txt: the methods iotpe runs for each message at ordinary
-# loads, hottest first. The NativeAOT compiler lays them out first and together (IlcOrderFile),
-# so a message touches ~50 pages of code instead of ~190 scattered over the 20 MB binary. At
-# 100 msg/s every message arrives to caches and TLBs that others used meanwhile, and it is the
-# pages and lines touched that cost, more than the instructions (docs/benchmarks.md, issue 14).
+# loads, hottest first. The NativeAOT compiler lays them out first and together (IlcOrderFile):
+# the socket loop's methods then sit on ~37 pages instead of ~175 scattered over 10 MB of managed
+# code. At 100 msg/s each message meets caches and TLBs that other work used meanwhile, and the
+# pages and lines it touches cost more than its instructions (docs/benchmarks.md, issue 14).
 # Not part of the test run.
 #
 #   build/hot-methods.sh [--messages N]
 #
 # Runs a symbol-keeping build under callgrind (valgrind) through the loads cpu-bench measures,
 # each at 100 msg/s after a warm-up: the broker alone at QoS 0, 1 and 2, and the script pipeline.
-# Every function of the binary that ran while measured is listed, by its own instructions.
+# Every managed method that ran while measured is listed: the broker's by their own instructions,
+# then those the pipeline adds, so that the socket loop's code is not spread among the script engine's.
 # Re-run it after changes to the hot path: a renamed method (an async state machine is named by
 # its position in its class) is no longer found, and ILC then places it among the rest, silently.
-# Tests/IoTPE.EndToEnd.Tests/HotMethodLayoutTests checks that nearly all names are still found.
+# tests/IoTPE.EndToEnd.Tests/HotMethodLayoutTests checks that nearly all names are still found.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,17 +55,25 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgri
 pids+=($!)
 for _ in $(seq 1 1200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
-loads() { # messages: the four loads at once, each at 100 msg/s
+broker() { # messages: the broker alone at QoS 0, 1 and 2 at once, each at 100 msg/s
   local w=()
   for q in 0 1 2; do
     artifacts/tools/pipebench -h 127.0.0.1 -p $port -q $q -r 100 -n "$1" -D 1 -T 300 -i "hot/q$q" -o "hot/q$q" > /dev/null 2>&1 & w+=($!)
   done
-  artifacts/tools/pipebench -h 127.0.0.1 -p $port -q 1 -r 100 -n "$1" -D 1 -T 300 -u acme -P hot-methods -i /acme/run/rule -o /acme/out -e '"sum":7' > /dev/null 2>&1 & w+=($!)
   wait "${w[@]}"
 }
-loads 200 # warm-up: first-use paths (JIT-free, but caches, pools, tables) are not the steady state
+pipeline() { # messages: the script pipeline at 100 runs/s
+  artifacts/tools/pipebench -h 127.0.0.1 -p $port -q 1 -r 100 -n "$1" -D 1 -T 300 -u acme -P hot-methods -i /acme/run/rule -o /acme/out -e '"sum":7' > /dev/null 2>&1
+}
+# Warm-up: what runs once (pools filling, tables growing, first connections) is not the steady state.
+broker 200 & warm=$!
+pipeline 200
+wait "$warm"
+# One profile each: the broker's first, then the pipeline's.
 callgrind_control --instr=on "${pids[0]}" > /dev/null 2>&1
-loads "$messages"
+broker "$messages"
+callgrind_control --dump "${pids[0]}" > /dev/null 2>&1 # dumping zeroes the counts
+pipeline "$messages"
 callgrind_control --dump "${pids[0]}" > /dev/null 2>&1
 callgrind_control --instr=off "${pids[0]}" > /dev/null 2>&1
 
@@ -73,16 +82,16 @@ callgrind_control --instr=off "${pids[0]}" > /dev/null 2>&1
 section=$(readelf -SW "$work/iotpe" | sed -nE 's/^ *\[ *([0-9]+)\] __managedcode .*/\1/p')
 readelf -sW "$work/iotpe" | awk -v s="$section" '$4 == "FUNC" && $7 == s {print $2, $8}' > "$work/managed.txt"
 
-# Each method's own instructions: cost lines after a calls= line are the callee's, not its own;
+# Each profile's methods by their own instructions (cost lines after a calls= line are the callee's);
 # callgrind names a recursive call's levels NAME'2, NAME'3... A method with a second name (a runtime
 # export) is listed under every name of its address: ILC knows it by one of them.
-python3 - "$work/managed.txt" "$work"/callgrind.out.* > "$work/hot-methods.txt" <<'EOF'
+python3 - "$work/managed.txt" "$work/callgrind.out.1" "$work/callgrind.out.2" > "$work/hot-methods.txt" <<'EOF'
 import collections, re, sys
 address = dict(reversed(line.split()) for line in open(sys.argv[1]))
 names_at = collections.defaultdict(list)
 for n, a in address.items():
     names_at[a].append(n)
-own = collections.Counter()
+listed = set()
 names = {}
 def name(text):
     m = re.match(r'\((\d+)\)(?:\s+(.*))?$', text)
@@ -92,14 +101,15 @@ def name(text):
         names[m.group(1)] = m.group(2)
     return names[m.group(1)]
 for path in sys.argv[2:]:
+    names.clear() # each dump compresses its names anew
+    own = collections.Counter()
     fn = None; callee_cost_next = False
     for line in open(path):
         line = line.rstrip('\n')
         if line.startswith('fn='):
             fn = re.sub(r"'\d+$", '', name(line[3:]))
-        elif line.startswith(('cfn=', 'cfi=', 'cfl=')):
-            if line.startswith('cfn='):
-                name(line[4:])
+        elif line.startswith('cfn='):
+            name(line[4:])
         elif line.startswith('calls='):
             callee_cost_next = True
         elif line[:1].isdigit() or line[:1] in '+-*':
@@ -109,13 +119,12 @@ for path in sys.argv[2:]:
                 parts = line.split()
                 if len(parts) > 1:
                     own[fn] += int(parts[1])
-listed = set()
-for fn, cost in own.most_common():
-    if cost > 0 and fn in address:
-        for n in names_at[address[fn]]:
-            if n not in listed:
-                listed.add(n)
-                print(n)
+    for fn, cost in own.most_common():
+        if cost > 0 and fn in address:
+            for n in names_at[address[fn]]:
+                if n not in listed:
+                    listed.add(n)
+                    print(n)
 EOF
 ran=$(wc -l < "$work/hot-methods.txt")
 if [ "$ran" -lt 100 ]; then
