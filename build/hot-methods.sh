@@ -10,8 +10,9 @@
 #
 # Runs a symbol-keeping build under callgrind (valgrind) through the loads cpu-bench measures,
 # each at 100 msg/s after a warm-up: the broker alone at QoS 0, 1 and 2, and the script pipeline.
-# Every managed method that ran while measured is listed: the broker's by their own instructions,
-# then those the pipeline adds, so that the socket loop's code is not spread among the script engine's.
+# Every managed method that ran while measured is listed: the broker's first, then those the
+# pipeline adds; within each, thread by thread (busiest first: the socket loop), each thread's
+# methods by their own instructions. So the loop's code is not spread among the script engine's.
 # Re-run it after changes to the hot path: a renamed method (an async state machine is named by
 # its position in its class) is no longer found, and ILC then places it among the rest, silently.
 # tests/IoTPE.EndToEnd.Tests/HotMethodLayoutTests checks that nearly all names are still found.
@@ -50,7 +51,7 @@ const { seq, t, a, b } = message.json;
 publish('/acme/out', { seq, t, sum: a + b }, { qos: 1 });
 EOF
 "$work/iotpe" script load acme rule "$work/rule.js" --data "$work/data" > /dev/null
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out" \
+valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes --callgrind-out-file="$work/callgrind.out" \
   "$work/iotpe" run --data "$work/data" --listen "127.0.0.1:$port" --allow-anonymous --log-level Warning > "$work/iotpe.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 1200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
@@ -69,7 +70,7 @@ pipeline() { # messages: the script pipeline at 100 runs/s
 broker 200 & warm=$!
 pipeline 200
 wait "$warm"
-# One profile each: the broker's first, then the pipeline's.
+# One profile each, per thread: the broker's first, then the pipeline's.
 callgrind_control --instr=on "${pids[0]}" > /dev/null 2>&1
 broker "$messages"
 callgrind_control --dump "${pids[0]}" > /dev/null 2>&1 # dumping zeroes the counts
@@ -82,10 +83,10 @@ callgrind_control --instr=off "${pids[0]}" > /dev/null 2>&1
 section=$(readelf -SW "$work/iotpe" | sed -nE 's/^ *\[ *([0-9]+)\] __managedcode .*/\1/p')
 readelf -sW "$work/iotpe" | awk -v s="$section" '$4 == "FUNC" && $7 == s {print $2, $8}' > "$work/managed.txt"
 
-# Each profile's methods by their own instructions (cost lines after a calls= line are the callee's);
+# Each thread's methods by their own instructions (cost lines after a calls= line are the callee's);
 # callgrind names a recursive call's levels NAME'2, NAME'3... A method with a second name (a runtime
 # export) is listed under every name of its address: ILC knows it by one of them.
-python3 - "$work/managed.txt" "$work/callgrind.out.1" "$work/callgrind.out.2" > "$work/hot-methods.txt" <<'EOF'
+python3 - "$work/managed.txt" "$work"/callgrind.out.1-* -- "$work"/callgrind.out.2-* > "$work/hot-methods.txt" <<'EOF'
 import collections, re, sys
 address = dict(reversed(line.split()) for line in open(sys.argv[1]))
 names_at = collections.defaultdict(list)
@@ -100,8 +101,9 @@ def name(text):
     if m.group(2):
         names[m.group(1)] = m.group(2)
     return names[m.group(1)]
-for path in sys.argv[2:]:
-    names.clear() # each dump compresses its names anew
+def own_costs(path):
+    """Each method's own instructions in one thread's profile."""
+    names.clear() # each file compresses its names anew
     own = collections.Counter()
     fn = None; callee_cost_next = False
     for line in open(path):
@@ -119,12 +121,19 @@ for path in sys.argv[2:]:
                 parts = line.split()
                 if len(parts) > 1:
                     own[fn] += int(parts[1])
-    for fn, cost in own.most_common():
-        if cost > 0 and fn in address:
-            for n in names_at[address[fn]]:
-                if n not in listed:
-                    listed.add(n)
-                    print(n)
+    return own
+# Per profile, the busiest thread's methods first (the socket loop's, then the script workers'...).
+args = sys.argv[2:]
+split = args.index('--')
+for profile in (args[:split], args[split + 1:]):
+    threads = sorted((own_costs(path) for path in profile), key=lambda own: -sum(own.values()))
+    for own in threads:
+        for fn, cost in own.most_common():
+            if cost > 0 and fn in address:
+                for n in names_at[address[fn]]:
+                    if n not in listed:
+                        listed.add(n)
+                        print(n)
 EOF
 ran=$(wc -l < "$work/hot-methods.txt")
 if [ "$ran" -lt 100 ]; then
