@@ -78,8 +78,8 @@ results="$work/results.txt"
 wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "cpu-bench: nothing listens on $1" >&2; return 1; }
 
 # Mosquitto with the reference configuration plus TCP_NODELAY (without it, Nagle's algorithm
-# turns low-rate round trips into ~40 ms stalls that say nothing about CPU), and piperelay as its rule (the same rule as the
-# script below: {"seq","t","sum":a+b}).
+# turns low-rate round trips into ~40 ms stalls that say nothing about CPU), and piperelay as its
+# rule: in C what iotpe's script build/pipebench-rule.js does ({"seq","t","sum":a+b}).
 sed "s/^listener 1883 /listener $mosquitto_port /" "$mqtttools/mosquitto-nodelay.conf" > "$work/mosquitto.conf"
 mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
 mosquitto_pid=$!; pids+=("$mosquitto_pid")
@@ -89,11 +89,7 @@ relay_pid=$!; pids+=("$relay_pid")
 
 # iotpe with one account and the rule as its stored script.
 printf 'secret\n' | "${iotpe[@]}" account add acme --data "$work/iotpe-data" --password-stdin > /dev/null
-cat > "$work/rule.js" <<'EOF'
-const { seq, t, a, b } = message.json;
-publish('/acme/out', { seq, t, sum: a + b }, { qos: 1 });
-EOF
-"${iotpe[@]}" script load acme rule "$work/rule.js" --data "$work/iotpe-data" > /dev/null
+"${iotpe[@]}" script load acme rule build/pipebench-rule.js --data "$work/iotpe-data" > /dev/null
 "${iotpe[@]}" run --data "$work/iotpe-data" --listen "127.0.0.1:$iotpe_port" --allow-anonymous --log-level Warning > "$work/iotpe.log" 2>&1 &
 iotpe_pid=$!; pids+=("$iotpe_pid")
 wait_port $iotpe_port

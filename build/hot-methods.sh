@@ -46,11 +46,7 @@ cc -O2 -o artifacts/tools/pipebench "$tools/pipebench.c" -lmosquitto
 
 port=18845
 printf 'hot-methods\n' | "$work/iotpe" account add acme --data "$work/data" --password-stdin > /dev/null
-cat > "$work/rule.js" <<'EOF'
-const { seq, t, a, b } = message.json;
-publish('/acme/out', { seq, t, sum: a + b }, { qos: 1 });
-EOF
-"$work/iotpe" script load acme rule "$work/rule.js" --data "$work/data" > /dev/null
+"$work/iotpe" script load acme rule build/pipebench-rule.js --data "$work/data" > /dev/null
 valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes --callgrind-out-file="$work/callgrind.out" \
   "$work/iotpe" run --data "$work/data" --listen "127.0.0.1:$port" --allow-anonymous --log-level Warning > "$work/iotpe.log" 2>&1 &
 pids+=($!)
