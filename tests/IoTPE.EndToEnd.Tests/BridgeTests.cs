@@ -62,7 +62,7 @@ public sealed class BridgeTests
         const int Total = Messages;
         int seed = Environment.TickCount;
         var random = new Random(seed);
-        await using IotpeServer central = await StartCentralAsync("""{ "broker": { "receiveMaximum": 1 } }""");
+        await using IotpeServer central = await IotpeServer.StartWithConfigurationAsync("""{ "broker": { "receiveMaximum": 1 } }""");
         using OutputCollector subscriber = await SubscribeAtCentralAsync(central, "kills");
         await central.StopAsync();
         await using IotpeServer edge = await StartEdgeAsync(central.Port);
@@ -214,15 +214,6 @@ public sealed class BridgeTests
                              "forward": [{{Filters(forward ?? ["fwd/#"])}}], "receive": [{{Filters(receive ?? ["cmd/#"])}}],
                              "maxQueuedMessages": {{maxQueuedMessages}}, "maxQueuedBytes": 1000000000 } ] }
             """);
-        return await IotpeServer.StartAsync(["--config", config], dataFolder: Path.Combine(folder, "data"));
-    }
-
-    /// <summary>Starts a central <c>iotpe</c> with <paramref name="configuration"/> as its configuration file.</summary>
-    private static async Task<IotpeServer> StartCentralAsync(string configuration)
-    {
-        string folder = Directory.CreateTempSubdirectory("iotpe-central-").FullName;
-        string config = Path.Combine(folder, "central.json");
-        await File.WriteAllTextAsync(config, configuration);
         return await IotpeServer.StartAsync(["--config", config], dataFolder: Path.Combine(folder, "data"));
     }
 

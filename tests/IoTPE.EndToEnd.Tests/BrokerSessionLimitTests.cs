@@ -6,12 +6,8 @@ namespace IoTPE.EndToEnd.Tests;
 /// <summary>Queue limits with their overflow policy, will delay, session expiry, publish rate limits and $SYS counters.</summary>
 public sealed class BrokerSessionLimitTests
 {
-    private static async Task<IotpeServer> StartWithAsync(string brokerJson)
-    {
-        string config = Path.GetTempFileName();
-        await File.WriteAllTextAsync(config, "{ \"broker\": " + brokerJson + " }");
-        return await IotpeServer.StartAsync(["--config", config]);
-    }
+    private static Task<IotpeServer> StartWithAsync(string brokerJson) =>
+        IotpeServer.StartWithConfigurationAsync("{ \"broker\": " + brokerJson + " }");
 
     [Theory]
     [InlineData("dropNewest")]

@@ -94,6 +94,15 @@ internal sealed partial class IotpeServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts iotpe (anonymous clients allowed) with <paramref name="json"/> as its <c>--config</c> file, in a new data folder.</summary>
+    public static async Task<IotpeServer> StartWithConfigurationAsync(string json)
+    {
+        string folder = Directory.CreateTempSubdirectory("iotpe-e2e-").FullName;
+        string config = System.IO.Path.Combine(folder, "iotpe.json");
+        await File.WriteAllTextAsync(config, json);
+        return await StartAsync(["--config", config], dataFolder: System.IO.Path.Combine(folder, "data"));
+    }
+
     /// <summary>Starts iotpe with <c>--allow-anonymous</c> unless told otherwise, on a free port.</summary>
     /// <param name="extraArguments">Arguments after <c>run --data DIR --listen 127.0.0.1:PORT</c>.</param>
     /// <param name="dataFolder">The data folder; default: a new temporary one.</param>
